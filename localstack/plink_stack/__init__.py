@@ -1,0 +1,1 @@
+"""plink local cloud stack: AWS (moto, extended) and Databricks account API emulators."""
