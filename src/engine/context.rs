@@ -1,0 +1,272 @@
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use backoff::backoff::Backoff;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::{
+    ErrorClass, EventKind, EventSink, Interrupt, Poll, StepError, StepId, WaitPolicy,
+    idempotency_token,
+};
+use crate::state::{Intent, StateStore, StepStatus};
+
+/// What a running step can see and do: read other steps' outputs, persist intents and results,
+/// derive idempotency tokens, wait, and report progress.
+#[derive(Clone)]
+pub struct StepContext {
+    step: StepId,
+    store: Arc<StateStore>,
+    events: EventSink,
+    interrupt: Interrupt,
+}
+
+impl StepContext {
+    pub(crate) fn new(
+        step: StepId,
+        store: Arc<StateStore>,
+        events: EventSink,
+        interrupt: Interrupt,
+    ) -> Self {
+        Self {
+            step,
+            store,
+            events,
+            interrupt,
+        }
+    }
+
+    /// The step this context belongs to.
+    pub fn step(&self) -> StepId {
+        self.step
+    }
+
+    /// The outputs `dependency` recorded, as `T`.
+    ///
+    /// # Errors
+    /// Terminal if the dependency recorded nothing or something that is not a `T` (a bug in the
+    /// workflow graph, or a state file edited by hand).
+    pub fn output<T: DeserializeOwned>(&self, dependency: StepId) -> Result<T, StepError> {
+        let state = self.store.snapshot();
+        let outputs = state
+            .step(dependency)
+            .map(|r| r.outputs.clone())
+            .unwrap_or_default();
+        serde_json::from_value(Value::Object(outputs)).map_err(|e| {
+            StepError::terminal(format!(
+                "step `{}` needs the outputs of `{dependency}`, which are missing or malformed in the state file: {e}",
+                self.step
+            ))
+        })
+    }
+
+    /// This step's own recorded outputs as `T`, or `None` if they do not (yet) form a `T`.
+    pub fn recorded<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_value(Value::Object(self.recorded_raw())).ok()
+    }
+
+    /// This step's own recorded outputs.
+    pub fn recorded_raw(&self) -> Map<String, Value> {
+        self.store
+            .snapshot()
+            .step(self.step)
+            .map(|r| r.outputs.clone())
+            .unwrap_or_default()
+    }
+
+    /// The intent a previous run wrote and never resolved: its call may or may not have happened.
+    pub fn pending_intent(&self) -> Option<Intent> {
+        self.store
+            .snapshot()
+            .step(self.step)
+            .and_then(|r| r.intent.clone())
+    }
+
+    /// The deterministic idempotency token for `purpose` in this step (see [`idempotency_token`]).
+    pub fn token(&self, purpose: &str) -> String {
+        let state = self.store.snapshot();
+        let generation = state.step(self.step).map_or(0, |r| r.generation);
+        idempotency_token(&state.lineage, self.step, purpose, generation)
+    }
+
+    /// Persists `intent` (fsynced) before a mutating call.
+    ///
+    /// # Errors
+    /// [`StepError::State`] if the state cannot be written: the call must then not be made.
+    pub fn begin(&self, intent: Intent) -> Result<(), StepError> {
+        self.events.emit(
+            self.step,
+            EventKind::Note(format!("{} ...", intent.action.replace('_', " "))),
+        );
+        self.store.update(|s| {
+            let rec = s.step_mut(self.step);
+            rec.intent = Some(intent);
+            rec.status = StepStatus::Running;
+        })?;
+        Ok(())
+    }
+
+    /// Merges `outputs` (a struct or map serializing to an object) into this step's record and
+    /// resolves any pending intent, in one durable write. Writes nothing if nothing changed, so a
+    /// converged run leaves the state file as it was.
+    ///
+    /// # Errors
+    /// [`StepError::State`] if the state cannot be written.
+    pub fn record<T: Serialize>(&self, outputs: &T) -> Result<(), StepError> {
+        let new = match serde_json::to_value(outputs) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return Err(StepError::terminal(format!(
+                    "step `{}` recorded a non-object: {other}",
+                    self.step
+                )));
+            }
+            Err(e) => {
+                return Err(StepError::terminal(format!(
+                    "step `{}` outputs do not serialize: {e}",
+                    self.step
+                )));
+            }
+        };
+        let current = self.store.snapshot();
+        let rec = current.step(self.step);
+        let unchanged = rec.is_some_and(|r| {
+            r.intent.is_none() && new.iter().all(|(k, v)| r.outputs.get(k) == Some(v))
+        });
+        if unchanged {
+            return Ok(());
+        }
+        self.store.update(|s| {
+            let rec = s.step_mut(self.step);
+            rec.outputs.extend(new);
+            rec.intent = None;
+            rec.updated_at = crate::state::now_rfc3339();
+        })?;
+        Ok(())
+    }
+
+    /// Forgets recorded outputs `keys` because the resource they describe is gone, and moves to a
+    /// new generation so the next create uses a fresh idempotency token.
+    ///
+    /// # Errors
+    /// [`StepError::State`] if the state cannot be written.
+    pub fn forget(&self, keys: &[&str]) -> Result<(), StepError> {
+        self.store.update(|s| {
+            let rec = s.step_mut(self.step);
+            for k in keys {
+                rec.outputs.remove(*k);
+            }
+            rec.intent = None;
+            rec.generation += 1;
+        })?;
+        Ok(())
+    }
+
+    /// Says something about progress (shown live and in the logs).
+    pub fn note(&self, message: impl Into<String>) {
+        self.events.emit(self.step, EventKind::Note(message.into()));
+    }
+
+    /// Whether the user asked to stop.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.is_triggered()
+    }
+
+    /// Polls `probe` until it reports [`Poll::Ready`], with capped exponential backoff and
+    /// jitter, for at most `policy.timeout`.
+    ///
+    /// Retryable probe errors (throttling, a network blip) count as "not yet" and polling goes on;
+    /// other errors end the wait. Ctrl-C ends it with [`StepError::Interrupted`] between polls.
+    ///
+    /// # Errors
+    /// [`StepError::Timeout`] naming `what` and the last state seen; the probe's own error;
+    /// [`StepError::Interrupted`].
+    pub async fn wait_for<T, F, Fut>(
+        &self,
+        what: &str,
+        policy: &WaitPolicy,
+        mut probe: F,
+    ) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, StepError>>,
+    {
+        let started = Instant::now();
+        let mut backoff = policy.retry_policy().backoff();
+        let mut last_seen = String::from("nothing yet");
+        loop {
+            match probe().await {
+                Ok(Poll::Ready(value)) => return Ok(value),
+                Ok(Poll::Pending(seen)) => {
+                    if seen != last_seen {
+                        self.events.emit(
+                            self.step,
+                            EventKind::Waiting {
+                                what: what.to_owned(),
+                                last_seen: seen.clone(),
+                            },
+                        );
+                    }
+                    last_seen = seen;
+                }
+                Err(e) if e.class() == ErrorClass::Retryable => {
+                    last_seen = format!("transient error: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+            let waited = started.elapsed();
+            if waited >= policy.timeout {
+                return Err(StepError::Timeout {
+                    what: what.to_owned(),
+                    waited,
+                    last_seen,
+                });
+            }
+            let delay = backoff
+                .next_backoff()
+                .unwrap_or(policy.max_interval)
+                .min(policy.timeout - waited);
+            self.pause(delay).await?;
+        }
+    }
+
+    /// Sleeps `delay` unless interrupted first.
+    ///
+    /// # Errors
+    /// [`StepError::Interrupted`] if Ctrl-C arrives.
+    pub async fn pause(&self, delay: std::time::Duration) -> Result<(), StepError> {
+        if self.interrupted() {
+            return Err(StepError::Interrupted);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Ok(()),
+            _ = self.interrupt.triggered() => Err(StepError::Interrupted),
+        }
+    }
+}
+
+impl StepContext {
+    /// Records the step's status (and error), writing only when something changes.
+    pub(crate) fn set_status(
+        &self,
+        status: StepStatus,
+        error: Option<String>,
+    ) -> Result<(), StepError> {
+        let snapshot = self.store.snapshot();
+        if let Some(rec) = snapshot.step(self.step)
+            && rec.status == status
+            && rec.error == error
+        {
+            return Ok(());
+        }
+        self.store.update(|s| {
+            let rec = s.step_mut(self.step);
+            rec.status = status;
+            rec.error = error;
+            rec.updated_at = crate::state::now_rfc3339();
+        })?;
+        Ok(())
+    }
+}

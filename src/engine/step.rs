@@ -1,0 +1,36 @@
+use async_trait::async_trait;
+
+use super::{StepContext, StepError};
+
+/// A step's name: stable, used as its key in the state file.
+pub type StepId = &'static str;
+
+/// One unit of a workflow.
+///
+/// # Contract
+/// [`apply`](Step::apply) converges: it may be called any number of times, after any crash, and
+/// must end in the same place without creating anything twice. In practice:
+/// 1. look for the resource (recorded id, then tag or natural key; also after a pending intent);
+/// 2. if missing, [`StepContext::begin`] an intent, make the call (with
+///    [`StepContext::token`] where the API takes an idempotency token), and
+///    [`StepContext::record`] the result at once;
+/// 3. wait for the target state with [`StepContext::wait_for`].
+///
+/// Unknown future state values keep waiting; they are never success.
+#[async_trait]
+pub trait Step: Send + Sync {
+    /// The step's stable id.
+    fn id(&self) -> StepId;
+
+    /// The steps whose outputs this one needs.
+    fn depends_on(&self) -> Vec<StepId>;
+
+    /// One line saying what the step does, for progress display.
+    fn describe(&self) -> String;
+
+    /// Brings the step's resource to its target state.
+    ///
+    /// # Errors
+    /// A [`StepError`] classified as retryable (retried by the engine), terminal, or needing the user.
+    async fn apply(&self, cx: &StepContext) -> Result<(), StepError>;
+}

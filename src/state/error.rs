@@ -1,0 +1,93 @@
+use std::path::PathBuf;
+
+use super::LockInfo;
+
+/// Why the state could not be read, locked or written.
+///
+/// Every variant names the file. None of them is ever "fixed" by overwriting the file: a state
+/// that cannot be read is left exactly as it is for the user to inspect.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{}: cannot {action}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{}: the state file is {what} (line {line}, column {column}: {detail}); it was left untouched.{}",
+        path.display(),
+        backup_hint(backup)
+    )]
+    Unreadable {
+        path: PathBuf,
+        what: &'static str,
+        line: usize,
+        column: usize,
+        detail: String,
+        backup: Option<PathBuf>,
+    },
+
+    #[error(
+        "{}: written by a newer plink (state schema {found}; this plink reads schema {supported}); \
+         upgrade plink to use it. The file was left untouched.",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    #[error(
+        "{}: this state belongs to deployment \"{found}\", not \"{expected}\"; \
+         point --state at the right file or fix deployment.name",
+        path.display()
+    )]
+    WrongDeployment {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+
+    #[error("{}", locked_message(path, info))]
+    Locked {
+        path: PathBuf,
+        info: Option<LockInfo>,
+    },
+
+    /// A test hook refused the write (used to simulate `kill -9` between two writes).
+    #[error("state write refused by hook: {0}")]
+    Hook(String),
+}
+
+fn backup_hint(backup: &Option<PathBuf>) -> String {
+    match backup {
+        Some(b) => format!(
+            " The previous version is in {}: if it looks right, copy it over the state file and run the command again.",
+            b.display()
+        ),
+        None => String::new(),
+    }
+}
+
+fn locked_message(path: &std::path::Path, info: &Option<LockInfo>) -> String {
+    match info {
+        Some(i) => format!(
+            "{}: locked by `plink {}` (pid {} on {}, user {}) since {}; wait for it to finish, \
+             or if that process is gone run `plink unlock` on the same workflow file",
+            path.display(),
+            i.operation,
+            i.pid,
+            i.host,
+            i.who,
+            i.since
+        ),
+        None => format!(
+            "{}: locked by another plink process; wait for it to finish, or run `plink unlock`",
+            path.display()
+        ),
+    }
+}

@@ -1,0 +1,23 @@
+//! Durable state: one JSON file per deployment, written atomically, with a backup and a lock.
+//!
+//! Layout (default `.plink/<deployment>/`, or wherever `--state PATH` points):
+//! - `state.json`: the current state ([`StateFile`]), mode 0600;
+//! - `state.json.bak`: the previous version, kept by every write;
+//! - `state.json.lock`: the advisory lock, holding [`LockInfo`] while a command runs.
+//!
+//! Crash-safety follows the field notes (§C.1, §C.5): intents are written and fsynced before every
+//! mutating cloud call, results right after; every write is "temporary file, fsync, rename, fsync
+//! the directory", so a reader sees either the old or the new file, never a mix.
+
+mod error;
+mod lock;
+mod model;
+mod paths;
+mod store;
+
+pub use error::StateError;
+pub use lock::{LockInfo, StateLock, UnlockOutcome, unlock};
+pub(crate) use model::now_rfc3339;
+pub use model::{Intent, SCHEMA_VERSION, StateFile, StepRecord, StepStatus};
+pub use paths::StatePaths;
+pub use store::{StateStore, WriteHook, read_state};

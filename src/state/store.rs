@@ -1,0 +1,231 @@
+//! Loading and atomically writing the state file.
+
+use std::fs::{self, DirBuilder, File};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::model::{now_rfc3339, writer};
+use super::{SCHEMA_VERSION, StateError, StateFile, StateLock, StatePaths};
+
+/// Called before every write; an error refuses the write (and every later one is refused too).
+/// Tests use it to stop a run at an exact point, the way `kill -9` would.
+pub type WriteHook = Arc<dyn Fn(&StateFile) -> Result<(), String> + Send + Sync>;
+
+/// The state of one deployment, held under its lock for the duration of a command.
+///
+/// # Guarantees
+/// - Every [`update`](Self::update) is durable when it returns: the new file is fsynced, renamed
+///   over the old one, and the directory is fsynced. The previous version is kept as `.bak`.
+/// - The file and its backup are created with mode 0600, the directory with 0700.
+/// - A state that could not be read is never written over (opening fails instead).
+pub struct StateStore {
+    paths: StatePaths,
+    current: Mutex<StateFile>,
+    write_hook: Option<WriteHook>,
+    _lock: StateLock,
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StateStore {
+    /// Locks and loads the state at `paths` for `operation`; a missing file gives a new, empty
+    /// state for `deployment` (written on the first update).
+    ///
+    /// # Errors
+    /// [`StateError::Locked`] if another command holds the lock; [`StateError::Unreadable`],
+    /// [`StateError::NewerSchema`] or [`StateError::WrongDeployment`] if the file cannot be used;
+    /// [`StateError::Io`] otherwise.
+    pub fn open(
+        paths: StatePaths,
+        deployment: &str,
+        workflow: &str,
+        operation: &str,
+    ) -> Result<Self, StateError> {
+        ensure_dir(paths.dir())?;
+        let lock = StateLock::acquire(&paths.lock(), operation)?;
+        let current = match read_state(&paths)? {
+            Some(state) if state.deployment != deployment => {
+                return Err(StateError::WrongDeployment {
+                    path: paths.state.clone(),
+                    found: state.deployment,
+                    expected: deployment.to_owned(),
+                });
+            }
+            Some(state) => state,
+            None => StateFile::new(deployment, workflow),
+        };
+        Ok(Self {
+            paths,
+            current: Mutex::new(current),
+            write_hook: None,
+            _lock: lock,
+        })
+    }
+
+    /// Installs a hook run before every write (see [`WriteHook`]).
+    pub fn with_write_hook(mut self, hook: WriteHook) -> Self {
+        self.write_hook = Some(hook);
+        self
+    }
+
+    /// Where the state lives.
+    pub fn paths(&self) -> &StatePaths {
+        &self.paths
+    }
+
+    /// A copy of the current state.
+    pub fn snapshot(&self) -> StateFile {
+        self.guard().clone()
+    }
+
+    /// Applies `change` and writes the result durably before returning.
+    ///
+    /// Writes are serialized, so concurrent steps never lose each other's records. If the write
+    /// fails, the in-memory state is rolled back to what is on disk.
+    ///
+    /// # Errors
+    /// [`StateError::Io`] or [`StateError::Hook`] when the write fails.
+    pub fn update<R>(&self, change: impl FnOnce(&mut StateFile) -> R) -> Result<R, StateError> {
+        let mut guard = self.guard();
+        let before = guard.clone();
+        let result = change(&mut guard);
+        guard.serial += 1;
+        guard.updated_at = now_rfc3339();
+        guard.written_by = writer();
+        let written = match &self.write_hook {
+            Some(hook) => hook(&guard).map_err(StateError::Hook),
+            None => Ok(()),
+        }
+        .and_then(|()| write_atomic(&self.paths, &guard));
+        match written {
+            Ok(()) => Ok(result),
+            Err(e) => {
+                *guard = before;
+                Err(e)
+            }
+        }
+    }
+
+    fn guard(&self) -> MutexGuard<'_, StateFile> {
+        // A panic while holding the guard cannot leave a half-applied change on disk (the write
+        // happens after the change), so the poisoned value is still a consistent snapshot.
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Reads the state at `paths` without locking it (for `status` and `plan`).
+///
+/// # Errors
+/// [`StateError::Unreadable`] (empty, truncated or corrupt file), [`StateError::NewerSchema`],
+/// [`StateError::Io`]. A missing file is `Ok(None)`.
+pub fn read_state(paths: &StatePaths) -> Result<Option<StateFile>, StateError> {
+    let path = &paths.state;
+    let text = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: path.clone(),
+                action: "read the state file",
+                source,
+            });
+        }
+    };
+    let backup = Some(paths.backup()).filter(|b| b.exists());
+    let unreadable = |what, e: &serde_json::Error| StateError::Unreadable {
+        path: path.clone(),
+        what,
+        line: e.line(),
+        column: e.column(),
+        detail: e.to_string(),
+        backup: backup.clone(),
+    };
+    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated or empty"
+        } else {
+            "not valid JSON"
+        };
+        unreadable(what, &e)
+    })?;
+    let found = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    if found > u64::from(SCHEMA_VERSION) {
+        return Err(StateError::NewerSchema {
+            path: path.clone(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let state: StateFile =
+        serde_json::from_value(value).map_err(|e| unreadable("not a plink state file", &e))?;
+    Ok(Some(state))
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), StateError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StateError::Io {
+            path: dir.to_owned(),
+            action: "create the state directory",
+            source,
+        })
+}
+
+/// Temporary file in the same directory, fsync, keep the old file as `.bak`, rename, fsync the
+/// directory (field notes §C.5; cargo's `write_atomic` plus the directory fsync).
+fn write_atomic(paths: &StatePaths, state: &StateFile) -> Result<(), StateError> {
+    let dir = paths.dir();
+    let io = |action, source| StateError::Io {
+        path: paths.state.clone(),
+        action,
+        source,
+    };
+    let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
+    body.push(b'\n');
+
+    // tempfile creates the file with mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".state.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| io("create a temporary state file", e))?;
+    tmp.write_all(&body)
+        .map_err(|e| io("write the temporary state file", e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io("fsync the temporary state file", e))?;
+
+    if paths.state.exists() {
+        keep_backup(paths).map_err(|e| io("keep the previous state as .bak", e))?;
+    }
+    tmp.persist(&paths.state)
+        .map_err(|e| io("rename the new state into place", e.error))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("fsync the state directory", e))?;
+    Ok(())
+}
+
+/// Makes `.bak` a copy of the current state file, atomically (hard link, then rename).
+fn keep_backup(paths: &StatePaths) -> std::io::Result<()> {
+    let backup = paths.backup();
+    let staging = paths.dir().join(".state.bak.tmp");
+    let _ = fs::remove_file(&staging);
+    if fs::hard_link(&paths.state, &staging).is_err() {
+        fs::copy(&paths.state, &staging)?;
+    }
+    fs::rename(&staging, &backup)
+}

@@ -1,0 +1,276 @@
+//! Crash/resume guarantees of the step engine, with in-memory fakes of the cloud steps.
+//!
+//! A crash is injected after every possible number of durable events (state writes and cloud
+//! commits), which covers every step boundary and every gap between an intent and its result;
+//! then the run resumes in a fresh engine from the state file alone.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plink::engine::{Engine, Interrupt, RetryPolicy, StepOutcome};
+use plink::state::{StateError, StateFile, StatePaths, StateStore, StepStatus};
+use support::fake_cloud::{CrashSwitch, FakeCloud};
+use support::fake_steps::{Concurrency, privatelink_graph};
+
+const KINDS: [&str; 10] = [
+    "vpce", "nlb", "tg", "targets", "listener", "vpce-svc", "ncc", "rule", "accept", "binding",
+];
+
+fn open(dir: &Path, switch: Option<Arc<CrashSwitch>>) -> Result<Arc<StateStore>, StateError> {
+    let store = StateStore::open(
+        StatePaths::for_deployment(dir, "demo"),
+        "demo",
+        "test",
+        "up",
+    )?;
+    Ok(Arc::new(match switch {
+        Some(s) => store.with_write_hook(Arc::new(move |_| s.tick())),
+        None => store,
+    }))
+}
+
+async fn run(
+    dir: &Path,
+    cloud: &FakeCloud,
+    switch: Option<Arc<CrashSwitch>>,
+) -> plink::engine::RunReport {
+    if let Some(s) = &switch {
+        cloud.set_crash(s.clone());
+    } else {
+        cloud.set_crash(CrashSwitch::never());
+    }
+    let store = open(dir, switch).expect("open state");
+    let engine = Engine::new(privatelink_graph(
+        cloud,
+        &Arc::new(Concurrency::default()),
+        Duration::ZERO,
+    ))
+    .unwrap()
+    .with_retry(RetryPolicy::fast());
+    engine.run(store).await
+}
+
+/// The parts of the state that must not depend on how the run was interrupted.
+fn essence(state: &StateFile) -> Vec<(String, StepStatus, String, bool)> {
+    state
+        .steps
+        .iter()
+        .map(|(id, r)| {
+            (
+                id.clone(),
+                r.status,
+                serde_json::to_string(&r.outputs).unwrap(),
+                r.intent.is_some(),
+            )
+        })
+        .collect()
+}
+
+fn read(dir: &Path) -> StateFile {
+    plink::state::read_state(&StatePaths::for_deployment(dir, "demo"))
+        .unwrap()
+        .expect("state exists")
+}
+
+async fn reference_run() -> (StateFile, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(2);
+    let switch = CrashSwitch::never();
+    let report = run(dir.path(), &cloud, Some(switch.clone())).await;
+    assert!(report.succeeded(), "{report:?}");
+    (read(dir.path()), switch.events())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_at_every_durable_event_then_resume_converges_without_duplicates() {
+    let (expected, events) = reference_run().await;
+    assert!(
+        events > 20,
+        "the graph should have many crash points, got {events}"
+    );
+    for crash_after in 0..events {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = FakeCloud::new(2);
+        let crashed = run(dir.path(), &cloud, Some(CrashSwitch::after(crash_after))).await;
+        assert!(
+            !crashed.succeeded(),
+            "crash after {crash_after} events should stop the run"
+        );
+
+        let resumed = run(dir.path(), &cloud, None).await;
+        assert!(
+            resumed.succeeded(),
+            "resume after crash at {crash_after}: {resumed:?}"
+        );
+        assert_eq!(
+            essence(&read(dir.path())),
+            essence(&expected),
+            "crash at {crash_after}"
+        );
+        for kind in KINDS {
+            assert_eq!(
+                cloud.count(kind),
+                1,
+                "crash at {crash_after}: {kind} exists {} times: {:?}",
+                cloud.count(kind),
+                cloud.ids()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_crashes_in_one_deployment_still_converge() {
+    let (expected, events) = reference_run().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(2);
+    // Crash every few events until the run gets through.
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let report = run(dir.path(), &cloud, Some(CrashSwitch::after(3))).await;
+        if report.succeeded() {
+            break;
+        }
+        assert!(runs < events * 2, "no progress after {runs} runs");
+    }
+    assert!(
+        runs > 3,
+        "the crash budget should have interrupted several runs"
+    );
+    assert_eq!(essence(&read(dir.path())), essence(&expected));
+    assert_eq!(cloud.total_creates() as usize, KINDS.len());
+}
+
+#[tokio::test]
+async fn converged_run_creates_nothing_and_does_not_rewrite_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(1);
+    assert!(run(dir.path(), &cloud, None).await.succeeded());
+    let before = read(dir.path());
+    let creates = cloud.total_creates();
+    assert!(run(dir.path(), &cloud, None).await.succeeded());
+    assert_eq!(cloud.total_creates(), creates);
+    assert_eq!(
+        read(dir.path()).serial,
+        before.serial,
+        "a converged run writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn resource_deleted_out_of_band_is_recreated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(0);
+    assert!(run(dir.path(), &cloud, None).await.succeeded());
+    let nlb = cloud.find_by_name("nlb", "nlb").unwrap();
+    cloud.delete(&nlb);
+    assert!(run(dir.path(), &cloud, None).await.succeeded());
+    assert_eq!(cloud.count("nlb"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn independent_steps_run_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(0);
+    let concurrency = Arc::new(Concurrency::default());
+    let store = open(dir.path(), None).unwrap();
+    let engine = Engine::new(privatelink_graph(
+        &cloud,
+        &concurrency,
+        Duration::from_millis(50),
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    assert!(engine.run(store).await.succeeded());
+    let max = concurrency.max.load(std::sync::atomic::Ordering::SeqCst);
+    // endpoint, load_balancer, target_group and ncc have no dependencies.
+    assert!(
+        max >= 4,
+        "expected the 4 independent roots to overlap, max concurrency was {max}"
+    );
+    // Sequentially the 10 steps would take >= 500 ms; the critical path is 5 steps deep.
+    assert!(
+        started.elapsed() < Duration::from_millis(490),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn second_concurrent_run_is_refused_with_who_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path(), None).unwrap();
+    let err = open(dir.path(), None).unwrap_err();
+    let StateError::Locked {
+        info: Some(info), ..
+    } = &err
+    else {
+        panic!("expected Locked, got {err:?}")
+    };
+    assert_eq!(info.pid, std::process::id());
+    assert_eq!(info.operation, "up");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("locked by `plink up`") && msg.contains("plink unlock"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn lock_is_released_when_the_holder_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path(), None).unwrap());
+    open(dir.path(), None).expect("lock free again");
+}
+
+#[tokio::test]
+async fn interrupt_stops_after_persisting_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::new(1_000_000); // never ready on its own
+    let interrupt = Interrupt::new();
+    let store = open(dir.path(), None).unwrap();
+    let engine = Engine::new(privatelink_graph(
+        &cloud,
+        &Arc::new(Concurrency::default()),
+        Duration::ZERO,
+    ))
+    .unwrap()
+    .with_interrupt(interrupt.clone());
+    let trigger = {
+        let interrupt = interrupt.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            interrupt.trigger();
+        })
+    };
+    let report = engine.run(store).await;
+    trigger.await.unwrap();
+    assert!(report.interrupted(), "{report:?}");
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|(_, o)| !matches!(o, StepOutcome::Failed(_))),
+        "{report:?}"
+    );
+    let state = read(dir.path());
+    assert!(
+        state
+            .step("endpoint")
+            .is_some_and(|r| r.outputs.contains_key("id")),
+        "created ids persisted before stopping"
+    );
+
+    cloud.make_all_ready();
+    let mut cloud = cloud;
+    cloud.ready_after = 0;
+    let resumed = run(dir.path(), &cloud, None).await;
+    assert!(resumed.succeeded(), "{resumed:?}");
+    for kind in KINDS {
+        assert_eq!(cloud.count(kind), 1, "{kind}");
+    }
+}

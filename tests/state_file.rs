@@ -1,0 +1,162 @@
+//! The state file: atomic writes, backups, permissions, and refusing what it cannot read.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use plink::state::{
+    Intent, StateError, StatePaths, StateStore, StepStatus, UnlockOutcome, read_state, unlock,
+};
+
+fn paths(dir: &Path) -> StatePaths {
+    StatePaths::for_deployment(dir, "demo")
+}
+
+fn write_some_state(dir: &Path, writes: usize) {
+    let store = StateStore::open(paths(dir), "demo", "test", "up").unwrap();
+    for i in 0..writes {
+        store
+            .update(|s| s.step_mut("endpoint").outputs.insert("n".into(), i.into()))
+            .unwrap();
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn files_are_private_and_a_backup_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    write_some_state(dir.path(), 3);
+    let p = paths(dir.path());
+    assert_eq!(mode(&p.state), 0o600);
+    assert_eq!(mode(&p.backup()), 0o600);
+    assert_eq!(mode(&p.lock()), 0o600);
+    assert_eq!(mode(p.dir()), 0o700);
+    let current = read_state(&p).unwrap().unwrap();
+    assert_eq!(current.serial, 3);
+    assert_eq!(current.steps["endpoint"].outputs["n"], 2);
+    let backup: plink::state::StateFile =
+        serde_json::from_slice(&std::fs::read(p.backup()).unwrap()).unwrap();
+    assert_eq!(backup.serial, 2, "the backup is the previous version");
+    // No temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(p.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn lineage_is_kept_and_serial_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    write_some_state(dir.path(), 1);
+    let first = read_state(&paths(dir.path())).unwrap().unwrap();
+    write_some_state(dir.path(), 2);
+    let second = read_state(&paths(dir.path())).unwrap().unwrap();
+    assert_eq!(first.lineage, second.lineage);
+    assert_eq!(second.serial, first.serial + 2);
+}
+
+#[test]
+fn intent_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(paths(dir.path()), "demo", "test", "up").unwrap();
+    let intent = Intent::new("create_vpc_endpoint")
+        .token("plink-abc")
+        .key("vpc", "vpc-1");
+    store
+        .update(|s| {
+            let r = s.step_mut("endpoint");
+            r.intent = Some(intent.clone());
+            r.status = StepStatus::Running;
+        })
+        .unwrap();
+    drop(store);
+    let state = read_state(&paths(dir.path())).unwrap().unwrap();
+    assert_eq!(state.steps["endpoint"].intent.as_ref(), Some(&intent));
+}
+
+fn assert_refused_and_untouched(dir: &Path, content: &[u8], expect: &str) {
+    let p = paths(dir);
+    std::fs::create_dir_all(p.dir()).unwrap();
+    std::fs::write(&p.state, content).unwrap();
+    let err = StateStore::open(p.clone(), "demo", "test", "up").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(expect), "{msg}");
+    assert!(
+        msg.contains(&p.state.display().to_string()),
+        "names the file: {msg}"
+    );
+    assert_eq!(
+        std::fs::read(&p.state).unwrap(),
+        content,
+        "the file must not be overwritten"
+    );
+}
+
+#[test]
+fn truncated_state_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    write_some_state(dir.path(), 2);
+    let full = std::fs::read(paths(dir.path()).state).unwrap();
+    assert_refused_and_untouched(dir.path(), &full[..full.len() / 2], "truncated");
+    // The message points at the backup, which exists.
+    let err = read_state(&paths(dir.path())).unwrap_err();
+    assert!(err.to_string().contains("state.json.bak"), "{err}");
+}
+
+#[test]
+fn empty_and_corrupt_state_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_refused_and_untouched(dir.path(), b"", "truncated or empty");
+    assert_refused_and_untouched(
+        dir.path(),
+        b"{\"schema_version\": 1, oops}",
+        "not valid JSON",
+    );
+    assert_refused_and_untouched(
+        dir.path(),
+        b"{\"schema_version\": 1}",
+        "not a plink state file",
+    );
+}
+
+#[test]
+fn state_from_a_newer_plink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = br#"{"schema_version": 7, "whatever": true}"#;
+    assert_refused_and_untouched(dir.path(), content, "newer plink (state schema 7");
+    assert!(matches!(
+        read_state(&paths(dir.path())),
+        Err(StateError::NewerSchema { found: 7, .. })
+    ));
+}
+
+#[test]
+fn state_of_another_deployment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_some_state(dir.path(), 1);
+    let err = StateStore::open(paths(dir.path()), "other", "test", "up").unwrap_err();
+    assert!(matches!(err, StateError::WrongDeployment { .. }), "{err}");
+}
+
+#[test]
+fn unlock_reports_a_live_holder_and_force_breaks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let holder = StateStore::open(p.clone(), "demo", "test", "down").unwrap();
+    match unlock(&p.lock(), false).unwrap() {
+        UnlockOutcome::HeldBy(Some(info)) => assert_eq!(info.operation, "down"),
+        other => panic!("expected HeldBy, got {other:?}"),
+    }
+    assert!(matches!(
+        unlock(&p.lock(), true).unwrap(),
+        UnlockOutcome::Forced(Some(_))
+    ));
+    drop(holder);
+    assert!(matches!(
+        unlock(&p.lock(), false).unwrap(),
+        UnlockOutcome::WasFree { .. }
+    ));
+}
