@@ -1,0 +1,10 @@
+# The two commands of the README. Logic lives in scripts/ so it can be read on its own.
+.PHONY: demo test
+
+## demo: start the local cloud stack, run `plink up` and `plink status` on the example workflow
+demo:
+	@scripts/demo
+
+## test: every test: emulator conformance (Python clients), then the Rust suites (unit, engine, end to end)
+test:
+	@scripts/test

@@ -1,0 +1,85 @@
+//! Exit codes, documented in the README and `plink --help`.
+//!
+//! One place maps every error to its code, by looking at the typed error anywhere in the
+//! `anyhow` chain (cargo's `CliError` pattern).
+
+use crate::config::ConfigError;
+use crate::engine::{EngineError, ErrorClass, StepError};
+use crate::state::StateError;
+
+/// Success; for `plan`, nothing would change.
+pub const OK: u8 = 0;
+/// An unexpected failure (a bug or an environment problem), with its message.
+pub const FAILURE: u8 = 1;
+/// Bad command-line usage (unknown flag, missing argument).
+pub const USAGE: u8 = 2;
+/// The workflow file is invalid (`plink validate` says why); nothing was touched.
+pub const INVALID_WORKFLOW: u8 = 3;
+/// A cloud step failed and needs the user (permissions, quota, a rejected connection...).
+pub const STEP_FAILED: u8 = 4;
+/// A wait timed out; everything so far is saved, `plink up` resumes the wait.
+pub const TIMED_OUT: u8 = 5;
+/// Another plink command holds the deployment's lock.
+pub const LOCKED: u8 = 6;
+/// The state file cannot be read (corrupt, truncated, newer schema); it was left untouched.
+pub const STATE_UNREADABLE: u8 = 7;
+/// `plan`: `up` would change something.
+pub const PLAN_HAS_CHANGES: u8 = 10;
+/// Stopped by Ctrl-C after saving state.
+pub const INTERRUPTED: u8 = 130;
+
+/// The exit code for `error`.
+pub fn code_for(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<StateError>() {
+            return state_code(e);
+        }
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return INVALID_WORKFLOW;
+        }
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return match e {
+                EngineError::State(s) => state_code(s),
+                _ => FAILURE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<StepError>() {
+            return step_code(e);
+        }
+    }
+    FAILURE
+}
+
+/// The exit code for a failed step.
+pub fn step_code(e: &StepError) -> u8 {
+    match e {
+        StepError::Timeout { .. } => TIMED_OUT,
+        StepError::Interrupted => INTERRUPTED,
+        StepError::State(s) => state_code(s),
+        _ => match e.class() {
+            ErrorClass::Retryable | ErrorClass::Terminal | ErrorClass::NeedsUser => STEP_FAILED,
+        },
+    }
+}
+
+fn state_code(e: &StateError) -> u8 {
+    match e {
+        StateError::Locked { .. } => LOCKED,
+        StateError::Unreadable { .. } | StateError::NewerSchema { .. } | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
+        StateError::Io { .. } | StateError::Hook(_) => FAILURE,
+    }
+}
+
+/// The table shown in `plink --help`.
+pub const HELP: &str = "\
+Exit codes:
+  0    success (plan: no changes)
+  1    unexpected failure
+  2    bad command-line usage
+  3    invalid workflow file (nothing was touched)
+  4    a step failed and needs you (the message says what to do)
+  5    a wait timed out (state saved; `plink up` resumes)
+  6    the deployment is locked by another plink command
+  7    the state file cannot be read (left untouched)
+  10   plan: `up` would change something
+  130  interrupted (state saved; `plink up` resumes)";

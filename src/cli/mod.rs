@@ -1,0 +1,111 @@
+//! The command line: parse, call [`crate::ops`], render, map errors to exit codes.
+//!
+//! Command files stay thin (cargo's `commands/` pattern): they turn flags into options and
+//! results into text or JSON, nothing else.
+
+mod down;
+mod exit;
+mod logging;
+mod plan;
+mod progress;
+mod status;
+mod unlock;
+mod up;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use exit::{HELP as EXIT_CODES_HELP, code_for};
+
+/// Private connectivity from Databricks serverless compute to your AWS VPC, end to end.
+///
+/// plink creates an S3 interface endpoint, an internal NLB, a VPC endpoint service, a Databricks
+/// NCC and private endpoint rule, accepts exactly the connection Databricks opens, waits until the
+/// rule is ESTABLISHED, and binds the NCC to your workspaces. Every run can be interrupted; the
+/// next `plink up` finishes the job.
+#[derive(Debug, Parser)]
+#[command(name = "plink", version, after_help = exit::HELP, propagate_version = true)]
+pub struct Cli {
+    /// More output: -v info, -vv debug, -vvv trace (never secrets).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or repair everything the workflow describes, until the rule is ESTABLISHED and bound.
+    Up(up::UpArgs),
+    /// Show the deployment: each step, its resources, and their live state.
+    Status(status::StatusArgs),
+    /// Show what `up` would create, adopt or change, without changing anything.
+    Plan(plan::PlanArgs),
+    /// Tear the deployment down in reverse order (only what plink created).
+    Down(down::DownArgs),
+    /// Check a workflow file without touching any cloud.
+    Validate(validate::ValidateArgs),
+    /// Release the deployment's lock after a crashed or hung command.
+    Unlock(unlock::UnlockArgs),
+}
+
+/// The workflow file and where its state lives; shared by every command.
+#[derive(Debug, Args)]
+struct Target {
+    /// The workflow file (TOML), e.g. workflows/s3-privatelink.toml.
+    #[arg(value_name = "WORKFLOW")]
+    workflow: PathBuf,
+
+    /// State file to use instead of .plink/<deployment>/state.json.
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+}
+
+/// Parses the command line, runs the command, and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("plink: error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Status(args) => status::run(args).await,
+            Command::Plan(args) => plan::run(args).await,
+            Command::Down(args) => down::run(args).await,
+            Command::Validate(args) => validate::run(args),
+            Command::Unlock(args) => unlock::run(args),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            report(&error);
+            ExitCode::from(code_for(&error))
+        }
+    }
+}
+
+/// Prints an error and its causes, one per line, never a backtrace.
+fn report(error: &anyhow::Error) {
+    eprintln!("plink: error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

@@ -1,0 +1,6 @@
+//! What each command does, independent of how it is invoked or rendered (cargo's `ops`).
+
+mod deployment;
+pub mod status;
+
+pub use deployment::Deployment;

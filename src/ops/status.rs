@@ -1,0 +1,80 @@
+//! `plink status`: what the state file records, step by step.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Deployment;
+use crate::state::{Intent, StateError, StepStatus, read_state};
+
+/// The recorded view of a deployment (`--json` prints exactly this).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub deployment: String,
+    pub state_file: String,
+    /// False when the deployment has never run (no state file yet).
+    pub exists: bool,
+    pub serial: u64,
+    pub lineage: Option<String>,
+    pub updated_at: Option<String>,
+    pub steps: Vec<StepView>,
+}
+
+/// One step as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub step: String,
+    pub status: StepStatus,
+    pub outputs: Map<String, Value>,
+    /// A call that was started and never recorded: its resource may exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_intent: Option<Intent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Reads the state of `deployment` without locking or changing it.
+///
+/// `step_order` lists the workflow's steps so they show in graph order, including those that
+/// never ran.
+///
+/// # Errors
+/// [`StateError`] when the state file exists but cannot be read.
+pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusReport, StateError> {
+    let state = read_state(&deployment.paths)?;
+    let mut report = StatusReport {
+        deployment: deployment.workflow.deployment.as_str().to_owned(),
+        state_file: deployment.paths.state.display().to_string(),
+        exists: state.is_some(),
+        serial: 0,
+        lineage: None,
+        updated_at: None,
+        steps: Vec::new(),
+    };
+    let Some(state) = state else {
+        report.steps = step_order.iter().map(|s| never_ran(s)).collect();
+        return Ok(report);
+    };
+    report.serial = state.serial;
+    report.lineage = Some(state.lineage.clone());
+    report.updated_at = Some(state.updated_at.clone());
+    let mut ids: Vec<String> = step_order.iter().map(|s| (*s).to_owned()).collect();
+    ids.extend(state.steps.keys().filter(|k| !step_order.contains(&k.as_str())).cloned());
+    report.steps = ids
+        .iter()
+        .map(|id| match state.step(id) {
+            Some(rec) => StepView {
+                step: id.clone(),
+                status: rec.status,
+                outputs: rec.outputs.clone(),
+                pending_intent: rec.intent.clone(),
+                error: rec.error.clone(),
+            },
+            None => never_ran(id),
+        })
+        .collect();
+    Ok(report)
+}
+
+fn never_ran(step: &str) -> StepView {
+    StepView { step: step.to_owned(), status: StepStatus::Pending, outputs: Map::new(), pending_intent: None, error: None }
+}
