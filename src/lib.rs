@@ -14,5 +14,9 @@
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
 //! - [`databricks`]: a small Databricks account API client (unified auth, OAuth M2M).
 
+pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod ops;
 pub mod state;
+pub mod workflow;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `plink`: see the library documentation for the architecture.
+
+fn main() -> std::process::ExitCode {
+    plink::cli::main()
+}

@@ -65,7 +65,9 @@ pub fn step_code(e: &StepError) -> u8 {
 fn state_code(e: &StateError) -> u8 {
     match e {
         StateError::Locked { .. } => LOCKED,
-        StateError::Unreadable { .. } | StateError::NewerSchema { .. } | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
+        StateError::Unreadable { .. }
+        | StateError::NewerSchema { .. }
+        | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
         StateError::Io { .. } | StateError::Hook(_) => FAILURE,
     }
 }

@@ -17,10 +17,15 @@ pub fn init(verbosity: u8) {
         2 => (Level::DEBUG, Level::INFO),
         _ => (Level::TRACE, Level::INFO),
     };
-    let filter = Targets::new().with_target("plink", ours).with_default(LevelFilter::from_level(others));
+    let filter = Targets::new()
+        .with_target("plink", ours)
+        .with_default(LevelFilter::from_level(others));
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(verbosity >= 2)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init();
 }

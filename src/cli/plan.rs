@@ -16,5 +16,7 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let _ = crate::ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
     let _ = args.json;
-    anyhow::bail!("`plink plan` is not implemented yet (it lands with the lifecycle work, issue #5); nothing was read or changed")
+    anyhow::bail!(
+        "`plink plan` is not implemented yet (it lands with the lifecycle work, issue #5); nothing was read or changed"
+    )
 }

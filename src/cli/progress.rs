@@ -28,10 +28,19 @@ pub fn plain_line(event: &Event) -> Option<String> {
     let step = &event.step;
     let text = match &event.kind {
         EventKind::Started { description } => format!("[{step}] {description}"),
-        EventKind::Waiting { what, last_seen } => format!("[{step}] waiting for {what} ({last_seen})"),
+        EventKind::Waiting { what, last_seen } => {
+            format!("[{step}] waiting for {what} ({last_seen})")
+        }
         EventKind::Note(note) => format!("[{step}] {note}"),
-        EventKind::Retrying { attempt, delay, error } => {
-            format!("[{step}] attempt {attempt} failed ({error}); retrying in {}", fmt_delay(*delay))
+        EventKind::Retrying {
+            attempt,
+            delay,
+            error,
+        } => {
+            format!(
+                "[{step}] attempt {attempt} failed ({error}); retrying in {}",
+                fmt_delay(*delay)
+            )
         }
         EventKind::Finished => format!("[{step}] done"),
         EventKind::Failed { error } => format!("[{step}] FAILED: {error}"),
@@ -57,14 +66,25 @@ async fn render_live(rx: &mut UnboundedReceiver<Event>) {
         });
         match &event.kind {
             EventKind::Started { description } => bar.set_message(description.clone()),
-            EventKind::Waiting { what, last_seen } => bar.set_message(format!("waiting for {what} ({last_seen})")),
-            EventKind::Note(note) => bar.set_message(note.clone()),
-            EventKind::Retrying { attempt, delay, error } => {
-                bar.set_message(format!("retry {attempt} in {} ({error})", fmt_delay(*delay)))
+            EventKind::Waiting { what, last_seen } => {
+                bar.set_message(format!("waiting for {what} ({last_seen})"))
             }
+            EventKind::Note(note) => bar.set_message(note.clone()),
+            EventKind::Retrying {
+                attempt,
+                delay,
+                error,
+            } => bar.set_message(format!(
+                "retry {attempt} in {} ({error})",
+                fmt_delay(*delay)
+            )),
             EventKind::Finished => bar.finish_with_message("done"),
-            EventKind::Failed { error } => bar.abandon_with_message(format!("FAILED: {}", first_line(error))),
-            EventKind::Blocked { by } => bar.abandon_with_message(format!("not started: `{by}` did not finish")),
+            EventKind::Failed { error } => {
+                bar.abandon_with_message(format!("FAILED: {}", first_line(error)))
+            }
+            EventKind::Blocked { by } => {
+                bar.abandon_with_message(format!("not started: `{by}` did not finish"))
+            }
             EventKind::Interrupted => bar.abandon_with_message("stopped (interrupted)"),
         }
     }

@@ -29,7 +29,10 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
 fn render(report: &StatusReport) -> String {
     let mut out = String::new();
     if !report.exists {
-        out.push_str(&format!("deployment {}: never run (no state at {})\n", report.deployment, report.state_file));
+        out.push_str(&format!(
+            "deployment {}: never run (no state at {})\n",
+            report.deployment, report.state_file
+        ));
         return out;
     }
     out.push_str(&format!(
@@ -40,8 +43,17 @@ fn render(report: &StatusReport) -> String {
         report.updated_at.as_deref().unwrap_or("-")
     ));
     for step in &report.steps {
-        let facts: Vec<String> = step.outputs.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
-        out.push_str(&format!("  {:<18} {:<8} {}\n", step.step, step.status.to_string(), facts.join(" ")));
+        let facts: Vec<String> = step
+            .outputs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", plain(v)))
+            .collect();
+        out.push_str(&format!(
+            "  {:<18} {:<8} {}\n",
+            step.step,
+            step.status.to_string(),
+            facts.join(" ")
+        ));
         if let Some(intent) = &step.pending_intent {
             out.push_str(&format!(
                 "  {:<18} {:<8} in flight since {}: {} (its result was not recorded; `plink up` will look for it)\n",
@@ -49,7 +61,12 @@ fn render(report: &StatusReport) -> String {
             ));
         }
         if let Some(error) = &step.error {
-            out.push_str(&format!("  {:<18} {:<8} last error: {}\n", "", "", error.lines().next().unwrap_or_default()));
+            out.push_str(&format!(
+                "  {:<18} {:<8} last error: {}\n",
+                "",
+                "",
+                error.lines().next().unwrap_or_default()
+            ));
         }
     }
     out

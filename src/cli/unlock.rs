@@ -20,13 +20,26 @@ pub fn run(args: UnlockArgs) -> anyhow::Result<u8> {
     let lock = deployment.paths.lock();
     match crate::state::unlock(&lock, args.force)? {
         UnlockOutcome::WasFree { stale_info: None } => println!("{}: not locked", lock.display()),
-        UnlockOutcome::WasFree { stale_info: Some(i) } => {
-            println!("{}: cleared stale lock info of `plink {}` (pid {} on {})", lock.display(), i.operation, i.pid, i.host)
+        UnlockOutcome::WasFree {
+            stale_info: Some(i),
+        } => {
+            println!(
+                "{}: cleared stale lock info of `plink {}` (pid {} on {})",
+                lock.display(),
+                i.operation,
+                i.pid,
+                i.host
+            )
         }
         UnlockOutcome::HeldBy(info) => {
             let who = info.map_or_else(
                 || "another process".to_owned(),
-                |i| format!("`plink {}` (pid {} on {}, since {})", i.operation, i.pid, i.host, i.since),
+                |i| {
+                    format!(
+                        "`plink {}` (pid {} on {}, since {})",
+                        i.operation, i.pid, i.host, i.since
+                    )
+                },
             );
             eprintln!(
                 "plink: {} is held by {who}, which is still running. Stop it first, or use --force \

@@ -22,12 +22,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<u8> {
     interrupt.install_signal_handlers();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
-    let options = ops::up::UpOptions { replace_ncc_binding: args.replace_ncc_binding };
+    let options = ops::up::UpOptions {
+        replace_ncc_binding: args.replace_ncc_binding,
+    };
     let result = ops::up::run(&deployment, &options, EventSink::new(tx), interrupt).await;
     let _ = renderer.await;
     let report = result?;
     if report.interrupted() {
-        eprintln!("plink: interrupted; everything done so far is saved. Run `plink up` again to resume.");
+        eprintln!(
+            "plink: interrupted; everything done so far is saved. Run `plink up` again to resume."
+        );
         return Ok(exit::INTERRUPTED);
     }
     let mut code = exit::OK;
@@ -36,7 +40,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<u8> {
         code = code.max(exit::step_code(error));
     }
     if code == exit::OK {
-        eprintln!("plink: deployment {} is up", deployment.workflow.deployment.as_str());
+        eprintln!(
+            "plink: deployment {} is up",
+            deployment.workflow.deployment.as_str()
+        );
     }
     Ok(code)
 }

@@ -4,3 +4,4 @@ mod deployment;
 pub mod status;
 
 pub use deployment::Deployment;
+pub mod up;

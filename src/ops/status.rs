@@ -58,7 +58,13 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
     report.lineage = Some(state.lineage.clone());
     report.updated_at = Some(state.updated_at.clone());
     let mut ids: Vec<String> = step_order.iter().map(|s| (*s).to_owned()).collect();
-    ids.extend(state.steps.keys().filter(|k| !step_order.contains(&k.as_str())).cloned());
+    ids.extend(
+        state
+            .steps
+            .keys()
+            .filter(|k| !step_order.contains(&k.as_str()))
+            .cloned(),
+    );
     report.steps = ids
         .iter()
         .map(|id| match state.step(id) {
@@ -76,5 +82,11 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
 }
 
 fn never_ran(step: &str) -> StepView {
-    StepView { step: step.to_owned(), status: StepStatus::Pending, outputs: Map::new(), pending_intent: None, error: None }
+    StepView {
+        step: step.to_owned(),
+        status: StepStatus::Pending,
+        outputs: Map::new(),
+        pending_intent: None,
+        error: None,
+    }
 }
