@@ -13,3 +13,4 @@
 //! - [`engine`]: *how* to run it durably: scheduling, intents, waits, retries, interrupts.
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
 //! - [`databricks`]: a small Databricks account API client (unified auth, OAuth M2M).
+pub mod databricks;
