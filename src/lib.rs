@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod databricks;
 pub mod engine;
 pub mod ops;
 pub mod state;

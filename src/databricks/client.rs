@@ -1,0 +1,284 @@
+//! [`AccountClient`]: authenticated, retried, typed calls to the account API. The operations are
+//! in `ncc.rs`, `rules.rs` and `workspaces.rs`.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use reqwest::header::ACCEPT;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::{Auth, M2mTokenSource};
+use super::config::{ConfigError, Credentials, ResolvedConfig, is_loopback};
+use super::error::DatabricksError;
+use super::http::{Answer, ClientOptions, Transport};
+use super::model::Page;
+use super::retry::Replay;
+
+/// Upper bound on the pages of one list call (a server that keeps answering with a token must
+/// not hold the client forever).
+const MAX_PAGES: usize = 1000;
+
+/// A client of the Databricks account API of one account.
+///
+/// Cheap to clone (an `Arc` inside); clones share the connection pool, the token cache and the
+/// retry counter.
+///
+/// # Guarantees
+/// - Each call is authenticated with a bearer token (OAuth M2M, cached and refreshed, or a PAT).
+///   On a 401 the cached OAuth token is dropped and the request is replayed once.
+/// - Idempotent calls are retried on throttling, unavailability and transport errors; creates
+///   are not (see [`super::retry`]). Each method's documentation says which applies.
+#[derive(Clone)]
+pub struct AccountClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Arc<Transport>,
+    auth: Auth,
+    host: String,
+    account_id: String,
+}
+
+impl std::fmt::Debug for AccountClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountClient")
+            .field("host", &self.inner.host)
+            .field("account_id", &self.inner.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountClient {
+    /// A client with the timeouts of `config` and default retries.
+    ///
+    /// # Errors
+    /// [`ConfigError::HttpClient`] if the HTTP client cannot be initialised.
+    pub fn new(config: &ResolvedConfig) -> Result<Self, ConfigError> {
+        Self::with_options(config, ClientOptions::from_config(config))
+    }
+
+    /// A client with explicit transport options (tests use millisecond retry policies).
+    ///
+    /// # Errors
+    /// [`ConfigError::HttpClient`] if the HTTP client cannot be initialised.
+    pub fn with_options(
+        config: &ResolvedConfig,
+        options: ClientOptions,
+    ) -> Result<Self, ConfigError> {
+        let loopback = config.host.host_str().is_some_and(is_loopback);
+        let transport = Arc::new(Transport::new(options, loopback)?);
+        let host = config.host_str().to_owned();
+        let auth = match &config.credentials {
+            Credentials::Pat { token } => Auth::Pat(token.clone()),
+            Credentials::OAuthM2m {
+                client_id,
+                client_secret,
+            } => Auth::M2m(Box::new(M2mTokenSource::new(
+                transport.clone(),
+                &host,
+                &config.account_id,
+                client_id,
+                client_secret.clone(),
+            ))),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport,
+                auth,
+                host,
+                account_id: config.account_id.clone(),
+            }),
+        })
+    }
+
+    /// The account id.
+    pub fn account_id(&self) -> &str {
+        &self.inner.account_id
+    }
+
+    /// The host, without a trailing slash.
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    /// Automatic retries performed so far by this client and its clones: each extra attempt
+    /// (after a throttle, an unavailability, a transport error, or a 401 replay) counts one.
+    pub fn retries(&self) -> u64 {
+        self.inner.transport.retries()
+    }
+
+    /// OAuth token requests made so far (0 with a PAT).
+    pub fn token_fetches(&self) -> u64 {
+        self.inner.auth.fetches()
+    }
+
+    /// `/api/2.0/accounts/{account_id}` followed by `rest` (which starts with `/`).
+    pub(crate) fn account_path(&self, rest: &str) -> String {
+        format!(
+            "/api/2.0/accounts/{}{rest}",
+            segment(&self.inner.account_id)
+        )
+    }
+
+    /// Sends `request` and decodes a JSON answer.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<T, DatabricksError> {
+        let answer = self.execute(request).await?;
+        serde_json::from_slice(&answer.body)
+            .map_err(|e| DatabricksError::decode(request.method.as_str(), &request.path, e))
+    }
+
+    /// Sends `request` and ignores the answer's body (empty or `{}`).
+    pub(crate) async fn call_no_content(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<(), DatabricksError> {
+        self.execute(request).await.map(|_| ())
+    }
+
+    /// GETs every page of a `{"items", "next_page_token"}` list.
+    pub(crate) async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, DatabricksError> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut request = ApiRequest::get(path.to_owned());
+            if let Some(t) = &token {
+                request = request.query("page_token", t.clone());
+            }
+            let page: Page<T> = self.call(&request).await?;
+            items.extend(page.items);
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                None => return Ok(items),
+                Some(next) if token.as_ref() == Some(&next) => {
+                    return Err(DatabricksError::decode(
+                        "GET",
+                        path,
+                        format!("the server returned the same next_page_token {next:?} twice"),
+                    ));
+                }
+                Some(next) => token = Some(next),
+            }
+        }
+        Err(DatabricksError::decode(
+            "GET",
+            path,
+            format!("more than {MAX_PAGES} pages"),
+        ))
+    }
+
+    async fn execute(&self, request: &ApiRequest) -> Result<Answer, DatabricksError> {
+        let inner = &*self.inner;
+        let url = format!("{}{}", inner.host, request.path);
+        let client = inner.transport.client();
+        let mut replayed_after_401 = false;
+        loop {
+            let token = inner.auth.token().await?;
+            let build = || {
+                let mut builder = client
+                    .request(request.method.clone(), &url)
+                    .bearer_auth(token.expose())
+                    .header(ACCEPT, "application/json");
+                if !request.query.is_empty() {
+                    builder = builder.query(&request.query);
+                }
+                if let Some(body) = &request.body {
+                    builder = builder.json(body);
+                }
+                builder
+            };
+            let secrets = [token.expose(), inner.auth.credential()];
+            let result = inner
+                .transport
+                .send(
+                    &request.method,
+                    &request.path,
+                    request.replay,
+                    &secrets,
+                    build,
+                )
+                .await;
+            match result {
+                // A 401 is decided before the request is processed, so replaying is safe even
+                // for a create; the token may have been revoked or expired early.
+                Err(err)
+                    if err.status() == Some(401)
+                        && !replayed_after_401
+                        && inner.auth.refreshable() =>
+                {
+                    tracing::debug!(
+                        method = %request.method,
+                        path = %request.path,
+                        "token refused (401): fetching a new one and replaying once"
+                    );
+                    inner.auth.invalidate(&token);
+                    inner.transport.count_retry();
+                    replayed_after_401 = true;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// One API request.
+pub(crate) struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+    pub replay: Replay,
+}
+
+impl ApiRequest {
+    pub(crate) fn get(path: String) -> Self {
+        Self::new(Method::GET, path, None, Replay::Idempotent)
+    }
+
+    pub(crate) fn delete(path: String) -> Self {
+        Self::new(Method::DELETE, path, None, Replay::Idempotent)
+    }
+
+    pub(crate) fn patch(path: String, body: Value) -> Self {
+        Self::new(Method::PATCH, path, Some(body), Replay::Idempotent)
+    }
+
+    /// A create: never replayed without proof that it was not processed.
+    pub(crate) fn create(path: String, body: Value) -> Self {
+        Self::new(Method::POST, path, Some(body), Replay::Create)
+    }
+
+    pub(crate) fn query(mut self, name: &'static str, value: String) -> Self {
+        self.query.push((name, value));
+        self
+    }
+
+    fn new(method: Method, path: String, body: Option<Value>, replay: Replay) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body,
+            replay,
+        }
+    }
+}
+
+/// Percent-encodes one path segment (ids come from callers and state files).
+pub(crate) fn segment(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,447 @@
+//! Unified authentication configuration: explicit settings → `DATABRICKS_*` environment variables →
+//! a `~/.databrickscfg` profile, resolved the way the Databricks SDKs do it (API reference §1.4).
+//!
+//! # Resolution rules
+//! 1. Loaders run in order *explicit settings → environment → config file*; each fills only the
+//!    attributes still unset (an empty value counts as unset).
+//! 2. The config file is read only if a profile is named (explicitly or by
+//!    `DATABRICKS_CONFIG_PROFILE`), or if neither a host nor any credential attribute (`token`,
+//!    `client_id`, `client_secret`) was set by the first two loaders. This is the Go SDK rule
+//!    (databricks-sdk-go issue #304): credentials in the environment are not mixed with a profile
+//!    nobody asked for.
+//! 3. The file is `config_file` / `DATABRICKS_CONFIG_FILE`, else `~/.databrickscfg` (INI). The
+//!    profile is the named one, else `[__settings__] default_profile`, else `[DEFAULT]` (keys before
+//!    the first section belong to `[DEFAULT]`, as in the Go SDK's INI library). As in the Go SDK a
+//!    `#` or `;` starts an inline comment only after a space, so secrets may contain `#`.
+//! 4. A named profile (or a `default_profile`) that does not exist is an error; a missing file or a
+//!    missing `[DEFAULT]` is not (the environment may be enough).
+//! 5. Credentials: `auth_type` (`pat` | `oauth-m2m`) forces one method. Otherwise a `token` means
+//!    PAT and `client_id` + `client_secret` mean OAuth M2M; both at once is an error, as in the Go
+//!    SDK ("more than one authorization method configured").
+//! 6. The host must be `https://…`; plain `http://` is accepted only for loopback hosts
+//!    (`127.0.0.1`, `localhost`, `[::1]`: the local emulator). A host without a scheme gets
+//!    `https://`. TLS certificates are always verified (there is no `skip_verify`).
+//!
+//! The environment is read through a lookup closure, so tests resolve against explicit maps and
+//! never mutate the process environment.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::layers::{FileStatus, Key, Layers};
+use super::secret::Secret;
+
+/// Default per-request timeout (`http_timeout_seconds`, SDK default 60 s).
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default overall retry budget of one call (`retry_timeout_seconds`, SDK default 300 s).
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Settings given explicitly (flags, workflow file). Every field is optional; unset fields are
+/// filled from the environment and then from the config file.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Account console URL, e.g. `https://accounts.cloud.databricks.com`.
+    pub host: Option<String>,
+    /// Databricks account id (UUID).
+    pub account_id: Option<String>,
+    /// OAuth M2M: the service principal's application id.
+    pub client_id: Option<String>,
+    /// OAuth M2M: the service principal's OAuth secret.
+    pub client_secret: Option<Secret>,
+    /// Personal access token (alternative to OAuth M2M).
+    pub token: Option<Secret>,
+    /// Forces an authentication method: `oauth-m2m` or `pat`.
+    pub auth_type: Option<String>,
+    /// Profile of the config file to use.
+    pub profile: Option<String>,
+    /// Config file to read instead of `~/.databrickscfg`.
+    pub config_file: Option<PathBuf>,
+    /// Per-request timeout (file key `http_timeout_seconds`).
+    pub http_timeout: Option<Duration>,
+    /// Overall retry budget of one call (file key `retry_timeout_seconds`).
+    pub retry_timeout: Option<Duration>,
+}
+
+/// Where a resolved attribute came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// [`Settings`].
+    Explicit,
+    /// An environment variable.
+    Env(&'static str),
+    /// A profile of a config file.
+    File {
+        /// The config file.
+        path: PathBuf,
+        /// The profile (section) name.
+        profile: String,
+    },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Explicit => f.write_str("explicit setting"),
+            Source::Env(var) => write!(f, "environment variable {var}"),
+            Source::File { path, profile } => {
+                write!(f, "profile [{profile}] in {}", path.display())
+            }
+        }
+    }
+}
+
+/// How plink authenticates to the account API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// OAuth machine-to-machine (client credentials of a service principal); recommended.
+    OAuthM2m {
+        /// The service principal's application id.
+        client_id: String,
+        /// The OAuth secret.
+        client_secret: Secret,
+    },
+    /// A personal access token, sent as is.
+    Pat {
+        /// The token.
+        token: Secret,
+    },
+}
+
+impl Credentials {
+    /// The SDK name of the method: `oauth-m2m` or `pat`.
+    pub fn auth_type(&self) -> &'static str {
+        match self {
+            Credentials::OAuthM2m { .. } => "oauth-m2m",
+            Credentials::Pat { .. } => "pat",
+        }
+    }
+}
+
+/// A complete, validated configuration.
+///
+/// # Guarantees
+/// `host` is `https`, or `http` on a loopback host; `account_id` is non-empty; the credentials are
+/// complete. `Debug` never shows a secret.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    /// Account API host (origin), e.g. `https://accounts.cloud.databricks.com`.
+    pub host: Url,
+    /// Databricks account id.
+    pub account_id: String,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// Per-request timeout.
+    pub http_timeout: Duration,
+    /// Overall retry budget of one call.
+    pub retry_timeout: Duration,
+    /// The config file read, if one was.
+    pub config_file: Option<PathBuf>,
+    /// The profile read, if one was.
+    pub profile: Option<String>,
+    sources: Vec<(&'static str, Source)>,
+}
+
+impl ResolvedConfig {
+    /// A configuration from explicit values only (tests, the local emulator).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidHost`] if `host` is not acceptable (see the module docs).
+    pub fn new(
+        host: &str,
+        account_id: impl Into<String>,
+        credentials: Credentials,
+    ) -> Result<Self, ConfigError> {
+        let host = parse_host(host)?;
+        let account_id = account_id.into();
+        if account_id.trim().is_empty() {
+            return Err(ConfigError::Missing {
+                field: "account_id",
+                message: "no account_id: it must not be empty".into(),
+            });
+        }
+        Ok(Self {
+            host,
+            account_id,
+            credentials,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            retry_timeout: DEFAULT_RETRY_TIMEOUT,
+            config_file: None,
+            profile: None,
+            sources: Vec::new(),
+        })
+    }
+
+    /// The host as a string without a trailing slash (`https://accounts.cloud.databricks.com`).
+    pub fn host_str(&self) -> &str {
+        self.host.as_str().trim_end_matches('/')
+    }
+
+    /// Where an attribute (`host`, `account_id`, `client_id`, `client_secret`, `token`, …) came from.
+    pub fn source(&self, attribute: &str) -> Option<&Source> {
+        self.sources
+            .iter()
+            .find(|(name, _)| *name == attribute)
+            .map(|(_, source)| source)
+    }
+
+    /// One line for logs: every attribute with its source; secrets are never shown.
+    pub fn describe(&self) -> String {
+        let from = |name: &str| {
+            self.source(name)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        };
+        let auth = match &self.credentials {
+            Credentials::OAuthM2m { client_id, .. } => {
+                format!("oauth-m2m client_id={client_id}{}", from("client_id"))
+            }
+            Credentials::Pat { .. } => format!("pat{}", from("token")),
+        };
+        format!(
+            "host={}{}, account_id={}{}, auth={auth}",
+            self.host_str(),
+            from("host"),
+            self.account_id,
+            from("account_id"),
+        )
+    }
+}
+
+/// Why a configuration could not be resolved. Every message names what is missing and where it
+/// was looked for.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required attribute is missing.
+    #[error("{message}")]
+    Missing {
+        /// The attribute (`host`, `account_id`, `client_secret`, …).
+        field: &'static str,
+        /// What is missing, where plink looked and how to fix it.
+        message: String,
+    },
+    /// No credentials at all.
+    #[error("{0}")]
+    NoCredentials(String),
+    /// Both a token and OAuth client credentials were found.
+    #[error(
+        "more than one authentication method configured: pat (token from {pat}) and oauth-m2m \
+         (client_id/client_secret from {m2m}); remove one or set auth_type"
+    )]
+    ConflictingAuth {
+        /// Where the token came from.
+        pat: Source,
+        /// Where the client credentials came from.
+        m2m: Source,
+    },
+    /// `auth_type` names a method plink does not implement.
+    #[error("auth_type {value:?} (from {origin}) is not supported; use oauth-m2m or pat")]
+    UnsupportedAuthType {
+        /// The value.
+        value: String,
+        /// Where it came from.
+        origin: Source,
+    },
+    /// A named profile is not in the config file.
+    #[error("{} has no [{profile}] profile configured (profiles found: {available})", path.display())]
+    ProfileNotFound {
+        /// The profile.
+        profile: String,
+        /// The file.
+        path: PathBuf,
+        /// Comma-separated profile names in the file.
+        available: String,
+    },
+    /// A profile was named but the config file does not exist.
+    #[error("profile [{profile}] was requested but the config file {} does not exist", path.display())]
+    ConfigFileMissing {
+        /// The profile.
+        profile: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The config file exists but cannot be read or parsed.
+    #[error("cannot read the config file {}: {reason}", path.display())]
+    ConfigFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A profile was named but the home directory is unknown.
+    #[error("cannot locate {path}: HOME is not set; set DATABRICKS_CONFIG_FILE")]
+    NoHome {
+        /// The path with `~`.
+        path: String,
+    },
+    /// The host is not an acceptable URL.
+    #[error("host {host:?} is not valid: {reason}")]
+    InvalidHost {
+        /// The host as given (never containing user info).
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// An attribute has a malformed value.
+    #[error("{key} = {value:?} (from {origin}) is not valid: {reason}")]
+    InvalidValue {
+        /// The attribute.
+        key: &'static str,
+        /// The value.
+        value: String,
+        /// Where it came from.
+        origin: Source,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP client could not be initialised (TLS backend).
+    #[error("cannot initialise the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// Resolves a configuration from `settings`, the environment as seen through `env`, and the
+/// config file.
+///
+/// `env` returns the value of an environment variable (`HOME` is read through it too).
+///
+/// # Errors
+/// A [`ConfigError`] naming what is missing or invalid and where it looked; see the module docs
+/// for the rules.
+pub fn resolve(
+    settings: &Settings,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ResolvedConfig, ConfigError> {
+    let mut layers = Layers::default();
+    layers.explicit(settings);
+    layers.environment(&env);
+
+    let file = layers.load_file(&env)?;
+    let host_raw = layers.require(Key::Host, &file)?;
+    let host = parse_host(&host_raw.0)?;
+    let account_id = layers.require(Key::AccountId, &file)?.0;
+    let credentials = layers.credentials(&file)?;
+
+    let http_timeout = match settings.http_timeout {
+        Some(d) => d,
+        None => layers
+            .seconds(Key::HttpTimeoutSeconds)?
+            .unwrap_or(DEFAULT_HTTP_TIMEOUT),
+    };
+    let retry_timeout = match settings.retry_timeout {
+        Some(d) => d,
+        None => layers
+            .seconds(Key::RetryTimeoutSeconds)?
+            .unwrap_or(DEFAULT_RETRY_TIMEOUT),
+    };
+    let (config_file, profile) = match &file {
+        FileStatus::Loaded { path, profile } => (Some(path.clone()), Some(profile.clone())),
+        _ => (None, None),
+    };
+    let sources = Key::ALL
+        .iter()
+        .filter_map(|k| layers.get(*k).map(|(_, s)| (k.name(), s.clone())))
+        .collect();
+    let resolved = ResolvedConfig {
+        host,
+        account_id,
+        credentials,
+        http_timeout,
+        retry_timeout,
+        config_file,
+        profile,
+        sources,
+    };
+    tracing::debug!(config = %resolved.describe(), "resolved Databricks configuration");
+    Ok(resolved)
+}
+
+/// [`resolve`] against the process environment.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn resolve_from_process_env(settings: &Settings) -> Result<ResolvedConfig, ConfigError> {
+    resolve(settings, |name| std::env::var(name).ok())
+}
+
+/// Parses and checks a host: `https://…`, or `http://` on a loopback host only; no user info,
+/// query or fragment. A host without a scheme gets `https://`.
+///
+/// # Errors
+/// [`ConfigError::InvalidHost`].
+pub fn parse_host(raw: &str) -> Result<Url, ConfigError> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let invalid = |reason: &str| ConfigError::InvalidHost {
+        host: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo the value: it contains a credential.
+        return Err(ConfigError::InvalidHost {
+            host: format!("{}://***@{}", url.scheme(), url.host_str().unwrap_or("")),
+            reason: "the host must not contain user info (credentials)".into(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("the host must not contain a query or a fragment"));
+    }
+    let Some(host) = url.host_str() else {
+        return Err(invalid("no host name"));
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(invalid(
+                "plain http is allowed only for loopback hosts (127.0.0.1, localhost, [::1]); use https",
+            ));
+        }
+        other => return Err(invalid(&format!("unsupported scheme {other:?}; use https"))),
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(invalid(
+            "the host must be an origin without a path, e.g. https://accounts.cloud.databricks.com",
+        ));
+    }
+    Ok(url)
+}
+
+/// Whether a URL host is a loopback address or `localhost`.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert!(parse_host("https://accounts.cloud.databricks.com/").is_ok());
+        assert_eq!(
+            parse_host("accounts.cloud.databricks.com")
+                .unwrap()
+                .as_str(),
+            "https://accounts.cloud.databricks.com/"
+        );
+        assert!(parse_host("http://127.0.0.1:8080").is_ok());
+        assert!(parse_host("http://localhost:8080").is_ok());
+        assert!(parse_host("http://[::1]:8080").is_ok());
+        assert!(parse_host("http://accounts.cloud.databricks.com").is_err());
+        assert!(parse_host("ftp://x").is_err());
+        assert!(parse_host("https://x/login").is_err());
+        let e = parse_host("https://u:hunter22@x").unwrap_err().to_string();
+        assert!(!e.contains("hunter22"), "{e}");
+    }
+}

@@ -1,0 +1,59 @@
+//! A small client of the Databricks **account** API: network connectivity configurations,
+//! private endpoint rules and workspaces (see `shared/reference/databricks-api.md`).
+//!
+//! # Usage
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use plink::databricks::{AccountClient, CreateRule, Settings, resolve_from_process_env};
+//!
+//! let config = resolve_from_process_env(&Settings {
+//!     profile: Some("plink-acct".into()),
+//!     ..Settings::default()
+//! })?;
+//! let client = AccountClient::new(&config)?;
+//! let ncc = client.create_ncc("plink-ncc-use1", "us-east-1").await?;
+//! let rule = client
+//!     .create_rule(
+//!         &ncc.network_connectivity_config_id,
+//!         &CreateRule::domain_names("com.amazonaws.vpce.us-east-1.vpce-svc-0123", ["db.example.com"]),
+//!     )
+//!     .await?;
+//! # let _ = rule; Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`] (+ `layers`): unified authentication configuration (explicit → env →
+//!   `~/.databrickscfg`), with errors that say where a missing value was looked for;
+//! - `secret`: [`Secret`], a string that never prints;
+//! - `auth`: OAuth M2M token source (cached, refreshed early, single flight);
+//! - `http`, [`retry`]: the request core, timeouts and the retry rules (creates are never
+//!   retried blindly);
+//! - [`error`] (+ `error_body`): [`DatabricksError`], its [`ErrorKind`] and [`ErrorClass`];
+//! - [`model`]: wire types; `ncc`, `rules`, `workspaces`: the operations on [`AccountClient`].
+
+mod auth;
+mod client;
+pub mod config;
+pub mod error;
+mod error_body;
+mod http;
+mod layers;
+pub mod model;
+mod ncc;
+pub mod retry;
+mod rules;
+mod secret;
+mod workspaces;
+
+pub use client::AccountClient;
+pub use config::{
+    ConfigError, Credentials, ResolvedConfig, Settings, Source, resolve, resolve_from_process_env,
+};
+pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
+pub use http::{ClientOptions, USER_AGENT};
+pub use model::{
+    ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,
+    RuleTarget, UpdateRule, Workspace, WorkspaceStatus,
+};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
