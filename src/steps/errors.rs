@@ -1,0 +1,27 @@
+//! Mapping client errors to the engine's classes (retryable, terminal, needs the user).
+
+use crate::aws::AwsError;
+use crate::databricks::{DatabricksError, ErrorClass as DbClass};
+use crate::engine::StepError;
+
+/// A Databricks error as a step error, keeping the client's classification and hint.
+pub fn databricks(context: &str, e: DatabricksError) -> StepError {
+    let message = format!("{context}: {e}");
+    match e.class() {
+        DbClass::Retryable => StepError::retryable(message),
+        DbClass::Terminal => StepError::terminal(message),
+        DbClass::NeedsUser { hint } => StepError::needs_user(message, hint),
+    }
+}
+
+/// An AWS error as a step error.
+pub fn aws(context: &str, e: AwsError) -> StepError {
+    let message = format!("{context}: {e}");
+    if e.is_retryable() {
+        return StepError::retryable(message);
+    }
+    match e.hint() {
+        Some(hint) => StepError::needs_user(message, hint),
+        None => StepError::terminal(message),
+    }
+}
