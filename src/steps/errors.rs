@@ -1,6 +1,6 @@
 //! Mapping client errors to the engine's classes (retryable, terminal, needs the user).
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ErrorKind as AwsErrorKind};
 use crate::databricks::{DatabricksError, ErrorClass as DbClass};
 use crate::engine::StepError;
 
@@ -14,14 +14,19 @@ pub fn databricks(context: &str, e: DatabricksError) -> StepError {
     }
 }
 
-/// An AWS error as a step error.
+/// An AWS error as a step error: throttling, 5xx and transport failures are retried (every
+/// AWS create of plink is idempotent by token or name); missing permissions and quotas need the
+/// user; anything else is terminal.
 pub fn aws(context: &str, e: AwsError) -> StepError {
-    let message = format!("{context}: {e}");
     if e.is_retryable() {
-        return StepError::retryable(message);
+        return StepError::retryable(format!("{context}: {e}"));
     }
-    match e.hint() {
-        Some(hint) => StepError::needs_user(message, hint),
-        None => StepError::terminal(message),
+    // The error's text carries its hint on a line of its own.
+    let text = e.to_string();
+    match (e.kind, text.split_once("\n  hint: ")) {
+        (AwsErrorKind::AccessDenied | AwsErrorKind::Quota, Some((message, hint))) => {
+            StepError::needs_user(format!("{context}: {message}"), hint)
+        }
+        _ => StepError::terminal(format!("{context}: {text}")),
     }
 }
