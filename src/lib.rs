@@ -14,5 +14,6 @@
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
 //! - [`databricks`]: a small Databricks account API client (unified auth, OAuth M2M).
 
+pub mod aws;
 pub mod engine;
 pub mod state;
