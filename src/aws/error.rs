@@ -15,8 +15,6 @@ use std::fmt;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 
-use crate::engine::StepError;
-
 /// The AWS service a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -378,22 +376,21 @@ fn redact(text: &str) -> String {
     out
 }
 
-impl From<AwsError> for StepError {
-    /// Maps the kind to how the engine treats it: retry transient errors, ask the user to fix
-    /// access and quota problems, stop on the rest.
-    fn from(err: AwsError) -> Self {
-        let text = summary(
-            &err.service,
-            err.operation,
-            &err.code,
-            &err.message,
-            &err.unsuccessful,
-        );
-        match (err.is_retryable(), hint(&err.kind)) {
-            (true, _) => StepError::retryable(text),
-            (false, Some(h)) => StepError::needs_user(text, h),
-            (false, None) => StepError::terminal(text),
-        }
+impl AwsError {
+    /// The error without its hint: service, operation, code and message.
+    pub fn summary(&self) -> String {
+        summary(
+            &self.service,
+            self.operation,
+            &self.code,
+            &self.message,
+            &self.unsuccessful,
+        )
+    }
+
+    /// What the user can do about it, for access and quota errors.
+    pub fn hint(&self) -> Option<&'static str> {
+        hint(&self.kind)
     }
 }
 

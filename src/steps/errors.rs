@@ -1,6 +1,6 @@
 //! Mapping client errors to the engine's classes (retryable, terminal, needs the user).
 
-use crate::aws::{AwsError, ErrorKind as AwsErrorKind};
+use crate::aws::AwsError;
 use crate::databricks::{DatabricksError, ErrorClass as DbClass};
 use crate::engine::StepError;
 
@@ -18,15 +18,10 @@ pub fn databricks(context: &str, e: DatabricksError) -> StepError {
 /// AWS create of plink is idempotent by token or name); missing permissions and quotas need the
 /// user; anything else is terminal.
 pub fn aws(context: &str, e: AwsError) -> StepError {
-    if e.is_retryable() {
-        return StepError::retryable(format!("{context}: {e}"));
-    }
-    // The error's text carries its hint on a line of its own.
-    let text = e.to_string();
-    match (e.kind, text.split_once("\n  hint: ")) {
-        (AwsErrorKind::AccessDenied | AwsErrorKind::Quota, Some((message, hint))) => {
-            StepError::needs_user(format!("{context}: {message}"), hint)
-        }
-        _ => StepError::terminal(format!("{context}: {text}")),
+    let message = format!("{context}: {}", e.summary());
+    match (e.is_retryable(), e.hint()) {
+        (true, _) => StepError::retryable(message),
+        (false, Some(hint)) => StepError::needs_user(message, hint),
+        (false, None) => StepError::terminal(message),
     }
 }
