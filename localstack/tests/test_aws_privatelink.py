@@ -121,6 +121,24 @@ def test_s3_interface_endpoint_like_aws(aws):
     assert any(n.endswith(f"-{REGION}a.s3.{REGION}.vpce.amazonaws.com") for n in names[1:])
     assert any(n.endswith(f"-{REGION}b.s3.{REGION}.vpce.amazonaws.com") for n in names[1:])
 
+    # ModifyVpcEndpoint keeps the ENIs in step with the endpoint's subnets and security groups
+    sg2 = ec2.create_security_group(GroupName="plink-s3-b", Description="second", VpcId=net["vpc"])["GroupId"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce["VpcEndpointId"], RemoveSubnetIds=[net["subnets"][1]],
+                            AddSecurityGroupIds=[sg2])
+    modified = ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce["VpcEndpointId"]])["VpcEndpoints"][0]
+    assert modified["SubnetIds"] == [net["subnets"][0]] and len(modified["NetworkInterfaceIds"]) == 1
+    eni = ec2.describe_network_interfaces(NetworkInterfaceIds=modified["NetworkInterfaceIds"])["NetworkInterfaces"][0]
+    assert sorted(g["GroupId"] for g in eni["Groups"]) == sorted([sg, sg2])
+    assert modified["DnsEntries"][0] == vpce["DnsEntries"][0] and len(modified["DnsEntries"]) == 2
+    with pytest.raises(ClientError) as exc:
+        ec2.modify_vpc_endpoint(VpcEndpointId=vpce["VpcEndpointId"], AddSubnetIds=[net["single_az"]])
+    assert code(exc) == "InvalidParameter"
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce["VpcEndpointId"], AddSubnetIds=[net["subnets"][1]],
+                            RemoveSecurityGroupIds=[sg2])
+    vpce = ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce["VpcEndpointId"]])["VpcEndpoints"][0]
+    assert len(vpce["NetworkInterfaceIds"]) == 2 and len(vpce["DnsEntries"]) == 3
+    ec2.delete_security_group(GroupId=sg2)
+
     # the SG is in use until the endpoint and its ENIs are gone
     out = ec2.delete_vpc_endpoints(VpcEndpointIds=[vid, "vpce-0123456789abcdef0"])
     assert [(u["ResourceId"], u["Error"]["Code"]) for u in out["Unsuccessful"]] == [
@@ -390,6 +408,14 @@ def test_tags_and_filters_on_created_resources(aws):
     ec2.create_tags(Resources=[svc["id"]], Tags=[{"Key": "plink", "Value": "svc"}])
     found = ec2.describe_vpc_endpoint_service_configurations(ServiceIds=[svc["id"]])["ServiceConfigurations"][0]
     assert {"Key": "plink", "Value": "svc"} in found["Tags"]
+    by_tag = ec2.describe_vpc_endpoint_service_configurations(
+        Filters=[{"Name": "tag:plink", "Values": ["svc"]}])["ServiceConfigurations"]
+    assert [c["ServiceId"] for c in by_tag] == [svc["id"]]
+    assert ec2.describe_vpc_endpoint_service_configurations(
+        Filters=[{"Name": "tag:plink", "Values": ["other"]}])["ServiceConfigurations"] == []
+    assert ec2.describe_vpc_endpoint_service_configurations(Filters=[
+        {"Name": "service-state", "Values": ["Available"]},
+        {"Name": "service-name", "Values": [svc["name"]]}])["ServiceConfigurations"][0]["ServiceId"] == svc["id"]
     tagged = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [svc["id"]]}])["Tags"]
     assert [(t["Key"], t["Value"]) for t in tagged] == [("plink", "svc")]
     subnets = ec2.describe_subnets(Filters=[{"Name": "tag:plink-demo", "Values": ["private"]}])["Subnets"]

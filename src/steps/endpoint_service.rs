@@ -98,6 +98,11 @@ impl Step for EndpointServiceStep {
             .map_err(|e| errors::aws("reading allowed principals", e))?;
         if allowed.iter().any(|p| p.principal == "*") {
             cx.note("removing the wildcard principal `*` from plink's endpoint service");
+            cx.begin(
+                Intent::new("remove_principal")
+                    .key("service_id", &service.id)
+                    .key("principal", "*"),
+            )?;
             env.aws
                 .remove_principal(&service.id, "*")
                 .await

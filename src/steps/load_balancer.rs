@@ -72,10 +72,20 @@ impl Step for LoadBalancerStep {
                 "setting cross-zone load balancing {}",
                 if want { "on" } else { "off" }
             ));
+            cx.begin(
+                Intent::new("set_cross_zone")
+                    .key("load_balancer_arn", &lb.arn)
+                    .key("enabled", want.to_string()),
+            )?;
             env.aws
                 .set_cross_zone(&lb.arn, want)
                 .await
                 .map_err(|e| errors::aws("setting cross-zone load balancing", e))?;
+            cx.record(&LoadBalancerOut {
+                load_balancer_arn: lb.arn.clone(),
+                name: lb.name.clone(),
+                dns_name: lb.dns_name.clone(),
+            })?;
         }
 
         if !lb.is_active() {

@@ -58,6 +58,7 @@ impl Step for RuleStep {
                 domain_names: Some(domain_names.clone()),
                 ..UpdateRule::default()
             };
+            cx.begin(Intent::new("update_rule_domain_names").key("rule_id", &rule.rule_id))?;
             rule = db
                 .update_rule(
                     &ncc.ncc_id,

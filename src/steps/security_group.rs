@@ -119,10 +119,19 @@ impl Step for SecurityGroupStep {
             .collect();
         if !missing.is_empty() {
             cx.note(format!("allowing TCP 443 from {}", missing.join(", ")));
+            cx.begin(
+                Intent::new("allow_https_from")
+                    .key("security_group_id", &group.id)
+                    .key("cidrs", missing.join(",")),
+            )?;
             env.aws
                 .allow_https_from(&group.id, &missing)
                 .await
                 .map_err(|e| errors::aws("adding ingress rules", e))?;
+            cx.record(&SecurityGroupOut {
+                security_group_ids: vec![group.id.clone()],
+                created_by_plink: true,
+            })?;
         }
         Ok(())
     }

@@ -6,6 +6,9 @@ moto 5.2.5 creates `vpce-svc-` + 8 hex ids in state `Available` at once and dele
 unconditionally. AWS:
 - ids are `vpce-svc-` + 17 hex digits; the service is `Pending` for a short while
   (`settings.Delays.service_pending`), then `Available`;
+- DescribeVpcEndpointServiceConfigurations honours its Filters (moto ignores them and returns every
+  service): `service-name`, `service-id`, `service-state`, `service-type`,
+  `supported-ip-address-types`, `tag:<key>`, `tag-key`; and MaxResults/NextToken;
 - DeleteVpcEndpointServiceConfigurations leaves a service that still has `pendingAcceptance`,
   `pending` or `available` endpoint connections in place and reports it in `Unsuccessful` with
   `ExistingVpcEndpointConnections` / "Service has existing active VPC Endpoint connections!";
@@ -17,6 +20,7 @@ import functools
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ec2.utils import generic_filter
 from moto.ec2.models.vpc_service_configuration import VPCServiceConfiguration
 from moto.ec2.responses.vpc_service_configuration import VPCEndpointServiceConfiguration
 
@@ -69,6 +73,31 @@ def _patch_to_dict() -> None:
     VPCServiceConfiguration.to_dict = to_dict
 
 
+def _patch_filters() -> None:
+    original = VPCServiceConfiguration.get_filter_value
+    extra = {"service-type": lambda c: c._service_type_name,
+             "supported-ip-address-types": lambda c: ["ipv4"]}
+
+    def get_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name in extra:
+            return extra[filter_name](self)
+        return original(self, filter_name, "DescribeVpcEndpointServiceConfigurations")
+
+    VPCServiceConfiguration.get_filter_value = get_filter_value
+
+
+def describe_vpc_endpoint_service_configurations(self: Any) -> ActionResult:
+    """Response method replacing moto's (see module docstring)."""
+    configs = self.ec2_backend.describe_vpc_endpoint_service_configurations(
+        self._get_param("ServiceIds", []))
+    configs = generic_filter(self._filters_from_querystring(), configs)
+    max_results = self._get_int_param("MaxResults") or 1000
+    start = int(self._get_param("NextToken") or 0)
+    page = configs[start:start + max_results]
+    following = str(start + max_results) if start + max_results < len(configs) else None
+    return ActionResult({"ServiceConfigurations": page, "NextToken": following})
+
+
 def delete_vpc_endpoint_service_configurations(self: Any) -> ActionResult:
     """Response method replacing moto's (see module docstring)."""
     backend = self.ec2_backend
@@ -98,5 +127,7 @@ def _failure(resource_id: str, code: str, message: str) -> dict:
 def install() -> None:
     _patch_init()
     _patch_to_dict()
-    VPCEndpointServiceConfiguration.delete_vpc_endpoint_service_configurations = \
-        delete_vpc_endpoint_service_configurations
+    _patch_filters()
+    cls = VPCEndpointServiceConfiguration
+    cls.describe_vpc_endpoint_service_configurations = describe_vpc_endpoint_service_configurations
+    cls.delete_vpc_endpoint_service_configurations = delete_vpc_endpoint_service_configurations
