@@ -228,6 +228,9 @@ fn missing_credentials_exit_8_and_name_what_is_missing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(8), "{}", text(&out));
     let msg = text(&out);
-    assert!(msg.contains("AWS") && msg.to_lowercase().contains("credentials"), "{msg}");
+    assert!(
+        msg.contains("AWS") && msg.to_lowercase().contains("credentials"),
+        "{msg}"
+    );
     assert!(!msg.contains("panicked"), "{msg}");
 }

@@ -175,7 +175,10 @@ fn plain(v: &serde_json::Value) -> String {
     use serde_json::Value;
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!("[{}]", items.iter().map(plain).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(plain).collect::<Vec<_>>().join(",")
+        ),
         Value::Object(map) => ["id", "workspace_id"]
             .iter()
             .find_map(|k| map.get(*k))

@@ -74,15 +74,22 @@ pub async fn connect(
     if let Some(r) = &aws_cfg.role_arn {
         aws = aws.role_arn(r);
     }
-    let aws = aws.connect().await.map_err(|e| ConnectError::Aws(e.to_string()))?;
+    let aws = aws
+        .connect()
+        .await
+        .map_err(|e| ConnectError::Aws(e.to_string()))?;
     let settings = Settings {
         profile: workflow.databricks.profile.clone(),
         account_id: workflow.databricks.account_id.clone(),
         ..Settings::default()
     };
-    let resolved = resolve_from_process_env(&settings).map_err(|e| ConnectError::Databricks(e.to_string()))?;
+    let resolved =
+        resolve_from_process_env(&settings).map_err(|e| ConnectError::Databricks(e.to_string()))?;
     let databricks = AccountClient::new(&resolved).context("Databricks client")?;
-    databricks.authenticate().await.map_err(|e| ConnectError::Databricks(e.to_string()))?;
+    databricks
+        .authenticate()
+        .await
+        .map_err(|e| ConnectError::Databricks(e.to_string()))?;
     Ok(StepEnv {
         workflow,
         aws,
