@@ -1,0 +1,153 @@
+//! The PrivateLink handshake going wrong on the AWS side: a rejected connection, a foreign
+//! connection on the same service, a Databricks principal missing from the allowed principals.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::checks::{assert_converged, is_live};
+use crate::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal};
+use crate::plink_cli::{WorkflowSpec, Workdir};
+use crate::stack::{Emu, Stack, wait_until};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Holds Databricks' rules in CREATING (so nothing connects yet) until `release_rules`.
+fn hold_rules(stack: &Stack) {
+    stack.set_delays(json!({"rule_creating": 1.0e7}));
+}
+
+fn release_rules(stack: &Stack) {
+    stack.set_delays(json!({"rule_creating": 30.0}));
+}
+
+/// Waits until plink recorded the endpoint service (and so waited for it to be Available).
+fn wait_for_service(stack: &Stack, wd: &Workdir, bg: &mut crate::plink_cli::Background) -> (String, String) {
+    wait_until("the endpoint_service step to be done", WAIT, || {
+        assert!(!bg.exited(), "plink exited early:\n{}", bg.wait().transcript());
+        wd.status_of("endpoint_service").as_deref() == Some("done")
+    });
+    stack.endpoint_service(&wd.spec.region).expect("an endpoint service")
+}
+
+#[test]
+fn rejected_connection_stops_up_with_exit_4_saying_rejected_and_what_to_do() {
+    let stack = Stack::start();
+    // plink's accept is held 2 s at the door; meanwhile the connection is rejected out of band.
+    stack.set_faults(
+        Emu::Aws,
+        json!({"seed": 1, "rules": [{
+            "kind": "slow", "rate": 1.0, "max_count": 1, "delay_ms": 2000,
+            "match": {"action": "AcceptVpcEndpointConnections"}
+        }]}),
+    );
+    let wd = Workdir::new(WorkflowSpec::default());
+    let mut bg = stack.spawn_up(&wd);
+    wait_until("plink's AcceptVpcEndpointConnections", WAIT, || {
+        assert!(!bg.exited(), "plink exited before accepting:\n{}", bg.wait().transcript());
+        stack.faults_fired(Emu::Aws) >= 1
+    });
+    let (service_id, _) = stack.endpoint_service("us-east-1").expect("service");
+    let conns = stack.connections("us-east-1");
+    let dbx = conns
+        .iter()
+        .find(|c| c.owner == DATABRICKS_AWS)
+        .unwrap_or_else(|| panic!("no Databricks connection: {conns:?}"));
+    assert_eq!(dbx.state, "pendingAcceptance");
+    let failures = stack.reject_connection("us-east-1", &service_id, &dbx.vpc_endpoint_id);
+    assert!(failures.is_empty(), "{failures:?}");
+
+    let run = bg.wait();
+    run.assert_code(4);
+    let err = run.stderr.to_uppercase();
+    assert!(err.contains("REJECTED"), "no REJECTED in the message\n{}", run.transcript());
+    assert!(
+        run.stderr.contains("plink up"),
+        "the message does not say what to do\n{}",
+        run.transcript()
+    );
+
+    // What the message says to do works: `plink up` again replaces the rule and converges.
+    stack.clear_faults(Emu::Aws);
+    let again = stack.up(&wd);
+    again.assert_code(0);
+    let c = assert_converged(&stack, &wd, &again);
+    assert_ne!(c.rule_vpce, dbx.vpc_endpoint_id, "the rejected connection was reused");
+}
+
+#[test]
+fn foreign_pending_connection_is_left_pending_and_mentioned_only_the_rules_own_is_accepted() {
+    let stack = Stack::start();
+    hold_rules(&stack);
+    let wd = Workdir::new(WorkflowSpec::default());
+    let mut bg = stack.spawn_up(&wd);
+    let (service_id, service_name) = wait_for_service(&stack, &wd, &mut bg);
+
+    // Another account is allowed and connects before Databricks does.
+    let foreign_root = format!("arn:aws:iam::{FOREIGN}:root");
+    stack.modify_principals("us-east-1", &service_id, &[&foreign_root], &[]);
+    let foreign = stack.create_foreign_endpoint(FOREIGN, "us-east-1", &service_name);
+    assert_eq!(stack.connection_states("us-east-1")[&foreign], "pendingAcceptance");
+    release_rules(&stack);
+
+    let run = bg.wait();
+    run.assert_code(0);
+    assert_eq!(
+        stack.connection_states("us-east-1")[&foreign],
+        "pendingAcceptance",
+        "plink touched the foreign connection\n{}",
+        run.transcript()
+    );
+    assert!(
+        !stack
+            .calls(Emu::Aws)
+            .iter()
+            .any(|c| c.action == "RejectVpcEndpointConnections"),
+        "plink rejected something"
+    );
+    assert!(
+        run.stderr.contains(&foreign),
+        "the foreign pending connection {foreign} is not mentioned\n{}",
+        run.transcript()
+    );
+    let c = assert_converged(&stack, &wd, &run);
+    let accepted = wd.output("accept", "accepted_vpc_endpoint_id");
+    assert_eq!(accepted.as_deref(), Some(c.rule_vpce.as_str()));
+    assert_eq!(wd.output("accept", "owner").as_deref(), Some(DATABRICKS_AWS));
+}
+
+#[test]
+fn missing_databricks_principal_gives_create_failed_exit_4_with_a_hint_then_up_recovers() {
+    let stack = Stack::start();
+    hold_rules(&stack);
+    let wd = Workdir::new(WorkflowSpec::default());
+    let mut bg = stack.spawn_up(&wd);
+    let (service_id, _) = wait_for_service(&stack, &wd, &mut bg);
+    let principal = databricks_principal("us-east-1");
+    stack.modify_principals("us-east-1", &service_id, &[], &[&principal]);
+    assert!(stack.allowed_principals("us-east-1", &service_id).is_empty());
+    release_rules(&stack);
+
+    let run = bg.wait();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("CREATE_FAILED"),
+        "no CREATE_FAILED in the message\n{}",
+        run.transcript()
+    );
+    assert!(
+        run.stderr.contains("principal"),
+        "the message gives no hint about the allowed principal\n{}",
+        run.transcript()
+    );
+    let rule = stack.live_rule("plink-demo-ncc", "us-east-1").expect("the failed rule");
+    assert_eq!(crate::cloud::rule_state(&rule), "CREATE_FAILED");
+
+    // Follow the hint: allow the principal again, run `plink up` again.
+    stack.modify_principals("us-east-1", &service_id, &[&principal], &[]);
+    let again = stack.up(&wd);
+    again.assert_code(0);
+    let c = assert_converged(&stack, &wd, &again);
+    assert_ne!(c.rule_id, rule.rule_id, "the failed rule was kept");
+    assert!(c.inventory.connections.iter().filter(|x| is_live(&x.state)).count() == 1);
+}
