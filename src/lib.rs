@@ -14,10 +14,12 @@
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
 //! - [`databricks`]: a small Databricks account API client (unified auth, OAuth M2M).
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod databricks;
 pub mod engine;
 pub mod ops;
 pub mod state;
+pub mod steps;
 pub mod workflow;

@@ -19,6 +19,7 @@ class Delays:
     rule_purge: float = 24 * 3600.0         # deactivated rule purged
     workspace_update: float = 5.0           # workspace PROVISIONING after an update (0 = stays RUNNING)
     token_ttl: float = 3600.0               # OAuth access token lifetime
+    ncc_delete_settle: float = 30.0         # NCC delete still refused this long after its last rule/binding went away
 
 
 _lock = threading.Lock()

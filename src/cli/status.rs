@@ -1,7 +1,7 @@
 use clap::Args;
 
 use super::Target;
-use crate::ops::{self, status::StatusReport};
+use crate::ops::{self, live::LiveView, status::StatusReport};
 use crate::workflow;
 
 #[derive(Debug, Args)]
@@ -12,12 +12,16 @@ pub struct StatusArgs {
     /// Print the report as JSON (same facts as the table).
     #[arg(long)]
     json: bool,
+
+    /// Only what the state file records; do not ask the clouds.
+    #[arg(long)]
+    offline: bool,
 }
 
 /// `plink status`: only reads.
 pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
     let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
-    let report = ops::status::recorded(&deployment, workflow::STEP_ORDER)?;
+    let report = ops::status::report(&deployment, workflow::STEP_ORDER, args.offline).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -68,6 +72,100 @@ fn render(report: &StatusReport) -> String {
                 error.lines().next().unwrap_or_default()
             ));
         }
+    }
+    if let Some(reason) = &report.live_unavailable {
+        out.push_str(&format!("live view unavailable: {reason}\n"));
+    }
+    if let Some(live) = &report.live {
+        out.push_str(&render_live(live));
+    }
+    out
+}
+
+fn render_live(live: &LiveView) -> String {
+    let mut out = String::from("live:\n");
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    out.push_str(&format!(
+        "  endpoint           {} ips [{}]\n",
+        opt(&live.endpoint_state),
+        live.endpoint_ips.join(", ")
+    ));
+    out.push_str(&format!(
+        "  load balancer      {}\n",
+        opt(&live.load_balancer_state)
+    ));
+    let targets: Vec<String> = live
+        .targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}{}",
+                t.ip,
+                t.state,
+                t.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    out.push_str(&format!("  targets            [{}]\n", targets.join(", ")));
+    if !live.unregistered_ips.is_empty() || !live.stale_targets.is_empty() {
+        out.push_str(&format!(
+            "  DRIFT              ENI IPs not registered: [{}]; targets that are no ENI IP: [{}]\n",
+            live.unregistered_ips.join(", "),
+            live.stale_targets.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "  endpoint service   {} allowed [{}]\n",
+        opt(&live.endpoint_service_state),
+        live.allowed_principals.join(", ")
+    ));
+    for c in &live.connections {
+        let mark = if c.is_rule_endpoint {
+            " (the rule's endpoint)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  connection         {} owner {} {}{mark}\n",
+            c.vpc_endpoint_id, c.owner, c.state
+        ));
+    }
+    if let Some(rule) = &live.rule {
+        let days = rule
+            .days_left_before_expiry
+            .map(|d| format!(", {d} day(s) left before it expires"))
+            .unwrap_or_default();
+        let error = rule
+            .error_message
+            .as_ref()
+            .map(|e| format!(" — {e}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  rule               {} {} vpc_endpoint_id {}{days}{error}\n",
+            rule.rule_id,
+            rule.connection_state,
+            rule.vpc_endpoint_id.as_deref().unwrap_or("-")
+        ));
+    }
+    for w in &live.workspaces {
+        let bound = if w.bound_to_deployment_ncc {
+            "bound to this NCC"
+        } else {
+            "NOT bound to this NCC"
+        };
+        out.push_str(&format!(
+            "  workspace          {} {} (NCC {}), {}\n",
+            w.workspace_id,
+            bound,
+            w.bound_ncc_id.as_deref().unwrap_or("none"),
+            w.status.as_deref().unwrap_or("-")
+        ));
+    }
+    for e in &live.errors {
+        out.push_str(&format!("  could not read     {e}\n"));
     }
     out
 }

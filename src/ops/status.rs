@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Deployment;
-use crate::state::{Intent, StateError, StepStatus, read_state};
+use crate::state::{Intent, StateError, StateFile, StepStatus, read_state};
 
 /// The recorded view of a deployment (`--json` prints exactly this).
 #[derive(Debug, Clone, Serialize)]
@@ -17,6 +17,12 @@ pub struct StatusReport {
     pub lineage: Option<String>,
     pub updated_at: Option<String>,
     pub steps: Vec<StepView>,
+    /// What the clouds say now (absent when the deployment never ran or `--offline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::live::LiveView>,
+    /// Why the live view is missing, when it could not be read (e.g. no credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_unavailable: Option<String>,
 }
 
 /// One step as recorded.
@@ -30,6 +36,35 @@ pub struct StepView {
     pub pending_intent: Option<Intent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The recorded view plus, when the clouds can be reached, the live one. Never writes.
+///
+/// # Errors
+/// [`StateError`] when the state file exists but cannot be read; cloud failures only fill
+/// `live_unavailable` or the live view's `errors`.
+pub async fn report(
+    deployment: &Deployment,
+    step_order: &[&str],
+    offline: bool,
+) -> Result<StatusReport, StateError> {
+    let mut report = recorded(deployment, step_order)?;
+    let Some(state) = read_state(&deployment.paths)? else {
+        return Ok(report);
+    };
+    if offline {
+        return Ok(report);
+    }
+    match live(deployment, &state).await {
+        Ok(view) => report.live = Some(view),
+        Err(e) => report.live_unavailable = Some(format!("{e:#}")),
+    }
+    Ok(report)
+}
+
+async fn live(deployment: &Deployment, state: &StateFile) -> anyhow::Result<super::live::LiveView> {
+    let env = super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?;
+    Ok(super::live::observe(&env, state).await)
 }
 
 /// Reads the state of `deployment` without locking or changing it.
@@ -49,6 +84,8 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
         lineage: None,
         updated_at: None,
         steps: Vec::new(),
+        live: None,
+        live_unavailable: None,
     };
     let Some(state) = state else {
         report.steps = step_order.iter().map(|s| never_ran(s)).collect();

@@ -1,8 +1,17 @@
 //! `plink up`: converge the deployment.
 
-use crate::engine::{EventSink, Interrupt, RunReport};
+use std::sync::Arc;
+
+use anyhow::Context;
 
 use super::Deployment;
+use crate::aws::AwsConnect;
+use crate::config::Workflow;
+use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
+use crate::engine::{Engine, EventSink, Interrupt, RunReport};
+use crate::state::StateStore;
+use crate::steps::{self, StepEnv};
+use crate::workflow;
 
 /// Options of `plink up`.
 #[derive(Debug, Clone, Default)]
@@ -13,17 +22,62 @@ pub struct UpOptions {
 
 /// Runs the workflow's step graph to convergence.
 ///
+/// The lock is taken before any cloud call, so a second `up` on the same deployment is refused
+/// before it can do anything.
+///
 /// # Errors
-/// Failures to start (state locked or unreadable, clients unavailable); step failures are in the
-/// returned [`RunReport`].
+/// Failures to start (state locked or unreadable, credentials missing); step failures are in
+/// the returned [`RunReport`].
 pub async fn run(
     deployment: &Deployment,
     options: &UpOptions,
     events: EventSink,
     interrupt: Interrupt,
 ) -> anyhow::Result<RunReport> {
-    let _ = (deployment, options, events, interrupt);
-    anyhow::bail!(
-        "the cloud steps of `plink up` are being wired in (issue #4); nothing was changed"
-    )
+    let workflow = Arc::new(deployment.workflow.clone());
+    let store = Arc::new(StateStore::open(
+        deployment.paths.clone(),
+        workflow.deployment.as_str(),
+        workflow::S3_PRIVATELINK,
+        "up",
+    )?);
+    let env = connect(workflow, options.replace_ncc_binding).await?;
+    let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
+        .with_events(events)
+        .with_interrupt(interrupt);
+    Ok(engine.run(store).await)
+}
+
+/// Builds the cloud clients from the workflow's settings and the standard environments
+/// (AWS default credential chain; Databricks unified auth).
+///
+/// # Errors
+/// Missing or invalid credentials, with what was looked for and where.
+pub async fn connect(
+    workflow: Arc<Workflow>,
+    replace_ncc_binding: bool,
+) -> anyhow::Result<StepEnv> {
+    let aws_cfg = &workflow.aws;
+    let mut aws = AwsConnect::new(aws_cfg.region.as_str());
+    if let Some(p) = &aws_cfg.profile {
+        aws = aws.profile(p);
+    }
+    if let Some(r) = &aws_cfg.role_arn {
+        aws = aws.role_arn(r);
+    }
+    let aws = aws.connect().await.context("connecting to AWS")?;
+    let settings = Settings {
+        profile: workflow.databricks.profile.clone(),
+        account_id: workflow.databricks.account_id.clone(),
+        ..Settings::default()
+    };
+    let resolved = resolve_from_process_env(&settings).context("Databricks authentication")?;
+    let databricks = AccountClient::new(&resolved).context("Databricks client")?;
+    Ok(StepEnv {
+        workflow,
+        aws,
+        databricks,
+        replace_ncc_binding,
+        wait_scale: steps::wait_scale_from_env(),
+    })
 }

@@ -24,19 +24,34 @@ impl Step for BindStep {
     }
 
     fn describe(&self) -> String {
-        format!("bind the NCC to workspace(s) {:?}", self.0.workflow.databricks.workspace_ids)
+        format!(
+            "bind the NCC to workspace(s) {:?}",
+            self.0.workflow.databricks.workspace_ids
+        )
     }
 
     async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
         let env = &self.0;
         let ncc: NccOut = cx.output("ncc")?;
-        let previous = cx.recorded::<BindOut>().map(|b| b.workspaces).unwrap_or_default();
+        let previous = cx
+            .recorded::<BindOut>()
+            .map(|b| b.workspaces)
+            .unwrap_or_default();
         let mut bound = Vec::new();
         for &id in &env.workflow.databricks.workspace_ids {
-            let replaced = previous.iter().find(|w| w.workspace_id == id).and_then(|w| w.replaced_ncc_id.clone());
+            let replaced = previous
+                .iter()
+                .find(|w| w.workspace_id == id)
+                .and_then(|w| w.replaced_ncc_id.clone());
             let replaced = self.bind_one(cx, id, &ncc.ncc_id).await?.or(replaced);
-            bound.push(BoundWorkspace { workspace_id: id, ncc_id: ncc.ncc_id.clone(), replaced_ncc_id: replaced });
-            cx.record(&BindOut { workspaces: bound.clone() })?;
+            bound.push(BoundWorkspace {
+                workspace_id: id,
+                ncc_id: ncc.ncc_id.clone(),
+                replaced_ncc_id: replaced,
+            });
+            cx.record(&BindOut {
+                workspaces: bound.clone(),
+            })?;
         }
         Ok(())
     }
@@ -44,12 +59,20 @@ impl Step for BindStep {
 
 impl BindStep {
     /// Binds one workspace; returns the NCC it replaced, if any.
-    async fn bind_one(&self, cx: &StepContext, id: i64, ncc_id: &str) -> Result<Option<String>, StepError> {
+    async fn bind_one(
+        &self,
+        cx: &StepContext,
+        id: i64,
+        ncc_id: &str,
+    ) -> Result<Option<String>, StepError> {
         let env = &self.0;
         let db = &env.databricks;
         let ws = db.get_workspace(id).await.map_err(|e| match e.kind() {
             ErrorKind::NotFound => StepError::needs_user(
-                format!("workspace {id} does not exist in account {}", db.account_id()),
+                format!(
+                    "workspace {id} does not exist in account {}",
+                    db.account_id()
+                ),
                 "check databricks.workspace_ids in the workflow file",
             ),
             _ => errors::databricks(&format!("reading workspace {id}"), e),
@@ -62,45 +85,75 @@ impl BindStep {
                 "an NCC can only be bound to workspaces of its own region: list only workspaces of this region",
             ));
         }
-        let current = ws.network_connectivity_config_id.clone().filter(|c| !c.is_empty());
+        let current = ws
+            .network_connectivity_config_id
+            .clone()
+            .filter(|c| !c.is_empty());
         let mut replaced = None;
         if current.as_deref() != Some(ncc_id) {
             if let Some(other) = &current {
                 if !env.replace_ncc_binding {
                     return Err(StepError::needs_user(
-                        format!("workspace {id} is bound to another NCC ({other}); binding this one would replace it"),
+                        format!(
+                            "workspace {id} is bound to another NCC ({other}); binding this one would replace it"
+                        ),
                         "a workspace has one NCC, which can be switched but never removed: run `plink up --replace-ncc-binding` \
                          to switch it (its other private endpoint rules stop applying to this workspace)",
                     ));
                 }
-                cx.note(format!("workspace {id}: replacing NCC {other} (--replace-ncc-binding)"));
+                cx.note(format!(
+                    "workspace {id}: replacing NCC {other} (--replace-ncc-binding)"
+                ));
                 replaced = Some(other.clone());
             }
-            cx.begin(Intent::new("bind_ncc").key("workspace_id", id.to_string()).key("ncc_id", ncc_id))?;
+            cx.begin(
+                Intent::new("bind_ncc")
+                    .key("workspace_id", id.to_string())
+                    .key("ncc_id", ncc_id),
+            )?;
             // PATCH is idempotent: the client retries it on transient errors.
-            db.update_workspace_ncc(id, ncc_id).await.map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?;
+            db.update_workspace_ncc(id, ncc_id)
+                .await
+                .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?;
         }
         if !running(&ws) || current.as_deref() != Some(ncc_id) {
             let policy = env.wait(5, 30, env.workflow.timeouts.workspace);
-            cx.wait_for(&format!("workspace {id} to be RUNNING"), &policy, || async {
-                let ws = db.get_workspace(id).await.map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
-                match &ws.workspace_status {
-                    Some(WorkspaceStatus::Running) if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) => Ok(Poll::Ready(())),
-                    Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => Err(StepError::needs_user(
-                        format!(
-                            "workspace {id} is {}: {}",
-                            ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
-                            ws.workspace_status_message.as_deref().unwrap_or("no message")
-                        ),
-                        "check the workspace in the account console",
-                    )),
-                    status => Ok(Poll::Pending(format!(
-                        "status {}, NCC {}",
-                        status.as_ref().map_or("unknown", |s| s.as_str()),
-                        ws.network_connectivity_config_id.as_deref().unwrap_or("none")
-                    ))),
-                }
-            })
+            cx.wait_for(
+                &format!("workspace {id} to be RUNNING"),
+                &policy,
+                || async {
+                    let ws = db
+                        .get_workspace(id)
+                        .await
+                        .map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
+                    match &ws.workspace_status {
+                        Some(WorkspaceStatus::Running)
+                            if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
+                        {
+                            Ok(Poll::Ready(()))
+                        }
+                        Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
+                            Err(StepError::needs_user(
+                                format!(
+                                    "workspace {id} is {}: {}",
+                                    ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
+                                    ws.workspace_status_message
+                                        .as_deref()
+                                        .unwrap_or("no message")
+                                ),
+                                "check the workspace in the account console",
+                            ))
+                        }
+                        status => Ok(Poll::Pending(format!(
+                            "status {}, NCC {}",
+                            status.as_ref().map_or("unknown", |s| s.as_str()),
+                            ws.network_connectivity_config_id
+                                .as_deref()
+                                .unwrap_or("none")
+                        ))),
+                    }
+                },
+            )
             .await?;
         }
         Ok(replaced)

@@ -21,7 +21,12 @@ pub struct StepEnv {
 impl StepEnv {
     /// A wait polling from `initial` up to `max_interval` seconds, for at most `timeout`.
     pub fn wait(&self, initial_secs: u64, max_secs: u64, timeout: Duration) -> WaitPolicy {
-        WaitPolicy::new(Duration::from_secs(initial_secs), Duration::from_secs(max_secs), timeout).scaled_down(self.wait_scale)
+        WaitPolicy::new(
+            Duration::from_secs(initial_secs),
+            Duration::from_secs(max_secs),
+            timeout,
+        )
+        .scaled_down(self.wait_scale)
     }
 
     /// The region of the deployment.
@@ -32,7 +37,11 @@ impl StepEnv {
 
 /// Reads `PLINK_WAIT_SCALE` (default 1; values below 1 are taken as 1).
 pub fn wait_scale_from_env() -> u32 {
-    std::env::var("PLINK_WAIT_SCALE").ok().and_then(|v| v.parse().ok()).filter(|v| *v >= 1).unwrap_or(1)
+    std::env::var("PLINK_WAIT_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(1)
 }
 
 /// Shared handle type for steps.

@@ -14,14 +14,14 @@ pub fn databricks(context: &str, e: DatabricksError) -> StepError {
     }
 }
 
-/// An AWS error as a step error.
+/// An AWS error as a step error: throttling, 5xx and transport failures are retried (every
+/// AWS create of plink is idempotent by token or name); missing permissions and quotas need the
+/// user; anything else is terminal.
 pub fn aws(context: &str, e: AwsError) -> StepError {
-    let message = format!("{context}: {e}");
-    if e.is_retryable() {
-        return StepError::retryable(message);
-    }
-    match e.hint() {
-        Some(hint) => StepError::needs_user(message, hint),
-        None => StepError::terminal(message),
+    let message = format!("{context}: {}", e.summary());
+    match (e.is_retryable(), e.hint()) {
+        (true, _) => StepError::retryable(message),
+        (false, Some(hint)) => StepError::needs_user(message, hint),
+        (false, None) => StepError::terminal(message),
     }
 }

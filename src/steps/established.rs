@@ -43,7 +43,9 @@ impl Step for EstablishedStep {
                     .await
                     .map_err(|e| errors::databricks("reading the rule", e))?;
                 match &current.connection_state {
-                    Some(ConnectionState::Established) => Ok(Poll::Ready(ConnectionState::Established)),
+                    Some(ConnectionState::Established) => {
+                        Ok(Poll::Ready(ConnectionState::Established))
+                    }
                     Some(s) if s.is_failed() => Err(failed(&current)),
                     Some(ConnectionState::Pending) => Ok(Poll::Pending(pending_text(&current))),
                     // CREATING, or a state this plink does not know: keep waiting, never success.
@@ -51,7 +53,9 @@ impl Step for EstablishedStep {
                 }
             })
             .await?;
-        cx.record(&EstablishedOut { connection_state: state.as_str().to_owned() })
+        cx.record(&EstablishedOut {
+            connection_state: state.as_str().to_owned(),
+        })
     }
 }
 

@@ -26,7 +26,9 @@ impl Step for NccStep {
 
     fn describe(&self) -> String {
         match &self.0.workflow.databricks.ncc {
-            NccSelector::Name(name) => format!("Databricks NCC {} in {}", name.as_str(), self.0.region()),
+            NccSelector::Name(name) => {
+                format!("Databricks NCC {} in {}", name.as_str(), self.0.region())
+            }
             NccSelector::Id(id) => format!("Databricks NCC {id}"),
         }
     }
@@ -56,7 +58,10 @@ impl Step for NccStep {
             match db.get_ncc(&rec.ncc_id).await {
                 Ok(ncc) => return cx.record(&out(&ncc, rec.created_by_plink)),
                 Err(e) if e.kind() == ErrorKind::NotFound => {
-                    cx.note(format!("recorded NCC {} is gone; looking it up by name", rec.ncc_id));
+                    cx.note(format!(
+                        "recorded NCC {} is gone; looking it up by name",
+                        rec.ncc_id
+                    ));
                     cx.forget(&["ncc_id"])?;
                 }
                 Err(e) => return Err(errors::databricks("reading the recorded NCC", e)),
@@ -65,10 +70,16 @@ impl Step for NccStep {
         // 2. By natural key (name + region). Also covers a create whose answer was lost: a pending
         //    intent means the NCC, if found, is ours.
         let ours = created_before || cx.pending_intent().is_some();
-        let all = db.list_nccs().await.map_err(|e| errors::databricks("listing NCCs", e))?;
+        let all = db
+            .list_nccs()
+            .await
+            .map_err(|e| errors::databricks("listing NCCs", e))?;
         if let Some(ncc) = all.iter().find(|n| n.name == name && n.region == region) {
             if !ours {
-                cx.note(format!("adopting existing NCC {} ({})", name, ncc.network_connectivity_config_id));
+                cx.note(format!(
+                    "adopting existing NCC {} ({})",
+                    name, ncc.network_connectivity_config_id
+                ));
             }
             return cx.record(&out(ncc, ours));
         }
@@ -76,15 +87,24 @@ impl Step for NccStep {
         let in_region = all.iter().filter(|n| n.region == region).count();
         if in_region >= MAX_NCCS_PER_REGION {
             return Err(StepError::needs_user(
-                format!("account {} already has {in_region} NCCs in {region} (limit {MAX_NCCS_PER_REGION})", db.account_id()),
+                format!(
+                    "account {} already has {in_region} NCCs in {region} (limit {MAX_NCCS_PER_REGION})",
+                    db.account_id()
+                ),
                 "reuse one of them (databricks.ncc.name or .id), or delete an unused NCC",
             ));
         }
-        cx.begin(Intent::new("create_ncc").key("name", &name).key("region", region))?;
+        cx.begin(
+            Intent::new("create_ncc")
+                .key("name", &name)
+                .key("region", region),
+        )?;
         match db.create_ncc(&name, region).await {
             Ok(ncc) => cx.record(&out(&ncc, true)),
             // Another writer won the race, or our earlier create landed: adopt on the next attempt.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StepError::retryable(format!("NCC {name} appeared meanwhile: {e}"))),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StepError::retryable(format!(
+                "NCC {name} appeared meanwhile: {e}"
+            ))),
             // Never retried blindly (no idempotency token): the next attempt lists first.
             Err(e) => Err(errors::databricks("creating the NCC", e)),
         }
@@ -96,7 +116,10 @@ fn check_region(ncc: &NetworkConnectivityConfig, region: &str) -> Result<(), Ste
         return Ok(());
     }
     Err(StepError::needs_user(
-        format!("NCC {} is in region {}, the deployment in {region}", ncc.network_connectivity_config_id, ncc.region),
+        format!(
+            "NCC {} is in region {}, the deployment in {region}",
+            ncc.network_connectivity_config_id, ncc.region
+        ),
         "an NCC can only serve workspaces and endpoint services of its own region: use an NCC of this region",
     ))
 }

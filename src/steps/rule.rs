@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use super::outputs::{EndpointOut, EndpointServiceOut, NccOut, RuleOut};
 use super::{Env, errors};
 use crate::config::DomainNames;
-use crate::databricks::{ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule};
+use crate::databricks::{
+    ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
+};
 use crate::engine::{Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 
@@ -48,20 +50,37 @@ impl Step for RuleStep {
 
         // Drift repair: the domain names are the only mutable part (full replacement, §3.6).
         if rule.domain_names != domain_names {
-            cx.note(format!("updating domain names {:?} → {:?}", rule.domain_names, domain_names));
-            let update = UpdateRule { domain_names: Some(domain_names.clone()), ..UpdateRule::default() };
+            cx.note(format!(
+                "updating domain names {:?} → {:?}",
+                rule.domain_names, domain_names
+            ));
+            let update = UpdateRule {
+                domain_names: Some(domain_names.clone()),
+                ..UpdateRule::default()
+            };
+            cx.begin(Intent::new("update_rule_domain_names").key("rule_id", &rule.rule_id))?;
             rule = db
-                .update_rule(&ncc.ncc_id, &rule.rule_id, &[RuleField::DomainNames], &update)
+                .update_rule(
+                    &ncc.ncc_id,
+                    &rule.rule_id,
+                    &[RuleField::DomainNames],
+                    &update,
+                )
                 .await
                 .map_err(|e| errors::databricks("updating the rule's domain names", e))?;
             cx.record(&out(&rule, &service))?;
         }
 
-        if rule.vpc_endpoint_id().is_none() || rule.connection_state.as_ref() == Some(&ConnectionState::Creating) {
+        if rule.vpc_endpoint_id().is_none()
+            || rule.connection_state.as_ref() == Some(&ConnectionState::Creating)
+        {
             let policy = env.wait(10, 60, env.workflow.timeouts.rule_endpoint);
             rule = cx
                 .wait_for("Databricks to open its VPC endpoint", &policy, || async {
-                    let rule = db.get_rule(&ncc.ncc_id, &rule.rule_id).await.map_err(|e| errors::databricks("reading the rule", e))?;
+                    let rule = db
+                        .get_rule(&ncc.ncc_id, &rule.rule_id)
+                        .await
+                        .map_err(|e| errors::databricks("reading the rule", e))?;
                     match (&rule.connection_state, rule.vpc_endpoint_id()) {
                         (Some(state), _) if state.is_failed() => Err(failed(&rule)),
                         (Some(ConnectionState::Creating) | None, _) | (_, None) => {
@@ -71,7 +90,11 @@ impl Step for RuleStep {
                     }
                 })
                 .await?;
-        } else if rule.connection_state.as_ref().is_some_and(ConnectionState::is_failed) {
+        } else if rule
+            .connection_state
+            .as_ref()
+            .is_some_and(ConnectionState::is_failed)
+        {
             return Err(failed(&rule));
         }
         cx.record(&out(&rule, &service))
@@ -82,15 +105,28 @@ impl RuleStep {
     /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural key).
     /// A rule in a failed state is deleted here so that a new one can be made: the previous run
     /// stopped on it and told the user what to fix.
-    async fn find(&self, cx: &StepContext, ncc: &NccOut, service: &EndpointServiceOut) -> Result<Option<PrivateEndpointRule>, StepError> {
+    async fn find(
+        &self,
+        cx: &StepContext,
+        ncc: &NccOut,
+        service: &EndpointServiceOut,
+    ) -> Result<Option<PrivateEndpointRule>, StepError> {
         let db = &self.0.databricks;
-        let rules = db.list_rules(&ncc.ncc_id).await.map_err(|e| errors::databricks("listing the NCC's rules", e))?;
+        let rules = db
+            .list_rules(&ncc.ncc_id)
+            .await
+            .map_err(|e| errors::databricks("listing the NCC's rules", e))?;
         let recorded = cx.recorded::<RuleOut>().map(|r| r.rule_id);
         let candidate = rules
             .iter()
             .filter(|r| !r.deactivated)
             .find(|r| Some(&r.rule_id) == recorded.as_ref())
-            .or_else(|| rules.iter().filter(|r| !r.deactivated).find(|r| r.endpoint_service.as_deref() == Some(service.service_name.as_str())));
+            .or_else(|| {
+                rules
+                    .iter()
+                    .filter(|r| !r.deactivated)
+                    .find(|r| r.endpoint_service.as_deref() == Some(service.service_name.as_str()))
+            });
         let Some(rule) = candidate else {
             if recorded.is_some() {
                 cx.note("the recorded rule is gone; creating a new one");
@@ -98,44 +134,79 @@ impl RuleStep {
             }
             return Ok(None);
         };
-        if rule.connection_state.as_ref().is_some_and(ConnectionState::is_failed) && recorded.as_deref() == Some(rule.rule_id.as_str()) {
-            cx.note(format!("rule {} is {}; deleting it to create a new one", rule.rule_id, state_text(rule)));
+        if rule
+            .connection_state
+            .as_ref()
+            .is_some_and(ConnectionState::is_failed)
+            && recorded.as_deref() == Some(rule.rule_id.as_str())
+        {
+            cx.note(format!(
+                "rule {} is {}; deleting it to create a new one",
+                rule.rule_id,
+                state_text(rule)
+            ));
             cx.begin(Intent::new("delete_failed_rule").key("rule_id", &rule.rule_id))?;
-            db.delete_rule_if_exists(&ncc.ncc_id, &rule.rule_id).await.map_err(|e| errors::databricks("deleting the failed rule", e))?;
+            db.delete_rule_if_exists(&ncc.ncc_id, &rule.rule_id)
+                .await
+                .map_err(|e| errors::databricks("deleting the failed rule", e))?;
             cx.forget(&["rule_id", "vpc_endpoint_id"])?;
             return Ok(None);
         }
         Ok(Some(rule.clone()))
     }
 
-    async fn create(&self, cx: &StepContext, ncc: &NccOut, service: &EndpointServiceOut, domain_names: &[String]) -> Result<PrivateEndpointRule, StepError> {
+    async fn create(
+        &self,
+        cx: &StepContext,
+        ncc: &NccOut,
+        service: &EndpointServiceOut,
+        domain_names: &[String],
+    ) -> Result<PrivateEndpointRule, StepError> {
         let env = &self.0;
         let db = &env.databricks;
         self.check_quota().await?;
-        cx.begin(Intent::new("create_private_endpoint_rule").key("ncc_id", &ncc.ncc_id).key("endpoint_service", &service.service_name))?;
+        cx.begin(
+            Intent::new("create_private_endpoint_rule")
+                .key("ncc_id", &ncc.ncc_id)
+                .key("endpoint_service", &service.service_name),
+        )?;
         // No idempotency token exists for this POST: it is sent once; any failure that may have
         // committed it is retried by the engine, whose next attempt lists the rules first (`find`).
-        db.create_rule(&ncc.ncc_id, &CreateRule::domain_names(&service.service_name, domain_names.iter().cloned()))
-            .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::AlreadyExists => StepError::retryable(format!("a rule for {} appeared meanwhile: {e}", service.service_name)),
-                _ => errors::databricks("creating the private endpoint rule", e),
-            })
+        db.create_rule(
+            &ncc.ncc_id,
+            &CreateRule::domain_names(&service.service_name, domain_names.iter().cloned()),
+        )
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::AlreadyExists => StepError::retryable(format!(
+                "a rule for {} appeared meanwhile: {e}",
+                service.service_name
+            )),
+            _ => errors::databricks("creating the private endpoint rule", e),
+        })
     }
 
     /// Counts the live rules of every NCC of the region against the regional limit.
     async fn check_quota(&self) -> Result<(), StepError> {
         let db = &self.0.databricks;
         let region = self.0.region();
-        let nccs = db.list_nccs().await.map_err(|e| errors::databricks("listing NCCs", e))?;
+        let nccs = db
+            .list_nccs()
+            .await
+            .map_err(|e| errors::databricks("listing NCCs", e))?;
         let mut count = 0;
         for ncc in nccs.iter().filter(|n| n.region == region) {
-            let rules = db.list_rules(&ncc.network_connectivity_config_id).await.map_err(|e| errors::databricks("listing rules", e))?;
+            let rules = db
+                .list_rules(&ncc.network_connectivity_config_id)
+                .await
+                .map_err(|e| errors::databricks("listing rules", e))?;
             count += rules.iter().filter(|r| !r.deactivated).count();
         }
         if count >= MAX_RULES_PER_REGION {
             return Err(StepError::needs_user(
-                format!("the account already has {count} private endpoint rules in {region} (limit {MAX_RULES_PER_REGION})"),
+                format!(
+                    "the account already has {count} private endpoint rules in {region} (limit {MAX_RULES_PER_REGION})"
+                ),
                 "delete unused rules (deleted rules are purged a day later), or ask Databricks for a higher limit",
             ));
         }
@@ -144,12 +215,19 @@ impl RuleStep {
 }
 
 pub(crate) fn state_text(rule: &PrivateEndpointRule) -> String {
-    rule.connection_state.as_ref().map_or_else(|| "without a state".to_owned(), |s| s.as_str().to_owned())
+    rule.connection_state
+        .as_ref()
+        .map_or_else(|| "without a state".to_owned(), |s| s.as_str().to_owned())
 }
 
 /// The error for a rule in a state it cannot leave by waiting, saying what to do.
 pub(crate) fn failed(rule: &PrivateEndpointRule) -> StepError {
-    let detail = rule.error_message.as_deref().filter(|m| !m.is_empty()).map(|m| format!(": {m}")).unwrap_or_default();
+    let detail = rule
+        .error_message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
     let (what, hint) = match rule.connection_state {
         Some(ConnectionState::CreateFailed) => (
             "Databricks could not create its endpoint to the endpoint service",
@@ -168,15 +246,28 @@ pub(crate) fn failed(rule: &PrivateEndpointRule) -> StepError {
             "the connection was not accepted within 14 days",
             "run `plink up` again to replace the rule; plink accepts the new connection itself",
         ),
-        _ => ("the rule is in an unexpected state", "run `plink status` and check the rule in the account console"),
+        _ => (
+            "the rule is in an unexpected state",
+            "run `plink status` and check the rule in the account console",
+        ),
     };
-    StepError::needs_user(format!("rule {} is {}{detail}: {what}", rule.rule_id, state_text(rule)), hint)
+    StepError::needs_user(
+        format!(
+            "rule {} is {}{detail}: {what}",
+            rule.rule_id,
+            state_text(rule)
+        ),
+        hint,
+    )
 }
 
 fn out(rule: &PrivateEndpointRule, service: &EndpointServiceOut) -> RuleOut {
     RuleOut {
         rule_id: rule.rule_id.clone(),
-        endpoint_service: rule.endpoint_service.clone().unwrap_or_else(|| service.service_name.clone()),
+        endpoint_service: rule
+            .endpoint_service
+            .clone()
+            .unwrap_or_else(|| service.service_name.clone()),
         domain_names: rule.domain_names.clone(),
         vpc_endpoint_id: rule.vpc_endpoint_id().map(str::to_owned),
     }

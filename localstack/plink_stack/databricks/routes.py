@@ -1,0 +1,80 @@
+"""URL maps of the emulator: which path/method goes to which handler, and on which host.
+
+* ``ACCOUNT``: account host only (``/api/2.0/accounts/{account_id}/...``, account OIDC).
+* ``WORKSPACE``: workspace hosts (or the account host with ``X-Databricks-Workspace-Id``).
+* ``PUBLIC``: no bearer token needed (token endpoints and discovery documents).
+"""
+from werkzeug.routing import Map, Rule
+
+from . import ip_access_lists, network_policies, nccs, rules, workspace_conf, workspaces
+
+ACC = "/api/2.0/accounts/<account_id>"
+NCC = ACC + "/network-connectivity-configs"
+PER = NCC + "/<ncc_id>/private-endpoint-rules"
+
+# endpoint name -> handler; account handlers take (ctx, account_id, ...), workspace ones (ctx, ...)
+ACCOUNT_HANDLERS = {
+    "ncc.create": nccs.create, "ncc.list": nccs.list_, "ncc.get": nccs.get, "ncc.delete": nccs.delete,
+    "ncc.update": nccs.update,
+    "rule.create": rules.create, "rule.list": rules.list_, "rule.get": rules.get, "rule.update": rules.update,
+    "rule.delete": rules.delete,
+    "ws.list": workspaces.list_, "ws.get": workspaces.get, "ws.update": workspaces.update,
+    "np.create": network_policies.create, "np.list": network_policies.list_, "np.get": network_policies.get,
+    "np.update": network_policies.update, "np.delete": network_policies.delete,
+    "wsnet.get": network_policies.get_option, "wsnet.put": network_policies.put_option,
+    "aip.create": ip_access_lists.create, "aip.list": ip_access_lists.list_, "aip.get": ip_access_lists.get,
+    "aip.replace": ip_access_lists.replace, "aip.update": ip_access_lists.update,
+    "aip.delete": ip_access_lists.delete,
+}
+WORKSPACE_HANDLERS = {
+    "ip.create": ip_access_lists.create, "ip.list": ip_access_lists.list_, "ip.get": ip_access_lists.get,
+    "ip.replace": ip_access_lists.replace, "ip.update": ip_access_lists.update, "ip.delete": ip_access_lists.delete,
+    "conf.get": workspace_conf.get, "conf.patch": workspace_conf.patch,
+}
+
+ACCOUNT = Map([
+    Rule("/oidc/accounts/<account_id>/v1/token", methods=["POST"], endpoint="oidc.account_token"),
+    Rule("/oidc/accounts/<account_id>/.well-known/oauth-authorization-server", methods=["GET"],
+         endpoint="oidc.account_discovery"),
+    Rule("/.well-known/databricks-config", methods=["GET"], endpoint="meta.account"),
+    Rule(NCC, methods=["POST"], endpoint="ncc.create"),
+    Rule(NCC, methods=["GET"], endpoint="ncc.list"),
+    Rule(NCC + "/<ncc_id>", methods=["GET"], endpoint="ncc.get"),
+    Rule(NCC + "/<ncc_id>", methods=["DELETE"], endpoint="ncc.delete"),
+    Rule(NCC + "/<ncc_id>", methods=["PATCH"], endpoint="ncc.update"),
+    Rule(PER, methods=["POST"], endpoint="rule.create"),
+    Rule(PER, methods=["GET"], endpoint="rule.list"),
+    Rule(PER + "/<rule_id>", methods=["GET"], endpoint="rule.get"),
+    Rule(PER + "/<rule_id>", methods=["PATCH"], endpoint="rule.update"),
+    Rule(PER + "/<rule_id>", methods=["DELETE"], endpoint="rule.delete"),
+    Rule(ACC + "/workspaces", methods=["GET"], endpoint="ws.list"),
+    Rule(ACC + "/workspaces/<workspace_id>", methods=["GET"], endpoint="ws.get"),
+    Rule(ACC + "/workspaces/<workspace_id>", methods=["PATCH"], endpoint="ws.update"),
+    Rule(ACC + "/workspaces/<workspace_id>/network", methods=["GET"], endpoint="wsnet.get"),
+    Rule(ACC + "/workspaces/<workspace_id>/network", methods=["PUT"], endpoint="wsnet.put"),
+    Rule(ACC + "/network-policies", methods=["POST"], endpoint="np.create"),
+    Rule(ACC + "/network-policies", methods=["GET"], endpoint="np.list"),
+    Rule(ACC + "/network-policies/<policy_id>", methods=["GET"], endpoint="np.get"),
+    Rule(ACC + "/network-policies/<policy_id>", methods=["PUT"], endpoint="np.update"),
+    Rule(ACC + "/network-policies/<policy_id>", methods=["DELETE"], endpoint="np.delete"),
+    Rule(ACC + "/ip-access-lists", methods=["POST"], endpoint="aip.create"),
+    Rule(ACC + "/ip-access-lists", methods=["GET"], endpoint="aip.list"),
+    Rule(ACC + "/ip-access-lists/<list_id>", methods=["GET"], endpoint="aip.get"),
+    Rule(ACC + "/ip-access-lists/<list_id>", methods=["PUT"], endpoint="aip.replace"),
+    Rule(ACC + "/ip-access-lists/<list_id>", methods=["PATCH"], endpoint="aip.update"),
+    Rule(ACC + "/ip-access-lists/<list_id>", methods=["DELETE"], endpoint="aip.delete"),
+], strict_slashes=False)
+
+WORKSPACE = Map([
+    Rule("/oidc/v1/token", methods=["POST"], endpoint="oidc.workspace_token"),
+    Rule("/oidc/.well-known/oauth-authorization-server", methods=["GET"], endpoint="oidc.workspace_discovery"),
+    Rule("/.well-known/databricks-config", methods=["GET"], endpoint="meta.workspace"),
+    Rule("/api/2.0/ip-access-lists", methods=["POST"], endpoint="ip.create"),
+    Rule("/api/2.0/ip-access-lists", methods=["GET"], endpoint="ip.list"),
+    Rule("/api/2.0/ip-access-lists/<list_id>", methods=["GET"], endpoint="ip.get"),
+    Rule("/api/2.0/ip-access-lists/<list_id>", methods=["PUT"], endpoint="ip.replace"),
+    Rule("/api/2.0/ip-access-lists/<list_id>", methods=["PATCH"], endpoint="ip.update"),
+    Rule("/api/2.0/ip-access-lists/<list_id>", methods=["DELETE"], endpoint="ip.delete"),
+    Rule("/api/2.0/workspace-conf", methods=["GET"], endpoint="conf.get"),
+    Rule("/api/2.0/workspace-conf", methods=["PATCH"], endpoint="conf.patch"),
+], strict_slashes=False)

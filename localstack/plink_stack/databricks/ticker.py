@@ -1,0 +1,225 @@
+"""Background state machine: rules, purges, endpoint deletions and workspace updates advance on their
+own (no API call needed), driven by scaled delays (CONTRACT.md "Timing", settings.Delays).
+
+Rule transitions (databricks-api.md §3.2, §10.4; the AWS side is asked, never scripted):
+
+* ``CREATING`` --(``rule_creating``)--> the bridge creates Databricks' interface endpoint as
+  ``principal_arn_for(region)`` of account 565502421330 -> ``PENDING`` with ``vpc_endpoint_id``;
+  ``EndpointServiceNotFound`` / ``PrincipalNotAllowed`` -> ``CREATE_FAILED`` with ``error_message``.
+  S3 first-party rules take the same path (the endpoint goes to ``com.amazonaws.<region>.s3``; the
+  bridge then reports the endpoint's own state, so no customer acceptance is involved).
+* ``PENDING``: bridge ``connection_state`` ``available`` for ``rule_establish`` -> ``ESTABLISHED``;
+  ``rejected`` -> ``REJECTED``; ``expired`` or still ``pendingAcceptance`` after ``rule_expiry`` ->
+  ``EXPIRED``; ``failed`` -> ``CREATE_FAILED``; connection gone/deleting -> ``DISCONNECTED``;
+  ``pending`` (accepted, provisioning) -> wait. Bucket policies of S3 rules are not checked.
+* ``ESTABLISHED``: connection ``rejected``/``deleted``/``failed``/gone -> ``DISCONNECTED``.
+* ``CREATE_FAILED``, ``REJECTED``, ``EXPIRED``, ``DISCONNECTED`` are terminal.
+* Deactivated rules only keep being watched for ``ESTABLISHED`` -> ``DISCONNECTED`` and are purged
+  after ``rule_purge``; then their remaining endpoint is deleted through the bridge.
+
+Every transition sets ``updated_time``. Bridge calls are made without the model lock; results are
+applied only if the rule is unchanged and no reset happened meanwhile.
+"""
+import logging
+import threading
+
+from .. import clock, settings
+from . import bridge
+from .model import EndpointDeletion
+from .principals import owner_account_for, principal_arn_for
+
+log = logging.getLogger("plink_stack.databricks")
+
+TICK_SECONDS = 0.1
+BRIDGE_RETRY_SECONDS = 2.0
+
+
+def _transition(rule, state: str, error_message: str | None = None) -> None:
+    rule.connection_state = state
+    rule.state_since = clock.now()
+    rule.updated_time = clock.now_ms()
+    if error_message is not None:
+        rule.error_message = error_message
+
+
+def _elapsed(since: float, delay: float) -> bool:
+    return clock.now() - since >= clock.scaled(delay)
+
+
+class Ticker:
+    def __init__(self, model, interval: float = TICK_SECONDS):
+        self.model = model
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tick_lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="plink-databricks-ticker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # never let the ticker die
+                log.exception("databricks ticker failed")
+
+    # --- one step -------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        with self._tick_lock:
+            gen, deletions, creates, polls = self._plan()
+            for d in deletions:
+                self._delete_endpoint(d)
+            results = [(item, self._create(item)) for item in creates]
+            states = [(item, self._poll(item)) for item in polls]
+            self._apply(gen, results, states)
+
+    def _plan(self):
+        """Under the lock: do the local transitions, collect the bridge work."""
+        m = self.model
+        d = settings.delays()
+        creates, polls = [], []
+        with m.lock:
+            gen = m.generation
+            for r in list(m.rules.values()):
+                if r.deactivated and r.deactivated_at is not None and \
+                        clock.now() - r.deactivated_at / 1000 >= clock.scaled(d.rule_purge):
+                    if r.endpoint_live:
+                        m.endpoint_deletions.append(EndpointDeletion(r.region, r.endpoint_owner, r.vpc_endpoint_id))
+                    del m.rules[r.id]
+                    continue
+                if r.connection_state == "CREATING" and not r.deactivated and _elapsed(r.state_since, d.rule_creating):
+                    if clock.now() >= r.retry_at:
+                        creates.append(self._create_item(r))
+                elif r.connection_state in ("PENDING", "ESTABLISHED") and r.endpoint_live:
+                    if r.connection_state == "ESTABLISHED" or not r.deactivated:
+                        polls.append((r.id, r.connection_state, r.region, r.endpoint_service, r.vpc_endpoint_id))
+            for ws in m.workspaces.values():
+                if ws.workspace_status == "PROVISIONING" and ws.provisioning_since is not None and \
+                        _elapsed(ws.provisioning_since, d.workspace_update):
+                    ws.workspace_status = "RUNNING"
+                    ws.workspace_status_message = "Workspace is running."
+                    ws.provisioning_since = None
+            deletions, m.endpoint_deletions = m.endpoint_deletions, []
+        return gen, deletions, creates, polls
+
+    @staticmethod
+    def _create_item(r) -> dict:
+        return {
+            "rule_id": r.id,
+            "region": r.region,
+            "service": r.endpoint_service,
+            "owner": owner_account_for(r.region),
+            "principal": principal_arn_for(r.region),
+            "tags": {
+                "Name": f"databricks-serverless-{r.id[:8]}",
+                "databricks-account-id": r.account_id,
+                "databricks-ncc-id": r.ncc_id,
+                "databricks-rule-id": r.id,
+            },
+        }
+
+    # --- bridge calls (no lock held) -------------------------------------------------------------------
+
+    @staticmethod
+    def _create(item: dict):
+        try:
+            vpce = bridge.get().create_consumer_endpoint(
+                item["region"], item["service"], item["owner"], item["principal"], item["tags"])
+            return ("ok", vpce)
+        except Exception as exc:  # classified below
+            if bridge.is_error(exc, "EndpointServiceNotFound"):
+                return ("failed", (
+                    f"Failed to create the VPC endpoint: the VPC endpoint service {item['service']} does not "
+                    f"exist in region {item['region']} or is not available to Databricks ({exc})."))
+            if bridge.is_error(exc, "PrincipalNotAllowed"):
+                return ("failed", (
+                    f"Failed to create the VPC endpoint: principal {item['principal']} is not allowed to "
+                    f"connect to the VPC endpoint service {item['service']}. Add it to the service's allowed "
+                    f"principals, then delete and recreate this rule ({exc})."))
+            log.warning("bridge create_consumer_endpoint failed for rule %s: %r", item["rule_id"], exc)
+            return ("retry", None)
+
+    @staticmethod
+    def _poll(item):
+        _, _, region, service, vpce = item
+        try:
+            return ("ok", bridge.get().connection_state(region, service, vpce))
+        except Exception as exc:
+            log.warning("bridge connection_state failed for %s: %r", vpce, exc)
+            return ("error", None)
+
+    @staticmethod
+    def _delete_endpoint(d) -> None:
+        try:
+            bridge.get().delete_consumer_endpoint(d.region, d.owner_account, d.vpc_endpoint_id)
+        except Exception as exc:
+            log.warning("bridge delete_consumer_endpoint(%s) failed: %r", d.vpc_endpoint_id, exc)
+
+    # --- apply results under the lock ---------------------------------------------------------------------
+
+    def _apply(self, gen, results, states) -> None:
+        m = self.model
+        d = settings.delays()
+        with m.lock:
+            if m.generation != gen:
+                return  # reset happened meanwhile; the AWS side was reset as well
+            for item, (kind, value) in results:
+                r = m.rules.get(item["rule_id"])
+                if kind == "ok":
+                    if r is None or r.deactivated or r.connection_state != "CREATING":
+                        m.endpoint_deletions.append(EndpointDeletion(item["region"], item["owner"], value))
+                        continue
+                    r.vpc_endpoint_id = value
+                    r.endpoint_owner = item["owner"]
+                    r.endpoint_live = True
+                    r.available_since = None
+                    _transition(r, "PENDING")
+                elif r is None:
+                    continue
+                elif kind == "failed" and r.connection_state == "CREATING":
+                    _transition(r, "CREATE_FAILED", value)
+                elif kind == "retry":
+                    r.retry_at = clock.now() + clock.scaled(BRIDGE_RETRY_SECONDS)
+            for (rule_id, seen_state, *_), (kind, conn) in states:
+                r = m.rules.get(rule_id)
+                if r is None or kind != "ok" or r.connection_state != seen_state:
+                    continue
+                self._advance(r, conn, d)
+
+    @staticmethod
+    def _advance(r, conn: str | None, d) -> None:
+        if r.connection_state == "PENDING":
+            if conn == "available":
+                if r.available_since is None:
+                    r.available_since = clock.now()
+                if _elapsed(r.available_since, d.rule_establish):
+                    _transition(r, "ESTABLISHED")
+            elif conn == "rejected":
+                _transition(r, "REJECTED")
+            elif conn == "expired":
+                _transition(r, "EXPIRED")
+            elif conn == "failed":
+                _transition(r, "CREATE_FAILED", "The VPC endpoint connection failed on the AWS side.")
+            elif conn in ("pendingAcceptance", "pending"):  # not (yet) accepted / still provisioning
+                r.available_since = None
+                if conn == "pendingAcceptance" and _elapsed(r.state_since, d.rule_expiry):
+                    _transition(r, "EXPIRED")
+            else:  # deleted / unknown: the resource owner removed it
+                _transition(r, "DISCONNECTED")
+        elif r.connection_state == "ESTABLISHED":
+            if conn not in ("available", "pendingAcceptance", "pending"):
+                _transition(r, "DISCONNECTED")

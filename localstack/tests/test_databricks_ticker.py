@@ -1,0 +1,203 @@
+"""The rule state machine (plink_stack/databricks/ticker.py) in-process, against a fake bridge, for
+the AWS-side outcomes the shared stack cannot produce on demand: bridge unavailable, a connection that
+fails or disappears, endpoint clean-up of established rules at purge time, and results that arrive
+after a reset. A private Model instance is used, so the running stack is not touched.
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from plink_stack import clock, settings  # noqa: E402
+from plink_stack.databricks import bridge  # noqa: E402
+from plink_stack.databricks.model import Model, Ncc, Rule  # noqa: E402
+from plink_stack.databricks.ticker import Ticker  # noqa: E402
+
+REGION = "us-east-1"
+SERVICE = "com.amazonaws.vpce.us-east-1.vpce-svc-0abc"
+
+
+class EndpointServiceNotFound(Exception):
+    pass
+
+
+class PrincipalNotAllowed(Exception):
+    pass
+
+
+class FakeBridge:
+    """CONTRACT.md bridge with scripted AWS-side answers."""
+
+    EndpointServiceNotFound = EndpointServiceNotFound
+    PrincipalNotAllowed = PrincipalNotAllowed
+
+    def __init__(self):
+        self.created, self.deleted, self.states = [], [], {}
+        self.on_create = None  # callable run inside create (to simulate races)
+        self.fail_with = None
+
+    def create_consumer_endpoint(self, region, service_name, owner_account, principal_arn, tags):
+        if self.fail_with:
+            raise self.fail_with
+        if self.on_create:
+            self.on_create()
+        vpce = f"vpce-{len(self.created):017x}"
+        self.created.append((region, service_name, owner_account, principal_arn, tags))
+        self.states[vpce] = "pendingAcceptance"
+        return vpce
+
+    def connection_state(self, region, service_name, vpce_id):
+        return self.states.get(vpce_id)
+
+    def delete_consumer_endpoint(self, region, owner_account, vpce_id):
+        self.deleted.append(vpce_id)
+        self.states.pop(vpce_id, None)
+
+
+@pytest.fixture
+def env():
+    fake = FakeBridge()
+    bridge.use(fake)
+    settings.update({"rule_creating": 0, "rule_establish": 0, "rule_purge": 3600, "rule_expiry": 3600})
+    model = Model()
+    model.reset()
+    ncc = Ncc(id="ncc-1", account_id="acct", name="n", region=REGION, creation_time=0, updated_time=0,
+              seq=model.next_seq())
+    model.nccs[ncc.id] = ncc
+    yield model, Ticker(model), fake
+    bridge.use(None)
+    settings.reset()
+
+
+def add_rule(model, service=SERVICE) -> Rule:
+    r = Rule(id=f"rule-{model.next_seq()}", ncc_id="ncc-1", account_id="acct", region=REGION,
+             endpoint_service=service, domain_names=["db.example.com"], resource_names=None,
+             creation_time=0, updated_time=0, seq=model.next_seq(), state_since=clock.now())
+    model.rules[r.id] = r
+    return r
+
+
+def test_creating_calls_bridge_as_databricks_principal(env):
+    model, ticker, fake = env
+    r = add_rule(model)
+    ticker.tick()
+    assert r.connection_state == "PENDING" and r.vpc_endpoint_id and r.endpoint_live
+    region, service, owner, principal, tags = fake.created[0]
+    assert (region, service, owner) == (REGION, SERVICE, "565502421330")
+    assert principal == "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"
+    assert tags["databricks-rule-id"] == r.id and r.updated_time > 0
+
+
+def test_bridge_errors(env):
+    model, ticker, fake = env
+    fake.fail_with = PrincipalNotAllowed("nope")
+    r1 = add_rule(model)
+    ticker.tick()
+    assert r1.connection_state == "CREATE_FAILED" and "not allowed" in r1.error_message
+    fake.fail_with = RuntimeError("AWS emulator hiccup")
+    r2 = add_rule(model)
+    ticker.tick()
+    assert r2.connection_state == "CREATING" and r2.retry_at > clock.now()  # retried later, not failed
+    fake.fail_with = None
+    r2.retry_at = 0
+    ticker.tick()
+    assert r2.connection_state == "PENDING"
+
+
+def test_bridge_unavailable_keeps_creating(env):
+    model, ticker, _ = env
+    bridge.use(None)
+    import importlib
+
+    real = importlib.import_module
+
+    def no_aws(name, *a, **k):
+        if name == "plink_stack.aws.bridge":
+            raise ImportError("no AWS emulator in this process")
+        return real(name, *a, **k)
+
+    importlib.import_module = no_aws
+    try:
+        r = add_rule(model)
+        ticker.tick()
+        assert r.connection_state == "CREATING"
+    finally:
+        importlib.import_module = real
+
+
+@pytest.mark.parametrize("aws_state,rule_state", [
+    ("available", "ESTABLISHED"), ("rejected", "REJECTED"), ("failed", "CREATE_FAILED"),
+    ("deleted", "DISCONNECTED"), (None, "DISCONNECTED"), ("expired", "EXPIRED"), ("pending", "PENDING"),
+])
+def test_pending_outcomes(env, aws_state, rule_state):
+    model, ticker, fake = env
+    r = add_rule(model)
+    ticker.tick()
+    if aws_state is None:
+        del fake.states[r.vpc_endpoint_id]
+    else:
+        fake.states[r.vpc_endpoint_id] = aws_state
+    ticker.tick()
+    assert r.connection_state == rule_state
+
+
+def test_established_needs_rule_establish_delay(env):
+    model, ticker, fake = env
+    settings.update({"rule_establish": 3600})
+    r = add_rule(model)
+    ticker.tick()
+    fake.states[r.vpc_endpoint_id] = "available"
+    ticker.tick()
+    assert r.connection_state == "PENDING" and r.available_since is not None
+    settings.update({"rule_establish": 0})
+    ticker.tick()
+    assert r.connection_state == "ESTABLISHED"
+
+
+def test_deactivated_established_rule_keeps_endpoint_until_purge(env):
+    model, ticker, fake = env
+    r = add_rule(model)
+    ticker.tick()
+    fake.states[r.vpc_endpoint_id] = "available"
+    ticker.tick()
+    assert r.connection_state == "ESTABLISHED"
+    r.deactivated, r.deactivated_at = True, clock.now_ms()
+    ticker.tick()
+    assert fake.deleted == [] and r.id in model.rules
+    settings.update({"rule_purge": 0})
+    ticker.tick()  # purge queues the deletion ...
+    ticker.tick()  # ... which the next tick performs
+    assert r.id not in model.rules and fake.deleted == [r.vpc_endpoint_id]
+
+
+def test_result_after_reset_is_discarded(env):
+    model, ticker, fake = env
+    r = add_rule(model)
+    fake.on_create = model.reset  # a reset lands while the bridge call is in flight
+    ticker.tick()
+    assert r.id not in model.rules and model.endpoint_deletions == []
+
+
+def test_rule_deleted_while_endpoint_is_created_gets_cleaned_up(env):
+    model, ticker, fake = env
+    r = add_rule(model)
+
+    def deactivate():
+        r.deactivated, r.deactivated_at = True, clock.now_ms()
+
+    fake.on_create = deactivate
+    ticker.tick()
+    assert r.connection_state == "CREATING" and not r.vpc_endpoint_id
+    ticker.tick()
+    assert len(fake.deleted) == 1  # the endpoint nobody wants any more is deleted
+
+
+def test_workspace_provisioning_returns_to_running(env):
+    model, ticker, _ = env
+    ws = next(iter(model.workspaces.values()))
+    ws.workspace_status, ws.provisioning_since = "PROVISIONING", clock.now()
+    settings.update({"workspace_update": 0})
+    ticker.tick()
+    assert ws.workspace_status == "RUNNING" and ws.provisioning_since is None

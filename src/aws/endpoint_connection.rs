@@ -1,0 +1,201 @@
+//! Connections to the endpoint service: which consumer endpoints asked, accepting and rejecting.
+
+use super::AwsClients;
+use super::endpoint_service::service_id_filter;
+use super::error::{AwsError, ErrorKind, Service};
+use super::tags::filter;
+
+/// A consumer's connection to the endpoint service, as the provider sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConnection {
+    pub service_id: String,
+    /// The consumer's endpoint (`vpce-…`), e.g. the one Databricks' NCC rule reports.
+    pub vpce_id: String,
+    /// The consumer's AWS account (Databricks: `565502421330` in the commercial partition).
+    pub owner: String,
+    /// `pendingAcceptance`, `pending`, `available`, `deleting`, `deleted`, `rejected`, `failed`,
+    /// `expired`, or a newer value.
+    pub state: String,
+    pub connection_id: Option<String>,
+    pub created: Option<String>,
+}
+
+impl EndpointConnection {
+    pub fn is_pending_acceptance(&self) -> bool {
+        self.state == "pendingAcceptance"
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.state == "available"
+    }
+}
+
+fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> EndpointConnection {
+    EndpointConnection {
+        service_id: c.service_id().unwrap_or_default().to_owned(),
+        vpce_id: c.vpc_endpoint_id().unwrap_or_default().to_owned(),
+        owner: c.vpc_endpoint_owner().unwrap_or_default().to_owned(),
+        state: c
+            .vpc_endpoint_state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        connection_id: c.vpc_endpoint_connection_id().map(str::to_owned),
+        created: c.creation_timestamp().map(ToString::to_string),
+    }
+}
+
+impl AwsClients {
+    /// The connections to `service_id`, optionally only the one of `vpce_id`.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeVpcEndpointConnections`.
+    pub async fn endpoint_connections(
+        &self,
+        service_id: &str,
+        vpce_id: Option<&str>,
+    ) -> Result<Vec<EndpointConnection>, AwsError> {
+        let mut req = self
+            .ec2
+            .describe_vpc_endpoint_connections()
+            .filters(service_id_filter(service_id));
+        if let Some(id) = vpce_id {
+            req = req.filters(filter("vpc-endpoint-id", [id]));
+        }
+        Ok(req
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointConnections", e))?
+            .iter()
+            .map(to_connection)
+            // Filters are applied by the server; checking again costs nothing.
+            .filter(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id))
+            .collect())
+    }
+
+    /// Accepts exactly these endpoint connections.
+    ///
+    /// # Errors
+    /// An [`AwsError`] listing every id AWS reported in `Unsuccessful` (e.g.
+    /// `InvalidVpcEndpointId.NotFound` for an unknown id) — the call answers HTTP 200 even then;
+    /// any [`AwsError`] of `AcceptVpcEndpointConnections`.
+    pub async fn accept_endpoint_connections(
+        &self,
+        service_id: &str,
+        vpce_ids: &[String],
+    ) -> Result<(), AwsError> {
+        if vpce_ids.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(service = %service_id, ?vpce_ids, "AcceptVpcEndpointConnections");
+        let out = self
+            .ec2
+            .accept_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Ec2, "AcceptVpcEndpointConnections", e))?;
+        match AwsError::from_unsuccessful("AcceptVpcEndpointConnections", out.unsuccessful()) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// Accepts the connection of `vpce_id` only if it belongs to `expected_owner` (Databricks'
+    /// account); a connection that is already `available` is left as is.
+    ///
+    /// This is the safe form of acceptance: plink never accepts a connection it cannot
+    /// attribute, even when someone else's endpoint is pending on the same service.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::NotFound`] if the service has no connection from `vpce_id` (yet);
+    /// - [`ErrorKind::Invalid`] if the connection belongs to another account, or is in a state
+    ///   that cannot be accepted (`rejected`, `failed`, `expired`, …);
+    /// - see [`accept_endpoint_connections`](Self::accept_endpoint_connections).
+    pub async fn accept_endpoint_connection_from(
+        &self,
+        service_id: &str,
+        vpce_id: &str,
+        expected_owner: &str,
+    ) -> Result<EndpointConnection, AwsError> {
+        const OP: &str = "AcceptVpcEndpointConnections";
+        let found = self.endpoint_connections(service_id, Some(vpce_id)).await?;
+        let Some(conn) = found.into_iter().next() else {
+            return Err(AwsError::local(
+                Service::Ec2,
+                OP,
+                ErrorKind::NotFound,
+                format!("endpoint service {service_id} has no connection from {vpce_id}"),
+            ));
+        };
+        if conn.owner != expected_owner {
+            return Err(AwsError::local(
+                Service::Ec2,
+                OP,
+                ErrorKind::Invalid,
+                format!(
+                    "refusing to accept {vpce_id}: it belongs to account {}, expected {expected_owner}",
+                    conn.owner
+                ),
+            ));
+        }
+        if conn.is_available() || conn.state == "pending" {
+            return Ok(conn);
+        }
+        if !conn.is_pending_acceptance() {
+            return Err(AwsError::local(
+                Service::Ec2,
+                OP,
+                ErrorKind::Invalid,
+                format!(
+                    "connection {vpce_id} is `{}` and cannot be accepted; the consumer must \
+                     create a new endpoint",
+                    conn.state
+                ),
+            ));
+        }
+        self.accept_endpoint_connections(service_id, &[vpce_id.to_owned()])
+            .await?;
+        Ok(self
+            .endpoint_connections(service_id, Some(vpce_id))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(EndpointConnection {
+                state: "pending".into(),
+                ..conn
+            }))
+    }
+
+    /// Rejects these endpoint connections (before deleting the service, or to refuse a stranger).
+    /// Connections that no longer exist are fine.
+    ///
+    /// # Errors
+    /// An [`AwsError`] listing the ids AWS reported in `Unsuccessful` (other than not-found
+    /// ones); any [`AwsError`] of `RejectVpcEndpointConnections`.
+    pub async fn reject_endpoint_connections(
+        &self,
+        service_id: &str,
+        vpce_ids: &[String],
+    ) -> Result<(), AwsError> {
+        if vpce_ids.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(service = %service_id, ?vpce_ids, "RejectVpcEndpointConnections");
+        let out = self
+            .ec2
+            .reject_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Ec2, "RejectVpcEndpointConnections", e))?;
+        match AwsError::from_unsuccessful("RejectVpcEndpointConnections", out.unsuccessful()) {
+            Some(err) if !err.is_not_found() => Err(err),
+            _ => Ok(()),
+        }
+    }
+}

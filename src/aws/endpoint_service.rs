@@ -1,0 +1,338 @@
+//! The VPC endpoint service on the NLB, and who may connect to it.
+
+use aws_sdk_ec2::types::ResourceType;
+
+use super::AwsClients;
+use super::error::{AwsError, ErrorKind, Service};
+use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2};
+
+/// A VPC endpoint service (the provider side of PrivateLink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointService {
+    /// `vpce-svc-…`
+    pub id: String,
+    /// `com.amazonaws.vpce.<region>.vpce-svc-…`: what Databricks' NCC rule points at.
+    pub name: String,
+    /// `Pending`, `Available`, `Deleting`, `Deleted`, `Failed`, or a newer value.
+    pub state: String,
+    pub acceptance_required: bool,
+    pub nlb_arns: Vec<String>,
+    pub availability_zones: Vec<String>,
+    pub base_endpoint_dns_names: Vec<String>,
+    pub private_dns_name: Option<String>,
+    pub tags: Tags,
+}
+
+impl EndpointService {
+    pub fn is_available(&self) -> bool {
+        self.state == "Available"
+    }
+
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state.as_str(), "Deleting" | "Deleted" | "Failed")
+    }
+}
+
+/// A principal allowed to connect to an endpoint service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedPrincipal {
+    /// An IAM ARN, e.g. `arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1`.
+    pub principal: String,
+    /// `Role`, `Account`, `User`, `All`, …
+    pub principal_type: Option<String>,
+    pub permission_id: Option<String>,
+}
+
+/// The request to create an endpoint service. Acceptance is always required: plink accepts
+/// exactly the connection Databricks opens, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateEndpointService {
+    pub nlb_arns: Vec<String>,
+    /// Deterministic idempotency token from the step engine (≤ 64 ASCII characters).
+    pub client_token: String,
+    pub tags: PlinkTags,
+}
+
+fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
+    EndpointService {
+        id: s.service_id().unwrap_or_default().to_owned(),
+        name: s.service_name().unwrap_or_default().to_owned(),
+        state: s
+            .service_state()
+            .map(|x| x.as_str().to_owned())
+            .unwrap_or_default(),
+        acceptance_required: s.acceptance_required().unwrap_or(false),
+        nlb_arns: s.network_load_balancer_arns().to_vec(),
+        availability_zones: s.availability_zones().to_vec(),
+        base_endpoint_dns_names: s.base_endpoint_dns_names().to_vec(),
+        private_dns_name: s.private_dns_name().map(str::to_owned),
+        tags: from_ec2(s.tags()),
+    }
+}
+
+/// Refuses the wildcard principal: with `*`, any AWS account could open connections, and
+/// plink's promise is that only Databricks' role can.
+fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsError> {
+    let p = principal.trim();
+    if p == "*" || p.is_empty() || p.ends_with(":*") || p.ends_with("/*") {
+        return Err(AwsError::local(
+            Service::Ec2,
+            operation,
+            ErrorKind::Invalid,
+            format!(
+                "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks \
+                 role) may be allowed, never a wildcard"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl AwsClients {
+    async fn describe_services(
+        &self,
+        req: aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builders::DescribeVpcEndpointServiceConfigurationsFluentBuilder,
+    ) -> Result<Vec<EndpointService>, AwsError> {
+        Ok(req
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServiceConfigurations", e)
+            })?
+            .iter()
+            .map(to_service)
+            .collect())
+    }
+
+    /// The endpoint service with this id, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeVpcEndpointServiceConfigurations` other than
+    /// `InvalidVpcEndpointServiceId.NotFound`.
+    pub async fn describe_endpoint_service(
+        &self,
+        service_id: &str,
+    ) -> Result<Option<EndpointService>, AwsError> {
+        let req = self
+            .ec2
+            .describe_vpc_endpoint_service_configurations()
+            .service_ids(service_id);
+        match self.describe_services(req).await {
+            Ok(all) => Ok(all.into_iter().find(|s| s.id == service_id)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The endpoint services carrying plink's tags for `query`.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeVpcEndpointServiceConfigurations`.
+    pub async fn find_endpoint_services(
+        &self,
+        query: &TagQuery,
+    ) -> Result<Vec<EndpointService>, AwsError> {
+        let req = self
+            .ec2
+            .describe_vpc_endpoint_service_configurations()
+            .set_filters(Some(query.ec2_filters()));
+        self.describe_services(req).await
+    }
+
+    /// The endpoint service that uses this NLB, if any (an NLB serves at most one service).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeVpcEndpointServiceConfigurations`.
+    pub async fn find_endpoint_service_by_nlb(
+        &self,
+        nlb_arn: &str,
+    ) -> Result<Option<EndpointService>, AwsError> {
+        // No server-side filter on the NLB: list the account's services (few) and match.
+        let req = self.ec2.describe_vpc_endpoint_service_configurations();
+        Ok(self
+            .describe_services(req)
+            .await?
+            .into_iter()
+            .find(|s| !s.is_gone() && s.nlb_arns.iter().any(|a| a == nlb_arn)))
+    }
+
+    /// Creates an endpoint service on the NLB with acceptance required.
+    ///
+    /// Idempotent through `client_token` (same token and parameters → the same service).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`IdempotentParameterMismatch`); any other [`AwsError`] of
+    /// `CreateVpcEndpointServiceConfiguration`.
+    pub async fn create_endpoint_service(
+        &self,
+        input: &CreateEndpointService,
+    ) -> Result<EndpointService, AwsError> {
+        tracing::debug!(nlbs = ?input.nlb_arns, token = %input.client_token, "CreateVpcEndpointServiceConfiguration");
+        let out = self
+            .ec2
+            .create_vpc_endpoint_service_configuration()
+            .set_network_load_balancer_arns(Some(input.nlb_arns.clone()))
+            .acceptance_required(true)
+            .client_token(&input.client_token)
+            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(Service::Ec2, "CreateVpcEndpointServiceConfiguration", e)
+            })?;
+        out.service_configuration().map(to_service).ok_or_else(|| {
+            AwsError::local(
+                Service::Ec2,
+                "CreateVpcEndpointServiceConfiguration",
+                ErrorKind::Transport,
+                "the answer carries no service configuration",
+            )
+        })
+    }
+
+    /// The principals allowed to connect.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if the service does not exist; any other [`AwsError`] of
+    /// `DescribeVpcEndpointServicePermissions`.
+    pub async fn allowed_principals(
+        &self,
+        service_id: &str,
+    ) -> Result<Vec<AllowedPrincipal>, AwsError> {
+        let all = self
+            .ec2
+            .describe_vpc_endpoint_service_permissions()
+            .service_id(service_id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServicePermissions", e)
+            })?;
+        Ok(all
+            .iter()
+            .map(|p| AllowedPrincipal {
+                principal: p.principal().unwrap_or_default().to_owned(),
+                principal_type: p.principal_type().map(|t| t.as_str().to_owned()),
+                permission_id: p.service_permission_id().map(str::to_owned),
+            })
+            .collect())
+    }
+
+    /// Allows `principal` (an explicit IAM ARN) to connect. Allowing it again is a no-op.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Invalid`] without any call if `principal` is `*` or another wildcard; any
+    /// [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
+    pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<(), AwsError> {
+        check_principal("ModifyVpcEndpointServicePermissions", principal)?;
+        tracing::debug!(service = %service_id, %principal, "allow principal");
+        self.ec2
+            .modify_vpc_endpoint_service_permissions()
+            .service_id(service_id)
+            .add_allowed_principals(principal)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e)
+            })?;
+        Ok(())
+    }
+
+    /// Removes `principal` from the allowed principals (e.g. a stale or foreign one found by
+    /// `plink status`). Removing an absent principal is fine.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
+    pub async fn remove_principal(
+        &self,
+        service_id: &str,
+        principal: &str,
+    ) -> Result<(), AwsError> {
+        match self
+            .ec2
+            .modify_vpc_endpoint_service_permissions()
+            .service_id(service_id)
+            .remove_allowed_principals(principal)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err =
+                    AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e);
+                // Removing a principal that is not there: nothing to do.
+                if err.has_code("InvalidPrincipal.NotFound") || err.has_code("InvalidParameter") {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Deletes endpoint services. Services that no longer exist are fine.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`ExistingVpcEndpointConnections`) while a connection is
+    /// `available` or `pendingAcceptance` — reject it first
+    /// ([`reject_endpoint_connections`](Self::reject_endpoint_connections)); any other failed
+    /// item or [`AwsError`] of `DeleteVpcEndpointServiceConfigurations`.
+    pub async fn delete_endpoint_services(&self, service_ids: &[String]) -> Result<(), AwsError> {
+        if service_ids.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(?service_ids, "DeleteVpcEndpointServiceConfigurations");
+        let out = self
+            .ec2
+            .delete_vpc_endpoint_service_configurations()
+            .set_service_ids(Some(service_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(Service::Ec2, "DeleteVpcEndpointServiceConfigurations", e)
+            })?;
+        match AwsError::from_unsuccessful(
+            "DeleteVpcEndpointServiceConfigurations",
+            out.unsuccessful(),
+        ) {
+            Some(err) if !err.is_not_found() => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// EC2 filter narrowing connections to one endpoint service.
+pub(crate) fn service_id_filter(service_id: &str) -> aws_sdk_ec2::types::Filter {
+    filter("service-id", [service_id])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_are_refused() {
+        for p in [
+            "*",
+            " * ",
+            "",
+            "arn:aws:iam::123456789012:*",
+            "arn:aws:iam::1:role/*",
+        ] {
+            assert!(check_principal("X", p).is_err(), "{p:?}");
+        }
+        assert!(
+            check_principal(
+                "X",
+                "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! The internal Network Load Balancer in front of the interface endpoint.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum, LoadBalancerAttribute,
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
+};
+
+use super::AwsClients;
+use super::error::{AwsError, ErrorKind, Service};
+use super::tags::{PlinkTags, TagQuery};
+
+/// The load-balancer attribute that spreads traffic over the targets of every AZ.
+pub const CROSS_ZONE_ATTRIBUTE: &str = "load_balancing.cross_zone.enabled";
+
+/// A load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    pub dns_name: String,
+    /// `provisioning`, `active`, `active_impaired`, `failed`, or a newer value.
+    pub state: String,
+    pub state_reason: Option<String>,
+    /// `internal` or `internet-facing`.
+    pub scheme: String,
+    /// `network`, `application`, `gateway`.
+    pub type_: String,
+    pub vpc_id: String,
+    pub subnets: Vec<LoadBalancerSubnet>,
+    pub security_groups: Vec<String>,
+    /// `on`/`off` when security groups are attached; `None` otherwise.
+    pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<String>,
+}
+
+/// A subnet (one per AZ) of a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerSubnet {
+    pub subnet_id: String,
+    pub availability_zone: String,
+}
+
+impl LoadBalancer {
+    /// Ready to serve.
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+
+    /// Provisioning failed: the load balancer will never become active.
+    pub fn is_failed(&self) -> bool {
+        self.state == "failed"
+    }
+}
+
+/// The request to create an internal NLB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateLoadBalancer {
+    /// Deterministic, ≤ 32 characters, unique per region and account: the natural key.
+    pub name: String,
+    /// One subnet per AZ, the interface endpoint's subnets.
+    pub subnet_ids: Vec<String>,
+    /// Usually empty: the NLB only forwards to the endpoint, the endpoint's SG filters.
+    pub security_group_ids: Vec<String>,
+    pub tags: PlinkTags,
+}
+
+fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancer {
+    LoadBalancer {
+        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
+        dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+        state: lb
+            .state()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+        state_reason: lb.state().and_then(|s| s.reason()).map(str::to_owned),
+        scheme: lb
+            .scheme()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        type_: lb
+            .r#type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        vpc_id: lb.vpc_id().unwrap_or_default().to_owned(),
+        subnets: lb
+            .availability_zones()
+            .iter()
+            .map(|z| LoadBalancerSubnet {
+                subnet_id: z.subnet_id().unwrap_or_default().to_owned(),
+                availability_zone: z.zone_name().unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        security_groups: lb.security_groups().to_vec(),
+        enforce_security_group_inbound_rules_on_private_link_traffic: lb
+            .enforce_security_group_inbound_rules_on_private_link_traffic()
+            .map(str::to_owned),
+    }
+}
+
+impl AwsClients {
+    /// The load balancer with this name, `None` if there is none.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
+    pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>, AwsError> {
+        self.describe_load_balancers_where(|r| r.names(name)).await
+    }
+
+    /// The load balancer with this ARN, `None` if it does not exist (any more).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
+    pub async fn describe_load_balancer(
+        &self,
+        arn: &str,
+    ) -> Result<Option<LoadBalancer>, AwsError> {
+        self.describe_load_balancers_where(|r| r.load_balancer_arns(arn))
+            .await
+    }
+
+    async fn describe_load_balancers_where(
+        &self,
+        narrow: impl FnOnce(
+            aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
+        ) -> aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
+    ) -> Result<Option<LoadBalancer>, AwsError> {
+        match narrow(self.elb.describe_load_balancers()).send().await {
+            Ok(out) => Ok(out.load_balancers().first().map(to_load_balancer)),
+            Err(e) => {
+                let err = AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e);
+                if err.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The load balancers carrying plink's tags for `query` (lists every load balancer of the
+    /// region, then reads their tags).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeLoadBalancers` / `DescribeTags`.
+    pub async fn find_load_balancers(
+        &self,
+        query: &TagQuery,
+    ) -> Result<Vec<LoadBalancer>, AwsError> {
+        let all: Vec<LoadBalancer> = self
+            .elb
+            .describe_load_balancers()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e))?
+            .iter()
+            .map(to_load_balancer)
+            .collect();
+        let arns: Vec<String> = all.iter().map(|lb| lb.arn.clone()).collect();
+        let matching = self.elb_arns_matching(&arns, query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|lb| matching.contains(&lb.arn))
+            .collect())
+    }
+
+    /// Creates an internal network load balancer, or returns the one with this name.
+    ///
+    /// ELBv2 creates are idempotent by name: the same name and settings return the existing
+    /// load balancer (field notes §C.3). When security groups are given, PrivateLink traffic is
+    /// exempted from their inbound rules (`EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic`
+    /// = off, as the Databricks guide requires); without security groups the setting does not
+    /// apply and is not sent.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`DuplicateLoadBalancerName`) if the name exists with other
+    /// settings; [`ErrorKind::Quota`] (`TooManyLoadBalancers`); any other [`AwsError`] of
+    /// `CreateLoadBalancer` / `SetSecurityGroups`.
+    pub async fn create_load_balancer(
+        &self,
+        input: &CreateLoadBalancer,
+    ) -> Result<LoadBalancer, AwsError> {
+        tracing::debug!(name = %input.name, subnets = ?input.subnet_ids, "CreateLoadBalancer");
+        let out = self
+            .elb
+            .create_load_balancer()
+            .name(&input.name)
+            .r#type(LoadBalancerTypeEnum::Network)
+            .scheme(LoadBalancerSchemeEnum::Internal)
+            .set_subnets(Some(input.subnet_ids.clone()))
+            .set_security_groups(
+                (!input.security_group_ids.is_empty()).then(|| input.security_group_ids.clone()),
+            )
+            .set_tags(Some(input.tags.elb_tags()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateLoadBalancer", e))?;
+        let lb = out
+            .load_balancers()
+            .first()
+            .map(to_load_balancer)
+            .ok_or_else(|| {
+                AwsError::local(
+                    Service::Elb,
+                    "CreateLoadBalancer",
+                    ErrorKind::Transport,
+                    "the answer carries no load balancer",
+                )
+            })?;
+        if !input.security_group_ids.is_empty() {
+            self.set_load_balancer_security_groups(&lb.arn, &input.security_group_ids, false)
+                .await?;
+        }
+        Ok(lb)
+    }
+
+    /// Sets the security groups of a load balancer and whether their inbound rules apply to
+    /// PrivateLink traffic.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `SetSecurityGroups`.
+    pub async fn set_load_balancer_security_groups(
+        &self,
+        arn: &str,
+        security_group_ids: &[String],
+        enforce_on_private_link: bool,
+    ) -> Result<(), AwsError> {
+        let enforce = if enforce_on_private_link {
+            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::On
+        } else {
+            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::Off
+        };
+        self.elb
+            .set_security_groups()
+            .load_balancer_arn(arn)
+            .set_security_groups(Some(security_group_ids.to_vec()))
+            .enforce_security_group_inbound_rules_on_private_link_traffic(enforce)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "SetSecurityGroups", e))?;
+        Ok(())
+    }
+
+    /// Turns cross-zone load balancing on or off (off by default on NLBs; plink turns it on so
+    /// that a target in one AZ serves clients of every AZ).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `ModifyLoadBalancerAttributes`.
+    pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<(), AwsError> {
+        self.elb
+            .modify_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .attributes(
+                LoadBalancerAttribute::builder()
+                    .key(CROSS_ZONE_ATTRIBUTE)
+                    .value(enabled.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "ModifyLoadBalancerAttributes", e))?;
+        Ok(())
+    }
+
+    /// Whether cross-zone load balancing is on.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeLoadBalancerAttributes`.
+    pub async fn cross_zone_enabled(&self, arn: &str) -> Result<bool, AwsError> {
+        let out = self
+            .elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancerAttributes", e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .any(|a| a.key() == Some(CROSS_ZONE_ATTRIBUTE) && a.value() == Some("true")))
+    }
+
+    /// Deletes a load balancer (and its listeners). One that no longer exists is fine.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`ResourceInUse`) while an endpoint service still uses it; any
+    /// other [`AwsError`] of `DeleteLoadBalancer`.
+    pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
+        tracing::debug!(%arn, "DeleteLoadBalancer");
+        match self
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk(Service::Elb, "DeleteLoadBalancer", e);
+                if err.is_not_found() { Ok(()) } else { Err(err) }
+            }
+        }
+    }
+}

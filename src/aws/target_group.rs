@@ -1,0 +1,307 @@
+//! The target group of the NLB: the interface endpoint's private IPs on TCP 443.
+
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+
+use super::AwsClients;
+use super::error::{AwsError, ErrorKind, Service};
+use super::tags::{PlinkTags, TagQuery};
+
+/// A target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub protocol: String,
+    pub port: Option<i32>,
+    /// `ip`, `instance`, `lambda`, `alb`.
+    pub target_type: String,
+    pub vpc_id: String,
+    pub health_check_protocol: Option<String>,
+    pub health_check_port: Option<String>,
+    pub load_balancer_arns: Vec<String>,
+}
+
+/// The health of one registered target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    pub ip: String,
+    pub port: Option<i32>,
+    pub availability_zone: Option<String>,
+    /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, `unavailable`, …
+    pub state: String,
+    /// E.g. `Elb.RegistrationInProgress`, `Target.Timeout`, `Target.NotInUse`.
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+impl TargetHealth {
+    pub fn is_healthy(&self) -> bool {
+        self.state == "healthy"
+    }
+}
+
+/// The request to create the TCP 443 IP target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTargetGroup {
+    /// Deterministic, ≤ 32 characters: the natural key.
+    pub name: String,
+    pub vpc_id: String,
+    /// 443 for S3.
+    pub port: i32,
+    pub tags: PlinkTags,
+}
+
+fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> TargetGroup {
+    TargetGroup {
+        arn: tg.target_group_arn().unwrap_or_default().to_owned(),
+        name: tg.target_group_name().unwrap_or_default().to_owned(),
+        protocol: tg
+            .protocol()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        port: tg.port(),
+        target_type: tg
+            .target_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+        health_check_protocol: tg.health_check_protocol().map(|p| p.as_str().to_owned()),
+        health_check_port: tg.health_check_port().map(str::to_owned),
+        load_balancer_arns: tg.load_balancer_arns().to_vec(),
+    }
+}
+
+fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
+    ips.iter()
+        .map(|ip| TargetDescription::builder().id(ip).port(port).build())
+        .collect()
+}
+
+impl AwsClients {
+    /// The target group with this name, `None` if there is none.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
+    pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
+        match self.elb.describe_target_groups().names(name).send().await {
+            Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
+            Err(e) => {
+                let err = AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e);
+                if err.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The target group with this ARN, `None` if it does not exist (any more).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
+    pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
+        match self
+            .elb
+            .describe_target_groups()
+            .target_group_arns(arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
+            Err(e) => {
+                let err = AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e);
+                if err.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The target groups carrying plink's tags for `query`.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeTargetGroups` / `DescribeTags`.
+    pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>, AwsError> {
+        let all: Vec<TargetGroup> = self
+            .elb
+            .describe_target_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e))?
+            .iter()
+            .map(to_target_group)
+            .collect();
+        let arns: Vec<String> = all.iter().map(|tg| tg.arn.clone()).collect();
+        let matching = self.elb_arns_matching(&arns, query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|tg| matching.contains(&tg.arn))
+            .collect())
+    }
+
+    /// Creates a TCP target group of type `ip` with a TCP health check on the traffic port, or
+    /// returns the one with this name and the same settings (idempotent by name).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`DuplicateTargetGroupName`) if the name exists with other
+    /// settings — adopt or report drift, do not retry; [`ErrorKind::Quota`]
+    /// (`TooManyTargetGroups`); any other [`AwsError`] of `CreateTargetGroup`.
+    pub async fn create_target_group(
+        &self,
+        input: &CreateTargetGroup,
+    ) -> Result<TargetGroup, AwsError> {
+        tracing::debug!(name = %input.name, vpc = %input.vpc_id, "CreateTargetGroup");
+        let out = self
+            .elb
+            .create_target_group()
+            .name(&input.name)
+            .protocol(ProtocolEnum::Tcp)
+            .port(input.port)
+            .vpc_id(&input.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_enabled(true)
+            .health_check_protocol(ProtocolEnum::Tcp)
+            .health_check_port("traffic-port")
+            .set_tags(Some(input.tags.elb_tags()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateTargetGroup", e))?;
+        out.target_groups()
+            .first()
+            .map(to_target_group)
+            .ok_or_else(|| {
+                AwsError::local(
+                    Service::Elb,
+                    "CreateTargetGroup",
+                    ErrorKind::Transport,
+                    "the answer carries no target group",
+                )
+            })
+    }
+
+    /// The registered targets and their health.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] (`TargetGroupNotFound`); any other [`AwsError`] of
+    /// `DescribeTargetHealth`.
+    pub async fn target_health(
+        &self,
+        target_group_arn: &str,
+    ) -> Result<Vec<TargetHealth>, AwsError> {
+        let out = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetHealth", e))?;
+        let mut health: Vec<TargetHealth> = out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| TargetHealth {
+                ip: d
+                    .target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                port: d.target().and_then(|t| t.port()),
+                availability_zone: d
+                    .target()
+                    .and_then(|t| t.availability_zone())
+                    .map(str::to_owned),
+                state: d
+                    .target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: d
+                    .target_health()
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_owned()),
+                description: d
+                    .target_health()
+                    .and_then(|h| h.description())
+                    .map(str::to_owned),
+            })
+            .collect();
+        health.sort_by(|a, b| a.ip.cmp(&b.ip));
+        Ok(health)
+    }
+
+    /// Registers IP targets on `port`. Registering a registered target again is a no-op.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Invalid`] (`InvalidTarget`) for an IP outside the VPC; [`ErrorKind::Quota`]
+    /// (`TooManyTargets`); any other [`AwsError`] of `RegisterTargets`.
+    pub async fn register_ip_targets(
+        &self,
+        target_group_arn: &str,
+        ips: &[String],
+        port: i32,
+    ) -> Result<(), AwsError> {
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, "RegisterTargets");
+        self.elb
+            .register_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "RegisterTargets", e))?;
+        Ok(())
+    }
+
+    /// Deregisters IP targets (e.g. stale ENI IPs). Unknown targets are a no-op.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DeregisterTargets`.
+    pub async fn deregister_ip_targets(
+        &self,
+        target_group_arn: &str,
+        ips: &[String],
+        port: i32,
+    ) -> Result<(), AwsError> {
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, "DeregisterTargets");
+        self.elb
+            .deregister_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Elb, "DeregisterTargets", e))?;
+        Ok(())
+    }
+
+    /// Deletes a target group. One that no longer exists is fine.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] (`ResourceInUse`) while a listener forwards to it; any other
+    /// [`AwsError`] of `DeleteTargetGroup`.
+    pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
+        tracing::debug!(%arn, "DeleteTargetGroup");
+        match self
+            .elb
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk(Service::Elb, "DeleteTargetGroup", e);
+                if err.is_not_found() { Ok(()) } else { Err(err) }
+            }
+        }
+    }
+}
