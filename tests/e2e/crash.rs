@@ -85,10 +85,25 @@ fn kill9_while_waiting_for_the_nlb_then_up_converges() {
 #[test]
 fn kill9_right_after_the_rule_intent_is_written_then_up_converges() {
     let stack = Stack::start();
+    // The intent is written a few ms before the POST goes out: too short to hit from outside.
+    // Hold the POST at the emulator's door instead (10 min, longer than the test), so plink is
+    // killed with its intent written and the create not arrived, as if it died before sending.
+    stack.set_faults(
+        Emu::Databricks,
+        json!({"seed": 1, "rules": [{
+            "kind": "slow", "rate": 1.0, "max_count": 1, "delay_ms": 600000,
+            "match": {"method": "POST", "path_regex": "/private-endpoint-rules$"}
+        }]}),
+    );
     let wd = Workdir::new(WorkflowSpec::default());
     kill_up_when(&stack, &wd, "right after the rule's intent is written", || {
         wd.intent("rule").as_deref() == Some("create_private_endpoint_rule")
+            && stack.faults_fired(Emu::Databricks) == 1
     });
+    assert_eq!(stack.nccs().len(), 1);
+    let ncc = wd.output("ncc", "ncc_id").expect("ncc recorded");
+    assert!(stack.rules(&ncc).is_empty(), "the held create arrived");
+    stack.clear_faults(Emu::Databricks);
     resume_converges(&stack, &wd, "kill after the rule intent");
 }
 

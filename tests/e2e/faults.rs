@@ -45,8 +45,8 @@ fn throttling_on_both_clouds_still_converges_without_duplicates() {
 fn lost_answers_of_committed_creates_are_found_again_never_duplicated() {
     let stack = Stack::start();
     // Every create is committed, then answered 504 (once per kind of create).
+    // (CreateSecurityGroup has its own regression test below.)
     let aws_creates = [
-        "CreateSecurityGroup",
         "CreateVpcEndpoint",
         "CreateLoadBalancer",
         "CreateTargetGroup",
@@ -83,4 +83,27 @@ fn lost_answers_of_committed_creates_are_found_again_never_duplicated() {
     assert_eq!(aws_fired, aws_creates.len() as u64, "{aws_plan:#}");
     let c = assert_converged(&stack, &wd, &run);
     assert_one_rule_ever(&c, "lost answers");
+}
+
+#[test]
+fn regression_lost_answer_of_a_committed_security_group_create_is_adopted_not_a_duplicate_error() {
+    // Found by this suite: CreateSecurityGroup takes no idempotency token. Its answer lost (504
+    // after commit), the SDK's automatic retry got `InvalidGroup.Duplicate`, and the
+    // `security_group` step failed the run (exit 4) instead of looking the group up by its name
+    // (its natural key) and adopting it.
+    let stack = Stack::start();
+    stack.set_faults(
+        Emu::Aws,
+        json!({"seed": 1, "rules": [
+            {"kind": "commit_then_timeout", "mode": "504", "delay_ms": 20, "max_count": 1,
+             "match": {"action": "CreateSecurityGroup"}}
+        ]}),
+    );
+    let wd = Workdir::new(WorkflowSpec::default());
+    let run = stack.up(&wd);
+    assert_eq!(stack.faults_fired(Emu::Aws), 1);
+    stack.clear_faults(Emu::Aws);
+    run.assert_code(0);
+    let c = assert_converged(&stack, &wd, &run);
+    assert_one_rule_ever(&c, "lost security group answer");
 }

@@ -380,14 +380,18 @@ impl Background {
 
     fn collect(&mut self, status: ExitStatus) -> Run {
         let (code, signal) = exit_parts(status);
-        Run {
+        let run = Run {
             args: self.args.clone(),
             code,
             signal,
             stdout: self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
             stderr: self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
             elapsed: self.started.elapsed(),
+        };
+        if std::env::var_os("PLINK_E2E_ECHO").is_some() {
+            eprintln!("{}", run.transcript());
         }
+        run
     }
 }
 
@@ -422,11 +426,7 @@ impl Stack {
 
     /// Runs `plink ARGS` in `wd` to completion.
     pub fn plink(&self, wd: &Workdir, args: &[&str]) -> Run {
-        let run = self.spawn_plink(wd, args).wait();
-        if std::env::var_os("PLINK_E2E_ECHO").is_some() {
-            eprintln!("{}", run.transcript());
-        }
-        run
+        self.spawn_plink(wd, args).wait()
     }
 
     /// Starts `plink ARGS` in `wd` in the background.
