@@ -155,12 +155,12 @@ impl Stack {
                 .output();
             panic!(
                 "the local stack did not start ({} exited with {}).\n\
-                 If its Python dependencies are missing, install them (`.ci/run` does; or run \
-                 `{}` once by hand).\n--- up stdout ---\n{stdout}\n--- up stderr ---\n{stderr}\n\
+                 If its Python dependencies are missing, install them with `{}` (`.ci/run` \
+                 does).\n--- up stdout ---\n{stdout}\n--- up stderr ---\n{stderr}\n\
                  --- stack log ---\n{log}",
                 up.display(),
                 out.status,
-                up.display()
+                localstack.join("install").display()
             );
         }
         let env = parse_exports(&stdout);
