@@ -1,7 +1,7 @@
 //! The AWS client layer (`plink::aws`) against the project's local AWS emulator.
 //!
-//! Each test starts a private emulator (see `support_aws`); without the emulator in the tree the
-//! tests print "SKIPPED" and pass.
+//! Each test starts a private emulator (see `support_aws`); the emulator is part of the
+//! repository, so a missing one fails the tests.
 
 mod support_aws;
 
@@ -107,7 +107,7 @@ async fn available_service(aws: &AwsClients, nlb_arn: &str, deployment: &str) ->
 
 #[tokio::test]
 async fn vpc_and_subnets_resolve_by_tags_and_ids() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let aws = stack.clients().await;
 
     let by_tag = aws
@@ -213,7 +213,7 @@ async fn vpc_and_subnets_resolve_by_tags_and_ids() {
 
 #[tokio::test]
 async fn security_group_is_created_found_and_deleted() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let aws = stack.clients().await;
     let (vpc_id, subnets) = demo_network(&aws).await;
     let cidrs: Vec<String> = subnets.iter().map(|s| s.cidr_block.clone()).collect();
@@ -258,7 +258,7 @@ async fn security_group_is_created_found_and_deleted() {
 
 #[tokio::test]
 async fn interface_endpoint_is_idempotent_by_token_and_its_ips_are_in_the_subnets() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let aws = stack.clients().await;
     let (vpc_id, subnets) = demo_network(&aws).await;
     let input = CreateInterfaceEndpoint {
@@ -353,7 +353,7 @@ async fn interface_endpoint_is_idempotent_by_token_and_its_ips_are_in_the_subnet
 
 #[tokio::test]
 async fn nlb_target_group_and_listener_are_idempotent() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let aws = stack.clients().await;
     let (endpoint, subnets) = available_endpoint(&aws, "dep-nlb").await;
     let ips = aws.endpoint_ips(&endpoint.id).await.unwrap();
@@ -559,7 +559,7 @@ async fn nlb_target_group_and_listener_are_idempotent() {
 
 #[tokio::test]
 async fn endpoint_service_principals_and_connections() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let aws = stack.clients().await;
     let (_, subnets) = available_endpoint(&aws, "dep-svc").await;
     let nlb = active_nlb(&aws, "plink-dep-svc", &subnets).await;
@@ -780,7 +780,7 @@ async fn consumer_endpoint(consumer: &AwsClients, service_name: &str) -> String 
 
 #[tokio::test]
 async fn throttling_and_service_faults_are_classified() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let no_retry = stack.clients_with(CUSTOMER_ACCOUNT, 1).await;
 
     stack
@@ -853,7 +853,7 @@ async fn throttling_and_service_faults_are_classified() {
 /// reads the process environment, so each case runs in a child process of this test binary.
 #[tokio::test]
 async fn connect_uses_the_default_chain() {
-    let stack = stack_or_skip!();
+    let stack = support_aws::LocalStack::start();
     let home = tempfile::tempdir().unwrap();
     let config_file = home.path().join("config");
     std::fs::write(

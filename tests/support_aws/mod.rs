@@ -22,17 +22,7 @@ pub const CUSTOMER_ACCOUNT: &str = "123456789012";
 pub const DATABRICKS_ACCOUNT: &str = "565502421330";
 pub const REGION: &str = "us-east-1";
 
-/// Starts a private stack, or returns from the test with a printed reason when there is none.
-#[macro_export]
-macro_rules! stack_or_skip {
-    () => {
-        match support_aws::LocalStack::start() {
-            Some(stack) => stack,
-            None => return,
-        }
-    };
-}
-
+/// A private instance of the local stack, stopped on drop.
 pub struct LocalStack {
     localstack_dir: PathBuf,
     run_dir: tempfile::TempDir,
@@ -66,17 +56,15 @@ impl LocalStack {
     /// Starts a stack in a fresh temporary run directory with time scaled by 0.002
     /// (a 60 s endpoint provisioning takes 0.12 s). `None` (after printing why) when the
     /// emulator is not in this tree.
-    pub fn start() -> Option<Self> {
+    pub fn start() -> Self {
         let dir = localstack_dir();
         let up = dir.join("up");
-        if !up.is_file() {
-            eprintln!(
-                "SKIPPED: no local AWS emulator at {} (set PLINK_LOCALSTACK_DIR to a directory \
-                 with an `up` script)",
-                up.display()
-            );
-            return None;
-        }
+        // The stack is part of the repository: its absence is a failure, never a skip.
+        assert!(
+            up.is_file(),
+            "no local stack at {} (set PLINK_LOCALSTACK_DIR to a directory with an `up` script)",
+            up.display()
+        );
         let run_dir = tempfile::Builder::new()
             .prefix("plink-aws-test-")
             .tempdir()
@@ -104,7 +92,7 @@ impl LocalStack {
             "no AWS_ENDPOINT_URL in: {:?}",
             stack.exports
         );
-        Some(stack)
+        stack
     }
 
     pub fn var(&self, name: &str) -> &str {

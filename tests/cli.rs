@@ -1,0 +1,213 @@
+//! The `plink` binary without any cloud: help, exit codes, validation, locks, unreadable state.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use plink::state::{StatePaths, StateStore};
+
+fn plink(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plink"))
+        .args(args)
+        .current_dir(dir)
+        // No cloud is reachable: make sure nothing tries a real one.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("DATABRICKS_HOST", "http://127.0.0.1:9")
+        .env_remove("DATABRICKS_CONFIG_PROFILE")
+        .output()
+        .expect("run plink")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The demo workflow copied into `dir` (with its policy file), so state lands in `dir/.plink`.
+fn demo_workflow(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    std::fs::copy(
+        root.join("s3-endpoint-policy.json"),
+        dir.join("s3-endpoint-policy.json"),
+    )
+    .unwrap();
+    let path = dir.join("s3-privatelink.toml");
+    std::fs::copy(root.join("s3-privatelink.toml"), &path).unwrap();
+    path
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["up", "status", "plan", "down", "validate", "unlock"] {
+        let out = plink(dir.path(), &[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd} --help: {}", text(&out));
+        assert!(
+            text(&out).contains("WORKFLOW"),
+            "{cmd} --help names its argument"
+        );
+    }
+    let out = plink(dir.path(), &["--help"]);
+    assert!(text(&out).contains("Exit codes:"), "{}", text(&out));
+}
+
+#[test]
+fn verbose_flag_is_accepted_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let wf = wf.to_str().unwrap();
+    for args in [
+        vec!["-v", "validate", wf],
+        vec!["validate", "-vv", wf],
+        vec!["validate", wf, "-v"],
+    ] {
+        let out = plink(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(plink(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(plink(dir.path(), &["up"]).status.code(), Some(2));
+}
+
+#[test]
+fn validate_ok_and_precise_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let out = plink(dir.path(), &["validate", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("ok (deployment demo-s3"));
+
+    let bad = dir.path().join("bad.toml");
+    let good = std::fs::read_to_string(&wf).unwrap();
+    std::fs::write(&bad, good.replace("[aws]", "[aws]\nvpcc = 1")).unwrap();
+    let out = plink(dir.path(), &["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let msg = text(&out);
+    assert!(
+        msg.contains("bad.toml:") && msg.contains("aws.vpcc: unknown key"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("panicked") && !msg.contains("backtrace"),
+        "{msg}"
+    );
+
+    let out = plink(dir.path(), &["validate", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+#[test]
+fn invalid_workflow_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[deployment]\nname = \"x\"\n").unwrap();
+    let out = plink(dir.path(), &["up", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        !dir.path().join(".plink").exists(),
+        "no state directory may be created"
+    );
+}
+
+#[test]
+fn second_command_on_a_locked_deployment_exits_6_and_names_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let _held = StateStore::open(
+        StatePaths::for_deployment(dir.path(), "demo-s3"),
+        "demo-s3",
+        "s3-privatelink",
+        "up",
+    )
+    .unwrap();
+    let out = plink(dir.path(), &["up", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let msg = text(&out);
+    assert!(
+        msg.contains("locked by `plink up`")
+            && msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+
+    // `unlock` refuses to break a live holder without --force.
+    let out = plink(dir.path(), &["unlock", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+}
+
+#[test]
+fn unreadable_state_exits_7_and_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let state = dir.path().join(".plink/demo-s3/state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(&state, b"{\"schema_version\": 1, \"lineage\": \"x\", \"ser").unwrap();
+    for cmd in ["up", "status"] {
+        let out = plink(dir.path(), &[cmd, wf.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(7), "{cmd}: {}", text(&out));
+        assert!(text(&out).contains("truncated"), "{}", text(&out));
+    }
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        b"{\"schema_version\": 1, \"lineage\": \"x\", \"ser"
+    );
+
+    std::fs::write(&state, br#"{"schema_version": 99}"#).unwrap();
+    let out = plink(dir.path(), &["up", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(text(&out).contains("newer plink"), "{}", text(&out));
+}
+
+#[test]
+fn status_of_a_deployment_that_never_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let out = plink(dir.path(), &["status", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("never run"), "{}", text(&out));
+    let out = plink(dir.path(), &["status", "--json", wf.to_str().unwrap()]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    assert_eq!(json["exists"], false);
+    assert_eq!(
+        json["steps"].as_array().unwrap().len(),
+        plink::workflow::STEP_ORDER.len()
+    );
+}
+
+#[test]
+fn unlock_without_a_lock_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let out = plink(dir.path(), &["unlock", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn state_flag_points_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let custom = dir.path().join("custom/state.json");
+    let _held =
+        StateStore::open(StatePaths::at(&custom), "demo-s3", "s3-privatelink", "down").unwrap();
+    let out = plink(
+        dir.path(),
+        &[
+            "up",
+            "--state",
+            custom.to_str().unwrap(),
+            wf.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(
+        text(&out).contains("custom/state.json.lock"),
+        "{}",
+        text(&out)
+    );
+}
