@@ -22,7 +22,13 @@ pub struct Converged {
 /// emulators'. `run` is the last plink run (for failure messages).
 pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
     let spec = &wd.spec;
-    let ctx = || format!("{}\n--- state ---\n{:#}", run.transcript(), wd.state().unwrap_or_default());
+    let ctx = || {
+        format!(
+            "{}\n--- state ---\n{:#}",
+            run.transcript(),
+            wd.state().unwrap_or_default()
+        )
+    };
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     let live_dbx_conns: Vec<_> = inv
         .connections
@@ -65,7 +71,12 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
     );
     let rule_vpce = rule.vpc_endpoint_id().expect("rule vpce id").to_owned();
     let conn = live_dbx_conns[0];
-    assert_eq!(conn.vpc_endpoint_id, rule_vpce, "the live connection is not the rule's\n{}", ctx());
+    assert_eq!(
+        conn.vpc_endpoint_id,
+        rule_vpce,
+        "the live connection is not the rule's\n{}",
+        ctx()
+    );
     assert_eq!(conn.state, "available", "the rule's connection\n{}", ctx());
 
     for &id in &spec.workspace_ids {
@@ -89,7 +100,11 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
     for step in plink::workflow::STEP_ORDER {
         let rec = &state["steps"][step];
         assert_eq!(rec["status"], "done", "step {step} is not done\n{}", ctx());
-        assert!(rec.get("intent").is_none(), "step {step} has a pending intent\n{}", ctx());
+        assert!(
+            rec.get("intent").is_none(),
+            "step {step} has a pending intent\n{}",
+            ctx()
+        );
     }
     assert_eq!(
         wd.output("endpoint_service", "service_id").as_deref(),
@@ -103,7 +118,12 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
         "{}",
         ctx()
     );
-    assert_eq!(wd.output("rule", "rule_id").as_deref(), Some(rule.rule_id.as_str()), "{}", ctx());
+    assert_eq!(
+        wd.output("rule", "rule_id").as_deref(),
+        Some(rule.rule_id.as_str()),
+        "{}",
+        ctx()
+    );
     assert_eq!(
         wd.output("established", "connection_state").as_deref(),
         Some("ESTABLISHED"),

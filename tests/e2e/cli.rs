@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{WorkflowSpec, Workdir};
+use crate::plink_cli::{Workdir, WorkflowSpec};
 use crate::stack::{Stack, wait_until};
 
 #[test]
@@ -17,13 +17,21 @@ fn second_concurrent_up_on_the_same_state_exits_6_naming_the_lock_holder() {
     let wd = Workdir::new(WorkflowSpec::default());
     let mut first = stack.spawn_up(&wd);
     let pid = first.pid();
-    wait_until("the first up to hold the lock", Duration::from_secs(60), || {
-        assert!(!first.exited(), "the first up ended:\n{}", first.wait().transcript());
-        std::fs::read_to_string(wd.lock_path())
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|info| info["pid"] == pid)
-    });
+    wait_until(
+        "the first up to hold the lock",
+        Duration::from_secs(60),
+        || {
+            assert!(
+                !first.exited(),
+                "the first up ended:\n{}",
+                first.wait().transcript()
+            );
+            std::fs::read_to_string(wd.lock_path())
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|info| info["pid"] == pid)
+        },
+    );
 
     let second = stack.up(&wd);
     second.assert_code(6);
@@ -33,7 +41,11 @@ fn second_concurrent_up_on_the_same_state_exits_6_naming_the_lock_holder() {
         "the message does not name the holder ({holder}…)\n{}",
         second.transcript()
     );
-    assert!(second.stderr.contains("plink unlock"), "{}", second.transcript());
+    assert!(
+        second.stderr.contains("plink unlock"),
+        "{}",
+        second.transcript()
+    );
 
     // Reading is not locked out.
     let status = stack.plink(&wd, &["status", wd.workflow.to_str().unwrap(), "--json"]);
@@ -130,8 +142,18 @@ fn up_on_an_invalid_workflow_exits_3_and_makes_no_cloud_call() {
     stack.clear_all_calls();
     let run = stack.plink(&wd, &["up", bad.to_str().unwrap()]);
     run.assert_code(3);
-    assert!(run.stderr.contains("aws.vpcc: unknown key"), "{}", run.transcript());
-    assert!(stack.calls(crate::stack::Emu::Aws).is_empty(), "AWS was called");
-    assert!(stack.calls(crate::stack::Emu::Databricks).is_empty(), "Databricks was called");
+    assert!(
+        run.stderr.contains("aws.vpcc: unknown key"),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        stack.calls(crate::stack::Emu::Aws).is_empty(),
+        "AWS was called"
+    );
+    assert!(
+        stack.calls(crate::stack::Emu::Databricks).is_empty(),
+        "Databricks was called"
+    );
     assert!(wd.state().is_none(), "a state file was written");
 }

@@ -100,7 +100,9 @@ impl Stack {
             .build();
         let elb = aws_sdk_elasticloadbalancingv2::Config::builder()
             .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::latest())
-            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(region.to_owned()))
+            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(
+                region.to_owned(),
+            ))
             .endpoint_url(&endpoint)
             .credentials_provider(creds)
             .build();
@@ -228,7 +230,12 @@ impl Stack {
 
     /// As `account`, creates a VPC with one subnet per zone of `service_name` and an interface
     /// endpoint to it (the service must allow `account`). Returns the endpoint id.
-    pub fn create_foreign_endpoint(&self, account: &str, region: &str, service_name: &str) -> String {
+    pub fn create_foreign_endpoint(
+        &self,
+        account: &str,
+        region: &str,
+        service_name: &str,
+    ) -> String {
         let customer = self.aws(region);
         let foreign = self.aws_as(account, region);
         self.block_on(async {
@@ -250,7 +257,11 @@ impl Stack {
                 .send()
                 .await
                 .expect("CreateVpc (foreign)");
-            let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_owned();
+            let vpc_id = vpc
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .expect("vpc id")
+                .to_owned();
             let mut subnets = Vec::new();
             for (i, zone) in zones.iter().enumerate() {
                 let s = foreign
@@ -262,7 +273,12 @@ impl Stack {
                     .send()
                     .await
                     .expect("CreateSubnet (foreign)");
-                subnets.push(s.subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_owned());
+                subnets.push(
+                    s.subnet()
+                        .and_then(|s| s.subnet_id())
+                        .expect("subnet id")
+                        .to_owned(),
+                );
             }
             let ep = foreign
                 .ec2
@@ -328,16 +344,31 @@ impl Stack {
         let dbx_aws = self.aws_as(DATABRICKS_AWS, region);
         let mut inv = self.block_on(async {
             let mut inv = Inventory::default();
-            let eps = aws.ec2.describe_vpc_endpoints().send().await.expect("DescribeVpcEndpoints");
+            let eps = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .send()
+                .await
+                .expect("DescribeVpcEndpoints");
             inv.endpoints = eps
                 .vpc_endpoints()
                 .iter()
-                .filter(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted" | "deleting" | "Deleted" | "Deleting")))
+                .filter(|e| {
+                    !matches!(
+                        e.state().map(|s| s.as_str()),
+                        Some("deleted" | "deleting" | "Deleted" | "Deleting")
+                    )
+                })
                 .count();
             let vpcs = aws
                 .ec2
                 .describe_vpcs()
-                .filters(Filter::builder().name("tag:Name").values("plink-demo-vpc").build())
+                .filters(
+                    Filter::builder()
+                        .name("tag:Name")
+                        .values("plink-demo-vpc")
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("DescribeVpcs");
@@ -349,7 +380,12 @@ impl Stack {
             let sgs = aws
                 .ec2
                 .describe_security_groups()
-                .filters(Filter::builder().name("vpc-id").set_values(Some(vpc_ids)).build())
+                .filters(
+                    Filter::builder()
+                        .name("vpc-id")
+                        .set_values(Some(vpc_ids))
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("DescribeSecurityGroups");
@@ -358,7 +394,12 @@ impl Stack {
                 .iter()
                 .filter(|g| g.group_name() != Some("default"))
                 .count();
-            let lbs = aws.elb.describe_load_balancers().send().await.expect("DescribeLoadBalancers");
+            let lbs = aws
+                .elb
+                .describe_load_balancers()
+                .send()
+                .await
+                .expect("DescribeLoadBalancers");
             inv.load_balancers = lbs.load_balancers().len();
             for lb in lbs.load_balancers() {
                 let ls = aws
@@ -370,7 +411,12 @@ impl Stack {
                     .expect("DescribeListeners");
                 inv.listeners += ls.listeners().len();
             }
-            let tgs = aws.elb.describe_target_groups().send().await.expect("DescribeTargetGroups");
+            let tgs = aws
+                .elb
+                .describe_target_groups()
+                .send()
+                .await
+                .expect("DescribeTargetGroups");
             inv.target_groups = tgs.target_groups().len();
             for tg in tgs.target_groups() {
                 let th = aws
@@ -389,11 +435,21 @@ impl Stack {
                 .await
                 .expect("DescribeVpcEndpointServiceConfigurations");
             inv.endpoint_services = svcs.service_configurations().len();
-            let dbx = dbx_aws.ec2.describe_vpc_endpoints().send().await.expect("DescribeVpcEndpoints (Databricks)");
+            let dbx = dbx_aws
+                .ec2
+                .describe_vpc_endpoints()
+                .send()
+                .await
+                .expect("DescribeVpcEndpoints (Databricks)");
             inv.databricks_endpoints = dbx
                 .vpc_endpoints()
                 .iter()
-                .filter(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted" | "deleting" | "Deleted" | "Deleting")))
+                .filter(|e| {
+                    !matches!(
+                        e.state().map(|s| s.as_str()),
+                        Some("deleted" | "deleting" | "Deleted" | "Deleting")
+                    )
+                })
                 .count();
             inv
         });

@@ -1,7 +1,7 @@
 //! A fresh `plink up` builds the whole path; a second one changes nothing.
 
 use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{WorkflowSpec, Workdir, status_outputs};
+use crate::plink_cli::{Workdir, WorkflowSpec, status_outputs};
 use crate::stack::Stack;
 
 #[test]
@@ -36,7 +36,10 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
     stack.clear_all_calls();
     let report = stack.status_json(&wd);
     let mutating = stack.mutating_calls();
-    assert!(mutating.is_empty(), "`plink status` changed something: {mutating:#?}");
+    assert!(
+        mutating.is_empty(),
+        "`plink status` changed something: {mutating:#?}"
+    );
     assert_eq!(report["deployment"], "demo-s3", "{report:#}");
     assert_eq!(report["exists"], true, "{report:#}");
     let vpce = status_outputs(&report, "endpoint")["vpc_endpoint_id"].clone();
@@ -48,10 +51,19 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
         .unwrap()
         .to_owned();
     assert_eq!(vpce, customer_endpoint.as_str(), "{report:#}");
-    assert_eq!(status_outputs(&report, "endpoint_service")["service_id"], c.service_id.as_str());
+    assert_eq!(
+        status_outputs(&report, "endpoint_service")["service_id"],
+        c.service_id.as_str()
+    );
     assert_eq!(status_outputs(&report, "ncc")["ncc_id"], c.ncc_id.as_str());
-    assert_eq!(status_outputs(&report, "rule")["rule_id"], c.rule_id.as_str());
-    assert_eq!(status_outputs(&report, "rule")["vpc_endpoint_id"], c.rule_vpce.as_str());
+    assert_eq!(
+        status_outputs(&report, "rule")["rule_id"],
+        c.rule_id.as_str()
+    );
+    assert_eq!(
+        status_outputs(&report, "rule")["vpc_endpoint_id"],
+        c.rule_vpce.as_str()
+    );
     assert_eq!(
         status_outputs(&report, "established")["connection_state"],
         "ESTABLISHED",
@@ -115,10 +127,18 @@ fn second_up_makes_zero_mutating_calls_and_leaves_the_state_serial_unchanged() {
     assert!(
         mutating.is_empty(),
         "the second `plink up` changed something:\n{}\n{}",
-        mutating.iter().map(|c| format!("  {c}\n")).collect::<String>(),
+        mutating
+            .iter()
+            .map(|c| format!("  {c}\n"))
+            .collect::<String>(),
         run.transcript()
     );
-    assert_eq!(wd.serial(), serial, "the state was written again\n{}", run.transcript());
+    assert_eq!(
+        wd.serial(),
+        serial,
+        "the state was written again\n{}",
+        run.transcript()
+    );
     assert_eq!(
         std::fs::read_to_string(wd.state_path()).unwrap(),
         state_before,
@@ -151,7 +171,12 @@ fn up_in_another_region_allows_that_regions_principal_and_binds_its_workspace() 
     // Nothing landed in the other region.
     let east = stack.inventory("us-east-1", &wd.spec.ncc_name);
     assert_eq!(
-        (east.endpoints, east.load_balancers, east.endpoint_services, east.nccs),
+        (
+            east.endpoints,
+            east.load_balancers,
+            east.endpoint_services,
+            east.nccs
+        ),
         (0, 0, 0, 0),
         "{east}"
     );
@@ -165,12 +190,27 @@ fn workspace_of_another_region_stops_up_at_bind_with_exit_4_and_says_why() {
     let run = stack.up(&wd);
     run.assert_code(4);
     assert!(
-        run.stderr.contains("workspace 3333333333333333 is in us-west-2"),
+        run.stderr
+            .contains("workspace 3333333333333333 is in us-west-2"),
         "{}",
         run.transcript()
     );
-    assert!(run.stderr.contains("hint:"), "no hint\n{}", run.transcript());
-    assert_eq!(wd.status_of("bind").as_deref(), Some("failed"), "{:#}", wd.state_required());
+    assert!(
+        run.stderr.contains("hint:"),
+        "no hint\n{}",
+        run.transcript()
+    );
+    assert_eq!(
+        wd.status_of("bind").as_deref(),
+        Some("failed"),
+        "{:#}",
+        wd.state_required()
+    );
     assert_eq!(wd.status_of("established").as_deref(), Some("done"));
-    assert_eq!(stack.workspace(3333333333333333).network_connectivity_config_id, None);
+    assert_eq!(
+        stack
+            .workspace(3333333333333333)
+            .network_connectivity_config_id,
+        None
+    );
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{Run, WorkflowSpec, Workdir};
+use crate::plink_cli::{Run, Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack};
 
 const KILL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,7 +25,10 @@ fn kill_up_when(stack: &Stack, wd: &Workdir, what: &str, cond: impl FnMut() -> b
         run.transcript()
     );
     assert_eq!(run.signal, Some(9), "{}", run.transcript());
-    eprintln!("e2e: killed plink -9 {what} after {:.2}s", run.elapsed.as_secs_f64());
+    eprintln!(
+        "e2e: killed plink -9 {what} after {:.2}s",
+        run.elapsed.as_secs_f64()
+    );
     run
 }
 
@@ -96,10 +99,15 @@ fn kill9_right_after_the_rule_intent_is_written_then_up_converges() {
         }]}),
     );
     let wd = Workdir::new(WorkflowSpec::default());
-    kill_up_when(&stack, &wd, "right after the rule's intent is written", || {
-        wd.intent("rule").as_deref() == Some("create_private_endpoint_rule")
-            && stack.faults_fired(Emu::Databricks) == 1
-    });
+    kill_up_when(
+        &stack,
+        &wd,
+        "right after the rule's intent is written",
+        || {
+            wd.intent("rule").as_deref() == Some("create_private_endpoint_rule")
+                && stack.faults_fired(Emu::Databricks) == 1
+        },
+    );
     assert_eq!(stack.nccs().len(), 1);
     let ncc = wd.output("ncc", "ncc_id").expect("ncc recorded");
     assert!(stack.rules(&ncc).is_empty(), "the held create arrived");
@@ -119,12 +127,18 @@ fn kill9_after_the_rule_create_committed_but_before_its_answer_then_up_adopts_it
         }]}),
     );
     let wd = Workdir::new(WorkflowSpec::default());
-    kill_up_when(&stack, &wd, "while the committed rule create is unanswered", || {
-        wd.intent("rule").as_deref() == Some("create_private_endpoint_rule")
-            && stack.calls(Emu::Databricks).iter().any(|c| {
-                c.method == "POST" && c.path.ends_with("/private-endpoint-rules")
-            })
-    });
+    kill_up_when(
+        &stack,
+        &wd,
+        "while the committed rule create is unanswered",
+        || {
+            wd.intent("rule").as_deref() == Some("create_private_endpoint_rule")
+                && stack
+                    .calls(Emu::Databricks)
+                    .iter()
+                    .any(|c| c.method == "POST" && c.path.ends_with("/private-endpoint-rules"))
+        },
+    );
     assert!(
         wd.output("rule", "rule_id").is_none(),
         "the rule id was recorded although its answer never came: {:#}",
@@ -168,7 +182,11 @@ fn kill9_at_ever_later_moments_until_up_finishes_then_nothing_is_duplicated() {
             break run;
         }
         kills += 1;
-        assert!(kills < 40, "still not done after {kills} kills\n{}", run.transcript());
+        assert!(
+            kills < 40,
+            "still not done after {kills} kills\n{}",
+            run.transcript()
+        );
         after += Duration::from_millis(120);
     };
     eprintln!("e2e: plink was killed -9 {kills} times before a run finished");

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{WorkflowSpec, Workdir};
+use crate::plink_cli::{Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack};
 
 #[test]
@@ -26,8 +26,14 @@ fn throttling_on_both_clouds_still_converges_without_duplicates() {
     );
     let wd = Workdir::new(WorkflowSpec::default());
     let run = stack.up(&wd);
-    let (aws_faults, db_faults) = (stack.faults_fired(Emu::Aws), stack.faults_fired(Emu::Databricks));
-    let (aws_calls, db_calls) = (stack.calls(Emu::Aws).len(), stack.calls(Emu::Databricks).len());
+    let (aws_faults, db_faults) = (
+        stack.faults_fired(Emu::Aws),
+        stack.faults_fired(Emu::Databricks),
+    );
+    let (aws_calls, db_calls) = (
+        stack.calls(Emu::Aws).len(),
+        stack.calls(Emu::Databricks).len(),
+    );
     eprintln!(
         "e2e: injected {aws_faults} AWS faults in {aws_calls} calls and {db_faults} Databricks \
          faults in {db_calls} calls; plink took {:.1}s",

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::checks::{assert_converged, is_live};
 use crate::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal};
-use crate::plink_cli::{WorkflowSpec, Workdir};
+use crate::plink_cli::{Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -22,12 +22,22 @@ fn release_rules(stack: &Stack) {
 }
 
 /// Waits until plink recorded the endpoint service (and so waited for it to be Available).
-fn wait_for_service(stack: &Stack, wd: &Workdir, bg: &mut crate::plink_cli::Background) -> (String, String) {
+fn wait_for_service(
+    stack: &Stack,
+    wd: &Workdir,
+    bg: &mut crate::plink_cli::Background,
+) -> (String, String) {
     wait_until("the endpoint_service step to be done", WAIT, || {
-        assert!(!bg.exited(), "plink exited early:\n{}", bg.wait().transcript());
+        assert!(
+            !bg.exited(),
+            "plink exited early:\n{}",
+            bg.wait().transcript()
+        );
         wd.status_of("endpoint_service").as_deref() == Some("done")
     });
-    stack.endpoint_service(&wd.spec.region).expect("an endpoint service")
+    stack
+        .endpoint_service(&wd.spec.region)
+        .expect("an endpoint service")
 }
 
 /// The message of a run stopped by a rejected connection: exit 4, REJECTED, what to do.
@@ -51,7 +61,10 @@ fn up_again_replaces_the_rejected_rule(stack: &Stack, wd: &Workdir, rejected_vpc
     let again = stack.up(wd);
     again.assert_code(0);
     let c = assert_converged(stack, wd, &again);
-    assert_ne!(c.rule_vpce, rejected_vpce, "the rejected connection was reused");
+    assert_ne!(
+        c.rule_vpce, rejected_vpce,
+        "the rejected connection was reused"
+    );
 }
 
 /// Rejects Databricks' connection on the customer's service; returns its vpce id.
@@ -75,7 +88,11 @@ fn rejected_connection_while_waiting_for_established_exits_4_saying_rejected_and
     let wd = Workdir::new(WorkflowSpec::default());
     let mut bg = stack.spawn_up(&wd);
     wait_until("plink's accept to be done", WAIT, || {
-        assert!(!bg.exited(), "plink exited before accepting:\n{}", bg.wait().transcript());
+        assert!(
+            !bg.exited(),
+            "plink exited before accepting:\n{}",
+            bg.wait().transcript()
+        );
         wd.status_of("accept").as_deref() == Some("done")
     });
     let rejected = reject_databricks_connection(&stack);
@@ -103,11 +120,19 @@ fn regression_connection_rejected_before_the_accept_lands_is_reported_as_rejecte
     let wd = Workdir::new(WorkflowSpec::default());
     let mut bg = stack.spawn_up(&wd);
     wait_until("plink's AcceptVpcEndpointConnections", WAIT, || {
-        assert!(!bg.exited(), "plink exited before accepting:\n{}", bg.wait().transcript());
+        assert!(
+            !bg.exited(),
+            "plink exited before accepting:\n{}",
+            bg.wait().transcript()
+        );
         stack.faults_fired(Emu::Aws) >= 1
     });
     assert_eq!(
-        stack.connections("us-east-1").iter().find(|c| c.owner == DATABRICKS_AWS).map(|c| c.state.clone()),
+        stack
+            .connections("us-east-1")
+            .iter()
+            .find(|c| c.owner == DATABRICKS_AWS)
+            .map(|c| c.state.clone()),
         Some("pendingAcceptance".to_owned())
     );
     let rejected = reject_databricks_connection(&stack);
@@ -128,7 +153,10 @@ fn foreign_pending_connection_is_left_pending_and_mentioned_only_the_rules_own_i
     let foreign_root = format!("arn:aws:iam::{FOREIGN}:root");
     stack.modify_principals("us-east-1", &service_id, &[&foreign_root], &[]);
     let foreign = stack.create_foreign_endpoint(FOREIGN, "us-east-1", &service_name);
-    assert_eq!(stack.connection_states("us-east-1")[&foreign], "pendingAcceptance");
+    assert_eq!(
+        stack.connection_states("us-east-1")[&foreign],
+        "pendingAcceptance"
+    );
     release_rules(&stack);
 
     let run = bg.wait();
@@ -153,16 +181,30 @@ fn foreign_pending_connection_is_left_pending_and_mentioned_only_the_rules_own_i
     );
     let c = assert_converged(&stack, &wd, &run);
     let report = stack.status_json(&wd);
-    let conns = report["live"]["connections"].as_array().cloned().unwrap_or_default();
+    let conns = report["live"]["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let shown: Vec<_> = conns
         .iter()
-        .map(|c| (c["vpc_endpoint_id"].as_str().unwrap_or("").to_owned(), c["is_rule_endpoint"] == true))
+        .map(|c| {
+            (
+                c["vpc_endpoint_id"].as_str().unwrap_or("").to_owned(),
+                c["is_rule_endpoint"] == true,
+            )
+        })
         .collect();
-    assert!(shown.contains(&(foreign.clone(), false)), "status does not show the foreign connection: {report:#}");
+    assert!(
+        shown.contains(&(foreign.clone(), false)),
+        "status does not show the foreign connection: {report:#}"
+    );
     assert!(shown.contains(&(c.rule_vpce.clone(), true)), "{report:#}");
     let accepted = wd.output("accept", "accepted_vpc_endpoint_id");
     assert_eq!(accepted.as_deref(), Some(c.rule_vpce.as_str()));
-    assert_eq!(wd.output("accept", "owner").as_deref(), Some(DATABRICKS_AWS));
+    assert_eq!(
+        wd.output("accept", "owner").as_deref(),
+        Some(DATABRICKS_AWS)
+    );
 }
 
 #[test]
@@ -174,7 +216,11 @@ fn missing_databricks_principal_gives_create_failed_exit_4_with_a_hint_then_up_r
     let (service_id, _) = wait_for_service(&stack, &wd, &mut bg);
     let principal = databricks_principal("us-east-1");
     stack.modify_principals("us-east-1", &service_id, &[], &[&principal]);
-    assert!(stack.allowed_principals("us-east-1", &service_id).is_empty());
+    assert!(
+        stack
+            .allowed_principals("us-east-1", &service_id)
+            .is_empty()
+    );
     release_rules(&stack);
 
     let run = bg.wait();
@@ -189,7 +235,9 @@ fn missing_databricks_principal_gives_create_failed_exit_4_with_a_hint_then_up_r
         "the message gives no hint about the allowed principal\n{}",
         run.transcript()
     );
-    let rule = stack.live_rule("plink-demo-ncc", "us-east-1").expect("the failed rule");
+    let rule = stack
+        .live_rule("plink-demo-ncc", "us-east-1")
+        .expect("the failed rule");
     assert_eq!(crate::cloud::rule_state(&rule), "CREATE_FAILED");
 
     // Follow the hint: allow the principal again, run `plink up` again.
@@ -198,5 +246,12 @@ fn missing_databricks_principal_gives_create_failed_exit_4_with_a_hint_then_up_r
     again.assert_code(0);
     let c = assert_converged(&stack, &wd, &again);
     assert_ne!(c.rule_id, rule.rule_id, "the failed rule was kept");
-    assert!(c.inventory.connections.iter().filter(|x| is_live(&x.state)).count() == 1);
+    assert!(
+        c.inventory
+            .connections
+            .iter()
+            .filter(|x| is_live(&x.state))
+            .count()
+            == 1
+    );
 }

@@ -8,7 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancer
 use serde_json::json;
 
 use crate::cloud::{FOREIGN, databricks_principal};
-use crate::plink_cli::{Background, WorkflowSpec, Workdir};
+use crate::plink_cli::{Background, Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack};
 
 #[test]
@@ -36,7 +36,11 @@ fn harness_stack_starts_answers_and_is_gone_after_drop() {
     let db = stack.fixtures(Emu::Databricks);
     let ids: Vec<i64> = db["workspaces"]
         .as_array()
-        .map(|w| w.iter().filter_map(|w| w["workspace_id"].as_i64()).collect())
+        .map(|w| {
+            w.iter()
+                .filter_map(|w| w["workspace_id"].as_i64())
+                .collect()
+        })
         .unwrap_or_default();
     for id in [1111111111111111, 2222222222222222, 3333333333333333] {
         assert!(ids.contains(&id), "workspace {id} not seeded: {db:#}");
@@ -67,9 +71,16 @@ fn harness_fault_plans_and_call_log_count_what_happened() {
         ]}),
     );
     stack.clear_all_calls();
-    let vpcs = stack.block_on(aws.ec2.describe_vpcs().send()).expect("DescribeVpcs");
+    let vpcs = stack
+        .block_on(aws.ec2.describe_vpcs().send())
+        .expect("DescribeVpcs");
     assert!(!vpcs.vpcs().is_empty());
-    assert_eq!(stack.faults_fired(Emu::Aws), 1, "{:#}", stack.faults(Emu::Aws));
+    assert_eq!(
+        stack.faults_fired(Emu::Aws),
+        1,
+        "{:#}",
+        stack.faults(Emu::Aws)
+    );
     let calls = stack.calls(Emu::Aws);
     assert!(
         calls
@@ -112,7 +123,9 @@ fn harness_fault_plans_and_call_log_count_what_happened() {
         stack
             .calls(Emu::Databricks)
             .iter()
-            .any(|c| c.method == "POST" && c.path.ends_with("/network-connectivity-configs") && c.mutating)
+            .any(|c| c.method == "POST"
+                && c.path.ends_with("/network-connectivity-configs")
+                && c.mutating)
     );
 
     stack.clear_all_calls();
@@ -133,11 +146,20 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
     let region = "us-east-1";
     let empty = stack.inventory(region, "plink-demo-ncc");
     assert_eq!(
-        (empty.endpoints, empty.security_groups, empty.load_balancers, empty.target_groups),
+        (
+            empty.endpoints,
+            empty.security_groups,
+            empty.load_balancers,
+            empty.target_groups
+        ),
         (0, 0, 0, 0),
         "{empty}"
     );
-    assert_eq!((empty.endpoint_services, empty.nccs, empty.rules), (0, 0, 0), "{empty}");
+    assert_eq!(
+        (empty.endpoint_services, empty.nccs, empty.rules),
+        (0, 0, 0),
+        "{empty}"
+    );
     assert!(empty.connections.is_empty());
 
     // An NLB and an endpoint service on it, by hand.
@@ -145,7 +167,12 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
     let fixtures = stack.fixtures(Emu::Aws);
     let subnets: Vec<String> = ["private-a", "private-b"]
         .iter()
-        .map(|k| fixtures["regions"][region]["subnets"][k]["id"].as_str().unwrap().to_owned())
+        .map(|k| {
+            fixtures["regions"][region]["subnets"][k]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let lb = stack
         .block_on(
@@ -158,7 +185,10 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
                 .send(),
         )
         .expect("CreateLoadBalancer");
-    let lb_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let lb_arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
     let svc = stack
         .block_on(
             aws.ec2
@@ -173,7 +203,10 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
         svc.service_id().unwrap().to_owned(),
         svc.service_name().unwrap().to_owned(),
     );
-    assert_eq!(stack.endpoint_service(region), Some((service_id.clone(), service_name.clone())));
+    assert_eq!(
+        stack.endpoint_service(region),
+        Some((service_id.clone(), service_name.clone()))
+    );
 
     let dbx = databricks_principal(region);
     let foreign_root = format!("arn:aws:iam::{FOREIGN}:root");
@@ -182,35 +215,60 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
     allowed.sort();
     assert_eq!(allowed, vec![foreign_root.clone(), dbx.clone()]);
     stack.modify_principals(region, &service_id, &[], &[&dbx]);
-    assert_eq!(stack.allowed_principals(region, &service_id), vec![foreign_root]);
+    assert_eq!(
+        stack.allowed_principals(region, &service_id),
+        vec![foreign_root]
+    );
 
     // Wait for the service to be Available, then connect as the foreign account.
-    crate::stack::wait_until("the service to be Available", Duration::from_secs(10), || {
-        stack
-            .block_on(aws.ec2.describe_vpc_endpoint_service_configurations().send())
-            .map(|o| {
-                o.service_configurations()[0].service_state().map(|s| s.as_str().to_owned())
-                    == Some("Available".into())
-            })
-            .unwrap_or(false)
-    });
+    crate::stack::wait_until(
+        "the service to be Available",
+        Duration::from_secs(10),
+        || {
+            stack
+                .block_on(
+                    aws.ec2
+                        .describe_vpc_endpoint_service_configurations()
+                        .send(),
+                )
+                .map(|o| {
+                    o.service_configurations()[0]
+                        .service_state()
+                        .map(|s| s.as_str().to_owned())
+                        == Some("Available".into())
+                })
+                .unwrap_or(false)
+        },
+    );
     let vpce = stack.create_foreign_endpoint(FOREIGN, region, &service_name);
     let conns = stack.connections(region);
     assert_eq!(conns.len(), 1, "{conns:?}");
     assert_eq!(conns[0].vpc_endpoint_id, vpce);
     assert_eq!(conns[0].owner, FOREIGN);
     assert_eq!(conns[0].state, "pendingAcceptance");
-    assert!(stack.reject_connection(region, &service_id, &vpce).is_empty());
+    assert!(
+        stack
+            .reject_connection(region, &service_id, &vpce)
+            .is_empty()
+    );
     assert_eq!(stack.connection_states(region)[&vpce], "rejected");
 
     let inv = stack.inventory(region, "plink-demo-ncc");
-    assert_eq!((inv.load_balancers, inv.endpoint_services, inv.endpoints), (1, 1, 0), "{inv}");
+    assert_eq!(
+        (inv.load_balancers, inv.endpoint_services, inv.endpoints),
+        (1, 1, 0),
+        "{inv}"
+    );
     assert_eq!(inv.databricks_endpoints, 0, "{inv}");
 
     // A reset wipes it all and seeds the fixtures again.
     stack.reset();
     let wiped = stack.inventory(region, "plink-demo-ncc");
-    assert_eq!((wiped.load_balancers, wiped.endpoint_services), (0, 0), "{wiped}");
+    assert_eq!(
+        (wiped.load_balancers, wiped.endpoint_services),
+        (0, 0),
+        "{wiped}"
+    );
     assert!(wiped.connections.is_empty());
     assert!(stack.fixtures(Emu::Aws)["regions"][region]["vpc_id"].is_string());
 }
@@ -220,8 +278,10 @@ fn harness_kill9_helper_kills_a_dummy_process_when_its_condition_holds() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("sleep 0.3; : > '{}'; exec sleep 30", marker.display()));
+    cmd.arg("-c").arg(format!(
+        "sleep 0.3; : > '{}'; exec sleep 30",
+        marker.display()
+    ));
     let started = Instant::now();
     let mut bg = Background::spawn(cmd, vec!["dummy".into()]);
     let killed = bg.kill_when("the marker", Duration::from_secs(10), || marker.exists());

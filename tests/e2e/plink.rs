@@ -199,8 +199,11 @@ impl Workdir {
 
     /// An output of `step` as a string.
     pub fn output(&self, step: &str, key: &str) -> Option<String> {
-        self.step(step)
-            .and_then(|r| r["outputs"].get(key).and_then(|v| v.as_str().map(str::to_owned)))
+        self.step(step).and_then(|r| {
+            r["outputs"]
+                .get(key)
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })
     }
 
     /// The action of `step`'s pending intent, if any.
@@ -300,8 +303,18 @@ impl Background {
                 String::from_utf8_lossy(&s).into_owned()
             })
         };
-        let out = drain(child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
-        let err = drain(child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+        let out = drain(
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
+        let err = drain(
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
         Self {
             child: Some(child),
             args,
@@ -337,7 +350,12 @@ impl Background {
 
     /// Polls `cond` every 5 ms; when it holds, `kill -9` the process and return true. Returns
     /// false if the process exited by itself first; panics after `timeout`.
-    pub fn kill_when(&mut self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    pub fn kill_when(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut() -> bool,
+    ) -> bool {
         let started = Instant::now();
         loop {
             if cond() {
@@ -350,7 +368,10 @@ impl Background {
             if started.elapsed() > timeout {
                 self.kill9();
                 let run = self.wait();
-                panic!("timed out after {timeout:?} waiting for {what}\n{}", run.transcript());
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n{}",
+                    run.transcript()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -384,8 +405,16 @@ impl Background {
             args: self.args.clone(),
             code,
             signal,
-            stdout: self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
-            stderr: self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
+            stdout: self
+                .out
+                .take()
+                .map(|h| h.join().unwrap_or_default())
+                .unwrap_or_default(),
+            stderr: self
+                .err
+                .take()
+                .map(|h| h.join().unwrap_or_default())
+                .unwrap_or_default(),
             elapsed: self.started.elapsed(),
         };
         if std::env::var_os("PLINK_E2E_ECHO").is_some() {
@@ -453,7 +482,11 @@ impl Stack {
     pub fn status_json(&self, wd: &Workdir) -> Value {
         let run = self.plink(
             wd,
-            &["status", wd.workflow.to_str().expect("utf-8 path"), "--json"],
+            &[
+                "status",
+                wd.workflow.to_str().expect("utf-8 path"),
+                "--json",
+            ],
         );
         run.assert_code(0);
         run.json()

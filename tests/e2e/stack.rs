@@ -346,7 +346,13 @@ impl Stack {
     pub fn healthy(&self, emu: Emu) -> bool {
         let url = format!("{}/_plink/health", self.base(emu));
         self.block_on(async {
-            match self.http.get(&url).timeout(Duration::from_secs(2)).send().await {
+            match self
+                .http
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+            {
                 Ok(r) => r.status().is_success(),
                 Err(_) => false,
             }
