@@ -195,3 +195,46 @@ fn kill9_at_ever_later_moments_until_up_finishes_then_nothing_is_duplicated() {
     let c = assert_converged(&stack, &wd, &last);
     assert_one_rule_ever(&c, "repeated kills");
 }
+
+#[test]
+fn first_ctrl_c_stops_after_saving_exits_130_and_up_resumes() {
+    let stack = Stack::start();
+    // NLB provisioning 750 s real → 1.5 s scaled: plink is inside that wait when Ctrl-C arrives.
+    stack.set_delays(json!({"nlb_provisioning": 750.0}));
+    let wd = Workdir::new(WorkflowSpec::default());
+    let mut bg = stack.spawn_up(&wd);
+    let mut inside_wait = held_for(Duration::from_millis(150), || {
+        wd.output("load_balancer", "load_balancer_arn").is_some()
+    });
+    let started = Instant::now();
+    while !inside_wait() {
+        assert!(!bg.exited(), "plink ended before the NLB wait");
+        assert!(
+            started.elapsed() < KILL_TIMEOUT,
+            "never reached the NLB wait"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    bg.interrupt();
+    let run = bg.wait();
+    run.assert_code(130);
+    assert!(
+        run.stderr.contains("interrupted") && run.stderr.contains("plink up"),
+        "{}",
+        run.transcript()
+    );
+    // Everything done so far is in a readable state file; the wait itself is not done.
+    assert!(
+        wd.output("load_balancer", "load_balancer_arn").is_some(),
+        "{:#}",
+        wd.state_required()
+    );
+    assert_ne!(wd.status_of("load_balancer").as_deref(), Some("done"));
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "Ctrl-C must not wait for the NLB: {:?}",
+        run.elapsed
+    );
+    stack.set_delays(json!({"nlb_provisioning": 120.0}));
+    resume_converges(&stack, &wd, "Ctrl-C while waiting for the NLB");
+}

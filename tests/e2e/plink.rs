@@ -348,6 +348,15 @@ impl Background {
         }
     }
 
+    /// Sends SIGINT (what Ctrl-C sends) now.
+    pub fn interrupt(&mut self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
     /// Polls `cond` every 5 ms; when it holds, `kill -9` the process and return true. Returns
     /// false if the process exited by itself first; panics after `timeout`.
     pub fn kill_when(
