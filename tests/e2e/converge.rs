@@ -214,3 +214,55 @@ fn workspace_of_another_region_stops_up_at_bind_with_exit_4_and_says_why() {
         None
     );
 }
+
+#[test]
+fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
+    let stack = Stack::start();
+    // Out of band: another NCC, bound to workspace 2222222222222222.
+    let db = stack.databricks();
+    let other = stack
+        .block_on(db.create_ncc("someone-elses-ncc", "us-east-1"))
+        .expect("create NCC");
+    let other_id = other.network_connectivity_config_id.clone();
+    stack
+        .block_on(db.update_workspace_ncc(2222222222222222, &other_id))
+        .expect("bind");
+
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[2222222222222222]));
+    let run = stack.up(&wd);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("bound to another NCC") && run.stderr.contains("--replace-ncc-binding"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        stack
+            .workspace(2222222222222222)
+            .network_connectivity_config_id
+            .as_deref(),
+        Some(other_id.as_str())
+    );
+
+    let run = stack.plink(
+        &wd,
+        &["up", "--replace-ncc-binding", wd.workflow.to_str().unwrap()],
+    );
+    run.assert_code(0);
+    let ours = stack
+        .ncc_named("plink-demo-ncc", "us-east-1")
+        .expect("our NCC");
+    assert_eq!(
+        stack
+            .workspace(2222222222222222)
+            .network_connectivity_config_id
+            .as_deref(),
+        Some(ours.network_connectivity_config_id.as_str())
+    );
+    let bind = wd.step("bind").expect("bind recorded");
+    assert_eq!(
+        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
+        other_id.as_str(),
+        "{bind:#}"
+    );
+}
