@@ -74,7 +74,7 @@ fn state_code(e: &StateError) -> u8 {
         StateError::Unreadable { .. }
         | StateError::NewerSchema { .. }
         | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
-        StateError::Io { .. } | StateError::Hook(_) => FAILURE,
+        StateError::Io { .. } | StateError::Hook(_) | StateError::ReadOnly { .. } => FAILURE,
     }
 }
 

@@ -45,6 +45,18 @@ enum Command {
     /// Show the deployment: each step, its resources, and their live state.
     Status(status::StatusArgs),
     /// Show what `up` would create, adopt or change, without changing anything.
+    ///
+    /// Compares the workflow file, the state and the live resources, step by step, and prints
+    /// one line per step: its action (no change, create, adopt, update, replace, wait, later),
+    /// the step, and what `up` would do and why. Only read calls are made and the state is
+    /// never written (a deployment that never ran gets no state file); the lock is taken, so a
+    /// plan while `up` runs is refused. Out-of-band changes (drift: a deleted NLB, deregistered
+    /// targets, a removed principal, a rejected rule, a workspace switched to another NCC...)
+    /// show up as the changes `up` would make to repair them.
+    ///
+    /// Exit code 0: nothing would change. 10: `up` would change or wait on something. Other
+    /// codes as for every command (4 when a step cannot be planned and needs you, 6 when
+    /// another command holds the lock, ...).
     Plan(plan::PlanArgs),
     /// Tear the deployment down in reverse order (only what plink created).
     Down(down::DownArgs),

@@ -110,13 +110,6 @@ fn render_live(live: &LiveView) -> String {
         })
         .collect();
     out.push_str(&format!("  targets            [{}]\n", targets.join(", ")));
-    if !live.unregistered_ips.is_empty() || !live.stale_targets.is_empty() {
-        out.push_str(&format!(
-            "  DRIFT              ENI IPs not registered: [{}]; targets that are no ENI IP: [{}]\n",
-            live.unregistered_ips.join(", "),
-            live.stale_targets.join(", ")
-        ));
-    }
     out.push_str(&format!(
         "  endpoint service   {} allowed [{}]\n",
         opt(&live.endpoint_service_state),
@@ -163,6 +156,9 @@ fn render_live(live: &LiveView) -> String {
             w.bound_ncc_id.as_deref().unwrap_or("none"),
             w.status.as_deref().unwrap_or("-")
         ));
+    }
+    for d in &live.drift {
+        out.push_str(&format!("  DRIFT              {d}\n"));
     }
     for e in &live.errors {
         out.push_str(&format!("  could not read     {e}\n"));

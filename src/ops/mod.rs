@@ -2,6 +2,8 @@
 
 mod deployment;
 pub mod live;
+pub mod plan;
+pub mod plan_view;
 pub mod status;
 
 pub use deployment::Deployment;

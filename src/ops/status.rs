@@ -62,9 +62,18 @@ pub async fn report(
     Ok(report)
 }
 
+/// The live facts, with the plan's findings as drift.
 async fn live(deployment: &Deployment, state: &StateFile) -> anyhow::Result<super::live::LiveView> {
-    let env = super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?;
-    Ok(super::live::observe(&env, state).await)
+    let env = std::sync::Arc::new(
+        super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?,
+    );
+    let (mut view, drift) = tokio::join!(
+        super::live::observe(&env, state),
+        super::plan::drift(env.clone(), deployment, state.clone())
+    );
+    view.drift = drift.lines;
+    view.errors.extend(drift.errors);
+    Ok(view)
 }
 
 /// Reads the state of `deployment` without locking or changing it.

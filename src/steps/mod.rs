@@ -12,6 +12,7 @@ mod endpoint_service;
 mod env;
 pub mod errors;
 mod established;
+mod found;
 mod listener;
 mod load_balancer;
 mod ncc;
