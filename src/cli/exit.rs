@@ -25,6 +25,10 @@ pub const LOCKED: u8 = 6;
 pub const STATE_UNREADABLE: u8 = 7;
 /// `plan`: `up` would change something.
 pub const PLAN_HAS_CHANGES: u8 = 10;
+/// `down`: everything else is gone, but the NCC plink created was kept because workspaces are
+/// still bound to it (a binding can be switched, never removed: `--rebind-to`) or it has other
+/// live rules. The notice says which; the NCC stays in the state.
+pub const NCC_KEPT: u8 = 11;
 /// Stopped by Ctrl-C after saving state.
 pub const INTERRUPTED: u8 = 130;
 
@@ -84,4 +88,6 @@ Exit codes:
   6    the deployment is locked by another plink command
   7    the state file cannot be read (left untouched)
   10   plan: `up` would change something
+  11   down: torn down except the NCC, kept because workspaces are still bound to it
+       (use --rebind-to) or it has other rules
   130  interrupted (state saved; `plink up` resumes)";
