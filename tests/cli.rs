@@ -211,3 +211,26 @@ fn state_flag_points_elsewhere() {
         text(&out)
     );
 }
+
+#[test]
+fn missing_credentials_exit_8_and_name_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_plink"))
+        .args(["up", wf.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out));
+    let msg = text(&out);
+    assert!(
+        msg.contains("AWS") && msg.to_lowercase().contains("credentials"),
+        "{msg}"
+    );
+    assert!(!msg.contains("panicked"), "{msg}");
+}

@@ -20,6 +20,7 @@ pub mod endpoint;
 pub mod endpoint_connection;
 pub mod endpoint_service;
 mod error;
+pub mod iam;
 pub mod listener;
 pub mod load_balancer;
 pub mod tags;

@@ -5,6 +5,7 @@
 
 use crate::config::ConfigError;
 use crate::engine::{EngineError, ErrorClass, StepError};
+use crate::ops::up::ConnectError;
 use crate::state::StateError;
 
 /// Success; for `plan`, nothing would change.
@@ -23,6 +24,8 @@ pub const TIMED_OUT: u8 = 5;
 pub const LOCKED: u8 = 6;
 /// The state file cannot be read (corrupt, truncated, newer schema); it was left untouched.
 pub const STATE_UNREADABLE: u8 = 7;
+/// The clouds cannot be reached, or refuse the credentials (the message says which setting).
+pub const CANNOT_CONNECT: u8 = 8;
 /// `plan`: `up` would change something.
 pub const PLAN_HAS_CHANGES: u8 = 10;
 /// `down`: everything else is gone, but the NCC plink created was kept because workspaces are
@@ -49,6 +52,9 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<StepError>() {
             return step_code(e);
+        }
+        if cause.downcast_ref::<ConnectError>().is_some() {
+            return CANNOT_CONNECT;
         }
     }
     FAILURE
@@ -87,6 +93,7 @@ Exit codes:
   5    a wait timed out (state saved; `plink up` resumes)
   6    the deployment is locked by another plink command
   7    the state file cannot be read (left untouched)
+  8    cannot connect or authenticate to AWS or Databricks (the message says which setting)
   10   plan: `up` would change something
   11   down: torn down except the NCC, kept because workspaces are still bound to it
        (use --rebind-to) or it has other rules

@@ -5,6 +5,7 @@
 
 mod down;
 pub mod exit;
+mod iam_policy;
 mod logging;
 mod plan;
 mod progress;
@@ -51,6 +52,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Release the deployment's lock after a crashed or hung command.
     Unlock(unlock::UnlockArgs),
+    /// Print the least-privilege IAM policy for the AWS actions plink calls.
+    IamPolicy(iam_policy::IamPolicyArgs),
 }
 
 /// The workflow file and where its state lives; shared by every command.
@@ -98,6 +101,7 @@ pub fn main() -> ExitCode {
             Command::Down(args) => down::run(args).await,
             Command::Validate(args) => validate::run(args),
             Command::Unlock(args) => unlock::run(args),
+            Command::IamPolicy(args) => iam_policy::run(args),
         }
     });
     match result {

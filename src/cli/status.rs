@@ -181,9 +181,19 @@ fn render_live(live: &LiveView) -> String {
     out
 }
 
+/// A recorded value in one short token: strings bare, lists comma-joined, objects by their id.
 fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value;
     match v {
-        serde_json::Value::String(s) => s.clone(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(plain).collect::<Vec<_>>().join(",")
+        ),
+        Value::Object(map) => ["id", "workspace_id"]
+            .iter()
+            .find_map(|k| map.get(*k))
+            .map_or_else(|| v.to_string(), plain),
         other => other.to_string(),
     }
 }

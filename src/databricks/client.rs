@@ -109,6 +109,15 @@ impl AccountClient {
         self.inner.transport.retries()
     }
 
+    /// Obtains a token now (OAuth M2M; a no-op with a PAT), so that wrong credentials are reported
+    /// before any step runs rather than by the first step that calls the API.
+    ///
+    /// # Errors
+    /// The token endpoint's refusal (`Unauthenticated`, needs the user) or a transport error.
+    pub async fn authenticate(&self) -> Result<(), DatabricksError> {
+        self.inner.auth.token().await.map(|_| ())
+    }
+
     /// OAuth token requests made so far (0 with a PAT).
     pub fn token_fetches(&self) -> u64 {
         self.inner.auth.fetches()

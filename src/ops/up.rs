@@ -4,6 +4,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+/// The clouds cannot be reached or refuse the credentials (exit code 8).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("AWS: {0}")]
+    Aws(String),
+    #[error("Databricks: {0}")]
+    Databricks(String),
+}
+
 use super::Deployment;
 use crate::aws::AwsConnect;
 use crate::config::Workflow;
@@ -65,14 +74,22 @@ pub async fn connect(
     if let Some(r) = &aws_cfg.role_arn {
         aws = aws.role_arn(r);
     }
-    let aws = aws.connect().await.context("connecting to AWS")?;
+    let aws = aws
+        .connect()
+        .await
+        .map_err(|e| ConnectError::Aws(e.to_string()))?;
     let settings = Settings {
         profile: workflow.databricks.profile.clone(),
         account_id: workflow.databricks.account_id.clone(),
         ..Settings::default()
     };
-    let resolved = resolve_from_process_env(&settings).context("Databricks authentication")?;
+    let resolved =
+        resolve_from_process_env(&settings).map_err(|e| ConnectError::Databricks(e.to_string()))?;
     let databricks = AccountClient::new(&resolved).context("Databricks client")?;
+    databricks
+        .authenticate()
+        .await
+        .map_err(|e| ConnectError::Databricks(e.to_string()))?;
     Ok(StepEnv {
         workflow,
         aws,

@@ -60,10 +60,14 @@ impl Step for AcceptStep {
                 "available" => Ok(Poll::Ready(())),
                 "pendingAcceptance" => {
                     cx.begin(Intent::new("accept_vpc_endpoint_connection").key("service_id", &service.service_id).key("vpc_endpoint_id", &vpce))?;
-                    env.aws
-                        .accept_endpoint_connections(&service.service_id, std::slice::from_ref(&vpce))
-                        .await
-                        .map_err(|e| errors::aws("accepting the connection", e))?;
+                    if let Err(e) = env.aws.accept_endpoint_connections(&service.service_id, std::slice::from_ref(&vpce)).await {
+                        // A per-item failure usually means the connection changed state under us
+                        // (rejected meanwhile): poll again and report what it is now.
+                        if e.unsuccessful.is_empty() {
+                            return Err(errors::aws("accepting the connection", e));
+                        }
+                        return Ok(Poll::Pending(format!("accept refused ({}); reading the connection again", e.summary())));
+                    }
                     cx.record(&AcceptOut { accepted_vpc_endpoint_id: vpce.clone(), owner: owner.clone() })?;
                     Ok(Poll::Pending("accepted".into()))
                 }

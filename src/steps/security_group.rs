@@ -105,7 +105,17 @@ impl Step for SecurityGroupStep {
                             .with_name(&name),
                     })
                     .await
-                    .map_err(|e| errors::aws("creating the security group", e))?
+                    .map_err(|e| {
+                        // The name is taken: most likely our own create, committed but its answer
+                        // lost (the SDK's retry then hits the duplicate). Find it by name again.
+                        if e.has_code("InvalidGroup.Duplicate") {
+                            StepError::retryable(format!(
+                                "security group {name} already exists; adopting it: {e}"
+                            ))
+                        } else {
+                            errors::aws("creating the security group", e)
+                        }
+                    })?
             }
         };
         cx.record(&SecurityGroupOut {

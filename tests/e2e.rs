@@ -1,0 +1,45 @@
+//! End-to-end tests: the `plink` binary against private instances of the local cloud stack
+//! (`localstack/`: AWS + Databricks emulators).
+//!
+//! One test binary; modules under `tests/e2e/`:
+//! - `stack`, `plink`, `cloud`, `checks`: the harness (a stack per test, at most
+//!   `PLINK_E2E_STACKS` at once; plink runs in a temp dir with a hermetic environment; typed
+//!   looks at both emulators; "converged" checks);
+//! - `harness`: the harness checks itself (stack start/stop, fault plans, call log, resource
+//!   counting, the `kill -9` helper) — these need no working `plink up`;
+//! - `converge`, `crash`, `handshake`, `faults`, `cli`: what `plink` guarantees.
+//!
+//! Run: `cargo test --test e2e` (add `-- --nocapture` to see fault counts and timings).
+//! Knobs: `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`), `PLINK_E2E_STACKS` (2),
+//! `PLINK_E2E_TIME_SCALE` (0.002), `PLINK_E2E_RUN_TIMEOUT` (120 s per plink run),
+//! `PLINK_E2E_VERBOSE` (pass `-vv` to plink), `PLINK_E2E_ECHO` (print every plink transcript).
+
+#[path = "e2e/stack.rs"]
+mod stack;
+
+#[path = "e2e/plink.rs"]
+mod plink_cli;
+
+#[path = "e2e/cloud.rs"]
+mod cloud;
+
+#[path = "e2e/checks.rs"]
+mod checks;
+
+#[path = "e2e/harness.rs"]
+mod harness;
+
+#[path = "e2e/converge.rs"]
+mod converge;
+
+#[path = "e2e/crash.rs"]
+mod crash;
+
+#[path = "e2e/handshake.rs"]
+mod handshake;
+
+#[path = "e2e/faults.rs"]
+mod faults;
+
+#[path = "e2e/cli.rs"]
+mod cli;

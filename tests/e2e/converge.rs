@@ -1,0 +1,268 @@
+//! A fresh `plink up` builds the whole path; a second one changes nothing.
+
+use crate::checks::{assert_converged, assert_one_rule_ever};
+use crate::plink_cli::{Workdir, WorkflowSpec, status_outputs};
+use crate::stack::Stack;
+
+#[test]
+fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    let run = stack.up(&wd);
+    run.assert_code(0);
+    let c = assert_converged(&stack, &wd, &run);
+    assert_one_rule_ever(&c, "fresh up");
+    assert!(
+        run.stderr.contains("deployment demo-s3 is up"),
+        "{}",
+        run.transcript()
+    );
+
+    // Every endpoint ENI IP is a target of the NLB's target group.
+    let ips = wd.step("endpoint").unwrap()["outputs"]["ips"]
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    assert_eq!(ips, 2, "one ENI per subnet: {:#}", wd.state_required());
+    assert_eq!(c.inventory.targets, ips, "{}", c.inventory);
+
+    // The allowed principals are exactly the region's Databricks principal (never `*`).
+    assert_eq!(
+        stack.allowed_principals("us-east-1", &c.service_id),
+        vec![crate::cloud::databricks_principal("us-east-1")]
+    );
+
+    // `status --json` shows the ids and ESTABLISHED.
+    stack.clear_all_calls();
+    let report = stack.status_json(&wd);
+    let mutating = stack.mutating_calls();
+    assert!(
+        mutating.is_empty(),
+        "`plink status` changed something: {mutating:#?}"
+    );
+    assert_eq!(report["deployment"], "demo-s3", "{report:#}");
+    assert_eq!(report["exists"], true, "{report:#}");
+    let vpce = status_outputs(&report, "endpoint")["vpc_endpoint_id"].clone();
+    let customer_endpoint = stack
+        .block_on(stack.aws("us-east-1").ec2.describe_vpc_endpoints().send())
+        .expect("DescribeVpcEndpoints")
+        .vpc_endpoints()[0]
+        .vpc_endpoint_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(vpce, customer_endpoint.as_str(), "{report:#}");
+    assert_eq!(
+        status_outputs(&report, "endpoint_service")["service_id"],
+        c.service_id.as_str()
+    );
+    assert_eq!(status_outputs(&report, "ncc")["ncc_id"], c.ncc_id.as_str());
+    assert_eq!(
+        status_outputs(&report, "rule")["rule_id"],
+        c.rule_id.as_str()
+    );
+    assert_eq!(
+        status_outputs(&report, "rule")["vpc_endpoint_id"],
+        c.rule_vpce.as_str()
+    );
+    assert_eq!(
+        status_outputs(&report, "established")["connection_state"],
+        "ESTABLISHED",
+        "{report:#}"
+    );
+    assert_eq!(
+        status_outputs(&report, "accept")["accepted_vpc_endpoint_id"],
+        c.rule_vpce.as_str(),
+        "{report:#}"
+    );
+    let steps = report["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().all(|s| s["status"] == "done"),
+        "every step done: {report:#}"
+    );
+    // … and its live section what the clouds say now.
+    let live = &report["live"];
+    assert!(live.is_object(), "no live section: {report:#}");
+    assert_eq!(live["errors"], serde_json::json!([]), "{live:#}");
+    assert_eq!(live["rule"]["rule_id"], c.rule_id.as_str(), "{live:#}");
+    assert_eq!(live["rule"]["connection_state"], "ESTABLISHED", "{live:#}");
+    assert_eq!(live["endpoint_state"], "available", "{live:#}");
+    assert_eq!(live["load_balancer_state"], "active", "{live:#}");
+    assert_eq!(live["endpoint_service_state"], "Available", "{live:#}");
+    assert_eq!(
+        live["allowed_principals"],
+        serde_json::json!([crate::cloud::databricks_principal("us-east-1")]),
+        "{live:#}"
+    );
+    assert_eq!(live["unregistered_ips"], serde_json::json!([]), "{live:#}");
+    assert_eq!(live["stale_targets"], serde_json::json!([]), "{live:#}");
+    let conns = live["connections"].as_array().expect("connections");
+    assert_eq!(conns.len(), 1, "{live:#}");
+    assert_eq!(conns[0]["vpc_endpoint_id"], c.rule_vpce.as_str());
+    assert_eq!(conns[0]["owner"], crate::cloud::DATABRICKS_AWS);
+    assert_eq!(conns[0]["state"], "available");
+    assert_eq!(conns[0]["is_rule_endpoint"], true);
+    let ws = live["workspaces"].as_array().expect("workspaces");
+    assert_eq!(ws.len(), 1, "{live:#}");
+    assert_eq!(ws[0]["workspace_id"], 1111111111111111_i64);
+    assert_eq!(ws[0]["bound_to_deployment_ncc"], true, "{live:#}");
+
+    // The table form says the same.
+    let table = stack.plink(&wd, &["status", wd.workflow.to_str().unwrap()]);
+    table.assert_code(0);
+    assert!(table.stdout.contains(&c.rule_id), "{}", table.transcript());
+}
+
+#[test]
+fn second_up_makes_zero_mutating_calls_and_leaves_the_state_serial_unchanged() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    stack.up(&wd).assert_code(0);
+    let serial = wd.serial();
+    let state_before = std::fs::read_to_string(wd.state_path()).unwrap();
+    stack.clear_all_calls();
+
+    let run = stack.up(&wd);
+    run.assert_code(0);
+    let mutating = stack.mutating_calls();
+    assert!(
+        mutating.is_empty(),
+        "the second `plink up` changed something:\n{}\n{}",
+        mutating
+            .iter()
+            .map(|c| format!("  {c}\n"))
+            .collect::<String>(),
+        run.transcript()
+    );
+    assert_eq!(
+        wd.serial(),
+        serial,
+        "the state was written again\n{}",
+        run.transcript()
+    );
+    assert_eq!(
+        std::fs::read_to_string(wd.state_path()).unwrap(),
+        state_before,
+        "the state file changed"
+    );
+    eprintln!(
+        "e2e: second up made {} AWS and {} Databricks API calls, none mutating",
+        stack.calls(crate::stack::Emu::Aws).len(),
+        stack.calls(crate::stack::Emu::Databricks).len()
+    );
+    let c = assert_converged(&stack, &wd, &run);
+    assert_one_rule_ever(&c, "second up");
+}
+
+#[test]
+fn up_in_another_region_allows_that_regions_principal_and_binds_its_workspace() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec {
+        deployment: "west".into(),
+        ..WorkflowSpec::in_region("us-west-2", &[3333333333333333])
+    });
+    let run = stack.up(&wd);
+    run.assert_code(0);
+    let c = assert_converged(&stack, &wd, &run);
+    assert_one_rule_ever(&c, "us-west-2");
+    assert_eq!(
+        stack.allowed_principals("us-west-2", &c.service_id),
+        vec![crate::cloud::databricks_principal("us-west-2")]
+    );
+    // Nothing landed in the other region.
+    let east = stack.inventory("us-east-1", &wd.spec.ncc_name);
+    assert_eq!(
+        (
+            east.endpoints,
+            east.load_balancers,
+            east.endpoint_services,
+            east.nccs
+        ),
+        (0, 0, 0, 0),
+        "{east}"
+    );
+}
+
+#[test]
+fn workspace_of_another_region_stops_up_at_bind_with_exit_4_and_says_why() {
+    let stack = Stack::start();
+    // 3333333333333333 is in us-west-2; the deployment in us-east-1.
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[3333333333333333]));
+    let run = stack.up(&wd);
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .contains("workspace 3333333333333333 is in us-west-2"),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        run.stderr.contains("hint:"),
+        "no hint\n{}",
+        run.transcript()
+    );
+    assert_eq!(
+        wd.status_of("bind").as_deref(),
+        Some("failed"),
+        "{:#}",
+        wd.state_required()
+    );
+    assert_eq!(wd.status_of("established").as_deref(), Some("done"));
+    assert_eq!(
+        stack
+            .workspace(3333333333333333)
+            .network_connectivity_config_id,
+        None
+    );
+}
+
+#[test]
+fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
+    let stack = Stack::start();
+    // Out of band: another NCC, bound to workspace 2222222222222222.
+    let db = stack.databricks();
+    let other = stack
+        .block_on(db.create_ncc("someone-elses-ncc", "us-east-1"))
+        .expect("create NCC");
+    let other_id = other.network_connectivity_config_id.clone();
+    stack
+        .block_on(db.update_workspace_ncc(2222222222222222, &other_id))
+        .expect("bind");
+
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[2222222222222222]));
+    let run = stack.up(&wd);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("bound to another NCC") && run.stderr.contains("--replace-ncc-binding"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        stack
+            .workspace(2222222222222222)
+            .network_connectivity_config_id
+            .as_deref(),
+        Some(other_id.as_str())
+    );
+
+    let run = stack.plink(
+        &wd,
+        &["up", "--replace-ncc-binding", wd.workflow.to_str().unwrap()],
+    );
+    run.assert_code(0);
+    let ours = stack
+        .ncc_named("plink-demo-ncc", "us-east-1")
+        .expect("our NCC");
+    assert_eq!(
+        stack
+            .workspace(2222222222222222)
+            .network_connectivity_config_id
+            .as_deref(),
+        Some(ours.network_connectivity_config_id.as_str())
+    );
+    let bind = wd.step("bind").expect("bind recorded");
+    assert_eq!(
+        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
+        other_id.as_str(),
+        "{bind:#}"
+    );
+}
