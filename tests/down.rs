@@ -625,3 +625,69 @@ fn down_finds_what_up_created_but_never_recorded() {
     assert_eq!(case.inventory(), Inventory::empty());
     assert!(case.nccs_named(NCC_NAME).is_empty(), "NCC {ncc} deleted");
 }
+
+#[test]
+fn ctrl_c_during_down_saves_and_down_resumes() {
+    let case = Case::new();
+    case.up();
+    case.set_delays(json!({"endpoint_deleting": 1500.0}));
+    let mut child = case
+        .command(&["down"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn plink");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !case.step("down_endpoint").is_some_and(|r| {
+        r["outputs"]["deleted"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    }) {
+        assert!(Instant::now() < deadline, "never waited for the endpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = Run::from(child.wait_with_output().unwrap()).expect(130, "down after Ctrl-C");
+    assert!(out.stderr.contains("`plink down` again"), "{}", out.stderr);
+    assert!(case.state()["destroyed_at"].is_null());
+    case.set_delays(json!({"endpoint_deleting": 30.0}));
+    case.plink(&["down"]).expect(11, "down resumed");
+    assert_eq!(case.inventory(), Inventory::empty());
+}
+
+#[test]
+fn down_is_refused_while_another_command_holds_the_lock() {
+    // No cloud is needed: the lock is taken before any call.
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    std::fs::copy(
+        root.join("s3-endpoint-policy.json"),
+        dir.path().join("s3-endpoint-policy.json"),
+    )
+    .unwrap();
+    let workflow = dir.path().join("s3-privatelink.toml");
+    std::fs::copy(root.join("s3-privatelink.toml"), &workflow).unwrap();
+    let paths = plink::state::StatePaths::for_deployment(dir.path(), "demo-s3");
+    let held = plink::state::StateStore::open(paths, "demo-s3", "s3-privatelink", "up").unwrap();
+    held.update(|s| s.step_mut("network").status = plink::state::StepStatus::Done)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plink"))
+        .arg("down")
+        .arg(&workflow)
+        .current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("DATABRICKS_HOST", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let run = Run::from(out).expect(6, "down while `up` holds the lock");
+    assert!(
+        run.stderr.contains("locked by `plink up`"),
+        "{}",
+        run.stderr
+    );
+}

@@ -27,7 +27,7 @@ It can be interrupted or killed at any point: run it again to resume. Run again 
 finished, it changes nothing.
 
 Exit codes of `down`: 0 torn down, or nothing to tear down · 11 torn down except the NCC, which
-was kept (the notice says why) · 4, 5, 6, 7, 130 as listed in `plink --help` (run `down` again).";
+was kept (the notice says why) · 4, 5, 6, 7, 8, 130 as listed in `plink --help` (run `down` again).";
 
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]

@@ -90,11 +90,11 @@ Exit codes:
   2    bad command-line usage
   3    invalid workflow file (nothing was touched)
   4    a step failed and needs you (the message says what to do)
-  5    a wait timed out (state saved; `plink up` resumes)
+  5    a wait timed out (state saved; running the same `up` or `down` again resumes)
   6    the deployment is locked by another plink command
   7    the state file cannot be read (left untouched)
   8    cannot connect or authenticate to AWS or Databricks (the message says which setting)
   10   plan: `up` would change something
   11   down: torn down except the NCC, kept because workspaces are still bound to it
        (use --rebind-to) or it has other rules
-  130  interrupted (state saved; `plink up` resumes)";
+  130  interrupted (state saved; running the same `up` or `down` again resumes)";

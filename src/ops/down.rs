@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::Deployment;
-use crate::engine::{Engine, EventSink, Interrupt, RunReport};
+use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
 use crate::steps::down::outputs::{NccDown, NccOutcome, RuleDown};
 use crate::steps::{self, DownOptions};
@@ -86,6 +86,19 @@ pub async fn run(
     let rule_before: Option<RuleDown> = output(&store.snapshot(), "down_rule");
     let env = Arc::new(super::up::connect(workflow, false).await?);
     if let Some(to) = &options.rebind_to {
+        let own = store.snapshot().step("ncc").and_then(|r| {
+            r.outputs
+                .get("ncc_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        });
+        if own.as_deref() == Some(to.as_str()) {
+            return Err(StepError::needs_user(
+                format!("--rebind-to names the deployment's own NCC ({to})"),
+                "name another NCC of the same region to switch the workspaces to",
+            )
+            .into());
+        }
         steps::down::check_rebind_target(&env, to).await?;
     }
     let engine = Engine::new(steps::s3_privatelink_down(env, options.clone()))?
