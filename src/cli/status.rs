@@ -46,6 +46,17 @@ fn render(report: &StatusReport) -> String {
         report.serial,
         report.updated_at.as_deref().unwrap_or("-")
     ));
+    if let Some(at) = &report.torn_down_at {
+        out.push_str(&format!("  torn down by `plink down` at {at}\n"));
+    }
+    // Wide enough for the longest step id (`down_endpoint_service`).
+    let w = report
+        .steps
+        .iter()
+        .map(|s| s.step.len())
+        .max()
+        .unwrap_or(0)
+        .max(18);
     for step in &report.steps {
         let facts: Vec<String> = step
             .outputs
@@ -53,20 +64,20 @@ fn render(report: &StatusReport) -> String {
             .map(|(k, v)| format!("{k}={}", plain(v)))
             .collect();
         out.push_str(&format!(
-            "  {:<18} {:<8} {}\n",
+            "  {:<w$} {:<8} {}\n",
             step.step,
             step.status.to_string(),
             facts.join(" ")
         ));
         if let Some(intent) = &step.pending_intent {
             out.push_str(&format!(
-                "  {:<18} {:<8} in flight since {}: {} (its result was not recorded; `plink up` will look for it)\n",
+                "  {:<w$} {:<8} in flight since {}: {} (its result was not recorded; the next `plink up` or `plink down` looks for it)\n",
                 "", "", intent.started_at, intent.action
             ));
         }
         if let Some(error) = &step.error {
             out.push_str(&format!(
-                "  {:<18} {:<8} last error: {}\n",
+                "  {:<w$} {:<8} last error: {}\n",
                 "",
                 "",
                 error.lines().next().unwrap_or_default()

@@ -115,6 +115,15 @@ impl StepContext {
             .and_then(|r| r.intent.clone())
     }
 
+    /// The intent `step` left unresolved, if any: a teardown looks for what that call may have
+    /// created before its result was recorded.
+    pub fn intent_of(&self, step: StepId) -> Option<Intent> {
+        self.store
+            .snapshot()
+            .step(step)
+            .and_then(|r| r.intent.clone())
+    }
+
     /// The deterministic idempotency token for `purpose` in this step (see [`idempotency_token`]).
     pub fn token(&self, purpose: &str) -> String {
         let state = self.store.snapshot();

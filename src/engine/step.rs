@@ -45,8 +45,18 @@ pub trait Step: Send + Sync {
     /// wait, so the dependencies' outputs (recorded, or planned with
     /// [`Planned::with_outputs`]) are there to read.
     ///
+    /// Teardown steps are never planned (`plink plan` plans `up`) and keep the default, which
+    /// refuses; every `up` step overrides it (`tests/plan.rs` plans a converged deployment, so a
+    /// missing override fails there).
+    ///
     /// # Errors
     /// What `apply` would fail with for the same reason (a [`StepError`] needing the user, e.g. a
     /// name taken by a resource with other settings), or a read that failed.
-    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError>;
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let _ = cx;
+        Err(StepError::terminal(format!(
+            "step `{}` cannot be planned",
+            self.id()
+        )))
+    }
 }

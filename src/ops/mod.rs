@@ -1,6 +1,7 @@
 //! What each command does, independent of how it is invoked or rendered (cargo's `ops`).
 
 mod deployment;
+pub mod down;
 pub mod live;
 pub mod plan;
 pub mod plan_view;

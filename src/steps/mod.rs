@@ -7,6 +7,7 @@
 
 mod accept;
 mod bind;
+pub mod down;
 mod endpoint;
 mod endpoint_service;
 mod env;
@@ -25,6 +26,7 @@ mod targets;
 
 use std::sync::Arc;
 
+pub use down::{DownOptions, s3_privatelink_down};
 pub use env::{Env, StepEnv, wait_scale_from_env};
 pub use established::{days_left, pending_text};
 
