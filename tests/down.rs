@@ -691,3 +691,100 @@ fn down_is_refused_while_another_command_holds_the_lock() {
         run.stderr
     );
 }
+
+#[test]
+fn aws_resources_adopted_by_name_are_released_not_deleted() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    use plink::aws::{SubnetSelector, VpcSelector};
+
+    let case = Case::new();
+    let aws = case.aws();
+    // Someone else's NLB and target group, named as the workflow names them, without plink's tags.
+    let (lb_arn, tg_arn) = case.rt.block_on(async {
+        let vpc = aws
+            .find_vpc(&VpcSelector::Tags(vec![(
+                "Name".into(),
+                "plink-demo-vpc".into(),
+            )]))
+            .await
+            .unwrap();
+        let subnets = aws
+            .find_subnets(
+                &vpc.id,
+                &SubnetSelector::Tags(vec![("plink-demo".into(), "private".into())]),
+            )
+            .await
+            .unwrap();
+        let lb = aws
+            .elb
+            .create_load_balancer()
+            .name("plink-demo-s3")
+            .r#type(LoadBalancerTypeEnum::Network)
+            .scheme(LoadBalancerSchemeEnum::Internal)
+            .set_subnets(Some(subnets.iter().map(|s| s.id.clone()).collect()))
+            .send()
+            .await
+            .unwrap();
+        let tg = aws
+            .elb
+            .create_target_group()
+            .name("plink-demo-s3-tg")
+            .protocol(ProtocolEnum::Tcp)
+            .port(443)
+            .vpc_id(&vpc.id)
+            .target_type(TargetTypeEnum::Ip)
+            .send()
+            .await
+            .unwrap();
+        (
+            lb.load_balancers()[0]
+                .load_balancer_arn()
+                .unwrap()
+                .to_owned(),
+            tg.target_groups()[0].target_group_arn().unwrap().to_owned(),
+        )
+    });
+    case.up();
+    // Adopted, not duplicated.
+    let state = case.state();
+    assert_eq!(
+        state["steps"]["load_balancer"]["outputs"]["load_balancer_arn"],
+        lb_arn.as_str(),
+        "{state:#}"
+    );
+    assert_eq!(
+        state["steps"]["target_group"]["outputs"]["target_group_arn"],
+        tg_arn.as_str(),
+        "{state:#}"
+    );
+
+    let parking = case.create_ncc("parking-ncc");
+    let run = case
+        .plink(&["down", "--rebind-to", &parking])
+        .expect(0, "down");
+    assert!(
+        run.stderr.contains("releasing load balancer plink-demo-s3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("releasing target group plink-demo-s3-tg"),
+        "{}",
+        run.stderr
+    );
+    // Everything plink created is gone; what it adopted is still there.
+    assert_eq!(case.inventory(), Inventory::empty());
+    case.rt.block_on(async {
+        assert!(
+            aws.describe_load_balancer(&lb_arn).await.unwrap().is_some(),
+            "the adopted NLB must survive"
+        );
+        assert!(
+            aws.describe_target_group(&tg_arn).await.unwrap().is_some(),
+            "the adopted target group must survive"
+        );
+    });
+}

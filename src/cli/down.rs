@@ -8,16 +8,18 @@ use crate::steps::down::DEACTIVATION_NOTE;
 use crate::steps::down::outputs::{NccDown, NccOutcome};
 
 const AFTER_HELP: &str = "\
-What it removes, in reverse order of `up`, and only what plink created (recorded in the state,
-or carrying plink's tags for this deployment):
+What it removes, in reverse order of `up`, and only what plink created (AWS resources carrying
+plink's tags for this deployment; what `up` adopted by name is released and left in place,
+unless --delete-adopted):
   1. the private endpoint rule. Databricks deactivates a deleted rule and keeps its VPC endpoint
      connected for up to a day (its docs: up to 7 days), so plink rejects that connection itself;
   2. every remaining connection of plink's endpoint service, then the endpoint service;
   3. the listener, the NLB (until gone) and the target group;
   4. the S3 interface endpoint (until gone) and the security group plink created (never the
      groups named in endpoint.security_group_ids);
-  5. the NCC, if plink created it, it has no other rule and no workspace is bound to it. An
-     adopted NCC is released from the state and left in place, unless --delete-adopted.
+  5. the NCC, if plink created it, it has no other rule and no workspace is bound to it.
+Adopted resources (an NCC that existed, an NLB or target group found by name without plink's
+tags) are released from the state and left in place, unless --delete-adopted.
 
 A workspace's NCC binding cannot be removed, only switched to another NCC. For every workspace
 still bound to the deployment's NCC, plink says so and keeps the NCC (exit code 11), unless
@@ -41,8 +43,9 @@ pub struct DownArgs {
     #[arg(long, value_name = "NCC_ID")]
     rebind_to: Option<String>,
 
-    /// Also delete the NCC if plink adopted it (it existed before `plink up`, or the workflow
-    /// names it by id). Without this flag an adopted NCC is only released from the state.
+    /// Also delete what plink adopted instead of creating: an NCC that existed before `plink up`
+    /// (or named by id), an NLB or target group found by the workflow's names without plink's
+    /// tags. Without this flag adopted resources are only released from the state.
     #[arg(long)]
     delete_adopted: bool,
 }

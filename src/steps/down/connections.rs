@@ -33,21 +33,34 @@ impl Step for DownConnections {
     }
 
     async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
-        for service in endpoint_service::locate(&self.0, cx).await? {
-            reject_live(&self.0, cx, &service).await?;
+        let d = &self.0;
+        for service in endpoint_service::find(d, cx).await? {
+            if d.is_ours(&service.tags, "endpoint_service") || d.opts.delete_adopted {
+                reject_live(d, cx, &service, None).await?;
+            } else {
+                // Someone else's service: only the connection plink's rule opened is plink's.
+                let rule: records::Rule = records::of(cx, "rule");
+                if let Some(vpce) = rule.vpc_endpoint_id.as_deref() {
+                    reject_live(d, cx, &service, Some(vpce)).await?;
+                }
+            }
         }
         Ok(())
     }
 }
 
-/// Rejects the live connections of `service` and waits until none is left; records them.
+/// Rejects the live connections of `service` (only `only`, when given) and waits until they
+/// are gone; records them.
 pub(super) async fn reject_live(
     d: &Down,
     cx: &StepContext,
     service: &EndpointService,
+    only: Option<&str>,
 ) -> Result<(), StepError> {
     let aws = &d.env.aws;
-    let live = live_connections(d, &service.id).await?;
+    let only_ours = |c: &crate::aws::EndpointConnection| only.is_none_or(|v| v == c.vpce_id);
+    let mut live = live_connections(d, &service.id).await?;
+    live.retain(|c| only_ours(c));
     if live.is_empty() {
         return Ok(());
     }
@@ -90,7 +103,8 @@ pub(super) async fn reject_live(
     let env = &d.env;
     let policy = env.wait(2, 10, env.workflow.timeouts.endpoint_service);
     cx.wait_for("the rejected connections to leave", &policy, || async {
-        let left = live_connections(d, &service.id).await?;
+        let mut left = live_connections(d, &service.id).await?;
+        left.retain(|c| only_ours(c));
         if left.is_empty() {
             Ok(Poll::Ready(()))
         } else {

@@ -99,7 +99,15 @@ impl DownEndpoint {
                 found.push(e);
             }
         }
-        found.retain(|e| !e.state.eq_ignore_ascii_case("deleted"));
+        found.retain(|e| {
+            !e.state.eq_ignore_ascii_case("deleted")
+                && d.owns(
+                    cx,
+                    &e.tags,
+                    "endpoint",
+                    &format!("interface endpoint {}", e.id),
+                )
+        });
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }

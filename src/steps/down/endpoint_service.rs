@@ -14,7 +14,7 @@ pub struct DownEndpointService(pub Down);
 
 /// The deployment's endpoint services that still exist: the recorded one, and any carrying
 /// plink's tags for this deployment (a create whose answer was lost).
-pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Vec<EndpointService>, StepError> {
+pub(super) async fn find(d: &Down, cx: &StepContext) -> Result<Vec<EndpointService>, StepError> {
     let aws = &d.env.aws;
     let mut found = Vec::new();
     let rec: records::EndpointService = records::of(cx, "endpoint_service");
@@ -37,6 +37,20 @@ pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Vec<EndpointSer
     }
     found.retain(|s| !s.state.eq_ignore_ascii_case("Deleted"));
     found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// The services of [`find`] that plink may delete (see [`Down::owns`]).
+pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Vec<EndpointService>, StepError> {
+    let mut found = find(d, cx).await?;
+    found.retain(|s| {
+        d.owns(
+            cx,
+            &s.tags,
+            "endpoint_service",
+            &format!("endpoint service {}", s.id),
+        )
+    });
     Ok(found)
 }
 
@@ -76,7 +90,7 @@ impl Step for DownEndpointService {
                     Ok(()) => {}
                     // A connection arrived after `down_connections`: reject it too, then retry.
                     Err(e) if e.has_code("ExistingVpcEndpointConnections") => {
-                        connections::reject_live(d, cx, service).await?;
+                        connections::reject_live(d, cx, service, None).await?;
                         return Err(StepError::retryable(format!(
                             "endpoint service {} still had connections; rejected them",
                             service.id

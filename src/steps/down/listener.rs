@@ -29,7 +29,7 @@ impl Step for DownListener {
         let d = &self.0;
         let aws = &d.env.aws;
         // Listeners live and die with their NLB.
-        let Some(lb) = load_balancer::locate(d, cx).await? else {
+        let Some(lb) = load_balancer::find(d, cx).await? else {
             return Ok(());
         };
         let listeners = aws
@@ -47,7 +47,10 @@ impl Step for DownListener {
             .map_err(|e| errors::aws("reading the listeners' tags", e))?;
         let ours: Vec<String> = arns
             .into_iter()
-            .filter(|a| rec.listener_arn.as_deref() == Some(a.as_str()) || tagged.contains(a))
+            .filter(|a| {
+                tagged.contains(a)
+                    || (d.opts.delete_adopted && rec.listener_arn.as_deref() == Some(a.as_str()))
+            })
             .collect();
         let mut out = Deleted::default();
         for arn in ours {

@@ -11,9 +11,9 @@ use crate::steps::errors;
 
 pub struct DownLoadBalancer(pub Down);
 
-/// The deployment's NLB if it still exists: the recorded one, else the one named `nlb.name` if
-/// it carries plink's tags for this deployment (a create whose answer was lost).
-pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Option<LoadBalancer>, StepError> {
+/// The deployment's NLB if it still exists, whoever created it: the recorded one, else the one
+/// named `nlb.name`.
+pub(super) async fn find(d: &Down, cx: &StepContext) -> Result<Option<LoadBalancer>, StepError> {
     let aws = &d.env.aws;
     let rec: records::LoadBalancer = records::of(cx, "load_balancer");
     if let Some(arn) = &rec.load_balancer_arn
@@ -24,27 +24,29 @@ pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Option<LoadBala
     {
         return Ok(Some(lb));
     }
-    let Some(lb) = aws
-        .find_load_balancer(&d.env.workflow.nlb.name)
+    aws.find_load_balancer(&d.env.workflow.nlb.name)
         .await
-        .map_err(|e| errors::aws("looking up the NLB by name", e))?
-    else {
+        .map_err(|e| errors::aws("looking up the NLB by name", e))
+}
+
+/// The deployment's NLB if it still exists and plink may delete it (see [`Down::owns`]).
+pub(super) async fn locate(d: &Down, cx: &StepContext) -> Result<Option<LoadBalancer>, StepError> {
+    let Some(lb) = find(d, cx).await? else {
         return Ok(None);
     };
-    let tags = aws
+    let tags = d
+        .env
+        .aws
         .elb_tags(std::slice::from_ref(&lb.arn))
         .await
         .map_err(|e| errors::aws("reading the NLB's tags", e))?;
-    let ours = tags
-        .get(&lb.arn)
-        .is_some_and(|t| d.is_ours(t, "load_balancer"));
-    if !ours {
-        cx.note(format!(
-            "leaving load balancer {} alone: plink did not create it (no plink tags for this deployment)",
-            lb.name
-        ));
-    }
-    Ok(ours.then_some(lb))
+    let owned = d.owns(
+        cx,
+        &tags.get(&lb.arn).cloned().unwrap_or_default(),
+        "load_balancer",
+        &format!("load balancer {}", lb.name),
+    );
+    Ok(owned.then_some(lb))
 }
 
 #[async_trait]

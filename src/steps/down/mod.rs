@@ -16,9 +16,10 @@
 //!   natural key, or the `up` step's unresolved intent;
 //! - "already gone" and "never created" are success;
 //! - it writes an intent before each delete and records what it did (`deleted`, `rejected`, …);
-//! - it deletes **only what plink created**: resources recorded by plink's steps or carrying
-//!   plink's tags for this deployment; a user-supplied security group never; an adopted NCC only
-//!   with `--delete-adopted`.
+//! - it deletes **only what plink created**: AWS resources carrying plink's tags for this
+//!   deployment (a resource `up` adopted by name, recorded or not, carries none and is released);
+//!   a user-supplied security group never; adopted resources and an adopted NCC only with
+//!   `--delete-adopted`.
 //!
 //! `up` records are cleared by `ops::down` once every step is done, not here: until then a
 //! resumed `down` (after `kill -9`) reads them again.
@@ -38,7 +39,7 @@ mod target_group;
 use std::sync::Arc;
 
 use crate::aws::{TagQuery, Tags};
-use crate::engine::Step;
+use crate::engine::{Step, StepContext};
 
 use super::Env;
 pub use ncc::{DELETE_SETTLE_TIMEOUT, check_rebind_target};
@@ -74,6 +75,23 @@ impl Down {
     /// Whether `tags` say the resource was created by `step` of this deployment.
     pub fn is_ours(&self, tags: &Tags, step: &str) -> bool {
         self.tagged(step).matches(tags)
+    }
+
+    /// Whether teardown may delete `what`: plink created it (its tags say so — recorded or not,
+    /// an AWS resource plink adopted by name carries none), or the user passed
+    /// `--delete-adopted`. Says so when it leaves something in place.
+    pub fn owns(&self, cx: &StepContext, tags: &Tags, step: &str, what: &str) -> bool {
+        if self.is_ours(tags, step) {
+            return true;
+        }
+        if self.opts.delete_adopted {
+            cx.note(format!(
+                "deleting {what} although plink did not create it (--delete-adopted)"
+            ));
+            return true;
+        }
+        cx.note(format!("releasing {what}: plink did not create it (no plink tags for this deployment), so it stays"));
+        false
     }
 }
 

@@ -63,34 +63,31 @@ impl DownTargetGroup {
         let d = &self.0;
         let aws = &d.env.aws;
         let rec: records::TargetGroup = records::of(cx, "target_group");
-        if let Some(arn) = &rec.target_group_arn
-            && let Some(tg) = aws
+        let recorded = match &rec.target_group_arn {
+            Some(arn) => aws
                 .describe_target_group(arn)
                 .await
-                .map_err(|e| errors::aws("reading the target group", e))?
-        {
-            return Ok(Some(tg));
-        }
-        let Some(tg) = aws
-            .find_target_group(&d.env.workflow.nlb.target_group_name)
-            .await
-            .map_err(|e| errors::aws("looking up the target group by name", e))?
-        else {
-            return Ok(None);
+                .map_err(|e| errors::aws("reading the target group", e))?,
+            None => None,
         };
+        let found = match recorded {
+            Some(tg) => Some(tg),
+            None => aws
+                .find_target_group(&d.env.workflow.nlb.target_group_name)
+                .await
+                .map_err(|e| errors::aws("looking up the target group by name", e))?,
+        };
+        let Some(tg) = found else { return Ok(None) };
         let tags = aws
             .elb_tags(std::slice::from_ref(&tg.arn))
             .await
             .map_err(|e| errors::aws("reading the target group's tags", e))?;
-        let ours = tags
-            .get(&tg.arn)
-            .is_some_and(|t| d.is_ours(t, "target_group"));
-        if !ours {
-            cx.note(format!(
-                "leaving target group {} alone: plink did not create it (no plink tags for this deployment)",
-                tg.name
-            ));
-        }
-        Ok(ours.then_some(tg))
+        let owned = d.owns(
+            cx,
+            &tags.get(&tg.arn).cloned().unwrap_or_default(),
+            "target_group",
+            &format!("target group {}", tg.name),
+        );
+        Ok(owned.then_some(tg))
     }
 }
