@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, exit, progress};
+use super::{Target, each, exit, progress};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops::{self, down::DownOutcome};
 use crate::steps::DownOptions;
@@ -50,20 +50,42 @@ pub struct DownArgs {
     delete_adopted: bool,
 }
 
-/// `plink down`: tear the deployment down, with a live progress view.
+/// `plink down`: tear the deployments down, with a live progress view.
 pub async fn run(args: DownArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
-    let name = deployment.workflow.deployment.as_str().to_owned();
+    let deployments = args.target.load()?;
+    let many = deployments.len() > 1;
     let interrupt = Interrupt::new();
     interrupt.install_signal_handlers();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
+    let sink = EventSink::new(tx);
     let options = DownOptions {
         rebind_to: args.rebind_to,
         delete_adopted: args.delete_adopted,
     };
-    let result = ops::down::run(&deployment, &options, EventSink::new(tx), interrupt).await;
+    let code = each::run(deployments, args.target.parallel, |d| {
+        let events = if many {
+            sink.for_deployment(d.name())
+        } else {
+            sink.clone()
+        };
+        let (interrupt, options) = (interrupt.clone(), options.clone());
+        async move { one(&d, &options, events, interrupt).await }
+    })
+    .await;
+    drop(sink);
     let _ = renderer.await;
+    code
+}
+
+async fn one(
+    deployment: &ops::Deployment,
+    options: &DownOptions,
+    events: EventSink,
+    interrupt: Interrupt,
+) -> anyhow::Result<u8> {
+    let name = deployment.name();
+    let result = ops::down::run(deployment, options, events, interrupt).await;
     let report = match result? {
         DownOutcome::NeverUp => {
             eprintln!(
@@ -77,26 +99,28 @@ pub async fn run(args: DownArgs) -> anyhow::Result<u8> {
     };
     if report.run.interrupted() {
         eprintln!(
-            "plink: interrupted; everything done so far is saved. Run `plink down` again to resume."
+            "plink: {name}: interrupted; everything done so far is saved. Run `plink down` again to resume."
         );
         return Ok(exit::INTERRUPTED);
     }
     let mut code = exit::OK;
     for (step, error) in report.run.failures() {
         eprintln!(
-            "plink: step `{step}` failed: {}",
+            "plink: {name}: step `{step}` failed: {}",
             for_down(&error.to_string())
         );
         code = code.max(exit::step_code(error));
     }
     if code != exit::OK {
-        eprintln!("plink: the teardown is not finished; run `plink down` again to resume it");
+        eprintln!(
+            "plink: {name}: the teardown is not finished; run `plink down` again to resume it"
+        );
         return Ok(code);
     }
     if !report.deleted_rules.is_empty() {
         eprintln!("plink: note: {DEACTIVATION_NOTE}");
     }
-    let workflow = args.target.workflow.display().to_string();
+    let workflow = deployment.workflow.source.display().to_string();
     if let Some(ncc) = &report.ncc
         && (report.changed || ncc.outcome == NccOutcome::Kept)
     {

@@ -5,6 +5,7 @@
 
 use crate::config::ConfigError;
 use crate::engine::{EngineError, ErrorClass, StepError};
+use crate::ops::DeploymentSetError;
 use crate::ops::up::ConnectError;
 use crate::state::StateError;
 
@@ -41,7 +42,9 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<StateError>() {
             return state_code(e);
         }
-        if cause.downcast_ref::<ConfigError>().is_some() {
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<DeploymentSetError>().is_some()
+        {
             return INVALID_WORKFLOW;
         }
         if let Some(e) = cause.downcast_ref::<EngineError>() {

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, exit};
+use super::{Target, each, exit};
 use crate::ops::{self, plan_view::PlanView};
 
 // The command's help text is on `Command::Plan` in `cli/mod.rs`.
@@ -25,28 +25,46 @@ pub struct PlanArgs {
 /// # Errors
 /// The workflow file is invalid, the state is locked or unreadable, credentials are missing.
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
+    let deployments = args.target.load()?;
     let options = ops::up::UpOptions {
         replace_ncc_binding: args.replace_ncc_binding,
     };
-    let plan = ops::plan::run(&deployment, &options).await?;
-    let view = PlanView::new(&deployment, &plan);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&view)?);
-    } else {
-        print!("{}", render(&view));
-    }
+    let json = args.json;
+    each::report(
+        deployments,
+        args.target.parallel,
+        json,
+        |d| {
+            let options = options.clone();
+            async move { one(&d, &options, json).await }
+        },
+        render,
+    )
+    .await
+}
+
+/// The plan of one deployment and its exit code.
+async fn one(
+    deployment: &ops::Deployment,
+    options: &ops::up::UpOptions,
+    json: bool,
+) -> anyhow::Result<(u8, PlanView)> {
+    let plan = ops::plan::run(deployment, options).await?;
+    let view = PlanView::new(deployment, &plan);
     let mut code = exit::OK;
     for (step, error) in plan.report.failures() {
-        if !args.json {
-            eprintln!("plink: step `{step}` cannot be planned: {error}");
+        if !json {
+            eprintln!(
+                "plink: {}: step `{step}` cannot be planned: {error}",
+                deployment.name()
+            );
         }
         code = code.max(exit::step_code(error));
     }
     if code == exit::OK && view.changes {
         code = exit::PLAN_HAS_CHANGES;
     }
-    Ok(code)
+    Ok((code, view))
 }
 
 fn render(view: &PlanView) -> String {

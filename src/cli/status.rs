@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::Target;
+use super::{Target, each};
 use crate::ops::{self, live::LiveView, status::StatusReport};
 use crate::workflow;
 
@@ -14,18 +14,52 @@ pub struct StatusArgs {
     json: bool,
 
     /// Only what the state file records; do not ask the clouds.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "orphans")]
     offline: bool,
+
+    /// List the AWS resources carrying plink's tags that no known state records (states of the
+    /// given workflows and of every .plink/*/state.json here), in the workflows' regions.
+    #[arg(long)]
+    orphans: bool,
 }
 
 /// `plink status`: only reads.
 pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
-    let report = ops::status::report(&deployment, workflow::STEP_ORDER, args.offline).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let deployments = args.target.load()?;
+    if args.orphans {
+        return orphans(&deployments, args.json).await;
+    }
+    let offline = args.offline;
+    each::report(
+        deployments,
+        args.target.parallel,
+        args.json,
+        |d| async move {
+            Ok((
+                super::exit::OK,
+                ops::status::report(&d, workflow::STEP_ORDER, offline).await?,
+            ))
+        },
+        render,
+    )
+    .await
+}
+
+/// `plink status --orphans`.
+async fn orphans(deployments: &[ops::Deployment], json: bool) -> anyhow::Result<u8> {
+    let found = ops::orphans::scan(deployments, std::path::Path::new(".")).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else if found.is_empty() {
+        println!("no orphans: every plink-tagged resource is recorded in a known state");
     } else {
-        print!("{}", render(&report));
+        for o in &found {
+            println!("{:<20} {} ({}): {}", o.kind, o.id, o.region, o.reason);
+        }
+        println!(
+            "{} orphan(s): adopt them with `plink up` on their workflow, or delete them by hand",
+            found.len()
+        );
     }
     Ok(super::exit::OK)
 }

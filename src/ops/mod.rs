@@ -3,9 +3,10 @@
 mod deployment;
 pub mod down;
 pub mod live;
+pub mod orphans;
 pub mod plan;
 pub mod plan_view;
 pub mod status;
 
-pub use deployment::Deployment;
+pub use deployment::{Deployment, DeploymentSetError};
 pub mod up;

@@ -7,6 +7,7 @@
 
 mod accept;
 mod bind;
+pub mod coordination;
 pub mod down;
 mod endpoint;
 mod endpoint_service;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::found::{Found, gone_prefix};
 use super::outputs::NccOut;
-use super::{Env, errors};
+use super::{Env, coordination, errors};
 use crate::config::NccSelector;
 use crate::databricks::{ErrorKind, NetworkConnectivityConfig};
 use crate::engine::{Planned, Step, StepContext, StepError, StepId};
@@ -43,6 +43,8 @@ impl Step for NccStep {
             NccSelector::Name(name) => name.as_str().to_owned(),
         };
         let created_before = cx.recorded::<NccOut>().is_some_and(|r| r.created_by_plink);
+        // Deployments of one run that share this NCC, or count the regional limit, take turns.
+        let _turn = coordination::lock(format!("ncc:{}:{region}", db.account_id())).await;
         let lookup = self.find(cx, &name).await?;
         if let Some(gone) = lookup.found.gone() {
             cx.note(format!(

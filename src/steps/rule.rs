@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::outputs::{EndpointOut, EndpointServiceOut, NccOut, RuleOut};
-use super::{Env, errors};
+use super::{Env, coordination, errors};
 use crate::config::DomainNames;
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
@@ -38,6 +38,8 @@ impl Step for RuleStep {
         let service: EndpointServiceOut = cx.output("endpoint_service")?;
         let domain_names = self.domain_names(cx)?;
 
+        // Deployments of one run count the regional limit and create in turn (see coordination).
+        let turn = coordination::lock(format!("rules:{}:{}", db.account_id(), env.region())).await;
         let found = self.find(cx, &ncc, &service).await?;
         let mut rule = match found {
             RuleFound::Live { rule, .. } => rule,
@@ -61,6 +63,7 @@ impl Step for RuleStep {
                 self.create(cx, &ncc, &service, &domain_names).await?
             }
         };
+        drop(turn);
         cx.record(&out(&rule, &service))?;
 
         // Drift repair: the domain names are the only mutable part (full replacement, §3.6).
