@@ -5,7 +5,8 @@ use std::future::Future;
 
 use futures::stream::{self, StreamExt};
 
-use super::exit;
+use super::{exit, progress};
+use crate::engine::{EventSink, Interrupt};
 use crate::ops::Deployment;
 
 /// Runs `one` for every deployment, `parallel` at a time, and returns the combined exit code
@@ -23,6 +24,40 @@ where
         return results.pop().expect("one").1;
     }
     Ok(summarize(results))
+}
+
+/// [`run`] for commands that change things (`up`, `down`): Ctrl-C handling shared by every
+/// deployment, and one live progress view (steps named `<deployment>/<step>` when several run).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_live<F, Fut>(
+    deployments: Vec<Deployment>,
+    parallel: u16,
+    one: F,
+) -> anyhow::Result<u8>
+where
+    F: Fn(Deployment, EventSink, Interrupt) -> Fut,
+    Fut: Future<Output = anyhow::Result<u8>>,
+{
+    let many = deployments.len() > 1;
+    let interrupt = Interrupt::new();
+    interrupt.install_signal_handlers();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let renderer = tokio::spawn(progress::render(rx));
+    let sink = EventSink::new(tx);
+    let code = run(deployments, parallel, |d| {
+        let events = if many {
+            sink.for_deployment(d.name())
+        } else {
+            sink.clone()
+        };
+        one(d, events, interrupt.clone())
+    })
+    .await;
+    drop(sink);
+    let _ = renderer.await;
+    code
 }
 
 /// Runs `one` for every deployment, `parallel` at a time; results keep the order of the files.

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, each, exit, progress};
+use super::{Target, each, exit};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops;
 
@@ -17,29 +17,18 @@ pub struct UpArgs {
 
 /// `plink up`: converge the deployments, with a live progress view.
 pub async fn run(args: UpArgs) -> anyhow::Result<u8> {
-    let deployments = args.target.load()?;
-    let many = deployments.len() > 1;
-    let interrupt = Interrupt::new();
-    interrupt.install_signal_handlers();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let renderer = tokio::spawn(progress::render(rx));
-    let sink = EventSink::new(tx);
     let options = ops::up::UpOptions {
         replace_ncc_binding: args.replace_ncc_binding,
     };
-    let code = each::run(deployments, args.target.parallel, |d| {
-        let events = if many {
-            sink.for_deployment(d.name())
-        } else {
-            sink.clone()
-        };
-        let (interrupt, options) = (interrupt.clone(), options.clone());
-        async move { one(&d, &options, events, interrupt).await }
-    })
-    .await;
-    drop(sink);
-    let _ = renderer.await;
-    code
+    each::run_live(
+        args.target.load()?,
+        args.target.parallel,
+        |d, events, interrupt| {
+            let options = options.clone();
+            async move { one(&d, &options, events, interrupt).await }
+        },
+    )
+    .await
 }
 
 async fn one(
