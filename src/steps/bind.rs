@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::outputs::{BindOut, BoundWorkspace, NccOut};
-use super::{Env, errors};
+use super::{Env, StepEnv, errors};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{PlanAction, Planned, Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
@@ -115,44 +115,7 @@ impl BindStep {
                 .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?;
         }
         if !matches!(binding, Binding::Ours { running: true }) {
-            let policy = env.wait(5, 30, env.workflow.timeouts.workspace);
-            cx.wait_for(
-                &format!("workspace {id} to be RUNNING"),
-                &policy,
-                || async {
-                    let ws = db
-                        .get_workspace(id)
-                        .await
-                        .map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
-                    match &ws.workspace_status {
-                        Some(WorkspaceStatus::Running)
-                            if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
-                        {
-                            Ok(Poll::Ready(()))
-                        }
-                        Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
-                            Err(StepError::needs_user(
-                                format!(
-                                    "workspace {id} is {}: {}",
-                                    ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
-                                    ws.workspace_status_message
-                                        .as_deref()
-                                        .unwrap_or("no message")
-                                ),
-                                "check the workspace in the account console",
-                            ))
-                        }
-                        status => Ok(Poll::Pending(format!(
-                            "status {}, NCC {}",
-                            status.as_ref().map_or("unknown", |s| s.as_str()),
-                            ws.network_connectivity_config_id
-                                .as_deref()
-                                .unwrap_or("none")
-                        ))),
-                    }
-                },
-            )
-            .await?;
+            wait_running(env, cx, id, ncc_id).await?;
         }
         Ok(replaced)
     }
@@ -239,4 +202,56 @@ const REPLACE_HINT: &str = "a workspace has one NCC, which can be switched but n
 
 fn running(ws: &Workspace) -> bool {
     ws.workspace_status == Some(WorkspaceStatus::Running)
+}
+
+/// Waits until workspace `id` is `RUNNING` on `ncc_id` (the SDK waiter's semantics: `FAILED` and
+/// `BANNED` stop; any other status keeps waiting, reference §4.4).
+///
+/// # Errors
+/// [`StepError::NeedsUser`] for a failed or banned workspace; a timeout; a read failure.
+pub(crate) async fn wait_running(
+    env: &StepEnv,
+    cx: &StepContext,
+    id: i64,
+    ncc_id: &str,
+) -> Result<(), StepError> {
+    let db = &env.databricks;
+    let policy = env.wait(5, 30, env.workflow.timeouts.workspace);
+    cx.wait_for(
+        &format!("workspace {id} to be RUNNING on NCC {ncc_id}"),
+        &policy,
+        || async {
+            let ws = db
+                .get_workspace(id)
+                .await
+                .map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
+            match &ws.workspace_status {
+                Some(WorkspaceStatus::Running)
+                    if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
+                {
+                    Ok(Poll::Ready(()))
+                }
+                Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
+                    Err(StepError::needs_user(
+                        format!(
+                            "workspace {id} is {}: {}",
+                            ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
+                            ws.workspace_status_message
+                                .as_deref()
+                                .unwrap_or("no message")
+                        ),
+                        "check the workspace in the account console",
+                    ))
+                }
+                status => Ok(Poll::Pending(format!(
+                    "status {}, NCC {}",
+                    status.as_ref().map_or("unknown", |s| s.as_str()),
+                    ws.network_connectivity_config_id
+                        .as_deref()
+                        .unwrap_or("none")
+                ))),
+            }
+        },
+    )
+    .await
 }

@@ -6,7 +6,7 @@
 //! then wait for the target state.
 
 mod accept;
-mod bind;
+pub(crate) mod bind;
 pub mod coordination;
 pub mod down;
 mod endpoint;

@@ -13,9 +13,7 @@ use async_trait::async_trait;
 
 use super::outputs::{NccDown, NccOutcome, Rebound};
 use super::{Down, records};
-use crate::databricks::{
-    AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt, WorkspaceStatus,
-};
+use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 use crate::steps::{StepEnv, errors};
@@ -242,44 +240,7 @@ impl DownNcc {
             .await
             .map_err(|e| errors::databricks(&format!("switching workspace {ws} to NCC {to}"), e))?;
         cx.note(format!("workspace {ws}: switched from NCC {from} to {to}"));
-        let policy = env.wait(5, 30, env.workflow.timeouts.workspace);
-        cx.wait_for(
-            &format!("workspace {ws} to be RUNNING on NCC {to}"),
-            &policy,
-            || async {
-                let w = db
-                    .get_workspace(ws)
-                    .await
-                    .map_err(|e| errors::databricks(&format!("reading workspace {ws}"), e))?;
-                match &w.workspace_status {
-                    Some(WorkspaceStatus::Running)
-                        if w.network_connectivity_config_id.as_deref() == Some(to) =>
-                    {
-                        Ok(Poll::Ready(()))
-                    }
-                    Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
-                        Err(StepError::needs_user(
-                            format!(
-                                "workspace {ws} is {}: {}",
-                                w.workspace_status.as_ref().map_or("", |s| s.as_str()),
-                                w.workspace_status_message
-                                    .as_deref()
-                                    .unwrap_or("no message")
-                            ),
-                            "check the workspace in the account console",
-                        ))
-                    }
-                    status => Ok(Poll::Pending(format!(
-                        "status {}, NCC {}",
-                        status.as_ref().map_or("unknown", |s| s.as_str()),
-                        w.network_connectivity_config_id
-                            .as_deref()
-                            .unwrap_or("none")
-                    ))),
-                }
-            },
-        )
-        .await
+        crate::steps::bind::wait_running(env, cx, ws, to).await
     }
 
     /// Deletes the NCC, retrying Databricks' eventually consistent `INVALID_STATE` refusals.
