@@ -376,6 +376,19 @@ fn redact(text: &str) -> String {
     out
 }
 
+/// `Ok(None)` when the call failed because the resource does not exist (any more): lookups and
+/// deletes treat "not found" as an answer, not an error.
+///
+/// # Errors
+/// Every other error of `result`.
+pub fn unless_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl AwsError {
     /// The error without its hint: service, operation, code and message.
     pub fn summary(&self) -> String {

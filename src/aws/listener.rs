@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
 use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Service, unless_not_found};
 use super::tags::PlinkTags;
 
 /// A listener.
@@ -61,26 +61,18 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeListeners` other than `LoadBalancerNotFound`.
     pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>, AwsError> {
-        match self
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(load_balancer_arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(all) => Ok(all.iter().map(to_listener).collect()),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DescribeListeners", e);
-                if err.is_not_found() {
-                    Ok(Vec::new())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let all = unless_not_found(
+            self.elb
+                .describe_listeners()
+                .load_balancer_arn(load_balancer_arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeListeners", e)),
+        )?;
+        Ok(all.map_or_else(|| Vec::new(), |all| all.iter().map(to_listener).collect()))
     }
 
     /// The listener of `load_balancer_arn` on `port` — the natural key of a listener (a load
@@ -140,12 +132,14 @@ impl AwsClients {
     /// Any [`AwsError`] of `DeleteListener` other than `ListenerNotFound`.
     pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteListener");
-        match self.elb.delete_listener().listener_arn(arn).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DeleteListener", e);
-                if err.is_not_found() { Ok(()) } else { Err(err) }
-            }
-        }
+        unless_not_found(
+            self.elb
+                .delete_listener()
+                .listener_arn(arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteListener", e)),
+        )
+        .map(|_| ())
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Service, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 
 /// The load-balancer attribute that spreads traffic over the targets of every AZ.
@@ -125,17 +125,13 @@ impl AwsClients {
             aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
         ) -> aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
     ) -> Result<Option<LoadBalancer>, AwsError> {
-        match narrow(self.elb.describe_load_balancers()).send().await {
-            Ok(out) => Ok(out.load_balancers().first().map(to_load_balancer)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let out = unless_not_found(
+            narrow(self.elb.describe_load_balancers())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e)),
+        )?;
+        Ok(out.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
     }
 
     /// The load balancers carrying plink's tags for `query` (lists every load balancer of the
@@ -290,18 +286,14 @@ impl AwsClients {
     /// other [`AwsError`] of `DeleteLoadBalancer`.
     pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
-        match self
-            .elb
-            .delete_load_balancer()
-            .load_balancer_arn(arn)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DeleteLoadBalancer", e);
-                if err.is_not_found() { Ok(()) } else { Err(err) }
-            }
-        }
+        unless_not_found(
+            self.elb
+                .delete_load_balancer()
+                .load_balancer_arn(arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteLoadBalancer", e)),
+        )
+        .map(|_| ())
     }
 }

@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
 use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Service, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 
 /// A target group.
@@ -83,17 +83,15 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
-        match self.elb.describe_target_groups().names(name).send().await {
-            Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let out = unless_not_found(
+            self.elb
+                .describe_target_groups()
+                .names(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
+        )?;
+        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
     }
 
     /// The target group with this ARN, `None` if it does not exist (any more).
@@ -101,23 +99,15 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
-        match self
-            .elb
-            .describe_target_groups()
-            .target_group_arns(arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let out = unless_not_found(
+            self.elb
+                .describe_target_groups()
+                .target_group_arns(arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
+        )?;
+        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
     }
 
     /// The target groups carrying plink's tags for `query`.
@@ -290,18 +280,14 @@ impl AwsClients {
     /// [`AwsError`] of `DeleteTargetGroup`.
     pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteTargetGroup");
-        match self
-            .elb
-            .delete_target_group()
-            .target_group_arn(arn)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Elb, "DeleteTargetGroup", e);
-                if err.is_not_found() { Ok(()) } else { Err(err) }
-            }
-        }
+        unless_not_found(
+            self.elb
+                .delete_target_group()
+                .target_group_arn(arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteTargetGroup", e)),
+        )
+        .map(|_| ())
     }
 }

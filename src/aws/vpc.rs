@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 
 use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Service, unless_not_found};
 use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2, tag_filter};
 
 /// How the user names a VPC.
@@ -302,23 +302,15 @@ impl AwsClients {
         &self,
         group_id: &str,
     ) -> Result<Option<SecurityGroup>, AwsError> {
-        match self
-            .ec2
-            .describe_security_groups()
-            .group_ids(group_id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.security_groups().first().map(to_security_group)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let out = unless_not_found(
+            self.ec2
+                .describe_security_groups()
+                .group_ids(group_id)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e)),
+        )?;
+        Ok(out.and_then(|out| out.security_groups().first().map(to_security_group)))
     }
 
     /// Creates the security group (tagged), then allows TCP 443 in from `ingress_cidrs`.
@@ -402,18 +394,14 @@ impl AwsClients {
     /// retry; any other [`AwsError`] of `DeleteSecurityGroup`.
     pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
-        match self
-            .ec2
-            .delete_security_group()
-            .group_id(group_id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Ec2, "DeleteSecurityGroup", e);
-                if err.is_not_found() { Ok(()) } else { Err(err) }
-            }
-        }
+        unless_not_found(
+            self.ec2
+                .delete_security_group()
+                .group_id(group_id)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DeleteSecurityGroup", e)),
+        )
+        .map(|_| ())
     }
 }
