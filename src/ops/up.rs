@@ -17,7 +17,7 @@ use super::Deployment;
 use crate::aws::AwsConnect;
 use crate::config::Workflow;
 use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
-use crate::engine::{Engine, EventSink, Interrupt, RunReport};
+use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::state::StateStore;
 use crate::steps::{self, StepEnv};
 use crate::workflow;
@@ -50,7 +50,17 @@ pub async fn run(
         workflow::S3_PRIVATELINK,
         "up",
     )?);
-    let env = connect(workflow, options.replace_ncc_binding).await?;
+    // Connecting may retry for minutes (an unreachable Databricks host): a Ctrl-C meanwhile
+    // stops at once, since nothing has been written yet.
+    let env = tokio::select! {
+        env = connect(workflow, options.replace_ncc_binding) => env?,
+        () = interrupt.triggered() => {
+            return Err(anyhow::Error::new(StepError::Interrupted).context(
+                "interrupted while connecting to AWS and Databricks; nothing was changed (run \
+                 `plink up` again)",
+            ));
+        }
+    };
     let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);
