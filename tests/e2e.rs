@@ -43,3 +43,6 @@ mod faults;
 
 #[path = "e2e/cli.rs"]
 mod cli;
+
+#[path = "e2e/many.rs"]
+mod many;

@@ -184,7 +184,6 @@ async fn independent_steps_run_concurrently() {
         Duration::from_millis(50),
     ))
     .unwrap();
-    let started = std::time::Instant::now();
     assert!(engine.run(store).await.succeeded());
     let max = concurrency.max.load(std::sync::atomic::Ordering::SeqCst);
     // endpoint, load_balancer, target_group and ncc have no dependencies.
@@ -192,12 +191,8 @@ async fn independent_steps_run_concurrently() {
         max >= 4,
         "expected the 4 independent roots to overlap, max concurrency was {max}"
     );
-    // Sequentially the 10 steps would take >= 500 ms; the critical path is 5 steps deep.
-    assert!(
-        started.elapsed() < Duration::from_millis(490),
-        "took {:?}",
-        started.elapsed()
-    );
+    // No wall-clock assertion: timings belong in benchmarks, and a loaded CI machine would make
+    // one flaky. The overlap count above is the observable proof of concurrency.
 }
 
 #[tokio::test]

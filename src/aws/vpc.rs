@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 
 use super::AwsClients;
 use super::error::{AwsError, ErrorKind, Service};
-use super::tags::{PlinkTags, Tags, filter, from_ec2, tag_filter};
+use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2, tag_filter};
 
 /// How the user names a VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +270,28 @@ impl AwsClients {
             .await
             .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
         Ok(out.security_groups().first().map(to_security_group))
+    }
+
+    /// The security groups carrying plink's tags for `query`.
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DescribeSecurityGroups`.
+    pub async fn find_security_groups(
+        &self,
+        query: &TagQuery,
+    ) -> Result<Vec<SecurityGroup>, AwsError> {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(query.ec2_filters()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(to_security_group)
+            .collect())
     }
 
     /// The security group with this id, `None` if it does not exist.

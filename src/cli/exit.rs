@@ -5,6 +5,7 @@
 
 use crate::config::ConfigError;
 use crate::engine::{EngineError, ErrorClass, StepError};
+use crate::ops::DeploymentSetError;
 use crate::ops::up::ConnectError;
 use crate::state::StateError;
 
@@ -28,6 +29,10 @@ pub const STATE_UNREADABLE: u8 = 7;
 pub const CANNOT_CONNECT: u8 = 8;
 /// `plan`: `up` would change something.
 pub const PLAN_HAS_CHANGES: u8 = 10;
+/// `down`: everything else is gone, but the NCC plink created was kept because workspaces are
+/// still bound to it (a binding can be switched, never removed: `--rebind-to`) or it has other
+/// live rules. The notice says which; the NCC stays in the state.
+pub const NCC_KEPT: u8 = 11;
 /// Stopped by Ctrl-C after saving state.
 pub const INTERRUPTED: u8 = 130;
 
@@ -37,7 +42,9 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<StateError>() {
             return state_code(e);
         }
-        if cause.downcast_ref::<ConfigError>().is_some() {
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<DeploymentSetError>().is_some()
+        {
             return INVALID_WORKFLOW;
         }
         if let Some(e) = cause.downcast_ref::<EngineError>() {
@@ -74,7 +81,7 @@ fn state_code(e: &StateError) -> u8 {
         StateError::Unreadable { .. }
         | StateError::NewerSchema { .. }
         | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
-        StateError::Io { .. } | StateError::Hook(_) => FAILURE,
+        StateError::Io { .. } | StateError::Hook(_) | StateError::ReadOnly { .. } => FAILURE,
     }
 }
 
@@ -86,9 +93,11 @@ Exit codes:
   2    bad command-line usage
   3    invalid workflow file (nothing was touched)
   4    a step failed and needs you (the message says what to do)
-  5    a wait timed out (state saved; `plink up` resumes)
+  5    a wait timed out (state saved; running the same `up` or `down` again resumes)
   6    the deployment is locked by another plink command
   7    the state file cannot be read (left untouched)
   8    cannot connect or authenticate to AWS or Databricks (the message says which setting)
   10   plan: `up` would change something
-  130  interrupted (state saved; `plink up` resumes)";
+  11   down: torn down except the NCC, kept because workspaces are still bound to it
+       (use --rebind-to) or it has other rules
+  130  interrupted (state saved; running the same `up` or `down` again resumes)";

@@ -4,6 +4,7 @@
 //! results into text or JSON, nothing else.
 
 mod down;
+mod each;
 pub mod exit;
 mod iam_policy;
 mod logging;
@@ -45,6 +46,18 @@ enum Command {
     /// Show the deployment: each step, its resources, and their live state.
     Status(status::StatusArgs),
     /// Show what `up` would create, adopt or change, without changing anything.
+    ///
+    /// Compares the workflow file, the state and the live resources, step by step, and prints
+    /// one line per step: its action (no change, create, adopt, update, replace, wait, later),
+    /// the step, and what `up` would do and why. Only read calls are made and the state is
+    /// never written (a deployment that never ran gets no state file); the lock is taken, so a
+    /// plan while `up` runs is refused. Out-of-band changes (drift: a deleted NLB, deregistered
+    /// targets, a removed principal, a rejected rule, a workspace switched to another NCC...)
+    /// show up as the changes `up` would make to repair them.
+    ///
+    /// Exit code 0: nothing would change. 10: `up` would change or wait on something. Other
+    /// codes as for every command (4 when a step cannot be planned and needs you, 6 when
+    /// another command holds the lock, ...).
     Plan(plan::PlanArgs),
     /// Tear the deployment down in reverse order (only what plink created).
     Down(down::DownArgs),
@@ -56,16 +69,28 @@ enum Command {
     IamPolicy(iam_policy::IamPolicyArgs),
 }
 
-/// The workflow file and where its state lives; shared by every command.
+/// The workflow files and where their state lives; shared by the commands that run deployments.
 #[derive(Debug, Args)]
 struct Target {
-    /// The workflow file (TOML), e.g. workflows/s3-privatelink.toml.
-    #[arg(value_name = "WORKFLOW")]
-    workflow: PathBuf,
+    /// Workflow files (TOML), or directories of them, e.g. workflows/s3-privatelink.toml.
+    /// Several deployments run concurrently (see --parallel).
+    #[arg(value_name = "WORKFLOW", required = true, num_args = 1..)]
+    workflows: Vec<PathBuf>,
 
-    /// State file to use instead of .plink/<deployment>/state.json.
+    /// State file to use instead of .plink/<deployment>/state.json (one workflow only).
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
+
+    /// How many deployments run at once when several are given.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+}
+
+impl Target {
+    /// Loads and validates every workflow file before anything runs.
+    fn load(&self) -> Result<Vec<crate::ops::Deployment>, crate::ops::DeploymentSetError> {
+        crate::ops::Deployment::load_all(&self.workflows, self.state.as_deref())
+    }
 }
 
 /// Parses the command line, runs the command, and returns its exit code.

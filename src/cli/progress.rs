@@ -60,7 +60,7 @@ async fn render_live(rx: &mut UnboundedReceiver<Event>) {
         let (bar, _) = bars.entry(event.step.clone()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(style.clone());
-            bar.set_prefix(format!("{:<18}", event.step));
+            bar.set_prefix(format!("{:<21}", event.step));
             bar.enable_steady_tick(Duration::from_millis(120));
             (bar, Instant::now())
         });

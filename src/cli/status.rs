@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::Target;
+use super::{Target, each};
 use crate::ops::{self, live::LiveView, status::StatusReport};
 use crate::workflow;
 
@@ -14,18 +14,52 @@ pub struct StatusArgs {
     json: bool,
 
     /// Only what the state file records; do not ask the clouds.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "orphans")]
     offline: bool,
+
+    /// List the AWS resources carrying plink's tags that no known state records (states of the
+    /// given workflows and of every .plink/*/state.json here), in the workflows' regions.
+    #[arg(long)]
+    orphans: bool,
 }
 
 /// `plink status`: only reads.
 pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
-    let report = ops::status::report(&deployment, workflow::STEP_ORDER, args.offline).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let deployments = args.target.load()?;
+    if args.orphans {
+        return orphans(&deployments, args.json).await;
+    }
+    let offline = args.offline;
+    each::report(
+        deployments,
+        args.target.parallel,
+        args.json,
+        |d| async move {
+            Ok((
+                super::exit::OK,
+                ops::status::report(&d, workflow::STEP_ORDER, offline).await?,
+            ))
+        },
+        render,
+    )
+    .await
+}
+
+/// `plink status --orphans`.
+async fn orphans(deployments: &[ops::Deployment], json: bool) -> anyhow::Result<u8> {
+    let found = ops::orphans::scan(deployments, std::path::Path::new(".")).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else if found.is_empty() {
+        println!("no orphans: every plink-tagged resource is recorded in a known state");
     } else {
-        print!("{}", render(&report));
+        for o in &found {
+            println!("{:<20} {} ({}): {}", o.kind, o.id, o.region, o.reason);
+        }
+        println!(
+            "{} orphan(s): adopt them with `plink up` on their workflow, or delete them by hand",
+            found.len()
+        );
     }
     Ok(super::exit::OK)
 }
@@ -46,6 +80,17 @@ fn render(report: &StatusReport) -> String {
         report.serial,
         report.updated_at.as_deref().unwrap_or("-")
     ));
+    if let Some(at) = &report.torn_down_at {
+        out.push_str(&format!("  torn down by `plink down` at {at}\n"));
+    }
+    // Wide enough for the longest step id (`down_endpoint_service`).
+    let w = report
+        .steps
+        .iter()
+        .map(|s| s.step.len())
+        .max()
+        .unwrap_or(0)
+        .max(18);
     for step in &report.steps {
         let facts: Vec<String> = step
             .outputs
@@ -53,20 +98,20 @@ fn render(report: &StatusReport) -> String {
             .map(|(k, v)| format!("{k}={}", plain(v)))
             .collect();
         out.push_str(&format!(
-            "  {:<18} {:<8} {}\n",
+            "  {:<w$} {:<8} {}\n",
             step.step,
             step.status.to_string(),
             facts.join(" ")
         ));
         if let Some(intent) = &step.pending_intent {
             out.push_str(&format!(
-                "  {:<18} {:<8} in flight since {}: {} (its result was not recorded; `plink up` will look for it)\n",
+                "  {:<w$} {:<8} in flight since {}: {} (its result was not recorded; the next `plink up` or `plink down` looks for it)\n",
                 "", "", intent.started_at, intent.action
             ));
         }
         if let Some(error) = &step.error {
             out.push_str(&format!(
-                "  {:<18} {:<8} last error: {}\n",
+                "  {:<w$} {:<8} last error: {}\n",
                 "",
                 "",
                 error.lines().next().unwrap_or_default()
@@ -110,13 +155,6 @@ fn render_live(live: &LiveView) -> String {
         })
         .collect();
     out.push_str(&format!("  targets            [{}]\n", targets.join(", ")));
-    if !live.unregistered_ips.is_empty() || !live.stale_targets.is_empty() {
-        out.push_str(&format!(
-            "  DRIFT              ENI IPs not registered: [{}]; targets that are no ENI IP: [{}]\n",
-            live.unregistered_ips.join(", "),
-            live.stale_targets.join(", ")
-        ));
-    }
     out.push_str(&format!(
         "  endpoint service   {} allowed [{}]\n",
         opt(&live.endpoint_service_state),
@@ -163,6 +201,9 @@ fn render_live(live: &LiveView) -> String {
             w.bound_ncc_id.as_deref().unwrap_or("none"),
             w.status.as_deref().unwrap_or("-")
         ));
+    }
+    for d in &live.drift {
+        out.push_str(&format!("  DRIFT              {d}\n"));
     }
     for e in &live.errors {
         out.push_str(&format!("  could not read     {e}\n"));

@@ -1,13 +1,17 @@
 use clap::Args;
 
-use super::Target;
 use crate::ops;
 use crate::state::UnlockOutcome;
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
-    #[command(flatten)]
-    target: Target,
+    /// The workflow file (TOML) whose deployment to unlock.
+    #[arg(value_name = "WORKFLOW")]
+    workflow: std::path::PathBuf,
+
+    /// State file to use instead of .plink/<deployment>/state.json.
+    #[arg(long, value_name = "PATH")]
+    state: Option<std::path::PathBuf>,
 
     /// Break the lock even though a live process holds it (that process loses exclusivity).
     #[arg(long)]
@@ -16,7 +20,7 @@ pub struct UnlockArgs {
 
 /// `plink unlock`: release a lock left behind, or with --force one a live process holds.
 pub fn run(args: UnlockArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
+    let deployment = ops::Deployment::load(&args.workflow, args.state.as_deref())?;
     let lock = deployment.paths.lock();
     match crate::state::unlock(&lock, args.force)? {
         UnlockOutcome::WasFree { stale_info: None } => println!("{}: not locked", lock.display()),

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, exit, progress};
+use super::{Target, each, exit, progress};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops;
 
@@ -15,35 +15,54 @@ pub struct UpArgs {
     replace_ncc_binding: bool,
 }
 
-/// `plink up`: converge the deployment, with a live progress view.
+/// `plink up`: converge the deployments, with a live progress view.
 pub async fn run(args: UpArgs) -> anyhow::Result<u8> {
-    let deployment = ops::Deployment::load(&args.target.workflow, args.target.state.as_deref())?;
+    let deployments = args.target.load()?;
+    let many = deployments.len() > 1;
     let interrupt = Interrupt::new();
     interrupt.install_signal_handlers();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
+    let sink = EventSink::new(tx);
     let options = ops::up::UpOptions {
         replace_ncc_binding: args.replace_ncc_binding,
     };
-    let result = ops::up::run(&deployment, &options, EventSink::new(tx), interrupt).await;
+    let code = each::run(deployments, args.target.parallel, |d| {
+        let events = if many {
+            sink.for_deployment(d.name())
+        } else {
+            sink.clone()
+        };
+        let (interrupt, options) = (interrupt.clone(), options.clone());
+        async move { one(&d, &options, events, interrupt).await }
+    })
+    .await;
+    drop(sink);
     let _ = renderer.await;
-    let report = result?;
+    code
+}
+
+async fn one(
+    deployment: &ops::Deployment,
+    options: &ops::up::UpOptions,
+    events: EventSink,
+    interrupt: Interrupt,
+) -> anyhow::Result<u8> {
+    let name = deployment.name();
+    let report = ops::up::run(deployment, options, events, interrupt).await?;
     if report.interrupted() {
         eprintln!(
-            "plink: interrupted; everything done so far is saved. Run `plink up` again to resume."
+            "plink: {name}: interrupted; everything done so far is saved. Run `plink up` again to resume."
         );
         return Ok(exit::INTERRUPTED);
     }
     let mut code = exit::OK;
     for (step, error) in report.failures() {
-        eprintln!("plink: step `{step}` failed: {error}");
+        eprintln!("plink: {name}: step `{step}` failed: {error}");
         code = code.max(exit::step_code(error));
     }
     if code == exit::OK {
-        eprintln!(
-            "plink: deployment {} is up",
-            deployment.workflow.deployment.as_str()
-        );
+        eprintln!("plink: deployment {name} is up");
     }
     Ok(code)
 }

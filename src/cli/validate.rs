@@ -1,7 +1,6 @@
 use clap::Args;
 
 use super::Target;
-use crate::config;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -9,15 +8,17 @@ pub struct ValidateArgs {
     target: Target,
 }
 
-/// `plink validate`: parse and check the file; print a one-line summary.
+/// `plink validate`: parse and check every file (all errors at once); one line per file.
 pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
-    let workflow = config::load(&args.target.workflow)?;
-    println!(
-        "{}: ok (deployment {}, region {}, {} workspace(s))",
-        args.target.workflow.display(),
-        workflow.deployment.as_str(),
-        workflow.aws.region.as_str(),
-        workflow.databricks.workspace_ids.len()
-    );
+    for d in args.target.load()? {
+        let workflow = &d.workflow;
+        println!(
+            "{}: ok (deployment {}, region {}, {} workspace(s))",
+            workflow.source.display(),
+            workflow.deployment.as_str(),
+            workflow.aws.region.as_str(),
+            workflow.databricks.workspace_ids.len()
+        );
+    }
     Ok(super::exit::OK)
 }

@@ -1,5 +1,6 @@
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use backoff::backoff::Backoff;
@@ -13,14 +14,21 @@ use super::{
 };
 use crate::state::{Intent, StateStore, StepStatus};
 
+/// The outputs dependencies planned during one [`Engine::plan`](super::Engine::plan), by step.
+pub(crate) type PlanOverlay = Arc<Mutex<BTreeMap<StepId, Map<String, Value>>>>;
+
 /// What a running step can see and do: read other steps' outputs, persist intents and results,
 /// derive idempotency tokens, wait, and report progress.
+///
+/// During a plan the store refuses every write, and [`output`](Self::output) sees what the
+/// dependencies planned (their live values) over what they recorded.
 #[derive(Clone)]
 pub struct StepContext {
     step: StepId,
     store: Arc<StateStore>,
     events: EventSink,
     interrupt: Interrupt,
+    planned: Option<PlanOverlay>,
 }
 
 impl StepContext {
@@ -35,7 +43,22 @@ impl StepContext {
             store,
             events,
             interrupt,
+            planned: None,
         }
+    }
+
+    /// A context for [`Step::plan`](super::Step::plan): no events, and dependencies' planned
+    /// outputs from `planned`.
+    pub(crate) fn for_plan(step: StepId, store: Arc<StateStore>, planned: PlanOverlay) -> Self {
+        Self {
+            planned: Some(planned),
+            ..Self::new(step, store, EventSink::none(), Interrupt::new())
+        }
+    }
+
+    /// Whether this context belongs to a plan (nothing may be changed).
+    pub fn is_plan(&self) -> bool {
+        self.planned.is_some()
     }
 
     /// The step this context belongs to.
@@ -43,17 +66,25 @@ impl StepContext {
         self.step
     }
 
-    /// The outputs `dependency` recorded, as `T`.
+    /// The outputs `dependency` recorded, as `T`; during a plan, with what it planned on top.
     ///
     /// # Errors
     /// Terminal if the dependency recorded nothing or something that is not a `T` (a bug in the
     /// workflow graph, or a state file edited by hand).
     pub fn output<T: DeserializeOwned>(&self, dependency: StepId) -> Result<T, StepError> {
         let state = self.store.snapshot();
-        let outputs = state
+        let mut outputs = state
             .step(dependency)
             .map(|r| r.outputs.clone())
             .unwrap_or_default();
+        if let Some(planned) = &self.planned
+            && let Some(live) = planned
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(dependency)
+        {
+            outputs.extend(live.clone());
+        }
         serde_json::from_value(Value::Object(outputs)).map_err(|e| {
             StepError::terminal(format!(
                 "step `{}` needs the outputs of `{dependency}`, which are missing or malformed in the state file: {e}",
@@ -81,6 +112,15 @@ impl StepContext {
         self.store
             .snapshot()
             .step(self.step)
+            .and_then(|r| r.intent.clone())
+    }
+
+    /// The intent `step` left unresolved, if any: a teardown looks for what that call may have
+    /// created before its result was recorded.
+    pub fn intent_of(&self, step: StepId) -> Option<Intent> {
+        self.store
+            .snapshot()
+            .step(step)
             .and_then(|r| r.intent.clone())
     }
 

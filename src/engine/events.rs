@@ -39,24 +39,39 @@ pub enum EventKind {
 
 /// Where events go: a channel to the renderer, or nowhere.
 #[derive(Debug, Clone, Default)]
-pub struct EventSink(Option<UnboundedSender<Event>>);
+pub struct EventSink {
+    tx: Option<UnboundedSender<Event>>,
+    /// Put before every step name (`<deployment>/`), when one renderer shows several runs.
+    prefix: String,
+}
 
 impl EventSink {
     /// Events are sent to `tx`.
     pub fn new(tx: UnboundedSender<Event>) -> Self {
-        Self(Some(tx))
+        Self {
+            tx: Some(tx),
+            prefix: String::new(),
+        }
     }
 
     /// Events are dropped.
     pub fn none() -> Self {
-        Self(None)
+        Self::default()
+    }
+
+    /// The same sink, naming steps `<deployment>/<step>` (several deployments in one run).
+    pub fn for_deployment(&self, deployment: &str) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            prefix: format!("{deployment}/"),
+        }
     }
 
     /// Sends one event (never blocks; a closed renderer is ignored).
     pub fn emit(&self, step: &str, kind: EventKind) {
-        if let Some(tx) = &self.0 {
+        if let Some(tx) = &self.tx {
             let _ = tx.send(Event {
-                step: step.to_owned(),
+                step: format!("{}{step}", self.prefix),
                 at: Instant::now(),
                 kind,
             });

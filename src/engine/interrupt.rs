@@ -64,7 +64,7 @@ impl Interrupt {
                 }
                 if this.is_triggered() {
                     eprintln!(
-                        "plink: interrupted again; exiting now (state is consistent, run `plink up` to resume)"
+                        "plink: interrupted again; exiting now (state is consistent: run the same command again to resume)"
                     );
                     std::process::exit(130);
                 }

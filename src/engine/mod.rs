@@ -7,11 +7,16 @@
 //! first and its result right after — and then waits for the target state. Running a step again
 //! is always safe, which is what makes a killed run resumable: the next run simply runs the graph
 //! again, and steps that are already converged only read.
+//!
+//! [`Engine::plan`] asks every step what `apply` would do now ([`Step::plan`]) against a store
+//! that refuses writes, in dependency order, without any mutating call.
 
 mod context;
 mod error;
 mod events;
 mod interrupt;
+mod plan;
+mod planner;
 mod retry;
 mod run;
 mod step;
@@ -22,6 +27,7 @@ pub use context::StepContext;
 pub use error::{EngineError, ErrorClass, StepError};
 pub use events::{Event, EventKind, EventSink};
 pub use interrupt::Interrupt;
+pub use plan::{PlanAction, PlanOutcome, PlanReport, Planned, StepPlan};
 pub use retry::RetryPolicy;
 pub use run::{Engine, RunReport, StepOutcome};
 pub use step::{Step, StepId};

@@ -13,8 +13,8 @@ use crate::state::{StateStore, StepStatus};
 
 /// Runs a workflow graph against one deployment's state.
 pub struct Engine {
-    steps: Vec<Arc<dyn Step>>,
-    retry: RetryPolicy,
+    pub(super) steps: Vec<Arc<dyn Step>>,
+    pub(super) retry: RetryPolicy,
     events: EventSink,
     interrupt: Interrupt,
 }

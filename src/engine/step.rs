@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use super::{StepContext, StepError};
+use super::{Planned, StepContext, StepError};
 
 /// A step's name: stable, used as its key in the state file.
 pub type StepId = &'static str;
@@ -17,6 +17,10 @@ pub type StepId = &'static str;
 /// 3. wait for the target state with [`StepContext::wait_for`].
 ///
 /// Unknown future state values keep waiting; they are never success.
+///
+/// [`plan`](Step::plan) says what `apply` would do now, from the same lookups (a step's "find" is
+/// one function both call), without any mutating call and without writing state: the engine
+/// gives it a context whose store refuses every write.
 #[async_trait]
 pub trait Step: Send + Sync {
     /// The step's stable id.
@@ -33,4 +37,26 @@ pub trait Step: Send + Sync {
     /// # Errors
     /// A [`StepError`] classified as retryable (retried by the engine), terminal, or needing the user.
     async fn apply(&self, cx: &StepContext) -> Result<(), StepError>;
+
+    /// What [`apply`](Step::apply) would do now: create, adopt, change, wait, or nothing.
+    ///
+    /// Makes only read calls and never writes state (the store of a plan refuses writes). The
+    /// engine calls it only when every dependency planned no change, an adoption, an update or a
+    /// wait, so the dependencies' outputs (recorded, or planned with
+    /// [`Planned::with_outputs`]) are there to read.
+    ///
+    /// Teardown steps are never planned (`plink plan` plans `up`) and keep the default, which
+    /// refuses; every `up` step overrides it (`tests/plan.rs` plans a converged deployment, so a
+    /// missing override fails there).
+    ///
+    /// # Errors
+    /// What `apply` would fail with for the same reason (a [`StepError`] needing the user, e.g. a
+    /// name taken by a resource with other settings), or a read that failed.
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let _ = cx;
+        Err(StepError::terminal(format!(
+            "step `{}` cannot be planned",
+            self.id()
+        )))
+    }
 }

@@ -1,5 +1,7 @@
 //! The live part of `plink status`: what the clouds say now about the recorded resources.
 //! Only reads; every probe that fails says so in its own field instead of failing the report.
+//! Drift is not judged here: [`LiveView::drift`] comes from the plan ([`super::plan::drift`]),
+//! so `status` and `plan` can never disagree.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +37,9 @@ pub struct LiveView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleView>,
     pub workspaces: Vec<WorkspaceView>,
+    /// Out-of-band changes and unfinished work, one line per step `up` would act on
+    /// (`step: action: detail`), from the same checks as `plink plan`.
+    pub drift: Vec<String>,
     /// Probes that failed (e.g. missing permissions), one line each.
     pub errors: Vec<String>,
 }
@@ -126,7 +131,13 @@ pub async fn observe(env: &StepEnv, state: &StateFile) -> LiveView {
                         reason: t.reason,
                     })
                     .collect();
-                let registered: BTreeSet<&String> = view.targets.iter().map(|t| &t.ip).collect();
+                // Draining targets are on their way out (as for the `targets` step).
+                let registered: BTreeSet<&String> = view
+                    .targets
+                    .iter()
+                    .filter(|t| t.state != "draining")
+                    .map(|t| &t.ip)
+                    .collect();
                 let current: BTreeSet<&String> = view.endpoint_ips.iter().collect();
                 view.unregistered_ips = current
                     .difference(&registered)

@@ -1,8 +1,12 @@
 //! What each command does, independent of how it is invoked or rendered (cargo's `ops`).
 
 mod deployment;
+pub mod down;
 pub mod live;
+pub mod orphans;
+pub mod plan;
+pub mod plan_view;
 pub mod status;
 
-pub use deployment::Deployment;
+pub use deployment::{Deployment, DeploymentSetError};
 pub mod up;

@@ -16,6 +16,9 @@ pub struct StatusReport {
     pub serial: u64,
     pub lineage: Option<String>,
     pub updated_at: Option<String>,
+    /// When `plink down` tore the deployment down, if nothing has been brought up since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub torn_down_at: Option<String>,
     pub steps: Vec<StepView>,
     /// What the clouds say now (absent when the deployment never ran or `--offline`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,9 +65,18 @@ pub async fn report(
     Ok(report)
 }
 
+/// The live facts, with the plan's findings as drift.
 async fn live(deployment: &Deployment, state: &StateFile) -> anyhow::Result<super::live::LiveView> {
-    let env = super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?;
-    Ok(super::live::observe(&env, state).await)
+    let env = std::sync::Arc::new(
+        super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?,
+    );
+    let (mut view, drift) = tokio::join!(
+        super::live::observe(&env, state),
+        super::plan::drift(env.clone(), deployment, state.clone())
+    );
+    view.drift = drift.lines;
+    view.errors.extend(drift.errors);
+    Ok(view)
 }
 
 /// Reads the state of `deployment` without locking or changing it.
@@ -83,6 +95,7 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
         serial: 0,
         lineage: None,
         updated_at: None,
+        torn_down_at: None,
         steps: Vec::new(),
         live: None,
         live_unavailable: None,
@@ -94,6 +107,10 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
     report.serial = state.serial;
     report.lineage = Some(state.lineage.clone());
     report.updated_at = Some(state.updated_at.clone());
+    report.torn_down_at = state
+        .destroyed_at
+        .clone()
+        .filter(|_| !super::down::has_up_records(&state, true));
     let mut ids: Vec<String> = step_order.iter().map(|s| (*s).to_owned()).collect();
     ids.extend(
         state

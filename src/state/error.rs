@@ -58,6 +58,13 @@ pub enum StateError {
         info: Option<LockInfo>,
     },
 
+    /// A write to a state opened read-only (by `plan` or `status`): a bug, never done silently.
+    #[error(
+        "{}: opened read-only for `plink {operation}`, which never writes state; a write was refused and nothing was written (a bug in plink)",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf, operation: String },
+
     /// A test hook refused the write (used to simulate `kill -9` between two writes).
     #[error("state write refused by hook: {0}")]
     Hook(String),

@@ -24,6 +24,10 @@ pub struct StateFile {
     pub updated_at: String,
     #[serde(default)]
     pub steps: BTreeMap<String, StepRecord>,
+    /// When `plink down` last finished tearing the deployment down (RFC 3339); the lineage and
+    /// serial go on, so a later `up` starts a new life of the same deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<String>,
 }
 
 impl StateFile {
@@ -38,6 +42,7 @@ impl StateFile {
             written_by: writer(),
             updated_at: now_rfc3339(),
             steps: BTreeMap::new(),
+            destroyed_at: None,
         }
     }
 

@@ -20,11 +20,15 @@ pub type WriteHook = Arc<dyn Fn(&StateFile) -> Result<(), String> + Send + Sync>
 ///   over the old one, and the directory is fsynced. The previous version is kept as `.bak`.
 /// - The file and its backup are created with mode 0600, the directory with 0700.
 /// - A state that could not be read is never written over (opening fails instead).
+/// - A store opened read-only ([`open_read_only`](Self::open_read_only),
+///   [`read_only`](Self::read_only)) refuses every [`update`](Self::update): nothing can write.
 pub struct StateStore {
     paths: StatePaths,
     current: Mutex<StateFile>,
     write_hook: Option<WriteHook>,
-    _lock: StateLock,
+    /// `Some(operation)` when opened read-only for that command.
+    read_only: Option<String>,
+    _lock: Option<StateLock>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -51,23 +55,62 @@ impl StateStore {
     ) -> Result<Self, StateError> {
         ensure_dir(paths.dir())?;
         let lock = StateLock::acquire(&paths.lock(), operation)?;
-        let current = match read_state(&paths)? {
-            Some(state) if state.deployment != deployment => {
-                return Err(StateError::WrongDeployment {
-                    path: paths.state.clone(),
-                    found: state.deployment,
-                    expected: deployment.to_owned(),
-                });
-            }
-            Some(state) => state,
-            None => StateFile::new(deployment, workflow),
-        };
+        let current = load(&paths, deployment, workflow)?;
         Ok(Self {
             paths,
             current: Mutex::new(current),
             write_hook: None,
+            read_only: None,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Locks and loads the state like [`open`](Self::open), for a command that must never write
+    /// it (`plan`): every [`update`](Self::update) is refused with [`StateError::ReadOnly`].
+    ///
+    /// The lock is taken so that the command sees a state no other command is changing (as
+    /// `terraform plan` does). When the state directory does not exist (the deployment never
+    /// ran), nothing is created, not even the directory or the lock file: there is nothing to
+    /// protect.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), except that a missing directory is not created.
+    pub fn open_read_only(
+        paths: StatePaths,
+        deployment: &str,
+        workflow: &str,
+        operation: &str,
+    ) -> Result<Self, StateError> {
+        let lock = if paths.dir().is_dir() {
+            Some(StateLock::acquire(&paths.lock(), operation)?)
+        } else {
+            None
+        };
+        let current = load(&paths, deployment, workflow)?;
+        Ok(Self {
+            paths,
+            current: Mutex::new(current),
+            write_hook: None,
+            read_only: Some(operation.to_owned()),
             _lock: lock,
         })
+    }
+
+    /// A read-only store over `state`, without taking the lock (for `status`, which must work
+    /// while another command runs). Every [`update`](Self::update) is refused.
+    pub fn read_only(paths: StatePaths, state: StateFile, operation: &str) -> Self {
+        Self {
+            paths,
+            current: Mutex::new(state),
+            write_hook: None,
+            read_only: Some(operation.to_owned()),
+            _lock: None,
+        }
+    }
+
+    /// Whether writes are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.is_some()
     }
 
     /// Installs a hook run before every write (see [`WriteHook`]).
@@ -92,8 +135,15 @@ impl StateStore {
     /// fails, the in-memory state is rolled back to what is on disk.
     ///
     /// # Errors
-    /// [`StateError::Io`] or [`StateError::Hook`] when the write fails.
+    /// [`StateError::Io`] or [`StateError::Hook`] when the write fails;
+    /// [`StateError::ReadOnly`] (and no change, even in memory) when opened read-only.
     pub fn update<R>(&self, change: impl FnOnce(&mut StateFile) -> R) -> Result<R, StateError> {
+        if let Some(operation) = &self.read_only {
+            return Err(StateError::ReadOnly {
+                path: self.paths.state.clone(),
+                operation: operation.clone(),
+            });
+        }
         let mut guard = self.guard();
         let before = guard.clone();
         let result = change(&mut guard);
@@ -118,6 +168,19 @@ impl StateStore {
         // A panic while holding the guard cannot leave a half-applied change on disk (the write
         // happens after the change), so the poisoned value is still a consistent snapshot.
         self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The state at `paths`, or a new one for `deployment` when there is no file yet.
+fn load(paths: &StatePaths, deployment: &str, workflow: &str) -> Result<StateFile, StateError> {
+    match read_state(paths)? {
+        Some(state) if state.deployment != deployment => Err(StateError::WrongDeployment {
+            path: paths.state.clone(),
+            found: state.deployment,
+            expected: deployment.to_owned(),
+        }),
+        Some(state) => Ok(state),
+        None => Ok(StateFile::new(deployment, workflow)),
     }
 }
 

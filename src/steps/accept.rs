@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::outputs::{AcceptOut, EndpointServiceOut, RuleOut};
 use super::{Env, errors};
-use crate::engine::{Poll, Step, StepContext, StepError, StepId};
+use crate::aws::EndpointConnection;
+use crate::engine::{Planned, Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 
 pub struct AcceptStep(pub Env);
@@ -38,7 +39,7 @@ impl Step for AcceptStep {
         let reported = std::sync::Mutex::new(BTreeSet::new());
         let policy = env.wait(5, 30, env.workflow.timeouts.rule_established);
         cx.wait_for(&format!("connection {vpce} to be available"), &policy, || async {
-            let conns = env.aws.endpoint_connections(&service.service_id, None).await.map_err(|e| errors::aws("reading endpoint connections", e))?;
+            let conns = self.connections(&service).await?;
             for other in conns.iter().filter(|c| c.vpce_id != vpce && c.state == "pendingAcceptance") {
                 if reported.lock().expect("not poisoned").insert(other.vpce_id.clone()) {
                     cx.note(format!(
@@ -47,18 +48,9 @@ impl Step for AcceptStep {
                     ));
                 }
             }
-            let Some(conn) = conns.iter().find(|c| c.vpce_id == vpce) else {
-                return Ok(Poll::Pending(format!("no connection from {vpce} yet")));
-            };
-            if conn.owner != owner {
-                return Err(StepError::needs_user(
-                    format!("connection {vpce} is owned by account {}, not by Databricks ({owner}); plink will not accept it", conn.owner),
-                    "check the rule's vpc_endpoint_id in the account console; reject that connection if you do not know it",
-                ));
-            }
-            match conn.state.as_str() {
-                "available" => Ok(Poll::Ready(())),
-                "pendingAcceptance" => {
+            match examine(&conns, &vpce, &owner, &service)? {
+                Connection::Available => Ok(Poll::Ready(())),
+                Connection::PendingAcceptance => {
                     cx.begin(Intent::new("accept_vpc_endpoint_connection").key("service_id", &service.service_id).key("vpc_endpoint_id", &vpce))?;
                     if let Err(e) = env.aws.accept_endpoint_connections(&service.service_id, std::slice::from_ref(&vpce)).await {
                         // A per-item failure usually means the connection changed state under us
@@ -71,16 +63,7 @@ impl Step for AcceptStep {
                     cx.record(&AcceptOut { accepted_vpc_endpoint_id: vpce.clone(), owner: owner.clone() })?;
                     Ok(Poll::Pending("accepted".into()))
                 }
-                "rejected" => Err(StepError::needs_user(
-                    format!("connection {vpce} was rejected on endpoint service {}", service.service_id),
-                    "someone rejected it on the AWS side; the rule becomes REJECTED: run `plink up` again to replace the rule and accept its new connection",
-                )),
-                state @ ("failed" | "expired" | "deleted" | "deleting") => Err(StepError::needs_user(
-                    format!("connection {vpce} is {state}"),
-                    "run `plink up` again: the rule will be replaced and its new connection accepted",
-                )),
-                // `pending` (accepted, provisioning) or a state this plink does not know.
-                state => Ok(Poll::Pending(format!("state={state}"))),
+                Connection::NotYet(seen) => Ok(Poll::Pending(seen)),
             }
         })
         .await?;
@@ -88,6 +71,95 @@ impl Step for AcceptStep {
             accepted_vpc_endpoint_id: vpce,
             owner,
         })
+    }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let rule: RuleOut = cx.output("rule")?;
+        let service: EndpointServiceOut = cx.output("endpoint_service")?;
+        let owner = databricks_account(&self.0.workflow.databricks.principal_arn)?;
+        let Some(vpce) = rule.vpc_endpoint_id else {
+            return Ok(Planned::wait(
+                "the rule has no VPC endpoint yet: up waits for it, then accepts its connection",
+            ));
+        };
+        let conns = self.connections(&service).await?;
+        let out = AcceptOut {
+            accepted_vpc_endpoint_id: vpce.clone(),
+            owner: owner.clone(),
+        };
+        let planned = match examine(&conns, &vpce, &owner, &service)? {
+            Connection::Available => Planned::no_change(format!(
+                "connection {vpce} of Databricks ({owner}) available"
+            ))
+            .with_outputs(&out),
+            Connection::PendingAcceptance => Planned::update(format!(
+                "connection {vpce} of Databricks ({owner}) is pendingAcceptance: up accepts it"
+            )),
+            Connection::NotYet(seen) => Planned::wait(format!(
+                "connection {vpce}: {seen}; up waits until it is available"
+            )),
+        };
+        Ok(planned)
+    }
+}
+
+/// Where the rule's connection stands, as far as accepting it goes.
+enum Connection {
+    Available,
+    PendingAcceptance,
+    /// Not there yet, or accepted and provisioning (or a state this plink does not know).
+    NotYet(String),
+}
+
+/// Finds the rule's connection among the service's and checks it may be accepted: only from
+/// Databricks' account, and not in a state it cannot leave.
+fn examine(
+    conns: &[EndpointConnection],
+    vpce: &str,
+    owner: &str,
+    service: &EndpointServiceOut,
+) -> Result<Connection, StepError> {
+    let Some(conn) = conns.iter().find(|c| c.vpce_id == vpce) else {
+        return Ok(Connection::NotYet(format!("no connection from {vpce} yet")));
+    };
+    if conn.owner != owner {
+        return Err(StepError::needs_user(
+            format!(
+                "connection {vpce} is owned by account {}, not by Databricks ({owner}); plink will not accept it",
+                conn.owner
+            ),
+            "check the rule's vpc_endpoint_id in the account console; reject that connection if you do not know it",
+        ));
+    }
+    match conn.state.as_str() {
+        "available" => Ok(Connection::Available),
+        "pendingAcceptance" => Ok(Connection::PendingAcceptance),
+        "rejected" => Err(StepError::needs_user(
+            format!(
+                "connection {vpce} was rejected on endpoint service {}",
+                service.service_id
+            ),
+            "someone rejected it on the AWS side; the rule becomes REJECTED: run `plink up` again to replace the rule and accept its new connection",
+        )),
+        state @ ("failed" | "expired" | "deleted" | "deleting") => Err(StepError::needs_user(
+            format!("connection {vpce} is {state}"),
+            "run `plink up` again: the rule will be replaced and its new connection accepted",
+        )),
+        // `pending` (accepted, provisioning) or a state this plink does not know.
+        state => Ok(Connection::NotYet(format!("state={state}"))),
+    }
+}
+
+impl AcceptStep {
+    async fn connections(
+        &self,
+        service: &EndpointServiceOut,
+    ) -> Result<Vec<EndpointConnection>, StepError> {
+        self.0
+            .aws
+            .endpoint_connections(&service.service_id, None)
+            .await
+            .map_err(|e| errors::aws("reading endpoint connections", e))
     }
 }
 

@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 
+use super::found::{Found, gone_prefix};
 use super::outputs::{EndpointOut, NetworkOut, SecurityGroupOut};
 use super::{Env, errors};
 use crate::aws::{CreateInterfaceEndpoint, PlinkTags, TagQuery, VpcEndpoint};
-use crate::engine::{Poll, Step, StepContext, StepError, StepId};
+use crate::engine::{Planned, Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 
 pub struct EndpointStep(pub Env);
@@ -36,7 +37,19 @@ impl Step for EndpointStep {
         let env = &self.0;
         let network: NetworkOut = cx.output("network")?;
         let groups: SecurityGroupOut = cx.output("security_group")?;
-        let endpoint = match self.find(cx).await? {
+        let found = self.find(cx).await?;
+        if let Some(gone) = found.gone() {
+            cx.note(format!(
+                "recorded endpoint {gone} is gone; creating a new one"
+            ));
+            cx.forget(&[
+                "vpc_endpoint_id",
+                "dns_name",
+                "network_interface_ids",
+                "ips",
+            ])?;
+        }
+        let endpoint = match found.into_resource() {
             Some(e) => e,
             None => {
                 let token = cx.token("create_vpc_endpoint");
@@ -110,9 +123,64 @@ impl Step for EndpointStep {
             .await?
         };
 
-        let mut enis = env
+        cx.record(&self.outputs(&endpoint).await?)
+    }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let env = &self.0;
+        let network: NetworkOut = cx.output("network")?;
+        let found = self.find(cx).await?;
+        let endpoint = match &found {
+            Found::Missing { gone } => {
+                let subnets: Vec<&str> = network.subnets.iter().map(|s| s.id.as_str()).collect();
+                return Ok(Planned::create(format!(
+                    "{}interface endpoint to {} in {}",
+                    gone_prefix("endpoint", gone.as_deref()),
+                    env.workflow.endpoint.service_name,
+                    subnets.join(", ")
+                )));
+            }
+            Found::Recorded(e) | Found::Unrecorded { resource: e, .. } => e,
+        };
+        let out = self.outputs(endpoint).await?;
+        let planned = match &found {
+            Found::Unrecorded { gone, .. } => Planned::adopt(format!(
+                "{}endpoint {} found by plink's tags",
+                gone_prefix("endpoint", gone.as_deref()),
+                endpoint.id
+            )),
+            _ if !endpoint.is_available() => Planned::wait(format!(
+                "endpoint {} is {}: up waits until it is available",
+                endpoint.id, endpoint.state
+            )),
+            _ => {
+                let recorded = cx.recorded::<EndpointOut>().map(|r| r.ips);
+                match recorded {
+                    Some(ips) if ips != out.ips => Planned::no_change(format!(
+                        "endpoint {} available; its ENI IPs changed from [{}] to [{}]",
+                        endpoint.id,
+                        ips.join(", "),
+                        out.ips.join(", ")
+                    )),
+                    _ => Planned::no_change(format!(
+                        "endpoint {} available, ENI IPs [{}]",
+                        endpoint.id,
+                        out.ips.join(", ")
+                    )),
+                }
+            }
+        };
+        Ok(planned.with_outputs(&out))
+    }
+}
+
+impl EndpointStep {
+    /// What the step records about a live endpoint: its DNS name and its ENIs' IPs.
+    async fn outputs(&self, endpoint: &VpcEndpoint) -> Result<EndpointOut, StepError> {
+        let mut enis = self
+            .0
             .aws
-            .endpoint_network_interfaces(&endpoint)
+            .endpoint_network_interfaces(endpoint)
             .await
             .map_err(|e| errors::aws("reading the endpoint's ENIs", e))?;
         enis.sort_by(|a, b| a.id.cmp(&b.id));
@@ -122,20 +190,20 @@ impl Step for EndpointStep {
             .min_by_key(|d| d.len())
             .cloned()
             .unwrap_or_default();
-        cx.record(&EndpointOut {
+        Ok(EndpointOut {
             vpc_endpoint_id: endpoint.id.clone(),
             dns_name,
             network_interface_ids: enis.iter().map(|e| e.id.clone()).collect(),
             ips: enis.iter().map(|e| e.private_ip.clone()).collect(),
         })
     }
-}
 
-impl EndpointStep {
     /// The recorded endpoint if it still lives, else one tagged for this deployment and step.
-    /// A dead one is forgotten: the next create gets a new token (a new generation).
-    async fn find(&self, cx: &StepContext) -> Result<Option<VpcEndpoint>, StepError> {
+    /// A dead one is reported gone (`apply` forgets it: the next create gets a new token, a new
+    /// generation).
+    async fn find(&self, cx: &StepContext) -> Result<Found<VpcEndpoint>, StepError> {
         let env = &self.0;
+        let mut gone = None;
         if let Some(id) = cx
             .recorded_raw()
             .get("vpc_endpoint_id")
@@ -148,18 +216,8 @@ impl EndpointStep {
                 .await
                 .map_err(|e| errors::aws("reading the interface endpoint", e))?
             {
-                Some(e) if !DEAD.contains(&e.state.as_str()) => return Ok(Some(e)),
-                _ => {
-                    cx.note(format!(
-                        "recorded endpoint {id} is gone; creating a new one"
-                    ));
-                    cx.forget(&[
-                        "vpc_endpoint_id",
-                        "dns_name",
-                        "network_interface_ids",
-                        "ips",
-                    ])?;
-                }
+                Some(e) if !DEAD.contains(&e.state.as_str()) => return Ok(Found::Recorded(e)),
+                _ => gone = Some(id),
             }
         }
         let query = TagQuery {
@@ -184,6 +242,6 @@ impl EndpointStep {
                 found[0].id
             ));
         }
-        Ok(found.into_iter().next())
+        Ok(Found::by_key(found.into_iter().next(), gone))
     }
 }

@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 
+use super::found::{Found, gone_prefix};
 use super::outputs::{EndpointServiceOut, LoadBalancerOut};
 use super::{Env, errors};
 use crate::aws::{CreateEndpointService, EndpointService, PlinkTags, TagQuery};
-use crate::engine::{Poll, Step, StepContext, StepError, StepId};
+use crate::engine::{Planned, Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 
 pub struct EndpointServiceStep(pub Env);
@@ -34,7 +35,14 @@ impl Step for EndpointServiceStep {
         let env = &self.0;
         let lb: LoadBalancerOut = cx.output("load_balancer")?;
         let principal = &env.workflow.databricks.principal_arn;
-        let service = match self.find(cx, &lb).await? {
+        let found = self.find(cx, &lb).await?;
+        if let Some(gone) = found.gone() {
+            cx.note(format!(
+                "recorded endpoint service {gone} is gone; creating a new one"
+            ));
+            cx.forget(&["service_id", "service_name", "allowed_principal"])?;
+        }
+        let service = match found.into_resource() {
             Some(s) => s,
             None => {
                 let token = cx.token("create_vpc_endpoint_service");
@@ -54,15 +62,7 @@ impl Step for EndpointServiceStep {
                     .map_err(|e| errors::aws("creating the endpoint service", e))?
             }
         };
-        if !service.acceptance_required {
-            return Err(StepError::needs_user(
-                format!(
-                    "endpoint service {} does not require acceptance",
-                    service.id
-                ),
-                "plink accepts connections itself and needs acceptance required: turn it on for this service",
-            ));
-        }
+        check(&service)?;
         cx.record(&serde_json::json!({ "service_id": service.id, "service_name": service.name }))?;
 
         if service.state != "Available" {
@@ -91,12 +91,8 @@ impl Step for EndpointServiceStep {
             .await?;
         }
 
-        let allowed = env
-            .aws
-            .allowed_principals(&service.id)
-            .await
-            .map_err(|e| errors::aws("reading allowed principals", e))?;
-        if allowed.iter().any(|p| p.principal == "*") {
+        let principals = self.principals(&service).await?;
+        if principals.wildcard {
             cx.note("removing the wildcard principal `*` from plink's endpoint service");
             cx.begin(
                 Intent::new("remove_principal")
@@ -108,7 +104,7 @@ impl Step for EndpointServiceStep {
                 .await
                 .map_err(|e| errors::aws("removing the wildcard principal", e))?;
         }
-        if !allowed.iter().any(|p| &p.principal == principal) {
+        if !principals.databricks_allowed {
             cx.begin(
                 Intent::new("allow_principal")
                     .key("service_id", &service.id)
@@ -119,22 +115,111 @@ impl Step for EndpointServiceStep {
                 .await
                 .map_err(|e| errors::aws("allowing the Databricks principal", e))?;
         }
-        cx.record(&EndpointServiceOut {
-            service_id: service.id.clone(),
-            service_name: service.name.clone(),
-            allowed_principal: principal.clone(),
-        })
+        cx.record(&self.out(&service))
+    }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let lb: LoadBalancerOut = cx.output("load_balancer")?;
+        let principal = &self.0.workflow.databricks.principal_arn;
+        let found = self.find(cx, &lb).await?;
+        let service = match &found {
+            Found::Missing { gone } => {
+                return Ok(Planned::create(format!(
+                    "{}endpoint service on NLB {} (acceptance required), allowing only {principal}",
+                    gone_prefix("endpoint service", gone.as_deref()),
+                    lb.name
+                )));
+            }
+            Found::Recorded(s) | Found::Unrecorded { resource: s, .. } => s,
+        };
+        check(service)?;
+        let principals = self.principals(service).await?;
+        let mut changes = Vec::new();
+        if principals.wildcard {
+            changes.push("the wildcard principal `*` is allowed: up removes it".to_owned());
+        }
+        if !principals.databricks_allowed {
+            changes.push(format!("{principal} is not allowed: up allows it"));
+        }
+        let planned = match &found {
+            Found::Unrecorded { gone, .. } => Planned::adopt(format!(
+                "{}endpoint service {} found on the NLB{}",
+                gone_prefix("endpoint service", gone.as_deref()),
+                service.id,
+                changes.iter().map(|c| format!("; {c}")).collect::<String>()
+            )),
+            _ if !changes.is_empty() => Planned::update(format!(
+                "endpoint service {}: {}",
+                service.id,
+                changes.join("; ")
+            )),
+            _ if service.state != "Available" => Planned::wait(format!(
+                "endpoint service {} is {}: up waits until it is Available",
+                service.id, service.state
+            )),
+            _ => Planned::no_change(format!(
+                "endpoint service {} allows only the Databricks principal",
+                service.id
+            )),
+        };
+        Ok(planned.with_outputs(&self.out(service)))
     }
 }
 
+/// Who may connect to the service, against what plink wants.
+struct Principals {
+    /// `*` is allowed (never wanted).
+    wildcard: bool,
+    /// The Databricks principal of the region is allowed.
+    databricks_allowed: bool,
+}
+
+/// plink accepts connections itself: the service must require acceptance.
+fn check(service: &EndpointService) -> Result<(), StepError> {
+    if service.acceptance_required {
+        return Ok(());
+    }
+    Err(StepError::needs_user(
+        format!(
+            "endpoint service {} does not require acceptance",
+            service.id
+        ),
+        "plink accepts connections itself and needs acceptance required: turn it on for this service",
+    ))
+}
+
 impl EndpointServiceStep {
+    fn out(&self, service: &EndpointService) -> EndpointServiceOut {
+        EndpointServiceOut {
+            service_id: service.id.clone(),
+            service_name: service.name.clone(),
+            allowed_principal: self.0.workflow.databricks.principal_arn.clone(),
+        }
+    }
+
+    /// The service's allowed principals, against the one Databricks needs.
+    async fn principals(&self, service: &EndpointService) -> Result<Principals, StepError> {
+        let allowed = self
+            .0
+            .aws
+            .allowed_principals(&service.id)
+            .await
+            .map_err(|e| errors::aws("reading allowed principals", e))?;
+        let principal = &self.0.workflow.databricks.principal_arn;
+        Ok(Principals {
+            wildcard: allowed.iter().any(|p| p.principal == "*"),
+            databricks_allowed: allowed.iter().any(|p| &p.principal == principal),
+        })
+    }
+
     /// Recorded id, else the service on our NLB, else one tagged for this deployment.
     async fn find(
         &self,
         cx: &StepContext,
         lb: &LoadBalancerOut,
-    ) -> Result<Option<EndpointService>, StepError> {
+    ) -> Result<Found<EndpointService>, StepError> {
         let env = &self.0;
+        let mut gone = None;
         let live = |s: &EndpointService| !DEAD.contains(&s.state.as_str());
         if let Some(id) = cx
             .recorded_raw()
@@ -148,13 +233,8 @@ impl EndpointServiceStep {
                 .await
                 .map_err(|e| errors::aws("reading the endpoint service", e))?
             {
-                Some(s) if live(&s) => return Ok(Some(s)),
-                _ => {
-                    cx.note(format!(
-                        "recorded endpoint service {id} is gone; creating a new one"
-                    ));
-                    cx.forget(&["service_id", "service_name", "allowed_principal"])?;
-                }
+                Some(s) if live(&s) => return Ok(Found::Recorded(s)),
+                _ => gone = Some(id),
             }
         }
         if let Some(s) = env
@@ -164,7 +244,7 @@ impl EndpointServiceStep {
             .map_err(|e| errors::aws("looking up the endpoint service of the NLB", e))?
             .filter(live)
         {
-            return Ok(Some(s));
+            return Ok(Found::Unrecorded { resource: s, gone });
         }
         let query = TagQuery {
             deployment: Some(env.workflow.deployment.as_str().to_owned()),
@@ -175,9 +255,10 @@ impl EndpointServiceStep {
             .find_endpoint_services(&query)
             .await
             .map_err(|e| errors::aws("looking up tagged endpoint services", e))?;
-        Ok(found
+        let tagged = found
             .into_iter()
             .filter(live)
-            .find(|s| s.nlb_arns.contains(&lb.load_balancer_arn)))
+            .find(|s| s.nlb_arns.contains(&lb.load_balancer_arn));
+        Ok(Found::by_key(tagged, gone))
     }
 }

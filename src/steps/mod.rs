@@ -7,11 +7,14 @@
 
 mod accept;
 mod bind;
+pub mod coordination;
+pub mod down;
 mod endpoint;
 mod endpoint_service;
 mod env;
 pub mod errors;
 mod established;
+mod found;
 mod listener;
 mod load_balancer;
 mod ncc;
@@ -24,6 +27,7 @@ mod targets;
 
 use std::sync::Arc;
 
+pub use down::{DownOptions, s3_privatelink_down};
 pub use env::{Env, StepEnv, wait_scale_from_env};
 pub use established::{days_left, pending_text};
 

@@ -9,7 +9,7 @@ use super::outputs::{NetworkOut, SubnetOut};
 use super::{Env, errors};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::config;
-use crate::engine::{Step, StepContext, StepError, StepId};
+use crate::engine::{Planned, Step, StepContext, StepError, StepId};
 
 pub struct NetworkStep(pub Env);
 
@@ -28,6 +28,27 @@ impl Step for NetworkStep {
     }
 
     async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
+        cx.record(&self.resolve().await?)
+    }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let network = self.resolve().await?;
+        let subnets: Vec<&str> = network.subnets.iter().map(|s| s.id.as_str()).collect();
+        let what = format!("VPC {}, subnets {}", network.vpc_id, subnets.join(", "));
+        let planned = match cx.recorded::<NetworkOut>() {
+            Some(rec) if rec == network => Planned::no_change(what),
+            Some(_) => Planned::update(format!(
+                "{what} (changed since the last run; up records them, resources already made keep their subnets)"
+            )),
+            None => Planned::adopt(format!("{what} (read only: plink never changes them)")),
+        };
+        Ok(planned.with_outputs(&network))
+    }
+}
+
+impl NetworkStep {
+    /// Resolves the VPC and subnets and checks them; reads only.
+    async fn resolve(&self) -> Result<NetworkOut, StepError> {
         let env = &self.0;
         let aws_cfg = &env.workflow.aws;
         let vpc_selector = match &aws_cfg.vpc {
@@ -75,7 +96,7 @@ impl Step for NetworkStep {
                 "select subnets in at least two availability zones (the NLB and the endpoint must survive an AZ outage)",
             ));
         }
-        cx.record(&NetworkOut {
+        Ok(NetworkOut {
             vpc_id: vpc.id.clone(),
             account_id: vpc
                 .owner_id

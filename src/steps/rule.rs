@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 
 use super::outputs::{EndpointOut, EndpointServiceOut, NccOut, RuleOut};
-use super::{Env, errors};
+use super::{Env, coordination, errors};
 use crate::config::DomainNames;
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
-use crate::engine::{Poll, Step, StepContext, StepError, StepId};
+use crate::engine::{Planned, Poll, Step, StepContext, StepError, StepId};
 use crate::state::Intent;
 
 /// Databricks limit: private endpoints per region per account (reference §8.1).
@@ -36,16 +36,34 @@ impl Step for RuleStep {
         let db = &env.databricks;
         let ncc: NccOut = cx.output("ncc")?;
         let service: EndpointServiceOut = cx.output("endpoint_service")?;
-        let endpoint: EndpointOut = cx.output("endpoint")?;
-        let domain_names = match &env.workflow.databricks.domain_names {
-            DomainNames::Explicit(names) => names.clone(),
-            DomainNames::FromEndpoint => vec![endpoint.dns_name.clone()],
-        };
+        let domain_names = self.domain_names(cx)?;
 
-        let mut rule = match self.find(cx, &ncc, &service).await? {
-            Some(rule) => rule,
-            None => self.create(cx, &ncc, &service, &domain_names).await?,
+        // Deployments of one run count the regional limit and create in turn (see coordination).
+        let turn = coordination::lock(format!("rules:{}:{}", db.account_id(), env.region())).await;
+        let found = self.find(cx, &ncc, &service).await?;
+        let mut rule = match found {
+            RuleFound::Live { rule, .. } => rule,
+            RuleFound::Replace { rule, why } => {
+                cx.note(format!(
+                    "rule {} {why}; deleting it to create a new one",
+                    rule.rule_id
+                ));
+                cx.begin(Intent::new("delete_rule_to_replace").key("rule_id", &rule.rule_id))?;
+                db.delete_rule_if_exists(&ncc.ncc_id, &rule.rule_id)
+                    .await
+                    .map_err(|e| errors::databricks("deleting the rule to replace", e))?;
+                cx.forget(&["rule_id", "vpc_endpoint_id"])?;
+                self.create(cx, &ncc, &service, &domain_names).await?
+            }
+            RuleFound::Missing { gone } => {
+                if gone.is_some() {
+                    cx.note("the recorded rule is gone; creating a new one");
+                    cx.forget(&["rule_id", "vpc_endpoint_id"])?;
+                }
+                self.create(cx, &ncc, &service, &domain_names).await?
+            }
         };
+        drop(turn);
         cx.record(&out(&rule, &service))?;
 
         // Drift repair: the domain names are the only mutable part (full replacement, §3.6).
@@ -71,9 +89,7 @@ impl Step for RuleStep {
             cx.record(&out(&rule, &service))?;
         }
 
-        if rule.vpc_endpoint_id().is_none()
-            || rule.connection_state.as_ref() == Some(&ConnectionState::Creating)
-        {
+        if waiting_for_endpoint(&rule) {
             let policy = env.wait(10, 60, env.workflow.timeouts.rule_endpoint);
             rule = cx
                 .wait_for("Databricks to open its VPC endpoint", &policy, || async {
@@ -90,69 +106,139 @@ impl Step for RuleStep {
                     }
                 })
                 .await?;
-        } else if rule
-            .connection_state
-            .as_ref()
-            .is_some_and(ConnectionState::is_failed)
-        {
+        } else if is_failed(&rule) {
             return Err(failed(&rule));
         }
         cx.record(&out(&rule, &service))
     }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let ncc: NccOut = cx.output("ncc")?;
+        let service: EndpointServiceOut = cx.output("endpoint_service")?;
+        let domain_names = self.domain_names(cx)?;
+        let (rule, recorded) = match self.find(cx, &ncc, &service).await? {
+            RuleFound::Missing { gone } => {
+                self.check_quota().await?;
+                let gone = gone.map(|g| format!("recorded rule {g} is gone; "));
+                return Ok(Planned::create(format!(
+                    "{}private endpoint rule for {} with domain names [{}]",
+                    gone.unwrap_or_default(),
+                    service.service_name,
+                    domain_names.join(", ")
+                )));
+            }
+            RuleFound::Replace { rule, why } => {
+                return Ok(Planned::replace(format!(
+                    "rule {} {why}: up deletes it and creates a new one",
+                    rule.rule_id
+                )));
+            }
+            RuleFound::Live { rule, recorded } => (rule, recorded),
+        };
+        let mut changes = Vec::new();
+        if rule.domain_names != domain_names {
+            changes.push(format!(
+                "domain names [{}] → [{}]",
+                rule.domain_names.join(", "),
+                domain_names.join(", ")
+            ));
+        }
+        let planned = if !recorded {
+            Planned::adopt(format!(
+                "rule {} for {} found in the NCC{}",
+                rule.rule_id,
+                service.service_name,
+                changes.iter().map(|c| format!("; {c}")).collect::<String>()
+            ))
+        } else if !changes.is_empty() {
+            Planned::update(format!("rule {}: {}", rule.rule_id, changes.join("; ")))
+        } else if waiting_for_endpoint(&rule) {
+            Planned::wait(format!(
+                "rule {} is {}: up waits for Databricks to open its VPC endpoint",
+                rule.rule_id,
+                state_text(&rule)
+            ))
+        } else {
+            Planned::no_change(format!("rule {} {}", rule.rule_id, state_text(&rule)))
+        };
+        Ok(planned.with_outputs(&out(&rule, &service)))
+    }
+}
+
+/// What the rule lookup found.
+enum RuleFound {
+    /// A live rule for the endpoint service; `recorded` unless found by natural key.
+    Live {
+        rule: PrivateEndpointRule,
+        recorded: bool,
+    },
+    /// A rule that can never work again (failed, or for an endpoint service that was
+    /// replaced): `apply` deletes it and creates a new one.
+    Replace {
+        rule: PrivateEndpointRule,
+        why: String,
+    },
+    /// No rule: `apply` creates one. `gone` is the recorded rule id when it vanished.
+    Missing { gone: Option<String> },
 }
 
 impl RuleStep {
-    /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural key).
-    /// A rule in a failed state is deleted here so that a new one can be made: the previous run
-    /// stopped on it and told the user what to fix.
+    /// The domain names the rule must have: the workflow's, else the endpoint's DNS name.
+    fn domain_names(&self, cx: &StepContext) -> Result<Vec<String>, StepError> {
+        Ok(match &self.0.workflow.databricks.domain_names {
+            DomainNames::Explicit(names) => names.clone(),
+            DomainNames::FromEndpoint => vec![cx.output::<EndpointOut>("endpoint")?.dns_name],
+        })
+    }
+
+    /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural
+    /// key). A failed one, or a recorded one for another endpoint service (plink's service was
+    /// replaced), is to be replaced: the previous run stopped on it and told the user what to fix.
     async fn find(
         &self,
         cx: &StepContext,
         ncc: &NccOut,
         service: &EndpointServiceOut,
-    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+    ) -> Result<RuleFound, StepError> {
         let db = &self.0.databricks;
         let rules = db
             .list_rules(&ncc.ncc_id)
             .await
             .map_err(|e| errors::databricks("listing the NCC's rules", e))?;
+        let live: Vec<PrivateEndpointRule> = rules.into_iter().filter(|r| !r.deactivated).collect();
         let recorded = cx.recorded::<RuleOut>().map(|r| r.rule_id);
-        let candidate = rules
+        let by_id = live.iter().find(|r| Some(&r.rule_id) == recorded.as_ref());
+        let by_key = live
             .iter()
-            .filter(|r| !r.deactivated)
-            .find(|r| Some(&r.rule_id) == recorded.as_ref())
-            .or_else(|| {
-                rules
-                    .iter()
-                    .filter(|r| !r.deactivated)
-                    .find(|r| r.endpoint_service.as_deref() == Some(service.service_name.as_str()))
-            });
-        let Some(rule) = candidate else {
-            if recorded.is_some() {
-                cx.note("the recorded rule is gone; creating a new one");
-                cx.forget(&["rule_id", "vpc_endpoint_id"])?;
-            }
-            return Ok(None);
+            .find(|r| r.endpoint_service.as_deref() == Some(service.service_name.as_str()));
+        let (rule, is_recorded) = match (by_id, by_key) {
+            (Some(rule), _) => (rule.clone(), true),
+            (None, Some(rule)) => (rule.clone(), false),
+            (None, None) => return Ok(RuleFound::Missing { gone: recorded }),
         };
-        if rule
-            .connection_state
-            .as_ref()
-            .is_some_and(ConnectionState::is_failed)
-            && recorded.as_deref() == Some(rule.rule_id.as_str())
+        if let Some(other) = rule
+            .endpoint_service
+            .as_deref()
+            .filter(|s| *s != service.service_name)
         {
-            cx.note(format!(
-                "rule {} is {}; deleting it to create a new one",
-                rule.rule_id,
-                state_text(rule)
-            ));
-            cx.begin(Intent::new("delete_failed_rule").key("rule_id", &rule.rule_id))?;
-            db.delete_rule_if_exists(&ncc.ncc_id, &rule.rule_id)
-                .await
-                .map_err(|e| errors::databricks("deleting the failed rule", e))?;
-            cx.forget(&["rule_id", "vpc_endpoint_id"])?;
-            return Ok(None);
+            return Ok(RuleFound::Replace {
+                why: format!(
+                    "points at endpoint service {other}, not at plink's {}",
+                    service.service_name
+                ),
+                rule,
+            });
         }
-        Ok(Some(rule.clone()))
+        if is_failed(&rule) {
+            return Ok(RuleFound::Replace {
+                why: format!("is {}", state_text(&rule)),
+                rule,
+            });
+        }
+        Ok(RuleFound::Live {
+            rule,
+            recorded: is_recorded,
+        })
     }
 
     async fn create(
@@ -212,6 +298,18 @@ impl RuleStep {
         }
         Ok(())
     }
+}
+
+fn is_failed(rule: &PrivateEndpointRule) -> bool {
+    rule.connection_state
+        .as_ref()
+        .is_some_and(ConnectionState::is_failed)
+}
+
+/// Databricks has not reported its VPC endpoint yet (the rule is `CREATING`).
+fn waiting_for_endpoint(rule: &PrivateEndpointRule) -> bool {
+    rule.vpc_endpoint_id().is_none()
+        || rule.connection_state.as_ref() == Some(&ConnectionState::Creating)
 }
 
 pub(crate) fn state_text(rule: &PrivateEndpointRule) -> String {

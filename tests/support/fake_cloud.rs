@@ -153,6 +153,24 @@ impl FakeCloud {
         Ok("pending")
     }
 
+    /// The state `poll` would report, without counting a poll: `None` when the resource is gone.
+    pub fn peek(&self, id: &str) -> Option<&'static str> {
+        let inner = self.inner.lock().unwrap();
+        let r = inner.resources.get(id)?;
+        Some(if r.polls_until_ready == 0 {
+            "available"
+        } else {
+            "pending"
+        })
+    }
+
+    /// Makes `id` report "pending" for its next `polls` polls (it is provisioning again).
+    pub fn set_pending(&self, id: &str, polls: u32) {
+        if let Some(r) = self.inner.lock().unwrap().resources.get_mut(id) {
+            r.polls_until_ready = polls;
+        }
+    }
+
     /// Makes every existing resource ready at its next poll.
     pub fn make_all_ready(&self) {
         for r in self.inner.lock().unwrap().resources.values_mut() {

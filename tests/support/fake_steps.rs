@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use plink::engine::{Poll, Step, StepContext, StepError, StepId, WaitPolicy};
+use plink::engine::{Planned, Poll, Step, StepContext, StepError, StepId, WaitPolicy};
 use plink::state::Intent;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,14 @@ struct Ready {
     ready: bool,
 }
 
-/// Tracks how many steps are inside `apply` at once.
+/// What a fake step's lookup found (shared by `apply` and `plan`).
+enum Found {
+    Recorded(String),
+    ByName { id: String, gone: Option<String> },
+    Missing { gone: Option<String> },
+}
+
+/// Tracks how many steps are inside `apply` (or `plan`) at once.
 #[derive(Default)]
 pub struct Concurrency {
     now: AtomicUsize,
@@ -70,17 +77,66 @@ impl Step for ResourceStep {
         self.concurrency.now.fetch_sub(1, Ordering::SeqCst);
         result
     }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let now = self.concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.concurrency.max.fetch_max(now, Ordering::SeqCst);
+        let result = self.plan_only(cx).await;
+        self.concurrency.now.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
 }
 
 impl ResourceStep {
-    async fn converge(&self, cx: &StepContext) -> Result<(), StepError> {
-        // Dependencies must have recorded their ids.
+    /// The natural key: the kind and the ids of the dependencies.
+    fn name(&self, cx: &StepContext) -> Result<String, StepError> {
         let mut name = self.kind.to_string();
         for d in &self.deps {
             let dep: Created = cx.output(d)?;
             name.push('+');
             name.push_str(&dep.id);
         }
+        Ok(name)
+    }
+
+    /// Recorded id, then natural key (never by token: a token finds nothing without creating).
+    fn find(&self, cx: &StepContext, name: &str) -> Found {
+        let recorded = cx.recorded::<Created>().map(|c| c.id);
+        let gone = match recorded {
+            Some(id) if self.cloud.exists(&id) => return Found::Recorded(id),
+            other => other,
+        };
+        match self.lookup {
+            Lookup::Name => match self.cloud.find_by_name(self.kind, name) {
+                Some(id) => Found::ByName { id, gone },
+                None => Found::Missing { gone },
+            },
+            Lookup::TokenOnly => Found::Missing { gone },
+        }
+    }
+
+    async fn plan_only(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        let name = self.name(cx)?;
+        tokio::time::sleep(self.work).await;
+        Ok(match self.find(cx, &name) {
+            Found::Missing { gone: Some(id) } => {
+                Planned::create(format!("recorded {} {id} is gone", self.kind))
+            }
+            Found::Missing { gone: None } => Planned::create(format!("{} {name}", self.kind)),
+            Found::ByName { id, .. } => {
+                Planned::adopt(format!("{id} found by name")).with_outputs(&Created { id })
+            }
+            Found::Recorded(id) => match self.cloud.peek(&id) {
+                Some("available") => Planned::no_change(id.clone()),
+                state => Planned::wait(format!("{id} is {}", state.unwrap_or("gone"))),
+            }
+            .with_outputs(&Created { id }),
+        })
+    }
+
+    async fn converge(&self, cx: &StepContext) -> Result<(), StepError> {
+        // Dependencies must have recorded their ids.
+        let name = self.name(cx)?;
         tokio::time::sleep(self.work).await;
         // A crashed process makes no more progress: end the run at once instead of retrying.
         let cloud_err = |e: String| match e.as_str() {
@@ -89,14 +145,9 @@ impl ResourceStep {
         };
 
         // 1. Find: recorded id, then natural key.
-        let recorded = cx
-            .recorded::<Created>()
-            .map(|c| c.id)
-            .filter(|id| self.cloud.exists(id));
-        let found = match (recorded, self.lookup) {
-            (Some(id), _) => Some(id),
-            (None, Lookup::Name) => self.cloud.find_by_name(self.kind, &name),
-            (None, Lookup::TokenOnly) => None,
+        let found = match self.find(cx, &name) {
+            Found::Recorded(id) | Found::ByName { id, .. } => Some(id),
+            Found::Missing { .. } => None,
         };
         // 2. Create if missing, intent first.
         let id = match found {

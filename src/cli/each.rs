@@ -1,0 +1,130 @@
+//! Running one command over several deployments: at most `--parallel` at once, results in the
+//! order the files were given, one exit code for all.
+
+use std::future::Future;
+
+use futures::stream::{self, StreamExt};
+
+use super::exit;
+use crate::ops::Deployment;
+
+/// Runs `one` for every deployment, `parallel` at a time, and returns the combined exit code
+/// (see [`summarize`]). A lone deployment's error is returned as is, for the usual report.
+///
+/// # Errors
+/// The error of the only deployment, when there is exactly one.
+pub async fn run<F, Fut>(deployments: Vec<Deployment>, parallel: u16, one: F) -> anyhow::Result<u8>
+where
+    F: Fn(Deployment) -> Fut,
+    Fut: Future<Output = anyhow::Result<u8>>,
+{
+    let mut results = map(deployments, parallel, one).await;
+    if results.len() == 1 {
+        return results.pop().expect("one").1;
+    }
+    Ok(summarize(results))
+}
+
+/// Runs `one` for every deployment, `parallel` at a time; results keep the order of the files.
+pub async fn map<T, F, Fut>(
+    deployments: Vec<Deployment>,
+    parallel: u16,
+    one: F,
+) -> Vec<(String, anyhow::Result<T>)>
+where
+    F: Fn(Deployment) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let names: Vec<String> = deployments.iter().map(|d| d.name().to_owned()).collect();
+    let results: Vec<anyhow::Result<T>> = stream::iter(deployments)
+        .map(&one)
+        .buffered(usize::from(parallel.max(1)))
+        .collect()
+        .await;
+    names.into_iter().zip(results).collect()
+}
+
+/// Prints each failed deployment's error with its name and a one-line-per-deployment summary;
+/// returns 130 if any was interrupted, else the highest code.
+pub fn summarize(results: Vec<(String, anyhow::Result<u8>)>) -> u8 {
+    let mut codes = Vec::new();
+    for (name, result) in results {
+        let code = match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("plink: {name}: error: {e}");
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+                exit::code_for(&e)
+            }
+        };
+        codes.push((name, code));
+    }
+    eprintln!("plink: {} deployment(s):", codes.len());
+    for (name, code) in &codes {
+        eprintln!("  {name:<24} {}", describe(*code));
+    }
+    if codes.iter().any(|(_, c)| *c == exit::INTERRUPTED) {
+        exit::INTERRUPTED
+    } else {
+        codes.iter().map(|(_, c)| *c).max().unwrap_or(exit::OK)
+    }
+}
+
+fn describe(code: u8) -> String {
+    match code {
+        exit::OK => "ok".into(),
+        exit::PLAN_HAS_CHANGES => "changes pending (10)".into(),
+        exit::INTERRUPTED => "interrupted (130)".into(),
+        other => format!("failed (exit {other})"),
+    }
+}
+
+/// For read-only commands: computes each deployment's report, prints them in the order given
+/// (`--json`: the report itself for one deployment, an array for several), and combines the
+/// exit codes as [`summarize`] does.
+///
+/// # Errors
+/// The error of the only deployment, when there is exactly one; printing failures.
+pub async fn report<R, F, Fut>(
+    deployments: Vec<Deployment>,
+    parallel: u16,
+    json: bool,
+    one: F,
+    render: impl Fn(&R) -> String,
+) -> anyhow::Result<u8>
+where
+    R: serde::Serialize,
+    F: Fn(Deployment) -> Fut,
+    Fut: Future<Output = anyhow::Result<(u8, R)>>,
+{
+    let mut results = map(deployments, parallel, one).await;
+    if results.len() == 1 {
+        let (code, report) = results.pop().expect("one").1?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", render(&report));
+        }
+        return Ok(code);
+    }
+    let mut reports = Vec::new();
+    let mut codes = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok((code, report)) => {
+                if !json {
+                    print!("{}", render(&report));
+                }
+                reports.push(report);
+                codes.push((name, Ok(code)));
+            }
+            Err(e) => codes.push((name, Err(e))),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(summarize(codes))
+}

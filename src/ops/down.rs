@@ -1,0 +1,160 @@
+//! `plink down`: tear the deployment down, in reverse order, only what plink created.
+//!
+//! The teardown graph ([`crate::steps::s3_privatelink_down`]) runs on the same engine, under the
+//! same lock, as `up`: it can be interrupted or killed at any point and run again. When every
+//! teardown step is done, one durable update clears the `up` steps' records (keeping the lineage,
+//! the serial and the teardown steps' own records) and notes `destroyed_at`, so that `status`
+//! shows the deployment as torn down. An NCC that had to be kept (workspaces still bound to it)
+//! stays in the state with its binding, so that a later `down --rebind-to` can finish the job.
+
+use std::sync::Arc;
+
+use super::Deployment;
+use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
+use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
+use crate::steps::down::outputs::{NccDown, NccOutcome, RuleDown};
+use crate::steps::{self, DownOptions};
+use crate::workflow;
+
+/// The `up` records a teardown keeps when the NCC was kept: it still exists, and its workspaces
+/// are still bound to it.
+const KEPT_WITH_THE_NCC: &[&str] = &["ncc", "bind"];
+
+/// What `plink down` did.
+#[derive(Debug)]
+pub enum DownOutcome {
+    /// No state file: `plink up` never ran with this state, so plink created nothing (every
+    /// create is preceded by a durable intent). Nothing was read, locked or written.
+    NeverUp,
+    /// The teardown graph ran; see the report.
+    Ran(Box<DownReport>),
+}
+
+/// The result of a teardown run.
+#[derive(Debug)]
+pub struct DownReport {
+    pub run: RunReport,
+    /// What became of the NCC (absent when the state knew no NCC).
+    pub ncc: Option<NccDown>,
+    /// The private endpoint rules this run deleted (Databricks deactivates them).
+    pub deleted_rules: Vec<String>,
+    /// Whether this run changed anything (cloud or state); false for a repeated `down`.
+    pub changed: bool,
+    /// When the teardown completed (this run or an earlier one), if it did.
+    pub destroyed_at: Option<String>,
+}
+
+impl DownReport {
+    /// Every teardown step is done.
+    pub fn succeeded(&self) -> bool {
+        self.run.succeeded()
+    }
+
+    /// The NCC plink created is still there (bound workspaces or other rules).
+    pub fn ncc_kept(&self) -> bool {
+        self.ncc
+            .as_ref()
+            .is_some_and(|n| n.outcome == NccOutcome::Kept)
+    }
+}
+
+/// Runs the teardown graph to completion, then clears the `up` records.
+///
+/// # Errors
+/// Failures to start (state locked or unreadable, credentials missing, `--rebind-to` naming an
+/// NCC that does not exist or is in another region — checked before anything is deleted); step
+/// failures are in the returned report.
+pub async fn run(
+    deployment: &Deployment,
+    options: &DownOptions,
+    events: EventSink,
+    interrupt: Interrupt,
+) -> anyhow::Result<DownOutcome> {
+    // Without a state file nothing can have been created (intents are written before every
+    // create), and reading needs no lock: a concurrent `up` is simply ordered after this.
+    if read_state(&deployment.paths)?.is_none() {
+        return Ok(DownOutcome::NeverUp);
+    }
+    let workflow = Arc::new(deployment.workflow.clone());
+    let store = Arc::new(StateStore::open(
+        deployment.paths.clone(),
+        workflow.deployment.as_str(),
+        workflow::S3_PRIVATELINK,
+        "down",
+    )?);
+    let serial_before = store.snapshot().serial;
+    let rule_before: Option<RuleDown> = output(&store.snapshot(), "down_rule");
+    let env = Arc::new(super::up::connect(workflow, false).await?);
+    if let Some(to) = &options.rebind_to {
+        let own = store.snapshot().step("ncc").and_then(|r| {
+            r.outputs
+                .get("ncc_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        });
+        if own.as_deref() == Some(to.as_str()) {
+            return Err(StepError::needs_user(
+                format!("--rebind-to names the deployment's own NCC ({to})"),
+                "name another NCC of the same region to switch the workspaces to",
+            )
+            .into());
+        }
+        steps::down::check_rebind_target(&env, to).await?;
+    }
+    let engine = Engine::new(steps::s3_privatelink_down(env, options.clone()))?
+        .with_events(events)
+        .with_interrupt(interrupt);
+    let run = engine.run(store.clone()).await;
+    let ncc: Option<NccDown> = output(&store.snapshot(), "down_ncc");
+    let rule_after: Option<RuleDown> = output(&store.snapshot(), "down_rule");
+    let deleted_rules = match rule_after {
+        Some(after) if Some(&after) != rule_before.as_ref() => after.deleted_rule_ids,
+        _ => Vec::new(),
+    };
+    let kept = ncc.as_ref().is_some_and(|n| n.outcome == NccOutcome::Kept);
+    if run.succeeded() {
+        finish(&store, kept)?;
+    }
+    let state = store.snapshot();
+    Ok(DownOutcome::Ran(Box::new(DownReport {
+        run,
+        ncc,
+        deleted_rules,
+        changed: state.serial != serial_before,
+        destroyed_at: state
+            .destroyed_at
+            .clone()
+            .filter(|_| !has_up_records(&state, kept)),
+    })))
+}
+
+/// Clears the `up` records and notes `destroyed_at`, in one durable write (none if there is
+/// nothing to clear: a repeated `down` leaves the file as it was).
+fn finish(store: &StateStore, ncc_kept: bool) -> anyhow::Result<()> {
+    let state = store.snapshot();
+    if state.destroyed_at.is_some() && !has_up_records(&state, ncc_kept) {
+        return Ok(());
+    }
+    store.update(|s| {
+        for step in workflow::STEP_ORDER {
+            if !(ncc_kept && KEPT_WITH_THE_NCC.contains(step)) {
+                s.steps.remove(*step);
+            }
+        }
+        s.destroyed_at = Some(now_rfc3339());
+    })?;
+    Ok(())
+}
+
+/// Whether `state` still holds `up` records other than those a kept NCC keeps.
+pub fn has_up_records(state: &StateFile, ncc_kept: bool) -> bool {
+    workflow::STEP_ORDER
+        .iter()
+        .filter(|s| !(ncc_kept && KEPT_WITH_THE_NCC.contains(s)))
+        .any(|s| state.steps.contains_key(*s))
+}
+
+fn output<T: serde::de::DeserializeOwned>(state: &StateFile, step: &str) -> Option<T> {
+    let rec = state.step(step)?;
+    serde_json::from_value(serde_json::Value::Object(rec.outputs.clone())).ok()
+}

@@ -1,0 +1,149 @@
+//! `plink status --orphans`: AWS resources carrying plink's tags that no known state records —
+//! left by a state file that was deleted, or by a run whose record was lost.
+//!
+//! Known states are those of the given workflow files and every `.plink/*/state.json` under the
+//! current directory. Databricks NCCs and rules cannot carry tags, so they are not scanned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Deployment;
+use crate::aws::tags::TAG_DEPLOYMENT;
+use crate::aws::{AwsClients, TagQuery, Tags};
+use crate::state::{StatePaths, read_state};
+
+/// One plink-tagged resource no known state records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Orphan {
+    pub kind: &'static str,
+    pub id: String,
+    pub region: String,
+    /// The `plink:deployment` tag.
+    pub deployment: String,
+    pub reason: String,
+}
+
+/// Every id and ARN recorded in a state, per deployment.
+fn known_ids(deployments: &[Deployment], root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut paths: Vec<StatePaths> = deployments.iter().map(|d| d.paths.clone()).collect();
+    if let Ok(entries) = std::fs::read_dir(root.join(".plink")) {
+        for e in entries.flatten() {
+            let state = e.path().join("state.json");
+            if state.is_file() && !paths.iter().any(|p| p.state == state) {
+                paths.push(StatePaths::at(state));
+            }
+        }
+    }
+    let mut known: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in paths {
+        // An unreadable state is reported by the commands that need it; here it is just unknown.
+        let Ok(Some(state)) = read_state(&p) else {
+            continue;
+        };
+        let ids = known.entry(state.deployment.clone()).or_default();
+        for rec in state.steps.values() {
+            collect_strings(&Value::Object(rec.outputs.clone()), ids);
+        }
+    }
+    known
+}
+
+fn collect_strings(v: &Value, into: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            into.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, into)),
+        Value::Object(map) => map.values().for_each(|i| collect_strings(i, into)),
+        _ => {}
+    }
+}
+
+/// Scans the regions (and accounts) of `deployments` for orphans.
+///
+/// # Errors
+/// A connection or read failure.
+pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec<Orphan>> {
+    let known = known_ids(deployments, root);
+    let mut seen_targets = BTreeSet::new();
+    let mut orphans = Vec::new();
+    for d in deployments {
+        let aws = &d.workflow.aws;
+        if !seen_targets.insert((
+            aws.region.as_str().to_owned(),
+            aws.profile.clone(),
+            aws.role_arn.clone(),
+        )) {
+            continue;
+        }
+        let env = super::up::connect(Arc::new(d.workflow.clone()), false).await?;
+        for (kind, id, tags) in tagged_resources(&env.aws).await? {
+            let deployment = tags.get(TAG_DEPLOYMENT).cloned().unwrap_or_default();
+            let reason = match known.get(&deployment) {
+                None => format!("no known state for deployment \"{deployment}\""),
+                Some(ids) if !ids.contains(&id) => {
+                    format!("not recorded in the state of \"{deployment}\"")
+                }
+                Some(_) => continue,
+            };
+            orphans.push(Orphan {
+                kind,
+                id,
+                region: env.aws.region.clone(),
+                deployment,
+                reason,
+            });
+        }
+    }
+    Ok(orphans)
+}
+
+/// Every live resource carrying plink's tags, any deployment: (kind, id or ARN, tags).
+async fn tagged_resources(aws: &AwsClients) -> anyhow::Result<Vec<(&'static str, String, Tags)>> {
+    let any = TagQuery::any_deployment();
+    let mut out = Vec::new();
+    for e in aws.find_vpc_endpoints(&any).await? {
+        if !e.state.eq_ignore_ascii_case("deleted") {
+            out.push(("interface endpoint", e.id, e.tags));
+        }
+    }
+    for s in aws.find_endpoint_services(&any).await? {
+        if !s.state.eq_ignore_ascii_case("deleted") {
+            out.push(("endpoint service", s.id, s.tags));
+        }
+    }
+    for sg in aws.find_security_groups(&any).await? {
+        out.push(("security group", sg.id, sg.tags));
+    }
+    let lbs = aws.find_load_balancers(&any).await?;
+    let tgs = aws.find_target_groups(&any).await?;
+    let mut arns: Vec<String> = lbs
+        .iter()
+        .map(|l| l.arn.clone())
+        .chain(tgs.iter().map(|t| t.arn.clone()))
+        .collect();
+    let mut listeners = Vec::new();
+    for lb in &lbs {
+        listeners.extend(aws.listeners(&lb.arn).await?.into_iter().map(|l| l.arn));
+    }
+    arns.extend(listeners.iter().cloned());
+    let tags = aws.elb_tags(&arns).await?;
+    let tags_of = |arn: &str| tags.get(arn).cloned().unwrap_or_default();
+    for lb in lbs {
+        out.push(("load balancer", lb.arn.clone(), tags_of(&lb.arn)));
+    }
+    for tg in tgs {
+        out.push(("target group", tg.arn.clone(), tags_of(&tg.arn)));
+    }
+    for l in listeners {
+        let t = tags_of(&l);
+        if any.matches(&t) {
+            out.push(("listener", l, t));
+        }
+    }
+    Ok(out)
+}

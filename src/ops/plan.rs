@@ -1,0 +1,100 @@
+//! `plink plan`: what `up` would do now, from the workflow file, the state and the live
+//! resources, without changing anything; and the same findings as drift for `plink status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Deployment;
+use super::up::{UpOptions, connect};
+use crate::engine::{Engine, PlanAction, PlanOutcome, PlanReport, RetryPolicy};
+use crate::state::{StateFile, StateStore};
+use crate::steps::{self, StepEnv};
+use crate::workflow;
+
+/// A plan and what it was made from.
+#[derive(Debug)]
+pub struct Plan {
+    pub report: PlanReport,
+    /// False when the deployment never ran (no state file): everything is planned from scratch.
+    pub state_exists: bool,
+}
+
+/// Plans the deployment: what `plink up` with `options` would do now.
+///
+/// Takes the lock like `up` (a plan while another command changes the state is refused), but
+/// the store refuses every write and no mutating call is made. A deployment that never ran
+/// gets no state file, directory or lock file.
+///
+/// # Errors
+/// Failures to start: the state is locked or unreadable, credentials are missing. A step whose
+/// plan fails is in the report ([`PlanOutcome::Failed`]).
+pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result<Plan> {
+    let workflow = Arc::new(deployment.workflow.clone());
+    let store = Arc::new(StateStore::open_read_only(
+        deployment.paths.clone(),
+        workflow.deployment.as_str(),
+        workflow::S3_PRIVATELINK,
+        "plan",
+    )?);
+    let state_exists = deployment.paths.state.is_file();
+    let env = connect(workflow, options.replace_ncc_binding).await?;
+    let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?;
+    Ok(Plan {
+        report: engine.plan(store).await,
+        state_exists,
+    })
+}
+
+/// What the plan finds out of place, for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// One line per step `up` would act on: `step: action: detail`.
+    pub lines: Vec<String>,
+    /// Steps that could not be checked, with why.
+    pub errors: Vec<String>,
+}
+
+/// The plan's findings on `state` as drift: every step whose plan is not "no change" (steps
+/// planned later, after a dependency, are implied by that dependency's line).
+///
+/// Does not lock the state (`status` must work while `up` runs) and never writes it. Transient
+/// errors are retried for at most 30 seconds.
+pub async fn drift(env: Arc<StepEnv>, deployment: &Deployment, state: StateFile) -> Drift {
+    let store = Arc::new(StateStore::read_only(
+        deployment.paths.clone(),
+        state,
+        "status",
+    ));
+    let engine = match Engine::new(steps::s3_privatelink(env)) {
+        Ok(engine) => engine.with_retry(RetryPolicy {
+            max_elapsed: Some(Duration::from_secs(30)),
+            ..RetryPolicy::step_default()
+        }),
+        Err(e) => {
+            return Drift {
+                lines: Vec::new(),
+                errors: vec![format!("drift: {e}")],
+            };
+        }
+    };
+    let report = engine.plan(store).await;
+    let mut drift = Drift::default();
+    for step in &report.steps {
+        match &step.outcome {
+            PlanOutcome::Planned(p)
+                if p.action.is_change() && !matches!(p.action, PlanAction::Later { .. }) =>
+            {
+                drift
+                    .lines
+                    .push(format!("{}: {}: {}", step.step, p.action.name(), p.detail));
+            }
+            PlanOutcome::Planned(_) | PlanOutcome::Blocked { .. } => {}
+            PlanOutcome::Failed(e) => drift.errors.push(format!(
+                "drift of {}: {}",
+                step.step,
+                e.to_string().lines().next().unwrap_or_default()
+            )),
+        }
+    }
+    drift
+}

@@ -1,0 +1,160 @@
+//! The facts of a plan with stable names: what `plink plan --json` prints and the human output
+//! is rendered from.
+
+use serde::Serialize;
+
+use super::Deployment;
+use super::plan::Plan;
+use crate::engine::{PlanAction, PlanOutcome};
+
+/// A plan, ready to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub deployment: String,
+    pub state_file: String,
+    /// False when the deployment never ran (no state file yet).
+    pub state_exists: bool,
+    /// Whether `up` would change anything (the exit code is 10 then, 0 otherwise).
+    pub changes: bool,
+    pub summary: PlanSummary,
+    pub steps: Vec<StepPlanView>,
+}
+
+/// How many steps got each action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PlanSummary {
+    pub create: usize,
+    pub adopt: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub wait: usize,
+    pub later: usize,
+    pub no_change: usize,
+    /// Steps whose plan failed (`error` says why).
+    pub failed: usize,
+    /// Steps not planned because a dependency's plan failed.
+    pub blocked: usize,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepPlanView {
+    pub step: String,
+    /// What the step is about (its one-line description).
+    pub resource: String,
+    /// `no_change`, `create`, `adopt`, `update`, `replace`, `wait`, `later`, `failed`, `blocked`.
+    pub action: String,
+    /// What `up` would do and why (empty for `later` and `blocked`).
+    pub detail: String,
+    /// For `later`: the dependency that comes first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// For `blocked`: the dependency whose plan failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+    /// For `failed`: the error (with its hint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PlanView {
+    /// The view of `plan` for `deployment`.
+    pub fn new(deployment: &Deployment, plan: &Plan) -> Self {
+        let mut summary = PlanSummary::default();
+        let steps = plan
+            .report
+            .steps
+            .iter()
+            .map(|s| {
+                let mut view = StepPlanView {
+                    step: s.step.to_owned(),
+                    resource: s.describe.clone(),
+                    action: String::new(),
+                    detail: String::new(),
+                    after: None,
+                    blocked_by: None,
+                    error: None,
+                };
+                match &s.outcome {
+                    PlanOutcome::Planned(p) => {
+                        *summary.count(&p.action) += 1;
+                        view.action = p.action.name().to_owned();
+                        view.detail = p.detail.clone();
+                        if let PlanAction::Later { after } = &p.action {
+                            view.after = Some((*after).to_owned());
+                        }
+                    }
+                    PlanOutcome::Failed(e) => {
+                        summary.failed += 1;
+                        view.action = "failed".into();
+                        view.error = Some(e.to_string());
+                    }
+                    PlanOutcome::Blocked { by } => {
+                        summary.blocked += 1;
+                        view.action = "blocked".into();
+                        view.blocked_by = Some((*by).to_owned());
+                    }
+                }
+                view
+            })
+            .collect();
+        Self {
+            deployment: deployment.workflow.deployment.as_str().to_owned(),
+            state_file: deployment.paths.state.display().to_string(),
+            state_exists: plan.state_exists,
+            changes: plan.report.has_changes(),
+            summary,
+            steps,
+        }
+    }
+}
+
+impl PlanSummary {
+    fn count(&mut self, action: &PlanAction) -> &mut usize {
+        match action {
+            PlanAction::NoChange => &mut self.no_change,
+            PlanAction::Create => &mut self.create,
+            PlanAction::Adopt => &mut self.adopt,
+            PlanAction::Update => &mut self.update,
+            PlanAction::Replace => &mut self.replace,
+            PlanAction::Wait => &mut self.wait,
+            PlanAction::Later { .. } => &mut self.later,
+        }
+    }
+
+    /// `3 to create, 0 to adopt, 1 to change, 0 to replace, 0 to wait on, 8 later, 1 unchanged`
+    /// (the last counts only when not zero), or `no changes` when `up` would only read.
+    pub fn line(&self) -> String {
+        let always = [
+            (self.create, "to create"),
+            (self.adopt, "to adopt"),
+            (self.update, "to change"),
+            (self.replace, "to replace"),
+            (self.wait, "to wait on"),
+        ];
+        let if_any = [
+            (self.later, "later (after their dependencies)"),
+            (self.failed, "failed"),
+            (self.blocked, "blocked"),
+            (self.no_change, "unchanged"),
+        ];
+        let parts: Vec<String> = always
+            .iter()
+            .chain(if_any.iter().filter(|(n, _)| *n > 0))
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        let total = self.no_change
+            + self.create
+            + self.adopt
+            + self.update
+            + self.replace
+            + self.wait
+            + self.later
+            + self.failed
+            + self.blocked;
+        if self.no_change == total {
+            return format!("no changes: up would only read ({total} steps unchanged)");
+        }
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,51 @@
+//! What a step's lookup found, before anything is changed.
+//!
+//! Every step has one "find" function returning a [`Found`]; `apply` acts on it (forgets a
+//! recorded resource that is gone, creates what is missing) and `plan` describes what `apply`
+//! would do with it. The lookup itself never writes, so `plan` can call it.
+
+/// The result of looking for a step's resource: recorded id first, then tag or natural key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found<T> {
+    /// The recorded resource, alive.
+    Recorded(T),
+    /// Found by tag or natural key but not recorded (an interrupted run, or adoption). `gone`
+    /// names the recorded resource when that one vanished.
+    Unrecorded { resource: T, gone: Option<String> },
+    /// Nothing: it must be created. `gone` names the recorded resource when it vanished
+    /// (deleted out of band, or dead).
+    Missing { gone: Option<String> },
+}
+
+impl<T> Found<T> {
+    /// The recorded resource that is gone (to forget before going on), if any.
+    pub fn gone(&self) -> Option<&str> {
+        match self {
+            Self::Recorded(_) => None,
+            Self::Unrecorded { gone, .. } | Self::Missing { gone } => gone.as_deref(),
+        }
+    }
+
+    /// The live resource, if one was found, by value.
+    pub fn into_resource(self) -> Option<T> {
+        match self {
+            Self::Recorded(r) | Self::Unrecorded { resource: r, .. } => Some(r),
+            Self::Missing { .. } => None,
+        }
+    }
+
+    /// `Unrecorded` or `Missing` from an optional lookup result, after the recorded one (if
+    /// any) was found gone.
+    pub fn by_key(resource: Option<T>, gone: Option<String>) -> Self {
+        match resource {
+            Some(resource) => Self::Unrecorded { resource, gone },
+            None => Self::Missing { gone },
+        }
+    }
+}
+
+/// `recorded X is gone; ` when `gone` names one, for plan details.
+pub fn gone_prefix(what: &str, gone: Option<&str>) -> String {
+    gone.map(|g| format!("recorded {what} {g} is gone; "))
+        .unwrap_or_default()
+}

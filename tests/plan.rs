@@ -1,0 +1,388 @@
+//! `plink plan` and drift, end to end against private local stacks: a plan before `up`, a
+//! clean plan after it (without a single mutating call), then every drift case made out of
+//! band — planned (exit 10), flagged by `status`, repaired by `up`, and clean again.
+
+mod support_aws;
+mod support_plink;
+
+use std::time::Duration;
+
+use plink::databricks::ConnectionState;
+use serde_json::Value;
+use support_aws::eventually;
+use support_plink::{Deployment, action, changes, detail};
+
+const PRINCIPAL: &str = "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1";
+const WORKSPACE: i64 = 1111111111111111;
+
+/// Plans (JSON) and reads `status` drift without any mutating call; returns the plan, which
+/// must have exit code 10 and exactly `expected` (`step=action`) as its changes.
+async fn planned_drift(d: &Deployment, expected: &[&str]) -> Value {
+    d.clear_calls().await;
+    let (code, plan) = d.plan(&[]);
+    assert_eq!(code, 10, "plan exit code: {plan:#}");
+    assert_eq!(plan["changes"], true);
+    assert_eq!(changes(&plan), expected, "{plan:#}");
+    let drift = d.drift();
+    for change in expected.iter().filter(|c| !c.ends_with("=later")) {
+        let (step, act) = change.split_once('=').unwrap();
+        assert!(
+            drift
+                .iter()
+                .any(|l| l.starts_with(&format!("{step}: {act}: "))),
+            "status does not flag {change}: {drift:#?}"
+        );
+    }
+    assert_eq!(
+        d.mutating_calls().await,
+        Vec::<String>::new(),
+        "plan and status must only read"
+    );
+    plan
+}
+
+/// `up EXTRA` repairs, then the plan is clean and `status` flags nothing.
+fn repaired(d: &Deployment, extra: &[&str]) {
+    d.up(extra);
+    let (code, plan) = d.plan(&[]);
+    assert_eq!(code, 0, "plan after the repair: {plan:#}");
+    assert_eq!(d.drift(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_before_up_plans_every_step_and_creates_nothing() {
+    let d = Deployment::new();
+    d.clear_calls().await;
+    let (code, plan) = d.plan(&[]);
+    assert_eq!(code, 10, "{plan:#}");
+    assert_eq!(plan["state_exists"], false);
+    assert_eq!(plan["steps"].as_array().map(Vec::len), Some(13), "{plan:#}");
+    assert_eq!(action(&plan, "network"), "adopt");
+    for step in ["security_group", "load_balancer", "target_group", "ncc"] {
+        assert_eq!(action(&plan, step), "create", "{step}: {plan:#}");
+    }
+    for step in [
+        "endpoint",
+        "targets",
+        "listener",
+        "endpoint_service",
+        "rule",
+        "accept",
+        "established",
+        "bind",
+    ] {
+        assert_eq!(action(&plan, step), "later", "{step}: {plan:#}");
+    }
+    assert_eq!(plan["summary"]["create"], 4);
+    assert_eq!(plan["summary"]["later"], 8);
+
+    let human = d.plink(&["plan"]);
+    assert_eq!(human.code, 10, "{}", human.text());
+    assert!(
+        human
+            .stdout
+            .contains("4 to create, 1 to adopt, 0 to change"),
+        "{}",
+        human.text()
+    );
+    assert!(
+        !d.dir.path().join(".plink").exists(),
+        "a plan of a deployment that never ran leaves no state, directory or lock"
+    );
+    assert_eq!(d.mutating_calls().await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_then_plan_reports_no_change_without_any_mutating_call() {
+    let d = Deployment::new();
+    d.up(&[]);
+    let before = std::fs::read(d.state_path()).unwrap();
+    d.clear_calls().await;
+
+    let (code, plan) = d.plan(&[]);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(plan["changes"], false);
+    assert_eq!(plan["summary"]["no_change"], 13, "{plan:#}");
+    let human = d.plink(&["plan"]);
+    assert_eq!(human.code, 0, "{}", human.text());
+    assert!(human.stdout.contains("no changes"), "{}", human.text());
+    assert_eq!(d.drift(), Vec::<String>::new());
+
+    assert_eq!(
+        d.mutating_calls().await,
+        Vec::<String>::new(),
+        "plan and status only read"
+    );
+    assert_eq!(
+        std::fs::read(d.state_path()).unwrap(),
+        before,
+        "plan never writes state"
+    );
+
+    // A plan while another command holds the lock is refused (exit 6), like `terraform plan`.
+    let paths = plink::state::StatePaths::at(d.state_path());
+    let _held = plink::state::StateStore::open(paths, "demo-s3", "s3-privatelink", "up").unwrap();
+    let locked = d.plink(&["plan"]);
+    assert_eq!(locked.code, 6, "{}", locked.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_drift_is_planned_flagged_and_repaired() {
+    let d = Deployment::new();
+    d.up(&[]);
+    let aws = d.aws().await;
+
+    // 1. In place: a target deregistered, the endpoint's ENIs moved (new IP), the Databricks
+    //    principal replaced by `*`, cross-zone off, the security group missing a subnet CIDR.
+    let tg = d.output_str("target_group", "target_group_arn");
+    let ips: Vec<String> = serde_json::from_value(d.output("endpoint", "ips")).unwrap();
+    let vpce = d.output_str("endpoint", "vpc_endpoint_id");
+    let subnets = d.output("network", "subnets");
+    let moved_subnet = subnets[1]["id"].as_str().unwrap();
+    let new_ips = eventually("a new ENI IP", Duration::from_secs(20), || async {
+        for (remove, add) in [(Some(moved_subnet), None), (None, Some(moved_subnet))] {
+            aws.ec2
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(&vpce)
+                .set_remove_subnet_ids(remove.map(|s| vec![s.to_owned()]))
+                .set_add_subnet_ids(add.map(|s| vec![s.to_owned()]))
+                .send()
+                .await
+                .unwrap();
+        }
+        let now = aws.endpoint_ips(&vpce).await.unwrap();
+        (now.len() == 2 && now.iter().any(|ip| !ips.contains(ip))).then_some(now)
+    })
+    .await;
+    let fresh_ip = new_ips.iter().find(|ip| !ips.contains(ip)).unwrap().clone();
+    let old_ip = ips.iter().find(|ip| !new_ips.contains(ip)).unwrap().clone();
+    let kept_ip = ips.iter().find(|ip| new_ips.contains(ip)).unwrap().clone();
+    aws.deregister_ip_targets(&tg, std::slice::from_ref(&kept_ip), 443)
+        .await
+        .unwrap();
+    let service = d.output_str("endpoint_service", "service_id");
+    aws.remove_principal(&service, PRINCIPAL).await.unwrap();
+    // (plink's client refuses to allow `*`: someone else's tool did it.)
+    aws.ec2
+        .modify_vpc_endpoint_service_permissions()
+        .service_id(&service)
+        .add_allowed_principals("*")
+        .send()
+        .await
+        .unwrap();
+    let lb = d.output_str("load_balancer", "load_balancer_arn");
+    aws.set_cross_zone(&lb, false).await.unwrap();
+    let sg = d.output("security_group", "security_group_ids")[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cidr = subnets[0]["cidr"].as_str().unwrap();
+    aws.ec2
+        .revoke_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let plan = planned_drift(
+        &d,
+        &[
+            "security_group=update",
+            "load_balancer=update",
+            "targets=update",
+            "endpoint_service=update",
+        ],
+    )
+    .await;
+    let targets = detail(&plan, "targets");
+    let mut register = [kept_ip.clone(), fresh_ip.clone()];
+    register.sort();
+    assert!(
+        targets.contains(&format!("register {}", register.join(", "))),
+        "{targets}"
+    );
+    assert!(
+        targets.contains(&format!("deregister {old_ip}")),
+        "{targets}"
+    );
+    assert!(detail(&plan, "endpoint_service").contains('*'));
+    assert!(detail(&plan, "endpoint_service").contains(PRINCIPAL));
+    assert!(detail(&plan, "load_balancer").contains("cross-zone"));
+    assert!(detail(&plan, "security_group").contains(cidr));
+    repaired(&d, &[]);
+    let registered: Vec<String> = aws
+        .target_health(&tg)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.ip)
+        .collect();
+    let mut want = new_ips.clone();
+    want.sort();
+    assert_eq!(registered, want);
+    let principals: Vec<String> = aws
+        .allowed_principals(&service)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.principal)
+        .collect();
+    assert_eq!(principals, vec![PRINCIPAL.to_owned()]);
+    assert!(aws.cross_zone_enabled(&lb).await.unwrap());
+
+    // 2. The listener deleted.
+    aws.delete_listener(&d.output_str("listener", "listener_arn"))
+        .await
+        .unwrap();
+    let plan = planned_drift(
+        &d,
+        &[
+            "listener=create",
+            "endpoint_service=later",
+            "rule=later",
+            "accept=later",
+            "established=later",
+            "bind=later",
+        ],
+    )
+    .await;
+    assert!(detail(&plan, "listener").contains("is gone"), "{plan:#}");
+    repaired(&d, &[]);
+
+    // 3. The NLB and the target group deleted (after the endpoint service that holds the NLB).
+    let conns: Vec<String> = aws
+        .endpoint_connections(&service, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.vpce_id)
+        .collect();
+    aws.reject_endpoint_connections(&service, &conns)
+        .await
+        .unwrap();
+    aws.delete_endpoint_services(std::slice::from_ref(&service))
+        .await
+        .unwrap();
+    aws.delete_load_balancer(&lb).await.unwrap();
+    aws.delete_target_group(&tg).await.unwrap();
+    let plan = planned_drift(
+        &d,
+        &[
+            "load_balancer=create",
+            "target_group=create",
+            "targets=later",
+            "listener=later",
+            "endpoint_service=later",
+            "rule=later",
+            "accept=later",
+            "established=later",
+            "bind=later",
+        ],
+    )
+    .await;
+    assert!(
+        detail(&plan, "load_balancer").contains("recorded NLB plink-demo-s3"),
+        "{plan:#}"
+    );
+    assert!(
+        detail(&plan, "load_balancer").contains("is gone"),
+        "{plan:#}"
+    );
+    repaired(&d, &[]);
+    assert_ne!(d.output_str("endpoint_service", "service_id"), service);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn databricks_drift_is_planned_flagged_and_repaired() {
+    let d = Deployment::new();
+    d.up(&[]);
+    let db = d.databricks();
+    let aws = d.aws().await;
+    let ncc = d.output_str("ncc", "ncc_id");
+    let later = ["accept=later", "established=later", "bind=later"];
+
+    // 1. The rule deleted.
+    db.delete_rule(&ncc, &d.output_str("rule", "rule_id"))
+        .await
+        .unwrap();
+    let mut expected = vec!["rule=create"];
+    expected.extend(later);
+    let plan = planned_drift(&d, &expected).await;
+    assert!(detail(&plan, "rule").contains("is gone"), "{plan:#}");
+    repaired(&d, &[]);
+
+    // 2. The connection rejected on the endpoint service: Databricks marks the rule
+    //    REJECTED (DISCONNECTED once it was established).
+    let rule = d.output_str("rule", "rule_id");
+    let service = d.output_str("endpoint_service", "service_id");
+    aws.reject_endpoint_connections(&service, &[d.output_str("rule", "vpc_endpoint_id")])
+        .await
+        .unwrap();
+    let state = eventually("the rule to fail", Duration::from_secs(20), || async {
+        let r = db.get_rule(&ncc, &rule).await.ok()?;
+        r.connection_state.filter(ConnectionState::is_failed)
+    })
+    .await;
+    let mut expected = vec!["rule=replace"];
+    expected.extend(later);
+    let plan = planned_drift(&d, &expected).await;
+    assert!(
+        detail(&plan, "rule").contains(state.as_str()),
+        "{state}: {plan:#}"
+    );
+    repaired(&d, &[]);
+    assert_ne!(d.output_str("rule", "rule_id"), rule);
+
+    // 3. The domain names changed in the workflow file.
+    let text = std::fs::read_to_string(&d.workflow).unwrap();
+    std::fs::write(
+        &d.workflow,
+        text.replace(
+            "ncc = { name = \"plink-demo-ncc\" }",
+            "ncc = { name = \"plink-demo-ncc\" }\ndomain_names = [\"bucket.s3.plink-demo.internal\"]",
+        ),
+    )
+    .unwrap();
+    let plan = planned_drift(&d, &["rule=update"]).await;
+    assert!(
+        detail(&plan, "rule").contains("bucket.s3.plink-demo.internal"),
+        "{plan:#}"
+    );
+    repaired(&d, &[]);
+
+    // 4. The workspace switched to another NCC made out of band: `up` stops there unless told
+    //    to switch it back.
+    let other = db.create_ncc("plink-other-ncc", "us-east-1").await.unwrap();
+    db.update_workspace_ncc(WORKSPACE, &other.network_connectivity_config_id)
+        .await
+        .unwrap();
+    let plan = planned_drift(&d, &["bind=wait"]).await;
+    assert!(
+        detail(&plan, "bind").contains("--replace-ncc-binding"),
+        "{plan:#}"
+    );
+    let (code, plan) = d.plan(&["--replace-ncc-binding"]);
+    assert_eq!(code, 10);
+    assert_eq!(changes(&plan), ["bind=update"], "{plan:#}");
+    let refused = d.plink(&["up"]);
+    assert_eq!(refused.code, 4, "{}", refused.text());
+    assert!(
+        refused.stderr.contains("--replace-ncc-binding"),
+        "{}",
+        refused.text()
+    );
+    repaired(&d, &["--replace-ncc-binding"]);
+    let ws = db.get_workspace(WORKSPACE).await.unwrap();
+    assert_eq!(
+        ws.network_connectivity_config_id.as_deref(),
+        Some(ncc.as_str())
+    );
+}
