@@ -50,21 +50,33 @@ pub async fn run(
         workflow::S3_PRIVATELINK,
         "up",
     )?);
-    // Connecting may retry for minutes (an unreachable Databricks host): a Ctrl-C meanwhile
-    // stops at once, since nothing has been written yet.
-    let env = tokio::select! {
-        env = connect(workflow, options.replace_ncc_binding) => env?,
-        () = interrupt.triggered() => {
-            return Err(anyhow::Error::new(StepError::Interrupted).context(
-                "interrupted while connecting to AWS and Databricks; nothing was changed (run \
-                 `plink up` again)",
-            ));
-        }
-    };
+    let env = connect_interruptible(workflow, options.replace_ncc_binding, &interrupt, "up").await?;
     let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);
     Ok(engine.run(store).await)
+}
+
+/// [`connect`], given up at once on Ctrl-C: connecting may retry for minutes (an unreachable
+/// Databricks host) and nothing has been written yet, so there is nothing to wait for.
+///
+/// # Errors
+/// As [`connect`]; [`StepError::Interrupted`] (exit 130) when interrupted.
+pub async fn connect_interruptible(
+    workflow: Arc<Workflow>,
+    replace_ncc_binding: bool,
+    interrupt: &Interrupt,
+    command: &str,
+) -> anyhow::Result<StepEnv> {
+    tokio::select! {
+        env = connect(workflow, replace_ncc_binding) => env,
+        () = interrupt.triggered() => Err(anyhow::Error::new(StepError::Interrupted).context(
+            format!(
+                "interrupted while connecting to AWS and Databricks; nothing was changed (run \
+                 `plink {command}` again)"
+            ),
+        )),
+    }
 }
 
 /// Builds the cloud clients from the workflow's settings and the standard environments

@@ -107,8 +107,8 @@ pub enum Phase {
     Down,
 }
 
-/// The phases the suites drive. `down` joins once `plink down` is on main.
-pub const PHASES: &[Phase] = &[Phase::Up];
+/// The phases the suites drive, in order.
+pub const PHASES: &[Phase] = &[Phase::Up, Phase::Down];
 
 /// NCC created out of band in the workflow's region so that `down` can switch the workspaces to
 /// it (`--rebind-to`) and delete the deployment's NCC (a binding cannot be removed, only switched).
@@ -285,6 +285,7 @@ fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
     if !orphans.is_empty() {
         f.problem(format!("orphans: {orphans:?}"));
     }
+    plink_agrees(stack, &d.wd, &mut f);
     f
 }
 
@@ -326,6 +327,7 @@ fn check_down(stack: &Stack, d: &Deployment) -> Findings {
             }
         }
     }
+    plink_agrees(stack, &d.wd, &mut f);
     match d.wd.state() {
         Some(state) => {
             let ids = state_ids(&state);
@@ -452,7 +454,12 @@ pub fn state_ids(state: &Value) -> BTreeMap<String, String> {
     let Some(steps) = state["steps"].as_object() else {
         return out;
     };
-    for (step, rec) in steps {
+    // `down` keeps records of its own (`down_*`: what it deleted); only `up`'s steps track
+    // live resources.
+    for (step, rec) in steps
+        .iter()
+        .filter(|(step, _)| plink::workflow::STEP_ORDER.contains(&step.as_str()))
+    {
         let outputs = &rec["outputs"];
         for key in [
             "vpc_endpoint_id",
@@ -507,6 +514,31 @@ pub fn orphans(stack: &Stack, wd: &Workdir) -> Vec<String> {
         }
     }
     out
+}
+
+/// What `plink status --orphans --json` reports (plink's own scan of its tags): must agree with
+/// [`orphans`] that nothing is left untracked.
+pub fn plink_orphans(stack: &Stack, wd: &Workdir) -> Result<Vec<Value>, String> {
+    let run = stack.plink(
+        wd,
+        &["status", wd.workflow.to_str().expect("utf-8 path"), "--orphans", "--json"],
+    );
+    if run.code != Some(0) {
+        return Err(format!("`status --orphans` failed\n{}", run.transcript()));
+    }
+    serde_json::from_str::<Vec<Value>>(&run.stdout)
+        .map_err(|e| format!("`status --orphans --json` is not a JSON array ({e})\n{}", run.transcript()))
+}
+
+fn plink_agrees(stack: &Stack, wd: &Workdir, f: &mut Findings) {
+    match plink_orphans(stack, wd) {
+        Ok(found) if found.is_empty() => {}
+        Ok(found) => {
+            f.orphans += found.len();
+            f.problem(format!("`plink status --orphans` reports {found:?}"));
+        }
+        Err(e) => f.problem(e),
+    }
 }
 
 // --- lost state ---------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
-//! Fault suite: every phase (`up`, then `down` once it exists) with both emulators' fault plans
-//! on, at rates up to 30 %, for several seeds. Every run must complete (exit 0) without a
-//! duplicate and converge; the table shows the faults injected by kind (from the emulators'
-//! counters), the calls made against a clean run's, and plink's retries where they can be seen.
+//! Fault suite: every phase (`up`, then `down`) with both emulators' fault plans on, at rates up
+//! to 30 %, for several seeds. Every run must complete (exit 0) without a duplicate, leave what
+//! the phase promises (one of everything / nothing) and converge; the table shows the faults
+//! injected by kind (from the emulators' counters), the calls made against a clean run's, and
+//! plink's retries where they can be seen.
 //!
 //! A plan at rate `r` (per emulator):
-//! - `commit_then_timeout` (the create is committed, then its answer is lost: a 504 or a dropped
-//!   connection, alternating with the seed) on every create (AWS `Create*`, Databricks POST of an
-//!   NCC or a rule) with probability `r`;
+//! - `commit_then_timeout` (the change is committed, then its answer is lost: a 504 or a dropped
+//!   connection, alternating with the seed) with probability `r` on every create (AWS `Create*`,
+//!   Databricks POST of an NCC or a rule) — or, in the "all changes" runs, on every change
+//!   (every non-read AWS action of `plink iam-policy`'s table: accept, reject, register, modify,
+//!   delete…; every Databricks POST, PATCH, DELETE);
 //! - then, on every call, `http_429` (with `Retry-After: 1`), `http_503`, `aws_throttle` (EC2
 //!   `RequestLimitExceeded`, ELBv2/STS `Throttling`; on Databricks a 429) and `slow` (300 ms),
 //!   each with probability `r/4` — at most `r` in all.
@@ -15,9 +18,10 @@
 //! (every faulted answer but `slow`), `db` = the Databricks client's own retries (its `-vv` log
 //! lines), `step` = the engine's step retries (`attempt N failed … retrying`).
 //!
-//! Knobs: `PLINK_FAULT_RUNS` (default 1: the CI mode, seed 1 at 30 %; run `i` uses seed
-//! `PLINK_FAULT_SEED + i` — default 1 — and rate 30 %, 20 %, 10 % in turn).
-//! Full mode: `PLINK_FAULT_RUNS=9 cargo test --test reliability faults -- --nocapture`.
+//! Knobs: `PLINK_FAULT_RUNS` (default 1: the CI mode, seed 1 at 30 % on all changes). Run `i`
+//! uses seed `PLINK_FAULT_SEED + i` (default 1), rate 30 %, 20 %, 10 % in turn, and lost answers
+//! on all changes for runs 0–2, on creates for runs 3–5, and so on.
+//! Full mode: `PLINK_FAULT_RUNS=12 cargo test --test reliability faults -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -30,24 +34,59 @@ use crate::common::{
 use crate::plink_cli::{Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack};
 
-const AWS_CREATES: &[&str] = &[
-    "CreateSecurityGroup",
-    "CreateVpcEndpoint",
-    "CreateLoadBalancer",
-    "CreateTargetGroup",
-    "CreateListener",
-    "CreateVpcEndpointServiceConfiguration",
-];
+/// Which calls `commit_then_timeout` hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Creates only: AWS `Create*`, Databricks POST of an NCC or a rule.
+    Creates,
+    /// Every change: AWS creates and every tag-scoped change (accept, reject, register, modify,
+    /// delete…) from `plink iam-policy`'s action table; Databricks POST, PATCH and DELETE.
+    Changes,
+}
+
+impl Lost {
+    fn name(self) -> &'static str {
+        match self {
+            Lost::Creates => "creates",
+            Lost::Changes => "all changes",
+        }
+    }
+
+    fn aws_actions(self) -> Vec<&'static str> {
+        use plink::aws::iam::{ACTIONS, Access};
+        ACTIONS
+            .iter()
+            .filter(|(_, _, a)| match self {
+                Lost::Creates => *a == Access::Create,
+                Lost::Changes => *a != Access::Read,
+            })
+            .map(|(_, action, _)| *action)
+            .collect()
+    }
+
+    /// `match` parts of the Databricks rules (one per method: a rule matches one method).
+    fn databricks_matches(self) -> Vec<Value> {
+        match self {
+            Lost::Creates => vec![json!({"method": "POST",
+                "path_regex": "/(network-connectivity-configs|private-endpoint-rules)$"})],
+            // Every API change (token requests are not API calls).
+            Lost::Changes => ["POST", "PATCH", "DELETE"]
+                .iter()
+                .map(|m| json!({"method": m, "path_regex": "^/api/"}))
+                .collect(),
+        }
+    }
+}
 
 /// Fault kinds, in table order.
 const KINDS: &[&str] = &["http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout"];
 
-fn aws_plan(seed: u64, rate: f64) -> Value {
+fn aws_plan(seed: u64, rate: f64, lost: Lost) -> Value {
     let each = rate / 4.0;
     let mode = if seed % 2 == 0 { "drop" } else { "504" };
     json!({"seed": seed, "rules": [
         {"kind": "commit_then_timeout", "rate": rate, "mode": mode, "delay_ms": 50,
-         "match": {"action": AWS_CREATES}},
+         "match": {"action": lost.aws_actions()}},
         {"kind": "http_429", "rate": each, "retry_after": 1},
         {"kind": "http_503", "rate": each},
         {"kind": "aws_throttle", "rate": each},
@@ -55,18 +94,24 @@ fn aws_plan(seed: u64, rate: f64) -> Value {
     ]})
 }
 
-fn databricks_plan(seed: u64, rate: f64) -> Value {
+fn databricks_plan(seed: u64, rate: f64, lost: Lost) -> Value {
     let each = rate / 4.0;
     let mode = if seed % 2 == 0 { "504" } else { "drop" };
-    json!({"seed": seed + 1000, "rules": [
-        {"kind": "commit_then_timeout", "rate": rate, "mode": mode, "delay_ms": 50,
-         "match": {"method": "POST",
-                   "path_regex": "/(network-connectivity-configs|private-endpoint-rules)$"}},
-        {"kind": "http_429", "rate": each, "retry_after": 1},
-        {"kind": "http_503", "rate": each},
-        {"kind": "aws_throttle", "rate": each},
-        {"kind": "slow", "rate": each, "delay_ms": 300}
-    ]})
+    let mut rules: Vec<Value> = lost
+        .databricks_matches()
+        .into_iter()
+        .map(|m| {
+            json!({"kind": "commit_then_timeout", "rate": rate, "mode": mode, "delay_ms": 50,
+                   "match": m})
+        })
+        .collect();
+    rules.extend([
+        json!({"kind": "http_429", "rate": each, "retry_after": 1}),
+        json!({"kind": "http_503", "rate": each}),
+        json!({"kind": "aws_throttle", "rate": each}),
+        json!({"kind": "slow", "rate": each, "delay_ms": 300}),
+    ]);
+    json!({"seed": seed + 1000, "rules": rules})
 }
 
 /// Faults fired per kind on both emulators.
@@ -197,12 +242,13 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
     for i in 0..runs {
         let seed = base_seed + i as u64;
         let rate = [0.3, 0.2, 0.1][i % 3];
-        let label = format!("seed {seed} @ {:.0}%", rate * 100.0);
+        let lost = [Lost::Changes, Lost::Creates][(i / 3) % 2];
+        let label = format!("seed {seed} @ {:.0}% ({})", rate * 100.0, lost.name());
         eprintln!("faults: {label} …");
         rows.extend(run_phases(
             &stack,
             &label,
-            Some((aws_plan(seed, rate), databricks_plan(seed, rate))),
+            Some((aws_plan(seed, rate, lost), databricks_plan(seed, rate, lost))),
         ));
     }
     let clean_calls = |phase: &str| {
