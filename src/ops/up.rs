@@ -50,7 +50,8 @@ pub async fn run(
         workflow::S3_PRIVATELINK,
         "up",
     )?);
-    let env = connect_interruptible(workflow, options.replace_ncc_binding, &interrupt, "up").await?;
+    let env =
+        connect_interruptible(workflow, options.replace_ncc_binding, &interrupt, "up").await?;
     let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);

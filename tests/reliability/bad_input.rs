@@ -18,7 +18,7 @@ use std::path::Path;
 use plink::databricks::CreateRule;
 use plink::state::{StatePaths, StateStore};
 
-use crate::common::{Phase, PHASES, no_panic, table};
+use crate::common::{PHASES, Phase, no_panic, table};
 use crate::plink_cli::{Background, Run, Workdir, WorkflowSpec, repo_file};
 use crate::scripted_server::{Reply, TestServer};
 use crate::stack::{Emu, Stack};
@@ -216,7 +216,10 @@ fn aws_refuses_credentials() -> Prepare {
             guard: Some(Box::new((server, rt))),
             env: vec![
                 ("AWS_ENDPOINT_URL".into(), Some(url)),
-                ("AWS_ACCESS_KEY_ID".into(), Some("AKIAIOSFODNN7EXAMPLE".into())),
+                (
+                    "AWS_ACCESS_KEY_ID".into(),
+                    Some("AKIAIOSFODNN7EXAMPLE".into()),
+                ),
             ],
         }
     })
@@ -265,7 +268,10 @@ fn cases() -> Vec<Case> {
         // --- malformed workflow files: exit 3, nothing called, no .plink/ ---
         invalid(
             "type: workspace_ids is a string",
-            edit("workspace_ids = [1111111111111111]", "workspace_ids = \"1111111111111111\""),
+            edit(
+                "workspace_ids = [1111111111111111]",
+                "workspace_ids = \"1111111111111111\"",
+            ),
             &["case.toml:25:17: databricks.workspace_ids: expected an array, found a string"],
         ),
         invalid(
@@ -278,7 +284,11 @@ fn cases() -> Vec<Case> {
             edit("name = \"demo-s3\"", "name = \"demo-s3"),
             &["case.toml:13:16: invalid TOML"],
         ),
-        invalid("empty file", whole(""), &["case.toml: deployment: required key missing"]),
+        invalid(
+            "empty file",
+            whole(""),
+            &["case.toml: deployment: required key missing"],
+        ),
         invalid(
             "missing [databricks]",
             whole(
@@ -295,7 +305,10 @@ fn cases() -> Vec<Case> {
         ),
         invalid(
             "unknown key: [deployment]",
-            edit("name = \"demo-s3\"", "name = \"demo-s3\"\nregion = \"us-east-1\""),
+            edit(
+                "name = \"demo-s3\"",
+                "name = \"demo-s3\"\nregion = \"us-east-1\"",
+            ),
             &["case.toml:14:1: deployment.region: unknown key; expected: name"],
         ),
         invalid(
@@ -322,12 +335,17 @@ fn cases() -> Vec<Case> {
         invalid(
             "region: not a region",
             edit("region = \"us-east-1\"", "region = \"us-east\""),
-            &["case.toml:16:10: aws.region: expected an AWS region like \"us-east-1\", found \"us-east\""],
+            &[
+                "case.toml:16:10: aws.region: expected an AWS region like \"us-east-1\", found \"us-east\"",
+            ],
         ),
         invalid(
             "region: upper case",
             edit("region = \"us-east-1\"", "region = \"US-EAST-1\""),
-            &["case.toml:16:10: aws.region: expected an AWS region", "found \"US-EAST-1\""],
+            &[
+                "case.toml:16:10: aws.region: expected an AWS region",
+                "found \"US-EAST-1\"",
+            ],
         ),
         invalid(
             "region: unsupported partition",
@@ -340,12 +358,16 @@ fn cases() -> Vec<Case> {
                 "vpc = { tags = { Name = \"plink-demo-vpc\" } }",
                 "vpc = { id = \"vpc-xyz\" }",
             ),
-            &["case.toml:17:14: aws.vpc.id: expected a VPC id like \"vpc-0123456789abcdef0\", found \"vpc-xyz\""],
+            &[
+                "case.toml:17:14: aws.vpc.id: expected a VPC id like \"vpc-0123456789abcdef0\", found \"vpc-xyz\"",
+            ],
         ),
         invalid(
             "id: negative workspace id",
             edit("workspace_ids = [1111111111111111]", "workspace_ids = [-5]"),
-            &["case.toml:25:18: databricks.workspace_ids[0]: expected a positive workspace id, found -5"],
+            &[
+                "case.toml:25:18: databricks.workspace_ids[0]: expected a positive workspace id, found -5",
+            ],
         ),
         invalid(
             "id: no workspace",
@@ -362,7 +384,10 @@ fn cases() -> Vec<Case> {
         ),
         invalid(
             "name: NCC name",
-            edit("ncc = { name = \"plink-demo-ncc\" }", "ncc = { name = \"a b\" }"),
+            edit(
+                "ncc = { name = \"plink-demo-ncc\" }",
+                "ncc = { name = \"a b\" }",
+            ),
             &["case.toml:26:16: databricks.ncc.name: expected an NCC name of 3-30"],
         ),
         invalid(
@@ -376,17 +401,24 @@ fn cases() -> Vec<Case> {
                 "subnets = { tags = { plink-demo = \"private\" } }",
                 "subnets = { ids = [] }",
             ),
-            &["case.toml:18:19: aws.subnets.ids: expected at least 2 subnets in different availability zones"],
+            &[
+                "case.toml:18:19: aws.subnets.ids: expected at least 2 subnets in different availability zones",
+            ],
         ),
         invalid(
             "more than 10 domain names",
             edit("ncc = { name = \"plink-demo-ncc\" }", eleven_names),
-            &["databricks.domain_names: at most 10 domain names per rule (Databricks limit), found 11"],
+            &[
+                "databricks.domain_names: at most 10 domain names per rule (Databricks limit), found 11",
+            ],
         ),
         invalid(
             "duration: unknown unit",
             append("[timeouts]\nendpoint = \"10 parsecs\"\n"),
-            &["case.toml:29:12: timeouts.endpoint: expected a duration", "unknown time unit \"parsecs\""],
+            &[
+                "case.toml:29:12: timeouts.endpoint: expected a duration",
+                "unknown time unit \"parsecs\"",
+            ],
         ),
         invalid(
             "policy file missing",
@@ -403,7 +435,10 @@ fn cases() -> Vec<Case> {
             workflow: edit("Name = \"plink-demo-vpc\"", "Name = \"no-such-vpc\""),
             prepare: None,
             code: 4,
-            says: says(&["finding the VPC (aws.vpc)", "no VPC in us-east-1 matches tags Name=no-such-vpc"]),
+            says: says(&[
+                "finding the VPC (aws.vpc)",
+                "no VPC in us-east-1 matches tags Name=no-such-vpc",
+            ]),
             leaves: Leaves::NoMutation,
         },
         Case {
@@ -424,7 +459,10 @@ fn cases() -> Vec<Case> {
             workflow: edit("plink-demo = \"private\"", "plink-demo = \"nowhere\""),
             prepare: None,
             code: 4,
-            says: says(&["finding the subnets (aws.subnets)", "matches tags plink-demo=nowhere"]),
+            says: says(&[
+                "finding the subnets (aws.subnets)",
+                "matches tags plink-demo=nowhere",
+            ]),
             leaves: Leaves::NoMutation,
         },
         Case {
@@ -433,7 +471,10 @@ fn cases() -> Vec<Case> {
             workflow: edit("plink-demo = \"private\"", "plink-demo = \"single-az\""),
             prepare: None,
             code: 4,
-            says: says(&["in a single availability zone (us-east-1a)", "at least two availability zones"]),
+            says: says(&[
+                "in a single availability zone (us-east-1a)",
+                "at least two availability zones",
+            ]),
             leaves: Leaves::NoMutation,
         },
         Case {
@@ -466,7 +507,10 @@ fn cases() -> Vec<Case> {
         Case {
             name: "workspace in another region",
             command: "up",
-            workflow: edit("workspace_ids = [1111111111111111]", "workspace_ids = [3333333333333333]"),
+            workflow: edit(
+                "workspace_ids = [1111111111111111]",
+                "workspace_ids = [3333333333333333]",
+            ),
             prepare: None,
             code: 4,
             says: says(&["workspace 3333333333333333 is in us-west-2, the NCC in us-east-1"]),
@@ -475,10 +519,16 @@ fn cases() -> Vec<Case> {
         Case {
             name: "workspace does not exist",
             command: "up",
-            workflow: edit("workspace_ids = [1111111111111111]", "workspace_ids = [4444444444444444]"),
+            workflow: edit(
+                "workspace_ids = [1111111111111111]",
+                "workspace_ids = [4444444444444444]",
+            ),
             prepare: None,
             code: 4,
-            says: says(&["workspace 4444444444444444 does not exist", "databricks.workspace_ids"]),
+            says: says(&[
+                "workspace 4444444444444444 does not exist",
+                "databricks.workspace_ids",
+            ]),
             leaves: Leaves::Anything,
         },
         // --- credentials: exit 8, nothing created, no state file ---
@@ -495,9 +545,15 @@ fn cases() -> Vec<Case> {
             name: "Databricks: wrong client secret",
             command: "up",
             workflow: unchanged(),
-            prepare: Some(set_env(&[("DATABRICKS_CLIENT_SECRET", Some("not-the-secret"))])),
+            prepare: Some(set_env(&[(
+                "DATABRICKS_CLIENT_SECRET",
+                Some("not-the-secret"),
+            )])),
             code: 8,
-            says: says(&["Databricks: authentication failed for client_id", "invalid_client"]),
+            says: says(&[
+                "Databricks: authentication failed for client_id",
+                "invalid_client",
+            ]),
             leaves: Leaves::NoMutationNoState,
         },
         Case {
@@ -637,7 +693,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 out.extend(snapshot(&p));
             } else if !p.to_string_lossy().ends_with(".lock") {
-                out.push((p.display().to_string(), std::fs::read(&p).unwrap_or_default()));
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read(&p).unwrap_or_default(),
+                ));
             }
         }
     }
@@ -722,7 +781,9 @@ fn run_case(stack: &Stack, case: &Case) -> (Run, Vec<String>) {
         }
         Leaves::NoDatabricksMutation => {
             if db_mutating > 0 {
-                wrong.push(format!("{db_mutating} mutating Databricks call(s): {mutating:?}"));
+                wrong.push(format!(
+                    "{db_mutating} mutating Databricks call(s): {mutating:?}"
+                ));
             }
         }
         Leaves::NoCallStateUntouched => {
@@ -759,7 +820,11 @@ fn bad_input_each_case_gets_its_documented_exit_code_a_clear_message_and_touches
             case.command.to_owned(),
             case.code.to_string(),
             run.code.map_or("-".into(), |c| c.to_string()),
-            if wrong.is_empty() { "ok".into() } else { "FAIL".into() },
+            if wrong.is_empty() {
+                "ok".into()
+            } else {
+                "FAIL".into()
+            },
             first_error,
         ]);
         if !wrong.is_empty() {
@@ -806,7 +871,10 @@ fn bad_input_invalid_workflows_give_the_same_answer_from_validate_without_any_en
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
         for part in says {
-            assert!(stderr.contains(part.as_str()), "{name}: {part:?} not in {stderr}");
+            assert!(
+                stderr.contains(part.as_str()),
+                "{name}: {part:?} not in {stderr}"
+            );
         }
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         assert!(out.stdout.is_empty(), "{name}");

@@ -205,7 +205,10 @@ impl Findings {
     }
 
     pub fn is_clean(&self) -> bool {
-        self.duplicates == 0 && self.orphans == 0 && self.lost_state == 0 && self.problems.is_empty()
+        self.duplicates == 0
+            && self.orphans == 0
+            && self.lost_state == 0
+            && self.problems.is_empty()
     }
 }
 
@@ -275,7 +278,10 @@ fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     f.duplicates = excess(&inv);
     if f.duplicates > 0 {
-        f.problem(format!("duplicates: {} ({inv})", duplicates(&inv).join(", ")));
+        f.problem(format!(
+            "duplicates: {} ({inv})",
+            duplicates(&inv).join(", ")
+        ));
     }
     if let Err(msg) = catch(|| assert_converged(stack, &d.wd, last)) {
         f.problem(format!("not converged: {msg}"));
@@ -360,7 +366,10 @@ pub fn tagged_resources(stack: &Stack, region: &str, deployment: &str) -> Vec<(S
             .expect("DescribeSecurityGroups");
         for g in sgs.security_groups() {
             if g.tags().iter().any(|t| ours(t.key(), t.value())) {
-                out.push(("security_group".into(), g.group_id().unwrap_or("").to_owned()));
+                out.push((
+                    "security_group".into(),
+                    g.group_id().unwrap_or("").to_owned(),
+                ));
             }
         }
         let eps = aws
@@ -371,11 +380,16 @@ pub fn tagged_resources(stack: &Stack, region: &str, deployment: &str) -> Vec<(S
             .expect("DescribeVpcEndpoints");
         for e in eps.vpc_endpoints() {
             let dying = matches!(
-                e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(),
+                e.state()
+                    .map(|s| s.as_str().to_ascii_lowercase())
+                    .as_deref(),
                 Some("deleted" | "deleting")
             );
             if !dying && e.tags().iter().any(|t| ours(t.key(), t.value())) {
-                out.push(("endpoint".into(), e.vpc_endpoint_id().unwrap_or("").to_owned()));
+                out.push((
+                    "endpoint".into(),
+                    e.vpc_endpoint_id().unwrap_or("").to_owned(),
+                ));
             }
         }
         let svcs = aws
@@ -386,7 +400,10 @@ pub fn tagged_resources(stack: &Stack, region: &str, deployment: &str) -> Vec<(S
             .expect("DescribeVpcEndpointServiceConfigurations");
         for s in svcs.service_configurations() {
             if s.tags().iter().any(|t| ours(t.key(), t.value())) {
-                out.push(("endpoint_service".into(), s.service_id().unwrap_or("").to_owned()));
+                out.push((
+                    "endpoint_service".into(),
+                    s.service_id().unwrap_or("").to_owned(),
+                ));
             }
         }
         let lbs = aws
@@ -521,13 +538,22 @@ pub fn orphans(stack: &Stack, wd: &Workdir) -> Vec<String> {
 pub fn plink_orphans(stack: &Stack, wd: &Workdir) -> Result<Vec<Value>, String> {
     let run = stack.plink(
         wd,
-        &["status", wd.workflow.to_str().expect("utf-8 path"), "--orphans", "--json"],
+        &[
+            "status",
+            wd.workflow.to_str().expect("utf-8 path"),
+            "--orphans",
+            "--json",
+        ],
     );
     if run.code != Some(0) {
         return Err(format!("`status --orphans` failed\n{}", run.transcript()));
     }
-    serde_json::from_str::<Vec<Value>>(&run.stdout)
-        .map_err(|e| format!("`status --orphans --json` is not a JSON array ({e})\n{}", run.transcript()))
+    serde_json::from_str::<Vec<Value>>(&run.stdout).map_err(|e| {
+        format!(
+            "`status --orphans --json` is not a JSON array ({e})\n{}",
+            run.transcript()
+        )
+    })
 }
 
 fn plink_agrees(stack: &Stack, wd: &Workdir, f: &mut Findings) {
@@ -573,13 +599,16 @@ impl StateTracker {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.lineage.is_some() {
-                    self.problems
-                        .push(format!("{when}: the state file is gone ({})", path.display()));
+                    self.problems.push(format!(
+                        "{when}: the state file is gone ({})",
+                        path.display()
+                    ));
                 }
                 return;
             }
             Err(e) => {
-                self.problems.push(format!("{when}: cannot read the state: {e}"));
+                self.problems
+                    .push(format!("{when}: cannot read the state: {e}"));
                 return;
             }
         };
@@ -603,8 +632,10 @@ impl StateTracker {
         self.lineage = lineage;
         let serial = state["serial"].as_u64().unwrap_or(0);
         if serial < self.serial {
-            self.problems
-                .push(format!("{when}: serial went back from {} to {serial}", self.serial));
+            self.problems.push(format!(
+                "{when}: serial went back from {} to {serial}",
+                self.serial
+            ));
         }
         self.serial = serial;
         let ids = state_ids(&state);
@@ -615,7 +646,9 @@ impl StateTracker {
                     Some(now) => self
                         .problems
                         .push(format!("{when}: {key} changed from {id} to {now}")),
-                    None => self.problems.push(format!("{when}: {key} ({id}) was forgotten")),
+                    None => self
+                        .problems
+                        .push(format!("{when}: {key} ({id}) was forgotten")),
                 }
             }
             self.ids.extend(ids);
@@ -642,7 +675,11 @@ pub fn no_panic(run: &Run) -> Result<(), String> {
         }
     }
     if run.signal.is_some() {
-        return Err(format!("killed by signal {:?}\n{}", run.signal, run.transcript()));
+        return Err(format!(
+            "killed by signal {:?}\n{}",
+            run.signal,
+            run.transcript()
+        ));
     }
     Ok(())
 }
@@ -661,7 +698,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         let mut s = String::from("|");
         for (i, c) in cells.iter().enumerate() {
             let w = widths.get(i).copied().unwrap_or(0);
-            let _ = write!(s, " {c}{} |", " ".repeat(w.saturating_sub(c.chars().count())));
+            let _ = write!(
+                s,
+                " {c}{} |",
+                " ".repeat(w.saturating_sub(c.chars().count()))
+            );
         }
         s
     };

@@ -126,7 +126,11 @@ fn phase_with_kills(
         }
         log.push(format!(
             "{}exit {:?} in {}s",
-            if kill_at.is_some() { "(ended before its kill) " } else { "" },
+            if kill_at.is_some() {
+                "(ended before its kill) "
+            } else {
+                ""
+            },
             run.code,
             secs(run.elapsed)
         ));
@@ -247,7 +251,11 @@ fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_
     eprintln!(
         "crash: seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; replay \
          with PLINK_CRASH_SEED={seed:#x}",
-        if given { "from PLINK_CRASH_SEED" } else { "random" },
+        if given {
+            "from PLINK_CRASH_SEED"
+        } else {
+            "random"
+        },
         PHASES.iter().map(|p| p.name()).collect::<Vec<_>>()
     );
     let indices: Vec<usize> = match only {
@@ -332,10 +340,19 @@ fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_
         total.failures.join("\n\n")
     );
     assert_eq!(
-        (total.duplicates, total.orphans, total.lost_state, total.not_converged),
+        (
+            total.duplicates,
+            total.orphans,
+            total.lost_state,
+            total.not_converged
+        ),
         (0, 0, 0, 0)
     );
-    assert!(total.kills >= total.runs / 2, "too few kills landed: {}", total.kills);
+    assert!(
+        total.kills >= total.runs / 2,
+        "too few kills landed: {}",
+        total.kills
+    );
 }
 
 #[test]
@@ -396,7 +413,7 @@ fn regression_down_a_connection_that_starts_deleting_under_the_reject_is_not_a_f
     // deletes by itself, went `deleting` between `down_connections`' look and its
     // RejectVpcEndpointConnections; AWS answered `InvalidVpcEndpointState … 'deleting'` for it
     // and `down` failed (exit 4) although nothing was left to reject.
-    use crate::cloud::{DATABRICKS_AWS, Conn};
+    use crate::cloud::{Conn, DATABRICKS_AWS};
     use crate::stack::{Emu, wait_until};
     use serde_json::json;
 
@@ -421,11 +438,18 @@ fn regression_down_a_connection_that_starts_deleting_under_the_reject_is_not_a_f
     // While the reject is held, Databricks deletes its endpoint (as it does after a rule delete).
     let dbx = stack.aws_as(DATABRICKS_AWS, "us-east-1");
     stack
-        .block_on(dbx.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&rule_vpce).send())
+        .block_on(
+            dbx.ec2
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(&rule_vpce)
+                .send(),
+        )
         .expect("DeleteVpcEndpoints as Databricks");
     let conns: Vec<Conn> = stack.connections("us-east-1");
     assert!(
-        conns.iter().any(|c| c.vpc_endpoint_id == rule_vpce && c.state == "deleting"),
+        conns
+            .iter()
+            .any(|c| c.vpc_endpoint_id == rule_vpce && c.state == "deleting"),
         "{conns:?}"
     );
     let run = bg.wait();

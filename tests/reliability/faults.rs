@@ -28,9 +28,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::common::{
-    Deployment, Findings, PHASES, catch, env_usize, secs, table,
-};
+use crate::common::{Deployment, Findings, PHASES, catch, env_usize, secs, table};
 use crate::plink_cli::{Workdir, WorkflowSpec};
 use crate::stack::{Emu, Stack};
 
@@ -79,7 +77,13 @@ impl Lost {
 }
 
 /// Fault kinds, in table order.
-const KINDS: &[&str] = &["http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout"];
+const KINDS: &[&str] = &[
+    "http_429",
+    "http_503",
+    "aws_throttle",
+    "slow",
+    "commit_then_timeout",
+];
 
 fn aws_plan(seed: u64, rate: f64, lost: Lost) -> Value {
     let each = rate / 4.0;
@@ -236,7 +240,11 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
     let stack = Stack::start();
     let clean = run_phases(&stack, "clean", None);
     for r in &clean {
-        assert!(r.problems.is_empty(), "the clean run failed: {:#?}", r.problems);
+        assert!(
+            r.problems.is_empty(),
+            "the clean run failed: {:#?}",
+            r.problems
+        );
     }
     let mut rows = clean.clone();
     for i in 0..runs {
@@ -248,7 +256,10 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
         rows.extend(run_phases(
             &stack,
             &label,
-            Some((aws_plan(seed, rate, lost), databricks_plan(seed, rate, lost))),
+            Some((
+                aws_plan(seed, rate, lost),
+                databricks_plan(seed, rate, lost),
+            )),
         ));
     }
     let clean_calls = |phase: &str| {
@@ -258,7 +269,13 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
             .map_or(0, |r| r.aws_calls + r.db_calls)
     };
     let mut headers = vec![
-        "run", "phase", "exit", "s", "AWS calls", "DB calls", "extra calls",
+        "run",
+        "phase",
+        "exit",
+        "s",
+        "AWS calls",
+        "DB calls",
+        "extra calls",
     ];
     headers.extend(KINDS.iter().copied());
     headers.extend(["retries sdk/db/step", "dup"]);
@@ -282,7 +299,10 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
                     .iter()
                     .map(|k| r.fired.get(*k).copied().unwrap_or(0).to_string()),
             );
-            cells.push(format!("{}/{}/{}", r.sdk_retries, r.db_retries, r.step_retries));
+            cells.push(format!(
+                "{}/{}/{}",
+                r.sdk_retries, r.db_retries, r.step_retries
+            ));
             cells.push(r.duplicates.to_string());
             cells
         })

@@ -112,18 +112,27 @@ fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
             "the Databricks client secret".to_owned(),
             stack.env["DATABRICKS_CLIENT_SECRET"].clone(),
         ),
-        ("a wrong Databricks client secret".into(), wrong_secret.clone()),
+        (
+            "a wrong Databricks client secret".into(),
+            wrong_secret.clone(),
+        ),
         ("the AWS secret access key".into(), aws_secret.clone()),
         ("the AWS session token".into(), session_token.clone()),
         (
             "the stack's default AWS secret key".into(),
             stack.env["AWS_SECRET_ACCESS_KEY"].clone(),
         ),
-        ("the start of an OAuth token (JWT header and claims)".into(), prefix),
+        (
+            "the start of an OAuth token (JWT header and claims)".into(),
+            prefix,
+        ),
         ("a JWT (`eyJ`)".into(), "eyJ".into()),
     ];
     for (i, t) in tokens.iter().enumerate() {
-        needles.push((format!("OAuth token #{i} from the token endpoint"), t.clone()));
+        needles.push((
+            format!("OAuth token #{i} from the token endpoint"),
+            t.clone(),
+        ));
     }
     let creds: Vec<(&str, Option<&str>)> = vec![
         ("AWS_SECRET_ACCESS_KEY", Some(aws_secret.as_str())),
@@ -197,7 +206,11 @@ fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
     let mut found = Vec::new();
     for r in &runs {
         let place = format!("the output of `plink {}`", r.args.join(" "));
-        found.extend(leaks(&place, &format!("{}\n{}", r.stdout, r.stderr), &needles));
+        found.extend(leaks(
+            &place,
+            &format!("{}\n{}", r.stdout, r.stderr),
+            &needles,
+        ));
     }
     let files = files_under(&d.wd.path().join(".plink"));
     assert!(
@@ -209,7 +222,10 @@ fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
         let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
         found.extend(leaks(&f.display().to_string(), &text, &needles));
     }
-    let json_runs = runs.iter().filter(|r| r.args.contains(&"--json".to_owned())).count();
+    let json_runs = runs
+        .iter()
+        .filter(|r| r.args.contains(&"--json".to_owned()))
+        .count();
     eprintln!(
         "security: searched {} run outputs ({json_runs} with --json) and {} state file(s) for {} \
          secret(s)",
@@ -243,8 +259,7 @@ fn mode(p: &Path) -> u32 {
 }
 
 #[test]
-fn security_state_backup_and_lock_files_are_0600_and_their_directories_0700_even_under_umask_000()
-{
+fn security_state_backup_and_lock_files_are_0600_and_their_directories_0700_even_under_umask_000() {
     let stack = Stack::start();
     let wd = Workdir::new(WorkflowSpec::default());
     let wf = wd.workflow.to_str().unwrap().to_owned();
@@ -264,7 +279,10 @@ fn security_state_backup_and_lock_files_are_0600_and_their_directories_0700_even
     let mut checked = Vec::new();
     for (dir, root) in [
         (wd.path().join(".plink/demo-s3"), wd.path().join(".plink")),
-        (wd.path().join("elsewhere/deep"), wd.path().join("elsewhere")),
+        (
+            wd.path().join("elsewhere/deep"),
+            wd.path().join("elsewhere"),
+        ),
     ] {
         let files = files_under(&dir);
         for name in ["state.json", "state.json.bak", "state.json.lock"] {
@@ -374,7 +392,12 @@ fn security_tls_is_verified_plain_http_is_refused_for_real_hosts_and_there_is_no
         "http://127.0.0.1.nip.io",
     ] {
         stack.clear_all_calls();
-        let run = run_env(&stack, &wd, &["up", &wf], &[("DATABRICKS_HOST", Some(host))]);
+        let run = run_env(
+            &stack,
+            &wd,
+            &["up", &wf],
+            &[("DATABRICKS_HOST", Some(host))],
+        );
         run.assert_code(8);
         no_panic(&run).unwrap();
         assert!(
@@ -485,9 +508,13 @@ fn security_tls_is_verified_plain_http_is_refused_for_real_hosts_and_there_is_no
             }
         }
     }
-    assert!(hits.is_empty(), "TLS verification can be weakened:\n{}", hits.join("\n"));
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .unwrap();
+    assert!(
+        hits.is_empty(),
+        "TLS verification can be weakened:\n{}",
+        hits.join("\n")
+    );
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
     assert!(
         !manifest.contains("danger"),
         "a `dangerous` TLS feature is enabled in Cargo.toml"
@@ -511,7 +538,11 @@ fn security_only_the_rules_own_connection_owned_by_databricks_is_accepted_among_
     let mut bg = stack.spawn_up(&wd);
     // The rule exists (CREATING) and has no endpoint yet.
     wait_until("the rule to be created", WAIT, || {
-        assert!(!bg.exited(), "plink exited early:\n{}", bg.wait().transcript());
+        assert!(
+            !bg.exited(),
+            "plink exited early:\n{}",
+            bg.wait().transcript()
+        );
         stack.live_rule("plink-demo-ncc", "us-east-1").is_some()
     });
     let (service_id, service_name) = stack.endpoint_service("us-east-1").expect("service");
@@ -520,7 +551,12 @@ fn security_only_the_rules_own_connection_owned_by_databricks_is_accepted_among_
     // Databricks' own AWS account with an endpoint that is not the rule's.
     let foreign_root = format!("arn:aws:iam::{FOREIGN}:root");
     let databricks_root = format!("arn:aws:iam::{DATABRICKS_AWS}:root");
-    stack.modify_principals("us-east-1", &service_id, &[&foreign_root, &databricks_root], &[]);
+    stack.modify_principals(
+        "us-east-1",
+        &service_id,
+        &[&foreign_root, &databricks_root],
+        &[],
+    );
     let stranger = stack.create_foreign_endpoint(FOREIGN, "us-east-1", &service_name);
     let lookalike = stack.create_foreign_endpoint(DATABRICKS_AWS, "us-east-1", &service_name);
     let states = stack.connection_states("us-east-1");
@@ -540,12 +576,14 @@ fn security_only_the_rules_own_connection_owned_by_databricks_is_accepted_among_
     let states = stack.connection_states("us-east-1");
     assert_eq!(states[&own], "available", "{states:?}");
     assert_eq!(
-        states[&stranger], "pendingAcceptance",
+        states[&stranger],
+        "pendingAcceptance",
         "the stranger's connection was touched\n{}",
         run.transcript()
     );
     assert_eq!(
-        states[&lookalike], "pendingAcceptance",
+        states[&lookalike],
+        "pendingAcceptance",
         "a Databricks-owned connection that is not the rule's was touched\n{}",
         run.transcript()
     );
@@ -556,8 +594,14 @@ fn security_only_the_rules_own_connection_owned_by_databricks_is_accepted_among_
             .any(|c| c.action == "RejectVpcEndpointConnections"),
         "plink rejected something"
     );
-    assert_eq!(wd.output("accept", "accepted_vpc_endpoint_id").as_deref(), Some(own.as_str()));
-    assert_eq!(wd.output("accept", "owner").as_deref(), Some(DATABRICKS_AWS));
+    assert_eq!(
+        wd.output("accept", "accepted_vpc_endpoint_id").as_deref(),
+        Some(own.as_str())
+    );
+    assert_eq!(
+        wd.output("accept", "owner").as_deref(),
+        Some(DATABRICKS_AWS)
+    );
 
     // `up` again accepts nothing more; status flags only the rule's as the rule's.
     stack.clear_all_calls();
@@ -571,7 +615,10 @@ fn security_only_the_rules_own_connection_owned_by_databricks_is_accepted_among_
         stack.mutating_calls()
     );
     let report = stack.status_json(&wd);
-    let conns = report["live"]["connections"].as_array().cloned().unwrap_or_default();
+    let conns = report["live"]["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for c in &conns {
         let id = c["vpc_endpoint_id"].as_str().unwrap_or("");
         assert_eq!(c["is_rule_endpoint"] == true, id == own, "{report:#}");
@@ -600,7 +647,9 @@ fn security_a_wildcard_principal_added_out_of_band_is_removed_by_up_and_never_sh
     let stack = Stack::start();
     let wd = Workdir::new(WorkflowSpec::default());
     stack.up(&wd).assert_code(0);
-    let service_id = wd.output("endpoint_service", "service_id").expect("service id");
+    let service_id = wd
+        .output("endpoint_service", "service_id")
+        .expect("service id");
     let dbx = databricks_principal("us-east-1");
 
     stack.modify_principals("us-east-1", &service_id, &["*"], &[]);
@@ -630,7 +679,11 @@ fn security_a_wildcard_principal_added_out_of_band_is_removed_by_up_and_never_sh
     // From now on `status` never shows `*`, in JSON or as a table, and `up` changes nothing.
     for _ in 0..2 {
         let report = stack.status_json(&wd);
-        assert_eq!(report["live"]["allowed_principals"], json!([dbx]), "{report:#}");
+        assert_eq!(
+            report["live"]["allowed_principals"],
+            json!([dbx]),
+            "{report:#}"
+        );
         assert_eq!(
             status_outputs(&report, "endpoint_service")["allowed_principal"],
             dbx.as_str()
@@ -642,12 +695,18 @@ fn security_a_wildcard_principal_added_out_of_band_is_removed_by_up_and_never_sh
         table.assert_code(0);
         for line in table.stdout.lines().filter(|l| l.contains("principal")) {
             assert!(
-                !line.split_whitespace().any(|w| w == "*" || w == "\"*\"" || w == "*,"),
+                !line
+                    .split_whitespace()
+                    .any(|w| w == "*" || w == "\"*\"" || w == "*,"),
                 "{line}"
             );
         }
         stack.clear_all_calls();
         stack.up(&wd).assert_code(0);
-        assert!(stack.mutating_calls().is_empty(), "{:?}", stack.mutating_calls());
+        assert!(
+            stack.mutating_calls().is_empty(),
+            "{:?}",
+            stack.mutating_calls()
+        );
     }
 }

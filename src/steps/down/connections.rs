@@ -92,7 +92,10 @@ pub(super) async fn reject_live(
         let mut still = live_connections(d, &service.id).await?;
         still.retain(|c| ids.contains(&c.vpce_id));
         if !still.is_empty() {
-            return Err(errors::aws("rejecting the endpoint service's connections", e));
+            return Err(errors::aws(
+                "rejecting the endpoint service's connections",
+                e,
+            ));
         }
         cx.note("the connections left by themselves meanwhile");
     }
