@@ -188,7 +188,7 @@ fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
     );
     stack.set_faults(
         Emu::Databricks,
-        json!({"seed": 3, "rules": [{"kind": "http_503", "rate": 0.3}]}),
+        json!({"seed": 3, "rules": [{"kind": "http_503", "rate": 0.2}]}),
     );
     run(&["up", wf, "-vvv"], &[], Some(0));
     run(&["status", wf, "--json", "-vvv"], &[], None);
