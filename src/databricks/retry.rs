@@ -144,7 +144,7 @@ pub(crate) fn verdict_for_answer(replay: Replay, status: u16, error_code: Option
 
 /// Verdict for a transport error (no complete answer).
 pub(crate) fn verdict_for_transport(replay: Replay, err: &reqwest::Error) -> Verdict {
-    if err.is_builder() {
+    if err.is_builder() || is_tls_failure(err) {
         return Verdict::Fail;
     }
     match replay {
@@ -153,6 +153,29 @@ pub(crate) fn verdict_for_transport(replay: Replay, err: &reqwest::Error) -> Ver
         Replay::Create if err.is_connect() => Verdict::Retry,
         Replay::Create => Verdict::FailAmbiguous,
     }
+}
+
+/// Whether a connection failed in its TLS handshake: the server's certificate is not trusted (or
+/// not for this host), or the peer does not speak TLS. Retrying cannot fix that, so the error is
+/// returned at once instead of after the whole retry budget. The TLS stack reports these as an
+/// `io::Error` of kind `InvalidData` under the connect error (tokio-rustls; hyper-util wraps it in
+/// another `io::Error`); a refused or reset connection has another kind and is still retried.
+fn is_tls_failure(err: &reqwest::Error) -> bool {
+    if !err.is_connect() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        source = match e.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
+            // `io::Error::source` skips the error it wraps; look at that error itself.
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// `Retry-After` in whole seconds (the HTTP-date form is not used by Databricks and is ignored).

@@ -84,7 +84,8 @@ pub async fn run(
     )?);
     let serial_before = store.snapshot().serial;
     let rule_before: Option<RuleDown> = output(&store.snapshot(), "down_rule");
-    let env = Arc::new(super::up::connect(workflow, false).await?);
+    let env =
+        Arc::new(super::up::connect_interruptible(workflow, false, &interrupt, "down").await?);
     if let Some(to) = &options.rebind_to {
         let own = store.snapshot().step("ncc").and_then(|r| {
             r.outputs

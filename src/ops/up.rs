@@ -17,7 +17,7 @@ use super::Deployment;
 use crate::aws::AwsConnect;
 use crate::config::Workflow;
 use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
-use crate::engine::{Engine, EventSink, Interrupt, RunReport};
+use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::state::StateStore;
 use crate::steps::{self, StepEnv};
 use crate::workflow;
@@ -50,11 +50,34 @@ pub async fn run(
         workflow::S3_PRIVATELINK,
         "up",
     )?);
-    let env = connect(workflow, options.replace_ncc_binding).await?;
+    let env =
+        connect_interruptible(workflow, options.replace_ncc_binding, &interrupt, "up").await?;
     let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);
     Ok(engine.run(store).await)
+}
+
+/// [`connect`], given up at once on Ctrl-C: connecting may retry for minutes (an unreachable
+/// Databricks host) and nothing has been written yet, so there is nothing to wait for.
+///
+/// # Errors
+/// As [`connect`]; [`StepError::Interrupted`] (exit 130) when interrupted.
+pub async fn connect_interruptible(
+    workflow: Arc<Workflow>,
+    replace_ncc_binding: bool,
+    interrupt: &Interrupt,
+    command: &str,
+) -> anyhow::Result<StepEnv> {
+    tokio::select! {
+        env = connect(workflow, replace_ncc_binding) => env,
+        () = interrupt.triggered() => Err(anyhow::Error::new(StepError::Interrupted).context(
+            format!(
+                "interrupted while connecting to AWS and Databricks; nothing was changed (run \
+                 `plink {command}` again)"
+            ),
+        )),
+    }
 }
 
 /// Builds the cloud clients from the workflow's settings and the standard environments

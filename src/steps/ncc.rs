@@ -22,7 +22,10 @@ impl Step for NccStep {
     }
 
     fn depends_on(&self) -> Vec<StepId> {
-        vec![]
+        // After `network`: a VPC or subnets that cannot carry the workflow (a tag matching
+        // nothing, a single AZ) stop the run before anything is created, NCC included (an NCC
+        // uses one of only 10 per region and account).
+        vec!["network"]
     }
 
     fn describe(&self) -> String {

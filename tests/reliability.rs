@@ -1,0 +1,51 @@
+//! Reliability and security suites (issue #6): the `plink` binary against private instances of
+//! the local cloud stack, reusing the end-to-end harness of `tests/e2e/` (same modules, included
+//! below by path; the `e2e` binary keeps its own copy).
+//!
+//! Modules under `tests/reliability/`:
+//! - `common`: seeded randomness, knobs, orphan scan by plink's tags, lost-state tracking, the
+//!   `up`/`down` phases, report tables;
+//! - `crash`: SIGKILL at random moments of `up` (and `down`), resume until done, then count
+//!   duplicates, orphans and lost state on the emulators themselves;
+//! - `faults`: `up` (and `down`) under the emulators' fault plans, with a table of faults,
+//!   extra calls and retries;
+//! - `bad_input`: a table of malformed or wrong inputs, each mapped to its exit code;
+//! - `security`: secrets, file modes, TLS, hostile connections, the allowed principal.
+//!
+//! How to run each suite (short CI mode, full mode) and the figures of the last full run:
+//! `RELIABILITY.md`. Every knob of `tests/e2e.rs` applies (`PLINK_E2E_STACKS`, …).
+
+#[allow(dead_code)]
+#[path = "e2e/stack.rs"]
+mod stack;
+
+#[allow(dead_code)]
+#[path = "e2e/plink.rs"]
+mod plink_cli;
+
+#[allow(dead_code)]
+#[path = "e2e/cloud.rs"]
+mod cloud;
+
+#[allow(dead_code)]
+#[path = "e2e/checks.rs"]
+mod checks;
+
+#[path = "support/scripted_server.rs"]
+mod scripted_server;
+
+#[allow(dead_code)]
+#[path = "reliability/common.rs"]
+mod common;
+
+#[path = "reliability/crash.rs"]
+mod crash;
+
+#[path = "reliability/faults.rs"]
+mod faults;
+
+#[path = "reliability/bad_input.rs"]
+mod bad_input;
+
+#[path = "reliability/security.rs"]
+mod security;
