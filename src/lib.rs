@@ -20,6 +20,7 @@ pub mod config;
 pub mod databricks;
 pub mod engine;
 pub mod ops;
+pub mod resources;
 pub mod state;
 pub mod steps;
 pub mod workflow;

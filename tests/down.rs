@@ -391,7 +391,8 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
     assert_eq!(rejected.len(), 1, "{state:#}");
     // The state keeps its lineage, notes the teardown and forgets the up records.
     assert!(state["destroyed_at"].is_string(), "{state:#}");
-    for step in plink::workflow::STEP_ORDER {
+    let workflow = plink::config::load(&case.workflow).unwrap();
+    for step in &plink::workflow::step_order(&workflow).unwrap() {
         assert!(
             state["steps"].get(*step).is_none(),
             "{step} still recorded: {state:#}"

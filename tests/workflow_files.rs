@@ -374,7 +374,7 @@ fn unknown_keys_at_every_level() {
         (
             &format!("bogus = 1\n{GOOD}"),
             "1:1: bogus",
-            "deployment, aws, endpoint, nlb, databricks, timeouts",
+            "kind, deployment, aws, endpoint, nlb, databricks, timeouts",
         ),
         (
             &edit(&[(2, "name = \"demo-s3\"\nbogus = 1")]),

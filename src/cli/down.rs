@@ -3,9 +3,9 @@ use clap::Args;
 use super::{Target, each, exit};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops::{self, down::DownOutcome};
-use crate::steps::DownOptions;
-use crate::steps::down::DEACTIVATION_NOTE;
-use crate::steps::down::outputs::{NccDown, NccOutcome};
+use crate::resources::DownOptions;
+use crate::resources::ncc::{NccDown, NccOutcome};
+use crate::resources::rule::DEACTIVATION_NOTE;
 
 const AFTER_HELP: &str = "\
 What it removes, in reverse order of `up`, and only what plink created (AWS resources carrying

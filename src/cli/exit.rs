@@ -80,7 +80,8 @@ fn state_code(e: &StateError) -> u8 {
         StateError::Locked { .. } => LOCKED,
         StateError::Unreadable { .. }
         | StateError::NewerSchema { .. }
-        | StateError::WrongDeployment { .. } => STATE_UNREADABLE,
+        | StateError::WrongDeployment { .. }
+        | StateError::WrongKind { .. } => STATE_UNREADABLE,
         StateError::Io { .. } | StateError::Hook(_) | StateError::ReadOnly { .. } => FAILURE,
     }
 }

@@ -1,8 +1,7 @@
 use clap::Args;
 
 use super::{Target, each};
-use crate::ops::{self, live::LiveView, status::StatusReport};
-use crate::workflow;
+use crate::ops::{self, status::LiveView, status::StatusReport};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -34,12 +33,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
         deployments,
         args.target.parallel,
         args.json,
-        |d| async move {
-            Ok((
-                super::exit::OK,
-                ops::status::report(&d, workflow::STEP_ORDER, offline).await?,
-            ))
-        },
+        |d| async move { Ok((super::exit::OK, ops::status::report(&d, offline).await?)) },
         render,
     )
     .await
@@ -129,78 +123,8 @@ fn render(report: &StatusReport) -> String {
 
 fn render_live(live: &LiveView) -> String {
     let mut out = String::from("live:\n");
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    out.push_str(&format!(
-        "  endpoint           {} ips [{}]\n",
-        opt(&live.endpoint_state),
-        live.endpoint_ips.join(", ")
-    ));
-    out.push_str(&format!(
-        "  load balancer      {}\n",
-        opt(&live.load_balancer_state)
-    ));
-    let targets: Vec<String> = live
-        .targets
-        .iter()
-        .map(|t| {
-            format!(
-                "{} {}{}",
-                t.ip,
-                t.state,
-                t.reason
-                    .as_ref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    out.push_str(&format!("  targets            [{}]\n", targets.join(", ")));
-    out.push_str(&format!(
-        "  endpoint service   {} allowed [{}]\n",
-        opt(&live.endpoint_service_state),
-        live.allowed_principals.join(", ")
-    ));
-    for c in &live.connections {
-        let mark = if c.is_rule_endpoint {
-            " (the rule's endpoint)"
-        } else {
-            ""
-        };
-        out.push_str(&format!(
-            "  connection         {} owner {} {}{mark}\n",
-            c.vpc_endpoint_id, c.owner, c.state
-        ));
-    }
-    if let Some(rule) = &live.rule {
-        let days = rule
-            .days_left_before_expiry
-            .map(|d| format!(", {d} day(s) left before it expires"))
-            .unwrap_or_default();
-        let error = rule
-            .error_message
-            .as_ref()
-            .map(|e| format!(" — {e}"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  rule               {} {} vpc_endpoint_id {}{days}{error}\n",
-            rule.rule_id,
-            rule.connection_state,
-            rule.vpc_endpoint_id.as_deref().unwrap_or("-")
-        ));
-    }
-    for w in &live.workspaces {
-        let bound = if w.bound_to_deployment_ncc {
-            "bound to this NCC"
-        } else {
-            "NOT bound to this NCC"
-        };
-        out.push_str(&format!(
-            "  workspace          {} {} (NCC {}), {}\n",
-            w.workspace_id,
-            bound,
-            w.bound_ncc_id.as_deref().unwrap_or("none"),
-            w.status.as_deref().unwrap_or("-")
-        ));
+    for (label, text) in &live.lines {
+        out.push_str(&format!("  {label:<18} {text}\n"));
     }
     for d in &live.drift {
         out.push_str(&format!("  DRIFT              {d}\n"));

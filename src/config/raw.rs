@@ -61,6 +61,9 @@ pub(crate) type RawTags = Spanned<BTreeMap<String, Spanned<String>>>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(crate) struct RawWorkflow {
+    /// `kind`: the workflow kind (absent: `s3-privatelink`, so files written before kinds
+    /// existed still validate unchanged).
+    pub kind: Option<Spanned<String>>,
     pub deployment: Table<RawDeployment>,
     pub aws: Table<RawAws>,
     pub endpoint: Option<Table<RawEndpoint>>,

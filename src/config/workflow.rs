@@ -19,6 +19,8 @@ use super::timeouts::Timeouts;
 pub struct Workflow {
     /// The file it came from, as given to [`load`](super::load) / [`parse`](super::parse).
     pub source: PathBuf,
+    /// `kind`: the workflow kind's name (see [`crate::workflow`]); default `s3-privatelink`.
+    pub kind: &'static str,
     /// `deployment.name`: names the state and derived AWS names, and tags every resource.
     pub deployment: DeploymentName,
     /// `[aws]`: where the customer side lives.

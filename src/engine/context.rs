@@ -107,6 +107,15 @@ impl StepContext {
             .unwrap_or_default()
     }
 
+    /// What `step` recorded (empty when nothing), without a plan's overlay.
+    pub fn outputs_of(&self, step: &str) -> Map<String, Value> {
+        self.store
+            .snapshot()
+            .step(step)
+            .map(|r| r.outputs.clone())
+            .unwrap_or_default()
+    }
+
     /// The intent a previous run wrote and never resolved: its call may or may not have happened.
     pub fn pending_intent(&self) -> Option<Intent> {
         self.store
@@ -198,6 +207,21 @@ impl StepContext {
             for k in keys {
                 rec.outputs.remove(*k);
             }
+            rec.intent = None;
+            rec.generation += 1;
+        })?;
+        Ok(())
+    }
+
+    /// Forgets everything this step recorded because the resource it describes is gone, and
+    /// moves to a new generation so the next create uses a fresh idempotency token.
+    ///
+    /// # Errors
+    /// [`StepError::State`] if the state cannot be written.
+    pub fn forget_all(&self) -> Result<(), StepError> {
+        self.store.update(|s| {
+            let rec = s.step_mut(self.step);
+            rec.outputs.clear();
             rec.intent = None;
             rec.generation += 1;
         })?;

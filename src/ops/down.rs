@@ -1,24 +1,22 @@
 //! `plink down`: tear the deployment down, in reverse order, only what plink created.
 //!
-//! The teardown graph ([`crate::steps::s3_privatelink_down`]) runs on the same engine, under the
-//! same lock, as `up`: it can be interrupted or killed at any point and run again. When every
-//! teardown step is done, one durable update clears the `up` steps' records (keeping the lineage,
-//! the serial and the teardown steps' own records) and notes `destroyed_at`, so that `status`
-//! shows the deployment as torn down. An NCC that had to be kept (workspaces still bound to it)
-//! stays in the state with its binding, so that a later `down --rebind-to` can finish the job.
+//! The teardown graph (the workflow kind's graph reversed, [`crate::workflow::Graph::down_steps`])
+//! runs on the same engine, under the same lock, as `up`: it can be interrupted or killed at any
+//! point and run again. When every teardown step is done, one durable update clears the `up`
+//! records (keeping the lineage, the serial, the teardown steps' own records, and the records of
+//! what a teardown had to keep) and notes `destroyed_at`, so that `status` shows the deployment
+//! as torn down. An NCC that had to be kept (workspaces still bound to it) stays in the state
+//! with its binding, so that a later `down --rebind-to` can finish the job.
 
 use std::sync::Arc;
 
 use super::Deployment;
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
+use crate::resources::ncc::{NccDown, NccOutcome, check_rebind_target};
+use crate::resources::rule::RuleDown;
+use crate::resources::{DownOptions, Options};
 use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
-use crate::steps::down::outputs::{NccDown, NccOutcome, RuleDown};
-use crate::steps::{self, DownOptions};
-use crate::workflow;
-
-/// The `up` records a teardown keeps when the NCC was kept: it still exists, and its workspaces
-/// are still bound to it.
-const KEPT_WITH_THE_NCC: &[&str] = &["ncc", "bind"];
+use crate::workflow::{self, Graph};
 
 /// What `plink down` did.
 #[derive(Debug)]
@@ -75,17 +73,29 @@ pub async fn run(
     if read_state(&deployment.paths)?.is_none() {
         return Ok(DownOutcome::NeverUp);
     }
-    let workflow = Arc::new(deployment.workflow.clone());
+    let kind = workflow::kind_of(&deployment.workflow);
+    let graph = kind.graph(&deployment.workflow)?;
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
-        workflow.deployment.as_str(),
-        workflow::S3_PRIVATELINK,
+        deployment.name(),
+        kind.name(),
         "down",
     )?);
     let serial_before = store.snapshot().serial;
     let rule_before: Option<RuleDown> = output(&store.snapshot(), "down_rule");
-    let env =
-        Arc::new(super::up::connect_interruptible(workflow, false, &interrupt, "down").await?);
+    let resources = Options {
+        down: options.clone(),
+        ..Options::default()
+    };
+    let env = Arc::new(
+        super::up::connect_interruptible(
+            Arc::new(deployment.workflow.clone()),
+            resources,
+            &interrupt,
+            "down",
+        )
+        .await?,
+    );
     if let Some(to) = &options.rebind_to {
         let own = store.snapshot().step("ncc").and_then(|r| {
             r.outputs
@@ -100,9 +110,9 @@ pub async fn run(
             )
             .into());
         }
-        steps::down::check_rebind_target(&env, to).await?;
+        check_rebind_target(&env, to).await?;
     }
-    let engine = Engine::new(steps::s3_privatelink_down(env, options.clone()))?
+    let engine = Engine::new(graph.down_steps(&env))?
         .with_events(events)
         .with_interrupt(interrupt);
     let run = engine.run(store.clone()).await;
@@ -112,9 +122,8 @@ pub async fn run(
         Some(after) if Some(&after) != rule_before.as_ref() => after.deleted_rule_ids,
         _ => Vec::new(),
     };
-    let kept = ncc.as_ref().is_some_and(|n| n.outcome == NccOutcome::Kept);
     if run.succeeded() {
-        finish(&store, kept)?;
+        finish(&store, &graph)?;
     }
     let state = store.snapshot();
     Ok(DownOutcome::Ran(Box::new(DownReport {
@@ -125,34 +134,28 @@ pub async fn run(
         destroyed_at: state
             .destroyed_at
             .clone()
-            .filter(|_| !has_up_records(&state, kept)),
+            .filter(|_| !graph.has_up_records(&state)),
     })))
 }
 
-/// Clears the `up` records and notes `destroyed_at`, in one durable write (none if there is
-/// nothing to clear: a repeated `down` leaves the file as it was).
-fn finish(store: &StateStore, ncc_kept: bool) -> anyhow::Result<()> {
+/// Clears the `up` records (but those of what a teardown kept) and notes `destroyed_at`, in one
+/// durable write (none if there is nothing to clear: a repeated `down` leaves the file as it
+/// was).
+fn finish(store: &StateStore, graph: &Graph) -> anyhow::Result<()> {
     let state = store.snapshot();
-    if state.destroyed_at.is_some() && !has_up_records(&state, ncc_kept) {
+    if state.destroyed_at.is_some() && !graph.has_up_records(&state) {
         return Ok(());
     }
+    let kept = graph.kept_records(&state);
     store.update(|s| {
-        for step in workflow::STEP_ORDER {
-            if !(ncc_kept && KEPT_WITH_THE_NCC.contains(step)) {
-                s.steps.remove(*step);
+        for node in graph.node_ids() {
+            if !kept.contains(&node) {
+                s.steps.remove(node);
             }
         }
         s.destroyed_at = Some(now_rfc3339());
     })?;
     Ok(())
-}
-
-/// Whether `state` still holds `up` records other than those a kept NCC keeps.
-pub fn has_up_records(state: &StateFile, ncc_kept: bool) -> bool {
-    workflow::STEP_ORDER
-        .iter()
-        .filter(|s| !(ncc_kept && KEPT_WITH_THE_NCC.contains(s)))
-        .any(|s| state.steps.contains_key(*s))
 }
 
 fn output<T: serde::de::DeserializeOwned>(state: &StateFile, step: &str) -> Option<T> {

@@ -2,7 +2,6 @@
 
 mod deployment;
 pub mod down;
-pub mod live;
 pub mod orphans;
 pub mod plan;
 pub mod plan_view;

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::Deployment;
 use crate::aws::tags::TAG_DEPLOYMENT;
-use crate::aws::{AwsClients, TagQuery, Tags};
+use crate::resources::Options;
 use crate::state::{StatePaths, read_state};
+use crate::workflow;
 
 /// One plink-tagged resource no known state records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,8 +81,22 @@ pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec
         )) {
             continue;
         }
-        let env = super::up::connect(Arc::new(d.workflow.clone()), false).await?;
-        for (kind, id, tags) in tagged_resources(&env.aws).await? {
+        let env = super::up::connect(Arc::new(d.workflow.clone()), Options::default()).await?;
+        // Every kind of every registered workflow, each once (a deployment of one kind may
+        // have left resources of another kind behind).
+        let mut inventory = Vec::new();
+        let mut seen = BTreeSet::new();
+        for kind in workflow::KINDS {
+            let Ok(graph) = kind.graph(&d.workflow) else {
+                continue;
+            };
+            for (noun, id, tags) in graph.inventory(&env).await? {
+                if seen.insert(id.clone()) {
+                    inventory.push((noun, id, tags));
+                }
+            }
+        }
+        for (kind, id, tags) in inventory {
             let deployment = tags.get(TAG_DEPLOYMENT).cloned().unwrap_or_default();
             let reason = match known.get(&deployment) {
                 None => format!("no known state for deployment \"{deployment}\""),
@@ -93,57 +108,11 @@ pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec
             orphans.push(Orphan {
                 kind,
                 id,
-                region: env.aws.region.clone(),
+                region: env.region.clone(),
                 deployment,
                 reason,
             });
         }
     }
     Ok(orphans)
-}
-
-/// Every live resource carrying plink's tags, any deployment: (kind, id or ARN, tags).
-async fn tagged_resources(aws: &AwsClients) -> anyhow::Result<Vec<(&'static str, String, Tags)>> {
-    let any = TagQuery::any_deployment();
-    let mut out = Vec::new();
-    for e in aws.find_vpc_endpoints(&any).await? {
-        if !e.state.eq_ignore_ascii_case("deleted") {
-            out.push(("interface endpoint", e.id, e.tags));
-        }
-    }
-    for s in aws.find_endpoint_services(&any).await? {
-        if !s.state.eq_ignore_ascii_case("deleted") {
-            out.push(("endpoint service", s.id, s.tags));
-        }
-    }
-    for sg in aws.find_security_groups(&any).await? {
-        out.push(("security group", sg.id, sg.tags));
-    }
-    let lbs = aws.find_load_balancers(&any).await?;
-    let tgs = aws.find_target_groups(&any).await?;
-    let mut arns: Vec<String> = lbs
-        .iter()
-        .map(|l| l.arn.clone())
-        .chain(tgs.iter().map(|t| t.arn.clone()))
-        .collect();
-    let mut listeners = Vec::new();
-    for lb in &lbs {
-        listeners.extend(aws.listeners(&lb.arn).await?.into_iter().map(|l| l.arn));
-    }
-    arns.extend(listeners.iter().cloned());
-    let tags = aws.elb_tags(&arns).await?;
-    let tags_of = |arn: &str| tags.get(arn).cloned().unwrap_or_default();
-    for lb in lbs {
-        out.push(("load balancer", lb.arn.clone(), tags_of(&lb.arn)));
-    }
-    for tg in tgs {
-        out.push(("target group", tg.arn.clone(), tags_of(&tg.arn)));
-    }
-    for l in listeners {
-        let t = tags_of(&l);
-        if any.matches(&t) {
-            out.push(("listener", l, t));
-        }
-    }
-    Ok(out)
 }

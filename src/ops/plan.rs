@@ -7,9 +7,9 @@ use std::time::Duration;
 use super::Deployment;
 use super::up::{UpOptions, connect};
 use crate::engine::{Engine, PlanAction, PlanOutcome, PlanReport, RetryPolicy};
+use crate::resources::Env;
 use crate::state::{StateFile, StateStore};
-use crate::steps::{self, StepEnv};
-use crate::workflow;
+use crate::workflow::{self, Graph};
 
 /// A plan and what it was made from.
 #[derive(Debug)]
@@ -29,16 +29,17 @@ pub struct Plan {
 /// Failures to start: the state is locked or unreadable, credentials are missing. A step whose
 /// plan fails is in the report ([`PlanOutcome::Failed`]).
 pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result<Plan> {
-    let workflow = Arc::new(deployment.workflow.clone());
+    let kind = workflow::kind_of(&deployment.workflow);
+    let graph = kind.graph(&deployment.workflow)?;
     let store = Arc::new(StateStore::open_read_only(
         deployment.paths.clone(),
-        workflow.deployment.as_str(),
-        workflow::S3_PRIVATELINK,
+        deployment.name(),
+        kind.name(),
         "plan",
     )?);
     let state_exists = deployment.paths.state.is_file();
-    let env = connect(workflow, options.replace_ncc_binding).await?;
-    let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?;
+    let env = connect(Arc::new(deployment.workflow.clone()), options.resources()).await?;
+    let engine = Engine::new(graph.up_steps(&Arc::new(env)))?;
     Ok(Plan {
         report: engine.plan(store).await,
         state_exists,
@@ -59,13 +60,18 @@ pub struct Drift {
 ///
 /// Does not lock the state (`status` must work while `up` runs) and never writes it. Transient
 /// errors are retried for at most 30 seconds.
-pub async fn drift(env: Arc<StepEnv>, deployment: &Deployment, state: StateFile) -> Drift {
+pub async fn drift(
+    env: Arc<Env>,
+    graph: &Graph,
+    deployment: &Deployment,
+    state: StateFile,
+) -> Drift {
     let store = Arc::new(StateStore::read_only(
         deployment.paths.clone(),
         state,
         "status",
     ));
-    let engine = match Engine::new(steps::s3_privatelink(env)) {
+    let engine = match Engine::new(graph.up_steps(&env)) {
         Ok(engine) => engine.with_retry(RetryPolicy {
             max_elapsed: Some(Duration::from_secs(30)),
             ..RetryPolicy::step_default()

@@ -1,10 +1,31 @@
 //! `plink status`: what the state file records, step by step.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Deployment;
+use crate::resources::Options;
 use crate::state::{Intent, StateError, StateFile, StepStatus, read_state};
+use crate::workflow::{self, Graph};
+
+/// The live facts (`--json` prints them under `live`): what each resource of the graph observed
+/// ([`crate::resources::Resource::observe`]), the plan's findings as drift, and the probes that
+/// failed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveView {
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+    /// The table's lines (label, text), in graph order.
+    #[serde(skip)]
+    pub lines: Vec<(String, String)>,
+    /// Out-of-band changes and unfinished work, one line per step `up` would act on
+    /// (`step: action: detail`), from the same checks as `plink plan`.
+    pub drift: Vec<String>,
+    /// Probes that failed (e.g. missing permissions), one line each.
+    pub errors: Vec<String>,
+}
 
 /// The recorded view of a deployment (`--json` prints exactly this).
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +43,7 @@ pub struct StatusReport {
     pub steps: Vec<StepView>,
     /// What the clouds say now (absent when the deployment never ran or `--offline`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub live: Option<super::live::LiveView>,
+    pub live: Option<LiveView>,
     /// Why the live view is missing, when it could not be read (e.g. no credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_unavailable: Option<String>,
@@ -46,19 +67,16 @@ pub struct StepView {
 /// # Errors
 /// [`StateError`] when the state file exists but cannot be read; cloud failures only fill
 /// `live_unavailable` or the live view's `errors`.
-pub async fn report(
-    deployment: &Deployment,
-    step_order: &[&str],
-    offline: bool,
-) -> Result<StatusReport, StateError> {
-    let mut report = recorded(deployment, step_order)?;
+pub async fn report(deployment: &Deployment, offline: bool) -> anyhow::Result<StatusReport> {
+    let graph = workflow::kind_of(&deployment.workflow).graph(&deployment.workflow)?;
+    let mut report = recorded(deployment, &graph)?;
     let Some(state) = read_state(&deployment.paths)? else {
         return Ok(report);
     };
     if offline {
         return Ok(report);
     }
-    match live(deployment, &state).await {
+    match live(deployment, &graph, &state).await {
         Ok(view) => report.live = Some(view),
         Err(e) => report.live_unavailable = Some(format!("{e:#}")),
     }
@@ -66,27 +84,36 @@ pub async fn report(
 }
 
 /// The live facts, with the plan's findings as drift.
-async fn live(deployment: &Deployment, state: &StateFile) -> anyhow::Result<super::live::LiveView> {
-    let env = std::sync::Arc::new(
-        super::up::connect(std::sync::Arc::new(deployment.workflow.clone()), false).await?,
+async fn live(
+    deployment: &Deployment,
+    graph: &Graph,
+    state: &StateFile,
+) -> anyhow::Result<LiveView> {
+    let env = Arc::new(
+        super::up::connect(Arc::new(deployment.workflow.clone()), Options::default()).await?,
     );
-    let (mut view, drift) = tokio::join!(
-        super::live::observe(&env, state),
-        super::plan::drift(env.clone(), deployment, state.clone())
+    let (observed, drift) = tokio::join!(
+        graph.observe(&env, state),
+        super::plan::drift(env.clone(), graph, deployment, state.clone())
     );
-    view.drift = drift.lines;
-    view.errors.extend(drift.errors);
-    Ok(view)
+    let mut errors = observed.errors;
+    errors.extend(drift.errors);
+    Ok(LiveView {
+        fields: observed.fields,
+        lines: observed.lines,
+        drift: drift.lines,
+        errors,
+    })
 }
 
 /// Reads the state of `deployment` without locking or changing it.
 ///
-/// `step_order` lists the workflow's steps so they show in graph order, including those that
-/// never ran.
+/// The workflow's steps show in graph order, including those that never ran.
 ///
 /// # Errors
 /// [`StateError`] when the state file exists but cannot be read.
-pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusReport, StateError> {
+pub fn recorded(deployment: &Deployment, graph: &Graph) -> Result<StatusReport, StateError> {
+    let step_order = graph.display_order();
     let state = read_state(&deployment.paths)?;
     let mut report = StatusReport {
         deployment: deployment.workflow.deployment.as_str().to_owned(),
@@ -110,7 +137,7 @@ pub fn recorded(deployment: &Deployment, step_order: &[&str]) -> Result<StatusRe
     report.torn_down_at = state
         .destroyed_at
         .clone()
-        .filter(|_| !super::down::has_up_records(&state, true));
+        .filter(|_| !graph.has_up_records(&state));
     let mut ids: Vec<String> = step_order.iter().map(|s| (*s).to_owned()).collect();
     ids.extend(
         state

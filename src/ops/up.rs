@@ -18,8 +18,8 @@ use crate::aws::AwsConnect;
 use crate::config::Workflow;
 use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
+use crate::resources::{Env, Options, wait_scale_from_env};
 use crate::state::StateStore;
-use crate::steps::{self, StepEnv};
 use crate::workflow;
 
 /// Options of `plink up`.
@@ -27,6 +27,16 @@ use crate::workflow;
 pub struct UpOptions {
     /// Allow switching a workspace that is bound to another NCC.
     pub replace_ncc_binding: bool,
+}
+
+impl UpOptions {
+    /// The resources' options for an `up` (or a plan of one).
+    pub fn resources(&self) -> Options {
+        Options {
+            replace_ncc_binding: self.replace_ncc_binding,
+            ..Options::default()
+        }
+    }
 }
 
 /// Runs the workflow's step graph to convergence.
@@ -43,16 +53,17 @@ pub async fn run(
     events: EventSink,
     interrupt: Interrupt,
 ) -> anyhow::Result<RunReport> {
-    let workflow = Arc::new(deployment.workflow.clone());
+    let kind = workflow::kind_of(&deployment.workflow);
+    let graph = kind.graph(&deployment.workflow)?;
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
-        workflow.deployment.as_str(),
-        workflow::S3_PRIVATELINK,
+        deployment.name(),
+        kind.name(),
         "up",
     )?);
-    let env =
-        connect_interruptible(workflow, options.replace_ncc_binding, &interrupt, "up").await?;
-    let engine = Engine::new(steps::s3_privatelink(Arc::new(env)))?
+    let workflow = Arc::new(deployment.workflow.clone());
+    let env = connect_interruptible(workflow, options.resources(), &interrupt, "up").await?;
+    let engine = Engine::new(graph.up_steps(&Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);
     Ok(engine.run(store).await)
@@ -65,12 +76,12 @@ pub async fn run(
 /// As [`connect`]; [`StepError::Interrupted`] (exit 130) when interrupted.
 pub async fn connect_interruptible(
     workflow: Arc<Workflow>,
-    replace_ncc_binding: bool,
+    options: Options,
     interrupt: &Interrupt,
     command: &str,
-) -> anyhow::Result<StepEnv> {
+) -> anyhow::Result<Env> {
     tokio::select! {
-        env = connect(workflow, replace_ncc_binding) => env,
+        env = connect(workflow, options) => env,
         () = interrupt.triggered() => Err(anyhow::Error::new(StepError::Interrupted).context(
             format!(
                 "interrupted while connecting to AWS and Databricks; nothing was changed (run \
@@ -85,10 +96,7 @@ pub async fn connect_interruptible(
 ///
 /// # Errors
 /// Missing or invalid credentials, with what was looked for and where.
-pub async fn connect(
-    workflow: Arc<Workflow>,
-    replace_ncc_binding: bool,
-) -> anyhow::Result<StepEnv> {
+pub async fn connect(workflow: Arc<Workflow>, options: Options) -> anyhow::Result<Env> {
     let aws_cfg = &workflow.aws;
     let mut aws = AwsConnect::new(aws_cfg.region.as_str());
     if let Some(p) = &aws_cfg.profile {
@@ -113,11 +121,12 @@ pub async fn connect(
         .authenticate()
         .await
         .map_err(|e| ConnectError::Databricks(e.to_string()))?;
-    Ok(StepEnv {
-        workflow,
+    Ok(Env {
         aws,
         databricks,
-        replace_ncc_binding,
-        wait_scale: steps::wait_scale_from_env(),
+        deployment: workflow.deployment.as_str().to_owned(),
+        region: workflow.aws.region.as_str().to_owned(),
+        options,
+        wait_scale: wait_scale_from_env(),
     })
 }

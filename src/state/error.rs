@@ -52,6 +52,18 @@ pub enum StateError {
         expected: String,
     },
 
+    #[error(
+        "{}: this state was written for workflow kind \"{found}\", and the workflow file is of kind \"{expected}\"; \
+         the state was left untouched: point --state at the right file, fix `kind` in the workflow file, \
+         or tear the old deployment down with its own workflow file first",
+        path.display()
+    )]
+    WrongKind {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+
     #[error("{}", locked_message(path, info))]
     Locked {
         path: PathBuf,

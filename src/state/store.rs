@@ -45,7 +45,8 @@ impl StateStore {
     ///
     /// # Errors
     /// [`StateError::Locked`] if another command holds the lock; [`StateError::Unreadable`],
-    /// [`StateError::NewerSchema`] or [`StateError::WrongDeployment`] if the file cannot be used;
+    /// [`StateError::NewerSchema`], [`StateError::WrongDeployment`] or [`StateError::WrongKind`] if
+    /// the file cannot be used;
     /// [`StateError::Io`] otherwise.
     pub fn open(
         paths: StatePaths,
@@ -178,6 +179,13 @@ fn load(paths: &StatePaths, deployment: &str, workflow: &str) -> Result<StateFil
             path: paths.state.clone(),
             found: state.deployment,
             expected: deployment.to_owned(),
+        }),
+        // A state of another workflow kind records other resources under other names: running
+        // this kind's graph on it would misread it (issue #9).
+        Some(state) if state.workflow != workflow => Err(StateError::WrongKind {
+            path: paths.state.clone(),
+            found: state.workflow,
+            expected: workflow.to_owned(),
         }),
         Some(state) => Ok(state),
         None => Ok(StateFile::new(deployment, workflow)),

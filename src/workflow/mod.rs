@@ -1,26 +1,71 @@
-//! What to do: the step graph of each workflow.
+//! What to do: workflow kinds as data.
 //!
-//! `s3-privatelink` (seed 001): an S3 interface endpoint, an internal NLB with an IP target group
-//! holding the endpoint's ENI IPs and a TCP:443 listener, a VPC endpoint service on the NLB, a
-//! Databricks NCC and private endpoint rule, acceptance of the rule's connection, the wait for
-//! ESTABLISHED, and the binding of the NCC to the workspaces.
+//! A workflow kind is its graph ([`Graph`]): named resource instances (`crate::resources`),
+//! their dependencies, and how each one's inputs derive from the workflow file and the records
+//! upstream. Every command derives from it: `up` runs the graph, `plan` plans it, `down` runs the
+//! reverse graph, `status` observes it, `status --orphans` walks its kinds' inventories; display
+//! and teardown orders are computed, never written.
+//!
+//! The registry ([`KINDS`]) maps the `kind` key of a workflow file to its kind. Adding a kind
+//! means a folder here and one line in [`KINDS`] (see `ARCHITECTURE.md`).
 
-/// The name recorded in state files for this workflow.
-pub const S3_PRIVATELINK: &str = "s3-privatelink";
+mod graph;
+pub mod s3_privatelink;
+#[cfg(test)]
+mod test_sg;
 
-/// The steps of `s3-privatelink`, in an order compatible with their dependencies (used for display).
-pub const STEP_ORDER: &[&str] = &[
-    "network",
-    "security_group",
-    "endpoint",
-    "load_balancer",
-    "target_group",
-    "targets",
-    "listener",
-    "endpoint_service",
-    "ncc",
-    "rule",
-    "accept",
-    "established",
-    "bind",
+pub use graph::{Graph, Upstream};
+
+use crate::config::Workflow;
+use crate::engine::StepError;
+
+/// A workflow kind.
+pub trait WorkflowKind: Send + Sync {
+    /// Its name: the value of `kind` in workflow files, recorded in state files.
+    fn name(&self) -> &'static str;
+
+    /// One line saying what it sets up.
+    fn summary(&self) -> &'static str;
+
+    /// Its graph for `workflow`.
+    ///
+    /// # Errors
+    /// A setting of the file that no resource can use (the user must fix the file).
+    fn graph(&self, workflow: &Workflow) -> Result<Graph, StepError>;
+}
+
+/// The kind of files without a `kind` key (every file written before kinds existed).
+pub const DEFAULT_KIND: &str = s3_privatelink::NAME;
+
+/// The registry: every workflow kind, by name.
+pub static KINDS: &[&dyn WorkflowKind] = &[
+    &s3_privatelink::S3PrivateLink,
+    #[cfg(test)]
+    &test_sg::TestSecurityGroup,
 ];
+
+/// The kind named `name`.
+pub fn find(name: &str) -> Option<&'static dyn WorkflowKind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// The names of every kind.
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name()).collect()
+}
+
+/// The `up` steps of `workflow`, in display order (derived from its kind's graph).
+///
+/// # Errors
+/// The kind cannot build its graph from the file.
+pub fn step_order(workflow: &Workflow) -> Result<Vec<crate::engine::StepId>, StepError> {
+    Ok(kind_of(workflow).graph(workflow)?.display_order())
+}
+
+/// The kind of a validated workflow (validation only admits registered kinds).
+///
+/// # Panics
+/// Never for a workflow that came out of `config::parse`.
+pub fn kind_of(workflow: &Workflow) -> &'static dyn WorkflowKind {
+    find(workflow.kind).expect("validated workflow files name a registered kind")
+}

@@ -97,7 +97,8 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
 
     // The state file: every step done, nothing in flight, ids matching the emulators'.
     let state = wd.state_required();
-    for step in plink::workflow::STEP_ORDER {
+    let workflow = plink::config::load(&wd.workflow).unwrap();
+    for step in plink::workflow::step_order(&workflow).unwrap() {
         let rec = &state["steps"][step];
         assert_eq!(rec["status"], "done", "step {step} is not done\n{}", ctx());
         assert!(

@@ -473,10 +473,7 @@ pub fn state_ids(state: &Value) -> BTreeMap<String, String> {
     };
     // `down` keeps records of its own (`down_*`: what it deleted); only `up`'s steps track
     // live resources.
-    for (step, rec) in steps
-        .iter()
-        .filter(|(step, _)| plink::workflow::STEP_ORDER.contains(&step.as_str()))
-    {
+    for (step, rec) in steps.iter().filter(|(step, _)| !step.starts_with("down_")) {
         let outputs = &rec["outputs"];
         for key in [
             "vpc_endpoint_id",

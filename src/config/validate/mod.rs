@@ -40,6 +40,19 @@ pub(crate) fn validate(
         src,
         diagnostics: Vec::new(),
     };
+    let kind = match &raw.kind {
+        None => Some(crate::workflow::DEFAULT_KIND),
+        Some(k) => v.check(k, "kind", |name| {
+            crate::workflow::find(name)
+                .map(|k| k.name())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown workflow kind \"{name}\"; expected one of: {}",
+                        crate::workflow::names().join(", ")
+                    )
+                })
+        }),
+    };
     let deployment = v.check(&raw.deployment.name, "deployment.name", |name| {
         DeploymentName::new(name)
     });
@@ -59,6 +72,7 @@ pub(crate) fn validate(
     let workflow = (|| {
         Some(Workflow {
             source: file.to_owned(),
+            kind: kind?,
             deployment: deployment?,
             aws: aws?,
             endpoint: endpoint?,

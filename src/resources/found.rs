@@ -1,10 +1,10 @@
-//! What a step's lookup found, before anything is changed.
+//! What a resource's lookup found, before anything is changed.
 //!
-//! Every step has one "find" function returning a [`Found`]; `apply` acts on it (forgets a
-//! recorded resource that is gone, creates what is missing) and `plan` describes what `apply`
-//! would do with it. The lookup itself never writes, so `plan` can call it.
+//! [`Resource::find`](super::Resource::find) returns a [`Found`]; `up` acts on it (forgets a
+//! recorded resource that is gone, creates what is missing, replaces what can never become
+//! right) and `plan` describes what `up` would do with it. The lookup never writes.
 
-/// The result of looking for a step's resource: recorded id first, then tag or natural key.
+/// The result of looking for a resource: recorded id first, then tag or natural key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found<T> {
     /// The recorded resource, alive.
@@ -12,6 +12,8 @@ pub enum Found<T> {
     /// Found by tag or natural key but not recorded (an interrupted run, or adoption). `gone`
     /// names the recorded resource when that one vanished.
     Unrecorded { resource: T, gone: Option<String> },
+    /// It exists but can never become right (a failed rule): `up` deletes it and creates anew.
+    Replace { resource: T, why: String },
     /// Nothing: it must be created. `gone` names the recorded resource when it vanished
     /// (deleted out of band, or dead).
     Missing { gone: Option<String> },
@@ -21,16 +23,8 @@ impl<T> Found<T> {
     /// The recorded resource that is gone (to forget before going on), if any.
     pub fn gone(&self) -> Option<&str> {
         match self {
-            Self::Recorded(_) => None,
+            Self::Recorded(_) | Self::Replace { .. } => None,
             Self::Unrecorded { gone, .. } | Self::Missing { gone } => gone.as_deref(),
-        }
-    }
-
-    /// The live resource, if one was found, by value.
-    pub fn into_resource(self) -> Option<T> {
-        match self {
-            Self::Recorded(r) | Self::Unrecorded { resource: r, .. } => Some(r),
-            Self::Missing { .. } => None,
         }
     }
 

@@ -1,0 +1,511 @@
+//! Acceptance of exactly the connection the rule reports, and only if Databricks' account owns
+//! it (field notes B.2 #7). Databricks opens the connection; plink only accepts it. Any other
+//! pending connection on the service is left alone and reported. The batch answer's
+//! `Unsuccessful` list is checked (aws-controllers-k8s #2791).
+//!
+//! Teardown rejects the service's remaining connections: AWS refuses to delete a service while a
+//! connection is `pendingAcceptance`, `pending` or `available` (`ExistingVpcEndpointConnections`),
+//! and Databricks keeps the endpoint of a deleted rule connected for up to a day: waiting is not
+//! an option, rejecting is.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Cx, Env, Found, Observation, Readiness, Resource, errors};
+use crate::aws::{EndpointConnection, EndpointService};
+use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::state::Intent;
+
+/// The acceptance the workflow wants.
+pub struct ConnectionAcceptance {
+    /// The account allowed to connect (Databricks', from its principal ARN).
+    pub owner: String,
+    pub timeout: Duration,
+    /// Foreign pending connections already reported (each once).
+    reported: Mutex<BTreeSet<String>>,
+}
+
+impl ConnectionAcceptance {
+    /// Accepts connections of the account in `principal_arn` only.
+    ///
+    /// # Errors
+    /// The ARN names no account.
+    pub fn new(principal_arn: &str, timeout: Duration) -> Result<Self, StepError> {
+        Ok(Self {
+            owner: databricks_account(principal_arn)?,
+            timeout,
+            reported: Mutex::default(),
+        })
+    }
+}
+
+/// What upstream decides: the service, and the rule's endpoint once Databricks reports it.
+pub struct AcceptanceInputs {
+    pub service_id: String,
+    pub rule_vpc_endpoint_id: Option<String>,
+}
+
+/// What the state keeps: the connection plink accepted (written once it is accepted).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceptanceRecord {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub accepted_vpc_endpoint_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+}
+
+/// What teardown records (under `down_connections`): the connections rejected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionsDown {
+    pub service_id: String,
+    pub rejected_vpc_endpoint_ids: Vec<String>,
+}
+
+/// Connection states that keep a service from being deleted.
+const LIVE: &[&str] = &["pendingAcceptance", "pending", "available"];
+
+impl ConnectionAcceptance {
+    async fn connections(
+        env: &Env,
+        service_id: &str,
+    ) -> Result<Vec<EndpointConnection>, StepError> {
+        env.aws
+            .endpoint_connections(service_id, None)
+            .await
+            .map_err(|e| errors::aws("reading endpoint connections", e))
+    }
+
+    /// The rule's connection, checked: only from Databricks' account, and not in a state it
+    /// cannot leave.
+    fn examine(&self, conn: &EndpointConnection, service_id: &str) -> Result<(), StepError> {
+        let vpce = &conn.vpce_id;
+        if conn.owner != self.owner {
+            return Err(StepError::needs_user(
+                format!(
+                    "connection {vpce} is owned by account {}, not by Databricks ({}); plink will not accept it",
+                    conn.owner, self.owner
+                ),
+                "check the rule's vpc_endpoint_id in the account console; reject that connection if you do not know it",
+            ));
+        }
+        match conn.state.as_str() {
+            "rejected" => Err(StepError::needs_user(
+                format!("connection {vpce} was rejected on endpoint service {service_id}"),
+                "someone rejected it on the AWS side; the rule becomes REJECTED: run `plink up` again to replace the rule and accept its new connection",
+            )),
+            state @ ("failed" | "expired" | "deleted" | "deleting") => Err(StepError::needs_user(
+                format!("connection {vpce} is {state}"),
+                "run `plink up` again: the rule will be replaced and its new connection accepted",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for ConnectionAcceptance {
+    type Inputs = AcceptanceInputs;
+    type Live = EndpointConnection;
+    type Record = AcceptanceRecord;
+    type Fix = ();
+
+    const NOUN: &'static str = "connection";
+
+    fn describe(&self) -> String {
+        "accept the Databricks endpoint's connection".into()
+    }
+
+    fn label(&self, live: &EndpointConnection) -> String {
+        live.vpce_id.clone()
+    }
+
+    fn summary(&self, live: &EndpointConnection) -> String {
+        format!(
+            "connection {} of Databricks ({}) available",
+            live.vpce_id, self.owner
+        )
+    }
+
+    fn found_by(&self) -> &'static str {
+        "of the rule found on the endpoint service"
+    }
+
+    fn creates(&self) -> bool {
+        false
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &AcceptanceInputs,
+    ) -> Result<Found<EndpointConnection>, StepError> {
+        let Some(vpce) = &inputs.rule_vpc_endpoint_id else {
+            return Ok(Found::Missing { gone: None });
+        };
+        let conns = Self::connections(cx.env, &inputs.service_id).await?;
+        for other in conns
+            .iter()
+            .filter(|c| &c.vpce_id != vpce && c.is_pending_acceptance())
+        {
+            let first = self
+                .reported
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(other.vpce_id.clone());
+            if first {
+                cx.note(format!(
+                    "leaving pending connection {} of account {} alone (it is not the rule's endpoint)",
+                    other.vpce_id, other.owner
+                ));
+            }
+        }
+        let Some(conn) = conns.into_iter().find(|c| &c.vpce_id == vpce) else {
+            return Ok(Found::Missing { gone: None });
+        };
+        self.examine(&conn, &inputs.service_id)?;
+        Ok(Found::Recorded(conn))
+    }
+
+    fn create_detail(&self, inputs: &AcceptanceInputs) -> String {
+        match &inputs.rule_vpc_endpoint_id {
+            Some(vpce) => format!("no connection from {vpce} yet"),
+            None => {
+                "the rule has no VPC endpoint yet: up waits for it, then accepts its connection"
+                    .into()
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        _: &Cx<'_>,
+        inputs: &AcceptanceInputs,
+    ) -> Result<Option<EndpointConnection>, StepError> {
+        if inputs.rule_vpc_endpoint_id.is_none() {
+            return Err(StepError::terminal(
+                "the rule has no vpc_endpoint_id recorded; run `plink up` again",
+            ));
+        }
+        Ok(None)
+    }
+
+    async fn compare(
+        &self,
+        _: &Cx<'_>,
+        _: &AcceptanceInputs,
+        conn: &EndpointConnection,
+    ) -> Result<Vec<Change<()>>, StepError> {
+        Ok(if conn.is_pending_acceptance() {
+            vec![Change::new(
+                format!(
+                    "of Databricks ({}) is pendingAcceptance: up accepts it",
+                    self.owner
+                ),
+                "",
+                (),
+            )]
+        } else {
+            Vec::new()
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &AcceptanceInputs,
+        conn: &EndpointConnection,
+        _: &(),
+    ) -> Result<(), StepError> {
+        cx.begin(
+            Intent::new("accept_vpc_endpoint_connection")
+                .key("service_id", &inputs.service_id)
+                .key("vpc_endpoint_id", &conn.vpce_id),
+        )?;
+        match cx
+            .env
+            .aws
+            .accept_endpoint_connections(&inputs.service_id, std::slice::from_ref(&conn.vpce_id))
+            .await
+        {
+            Ok(()) => Ok(()),
+            // A per-item failure usually means the connection changed state under us (rejected
+            // meanwhile): look again, and report what it is now.
+            Err(e) if !e.unsuccessful.is_empty() => Err(StepError::retryable(format!(
+                "accept refused ({}); reading the connection again",
+                e.summary()
+            ))),
+            Err(e) => Err(errors::aws("accepting the connection", e)),
+        }
+    }
+
+    fn readiness(&self, conn: &EndpointConnection) -> Readiness {
+        match conn.state.as_str() {
+            "available" => Readiness::Ready,
+            _ => match self.examine(conn, &conn.service_id) {
+                Err(e) => Readiness::Failed(e),
+                // `pending` (accepted, provisioning) or a state this plink does not know.
+                Ok(()) => Readiness::Pending(format!("state={}", conn.state)),
+            },
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "the connection to be available".into(),
+            env.wait(5, 30, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        _: &Self::Inputs,
+        conn: &EndpointConnection,
+    ) -> Result<Option<EndpointConnection>, StepError> {
+        Ok(Self::connections(cx.env, &conn.service_id)
+            .await?
+            .into_iter()
+            .find(|c| c.vpce_id == conn.vpce_id))
+    }
+
+    async fn record(
+        &self,
+        _: &Cx<'_>,
+        _: &AcceptanceInputs,
+        conn: &EndpointConnection,
+    ) -> Result<AcceptanceRecord, StepError> {
+        Ok(if conn.is_pending_acceptance() {
+            AcceptanceRecord::default()
+        } else {
+            AcceptanceRecord {
+                accepted_vpc_endpoint_id: conn.vpce_id.clone(),
+                owner: self.owner.clone(),
+            }
+        })
+    }
+
+    /// Every connection to the endpoint service, as the AWS side sees it.
+    async fn observe(
+        &self,
+        env: &Env,
+        _: &AcceptanceRecord,
+        inputs: Option<&AcceptanceInputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        o.set("connections", Vec::<ConnectionView>::new());
+        let Some(inputs) = inputs.filter(|i| !i.service_id.is_empty()) else {
+            return o;
+        };
+        match env.aws.endpoint_connections(&inputs.service_id, None).await {
+            Ok(conns) => {
+                for c in &conns {
+                    let mark = if Some(&c.vpce_id) == inputs.rule_vpc_endpoint_id.as_ref() {
+                        " (the rule's endpoint)"
+                    } else {
+                        ""
+                    };
+                    o.line(
+                        "connection",
+                        format!("{} owner {} {}{mark}", c.vpce_id, c.owner, c.state),
+                    );
+                }
+                o.set(
+                    "connections",
+                    conns
+                        .into_iter()
+                        .map(|c| ConnectionView {
+                            is_rule_endpoint: Some(&c.vpce_id)
+                                == inputs.rule_vpc_endpoint_id.as_ref(),
+                            vpc_endpoint_id: c.vpce_id,
+                            owner: c.owner,
+                            state: c.state,
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            Err(err) => o.error("endpoint connections", err),
+        }
+        o
+    }
+
+    /// Rejects every remaining connection of plink's endpoint service — on a service plink did
+    /// not create (and without `--delete-adopted`), only the connection of plink's rule.
+    async fn teardown(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&AcceptanceInputs>,
+    ) -> Result<(), StepError> {
+        let Some(inputs) = inputs.filter(|i| !i.service_id.is_empty()) else {
+            return Ok(());
+        };
+        let service = match cx
+            .env
+            .aws
+            .describe_endpoint_service(&inputs.service_id)
+            .await
+        {
+            Ok(Some(s)) if !s.state.eq_ignore_ascii_case("Deleted") => s,
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(errors::aws("reading the endpoint service", e)),
+        };
+        let rule = inputs.rule_vpc_endpoint_id.as_deref();
+        let ours =
+            crate::aws::TagQuery::deployment(cx.env.deployment.as_str()).matches(&service.tags);
+        if ours || cx.env.delete_adopted() {
+            reject_live(cx, &service, None, rule, self.timeout).await
+        } else if let Some(vpce) = rule {
+            // Someone else's service: only the connection plink's rule opened is plink's.
+            reject_live(cx, &service, Some(vpce), rule, self.timeout).await
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// One connection in `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    pub vpc_endpoint_id: String,
+    pub owner: String,
+    pub state: String,
+    /// True for the connection of plink's rule.
+    pub is_rule_endpoint: bool,
+}
+
+/// Rejects the live connections of `service` (only `only`, when given) and waits until they are
+/// gone; records them as [`ConnectionsDown`] in the running step.
+pub(super) async fn reject_live(
+    cx: &Cx<'_>,
+    service: &EndpointService,
+    only: Option<&str>,
+    rule_vpce: Option<&str>,
+    timeout: Duration,
+) -> Result<(), StepError> {
+    let aws = &cx.env.aws;
+    let only_ours = |c: &EndpointConnection| only.is_none_or(|v| v == c.vpce_id);
+    let mut live = live_connections(cx.env, &service.id).await?;
+    live.retain(|c| only_ours(c));
+    if live.is_empty() {
+        return Ok(());
+    }
+    for c in &live {
+        if rule_vpce == Some(c.vpce_id.as_str()) {
+            cx.note(format!(
+                "rejecting {} ({}), the endpoint of plink's rule: Databricks would keep it \
+                 connected for up to a day after the rule is deleted",
+                c.vpce_id, c.state
+            ));
+        } else {
+            cx.note(format!(
+                "rejecting {} of account {} ({})",
+                c.vpce_id, c.owner, c.state
+            ));
+        }
+    }
+    let ids: Vec<String> = live.iter().map(|c| c.vpce_id.clone()).collect();
+    cx.begin(
+        Intent::new("reject_vpc_endpoint_connections")
+            .key("service_id", &service.id)
+            .key("vpc_endpoint_ids", ids.join(",")),
+    )?;
+    if let Err(e) = aws.reject_endpoint_connections(&service.id, &ids).await {
+        // A connection may leave by itself between the look and the reject: the endpoint of a
+        // deleted rule is being deleted by Databricks (`InvalidVpcEndpointState … 'deleting'`).
+        // Only a connection that is still live is a failure (found by the crash suite).
+        let mut still = live_connections(cx.env, &service.id).await?;
+        still.retain(|c| ids.contains(&c.vpce_id));
+        if !still.is_empty() {
+            return Err(errors::aws(
+                "rejecting the endpoint service's connections",
+                e,
+            ));
+        }
+        cx.note("the connections left by themselves meanwhile");
+    }
+    let mut rejected = cx
+        .step
+        .recorded::<ConnectionsDown>()
+        .filter(|r| r.service_id == service.id)
+        .map(|r| r.rejected_vpc_endpoint_ids)
+        .unwrap_or_default();
+    rejected.extend(ids);
+    rejected.sort();
+    rejected.dedup();
+    cx.step.record(&ConnectionsDown {
+        service_id: service.id.clone(),
+        rejected_vpc_endpoint_ids: rejected,
+    })?;
+    let policy = cx.env.wait(2, 10, timeout);
+    cx.step
+        .wait_for("the rejected connections to leave", &policy, || async {
+            let mut left = live_connections(cx.env, &service.id).await?;
+            left.retain(|c| only_ours(c));
+            if left.is_empty() {
+                Ok(Poll::Ready(()))
+            } else {
+                Ok(Poll::Pending(
+                    left.iter()
+                        .map(|c| format!("{} {}", c.vpce_id, c.state))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ))
+            }
+        })
+        .await
+}
+
+async fn live_connections(
+    env: &Env,
+    service_id: &str,
+) -> Result<Vec<EndpointConnection>, StepError> {
+    match env.aws.endpoint_connections(service_id, None).await {
+        Ok(conns) => Ok(conns
+            .into_iter()
+            .filter(|c| LIVE.iter().any(|s| s.eq_ignore_ascii_case(&c.state)))
+            .collect()),
+        // The service went away meanwhile: no connection is left.
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(errors::aws("reading the endpoint service's connections", e)),
+    }
+}
+
+/// The account in the principal ARN (`arn:aws:iam::565502421330:role/…` → `565502421330`).
+fn databricks_account(principal_arn: &str) -> Result<String, StepError> {
+    principal_arn
+        .split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            StepError::terminal(format!(
+                "cannot read the account of principal {principal_arn}"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_comes_from_the_principal_arn() {
+        assert_eq!(
+            databricks_account(
+                "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"
+            )
+            .unwrap(),
+            "565502421330"
+        );
+        assert_eq!(
+            databricks_account("arn:aws-us-gov:iam::347038500609:role/x").unwrap(),
+            "347038500609"
+        );
+        assert!(databricks_account("*").is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! The binding of the NCC to each workspace, until the workspace is `RUNNING` on it (reference
+//! §4).
+//!
+//! A binding can be switched but never removed (databricks-sdk-go #1030, TF #3741), and binding
+//! silently replaces another NCC (TF #5399): plink refuses to replace one unless asked
+//! (`--replace-ncc-binding`). Teardown has nothing of its own to do: the NCC's teardown switches
+//! the bindings (`--rebind-to`) when it deletes the NCC.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, Env, Found, Observation, Resource, errors};
+use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
+use crate::engine::{PlanAction, Planned, Poll, StepError};
+use crate::state::Intent;
+
+/// The bindings the workflow wants.
+pub struct Binding {
+    pub workspace_ids: Vec<i64>,
+    pub timeout: Duration,
+}
+
+/// What upstream decides: the NCC to bind.
+pub struct BindingInputs {
+    pub ncc_id: String,
+}
+
+/// What the state keeps: which NCC each workspace is bound to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BindingRecord {
+    pub workspaces: Vec<BoundWorkspace>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundWorkspace {
+    pub workspace_id: i64,
+    pub ncc_id: String,
+    /// The NCC this workspace was bound to before plink switched it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_ncc_id: Option<String>,
+}
+
+/// A workspace in `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceView {
+    pub workspace_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_ncc_id: Option<String>,
+    /// The workspace is bound to the deployment's NCC.
+    pub bound_to_deployment_ncc: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A workspace's binding, seen from the deployment's NCC.
+enum Bound {
+    /// Bound to the deployment's NCC.
+    Ours { running: bool },
+    /// Bound to no NCC.
+    Unbound,
+    /// Bound to another NCC: switching it needs `--replace-ncc-binding`.
+    Elsewhere(String),
+}
+
+const REPLACE_HINT: &str = "a workspace has one NCC, which can be switched but never removed: run `plink up --replace-ncc-binding` \
+                         to switch it (its other private endpoint rules stop applying to this workspace)";
+
+impl Binding {
+    /// Workspace `id`, which must exist.
+    async fn workspace(env: &Env, id: i64) -> Result<Workspace, StepError> {
+        let db = &env.databricks;
+        db.get_workspace(id).await.map_err(|e| match e.kind() {
+            ErrorKind::NotFound => StepError::needs_user(
+                format!(
+                    "workspace {id} does not exist in account {}",
+                    db.account_id()
+                ),
+                "check databricks.workspace_ids in the workflow file",
+            ),
+            _ => errors::databricks(&format!("reading workspace {id}"), e),
+        })
+    }
+
+    /// Where the workspace's binding stands against `ncc_id`; a workspace of another region
+    /// needs the user.
+    fn bound(env: &Env, ws: &Workspace, ncc_id: &str) -> Result<Bound, StepError> {
+        if let Some(region) = ws.aws_region.as_deref()
+            && region != env.region()
+        {
+            return Err(StepError::needs_user(
+                format!(
+                    "workspace {} is in {region}, the NCC in {}",
+                    ws.workspace_id,
+                    env.region()
+                ),
+                "an NCC can only be bound to workspaces of its own region: list only workspaces of this region",
+            ));
+        }
+        let current = ws
+            .network_connectivity_config_id
+            .clone()
+            .filter(|c| !c.is_empty());
+        Ok(match current {
+            Some(c) if c == ncc_id => Bound::Ours {
+                running: ws.workspace_status == Some(WorkspaceStatus::Running),
+            },
+            Some(other) => Bound::Elsewhere(other),
+            None => Bound::Unbound,
+        })
+    }
+
+    /// Binds one workspace; returns the NCC it replaced, if any.
+    async fn bind_one(
+        &self,
+        cx: &Cx<'_>,
+        id: i64,
+        ncc_id: &str,
+    ) -> Result<Option<String>, StepError> {
+        let env = cx.env;
+        let ws = Self::workspace(env, id).await?;
+        let bound = Self::bound(env, &ws, ncc_id)?;
+        let mut replaced = None;
+        match &bound {
+            Bound::Elsewhere(other) if !env.options.replace_ncc_binding => {
+                return Err(StepError::needs_user(
+                    format!(
+                        "workspace {id} is bound to another NCC ({other}); binding this one would replace it"
+                    ),
+                    REPLACE_HINT,
+                ));
+            }
+            Bound::Elsewhere(other) => {
+                cx.note(format!(
+                    "workspace {id}: replacing NCC {other} (--replace-ncc-binding)"
+                ));
+                replaced = Some(other.clone());
+            }
+            Bound::Ours { .. } | Bound::Unbound => {}
+        }
+        if !matches!(bound, Bound::Ours { .. }) {
+            cx.begin(
+                Intent::new("bind_ncc")
+                    .key("workspace_id", id.to_string())
+                    .key("ncc_id", ncc_id),
+            )?;
+            // PATCH is idempotent: the client retries it on transient errors.
+            env.databricks
+                .update_workspace_ncc(id, ncc_id)
+                .await
+                .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?;
+        }
+        if !matches!(bound, Bound::Ours { running: true }) {
+            wait_running(cx, id, ncc_id, self.timeout).await?;
+        }
+        Ok(replaced)
+    }
+
+    /// What `bind_one` would do to workspace `id`, in one plan line.
+    async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Result<Planned, StepError> {
+        let ws = Self::workspace(env, id).await?;
+        Ok(match Self::bound(env, &ws, ncc_id)? {
+            Bound::Ours { running: true } => {
+                Planned::no_change(format!("workspace {id} bound, RUNNING"))
+            }
+            Bound::Ours { running: false } => Planned::wait(format!(
+                "workspace {id} bound, {}: up waits until it is RUNNING",
+                ws.workspace_status
+                    .as_ref()
+                    .map_or("no status", |s| s.as_str())
+            )),
+            Bound::Unbound => Planned::update(format!("workspace {id}: up binds the NCC")),
+            Bound::Elsewhere(other) if env.options.replace_ncc_binding => Planned::update(format!(
+                "workspace {id} is bound to another NCC ({other}): up switches it to this one (--replace-ncc-binding)"
+            )),
+            Bound::Elsewhere(other) => Planned::wait(format!(
+                "workspace {id} is bound to another NCC ({other}): up stops here; {REPLACE_HINT}"
+            )),
+        })
+    }
+}
+
+#[async_trait]
+impl Resource for Binding {
+    type Inputs = BindingInputs;
+    type Live = Vec<Workspace>;
+    type Record = BindingRecord;
+    type Fix = ();
+
+    const NOUN: &'static str = "binding";
+
+    fn describe(&self) -> String {
+        format!("bind the NCC to workspace(s) {:?}", self.workspace_ids)
+    }
+
+    fn label(&self, _: &Vec<Workspace>) -> String {
+        format!("{:?}", self.workspace_ids)
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        _: &BindingInputs,
+    ) -> Result<Found<Vec<Workspace>>, StepError> {
+        let mut found = Vec::new();
+        for &id in &self.workspace_ids {
+            found.push(Self::workspace(cx.env, id).await?);
+        }
+        Ok(Found::Recorded(found))
+    }
+
+    fn create_detail(&self, _: &BindingInputs) -> String {
+        self.describe()
+    }
+
+    async fn create(
+        &self,
+        _: &Cx<'_>,
+        _: &BindingInputs,
+    ) -> Result<Option<Vec<Workspace>>, StepError> {
+        Ok(None)
+    }
+
+    /// Binds each workspace in turn, recording each at once.
+    async fn converge(&self, cx: &Cx<'_>, inputs: &BindingInputs) -> Result<(), StepError> {
+        let previous: BindingRecord = cx.recorded();
+        let mut bound = Vec::new();
+        for &id in &self.workspace_ids {
+            let replaced = previous
+                .workspaces
+                .iter()
+                .find(|w| w.workspace_id == id)
+                .and_then(|w| w.replaced_ncc_id.clone());
+            let replaced = self.bind_one(cx, id, &inputs.ncc_id).await?.or(replaced);
+            bound.push(BoundWorkspace {
+                workspace_id: id,
+                ncc_id: inputs.ncc_id.clone(),
+                replaced_ncc_id: replaced,
+            });
+            cx.step.record(&BindingRecord {
+                workspaces: bound.clone(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One line per workspace; the line that needs the most attention sets the action: a stop
+    /// or a wait, then a change.
+    async fn plan(&self, cx: &Cx<'_>, inputs: &BindingInputs) -> Result<Planned, StepError> {
+        let mut lines = Vec::new();
+        for &id in &self.workspace_ids {
+            lines.push(self.plan_one(cx.env, id, &inputs.ncc_id).await?);
+        }
+        let action = [PlanAction::Wait, PlanAction::Update]
+            .into_iter()
+            .find(|a| lines.iter().any(|l| &l.action == a))
+            .unwrap_or(PlanAction::NoChange);
+        let detail: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
+        Ok(Planned::new(action, detail.join("; ")))
+    }
+
+    async fn record(
+        &self,
+        cx: &Cx<'_>,
+        _: &BindingInputs,
+        _: &Vec<Workspace>,
+    ) -> Result<BindingRecord, StepError> {
+        Ok(cx.recorded())
+    }
+
+    /// Each workspace of the file, and each one the state records as bound.
+    async fn observe(
+        &self,
+        env: &Env,
+        rec: &BindingRecord,
+        inputs: Option<&BindingInputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        let mut ids = self.workspace_ids.clone();
+        ids.extend(
+            rec.workspaces
+                .iter()
+                .map(|w| w.workspace_id)
+                .filter(|id| !self.workspace_ids.contains(id)),
+        );
+        let ncc = inputs.map(|i| i.ncc_id.as_str()).filter(|n| !n.is_empty());
+        let mut views = Vec::new();
+        for id in ids {
+            match env.databricks.get_workspace(id).await {
+                Ok(ws) => views.push(WorkspaceView {
+                    workspace_id: id,
+                    bound_to_deployment_ncc: ncc.is_some()
+                        && ws.network_connectivity_config_id.as_deref() == ncc,
+                    bound_ncc_id: ws.network_connectivity_config_id.filter(|s| !s.is_empty()),
+                    status: ws.workspace_status.map(|s| s.as_str().to_owned()),
+                }),
+                Err(err) => o.error(&format!("workspace {id}"), err),
+            }
+        }
+        for w in &views {
+            let bound = if w.bound_to_deployment_ncc {
+                "bound to this NCC"
+            } else {
+                "NOT bound to this NCC"
+            };
+            o.line(
+                "workspace",
+                format!(
+                    "{} {} (NCC {}), {}",
+                    w.workspace_id,
+                    bound,
+                    w.bound_ncc_id.as_deref().unwrap_or("none"),
+                    w.status.as_deref().unwrap_or("-")
+                ),
+            );
+        }
+        o.set("workspaces", views);
+        o
+    }
+
+    fn tears_down(&self) -> bool {
+        false
+    }
+}
+
+/// Waits until workspace `id` is `RUNNING` on `ncc_id` (the SDK waiter's semantics: `FAILED` and
+/// `BANNED` stop; any other status keeps waiting, reference §4.4).
+///
+/// # Errors
+/// [`StepError::NeedsUser`] for a failed or banned workspace; a timeout; a read failure.
+pub(super) async fn wait_running(
+    cx: &Cx<'_>,
+    id: i64,
+    ncc_id: &str,
+    timeout: Duration,
+) -> Result<(), StepError> {
+    let db = &cx.env.databricks;
+    let policy = cx.env.wait(5, 30, timeout);
+    cx.step
+        .wait_for(
+            &format!("workspace {id} to be RUNNING on NCC {ncc_id}"),
+            &policy,
+            || async {
+                let ws = db
+                    .get_workspace(id)
+                    .await
+                    .map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
+                match &ws.workspace_status {
+                    Some(WorkspaceStatus::Running)
+                        if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
+                    {
+                        Ok(Poll::Ready(()))
+                    }
+                    Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
+                        Err(StepError::needs_user(
+                            format!(
+                                "workspace {id} is {}: {}",
+                                ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
+                                ws.workspace_status_message
+                                    .as_deref()
+                                    .unwrap_or("no message")
+                            ),
+                            "check the workspace in the account console",
+                        ))
+                    }
+                    status => Ok(Poll::Pending(format!(
+                        "status {}, NCC {}",
+                        status.as_ref().map_or("unknown", |s| s.as_str()),
+                        ws.network_connectivity_config_id
+                            .as_deref()
+                            .unwrap_or("none")
+                    ))),
+                }
+            },
+        )
+        .await
+}

@@ -1,0 +1,399 @@
+//! The contract every resource kind fulfils (see the module docs of [`crate::resources`]).
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Cx, Env, Found};
+use crate::aws::Tags;
+use crate::engine::{Planned, Poll, StepError, WaitPolicy};
+
+/// One difference between the live resource and what the workflow wants, and how `up` fixes it.
+#[derive(Debug, Clone)]
+pub struct Change<F> {
+    /// What `plan` says, e.g. `cross-zone load balancing is off: up turns it on`.
+    pub plan: String,
+    /// What `up` says while fixing it (empty: nothing).
+    pub note: String,
+    /// What [`Resource::update`] is given to fix it.
+    pub fix: F,
+}
+
+impl<F> Change<F> {
+    /// A change `plan` describes as `plan` and `up` announces with `note`.
+    pub fn new(plan: impl Into<String>, note: impl Into<String>, fix: F) -> Self {
+        Self {
+            plan: plan.into(),
+            note: note.into(),
+            fix,
+        }
+    }
+}
+
+/// Where a live resource stands against its target state.
+#[derive(Debug)]
+pub enum Readiness {
+    Ready,
+    /// Not yet; the text is what was seen (`state=provisioning`). Unknown future states belong
+    /// here: they are never taken for success.
+    Pending(String),
+    /// A state it never leaves: waiting is pointless.
+    Failed(StepError),
+}
+
+/// Whether plink may delete a resource on `down`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// plink created it (its tags say so, or the state says plink created it).
+    Ours,
+    /// It existed before plink, or belongs to the user: released, left in place.
+    Adopted,
+}
+
+/// What `status` shows of one resource: fields merged into the live view (`--json` prints them
+/// under `live`), lines of the table (`label`, text), and the probes that failed.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    pub fields: Map<String, Value>,
+    pub lines: Vec<(String, String)>,
+    pub errors: Vec<String>,
+}
+
+impl Observation {
+    /// Sets `key` to `value` (anything serializable).
+    pub fn set(&mut self, key: &str, value: impl Serialize) {
+        if let Ok(v) = serde_json::to_value(value) {
+            self.fields.insert(key.to_owned(), v);
+        }
+    }
+
+    /// Adds a line to the table `status` prints (`label` in the first column).
+    pub fn line(&mut self, label: &str, text: impl Into<String>) {
+        self.lines.push((label.to_owned(), text.into()));
+    }
+
+    /// Notes a probe that failed.
+    pub fn error(&mut self, what: &str, e: impl std::fmt::Display) {
+        self.errors.push(format!("{what}: {e}"));
+    }
+}
+
+/// What a teardown of the common kind records (under `down_<node>`): the ids or ARNs deleted.
+///
+/// Every field is always written, so a record replaces the one an earlier teardown left.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub deleted: Vec<String>,
+}
+
+/// One kind of cloud object, defined once.
+///
+/// A value of the implementing type carries the desired settings that the workflow file decides
+/// (names, ports, flags, timeouts); [`Inputs`](Resource::Inputs) are those that upstream
+/// resources decide at run time (a VPC id, an NLB's ARN).
+///
+/// # Guarantees
+/// [`find`](Resource::find), [`compare`](Resource::compare), [`readiness`](Resource::readiness),
+/// [`observe`](Resource::observe) and [`inventory`](Resource::inventory) only read, so `plan`
+/// and `status` may call them. Every mutating method writes an intent
+/// ([`crate::engine::StepContext::begin`]) before its call.
+#[async_trait]
+pub trait Resource: Send + Sync + 'static {
+    /// What upstream resources decide (derived by the workflow graph from their records).
+    type Inputs: Send + Sync;
+    /// The resource as the cloud reports it.
+    type Live: Send + Sync;
+    /// What the state keeps of it: ids and observed facts, never a secret. Every field has a
+    /// default (`#[serde(default)]`), so a partial record reads.
+    type Record: Serialize + DeserializeOwned + Default + Send + Sync;
+    /// What [`update`](Resource::update) is given to fix one [`Change`].
+    type Fix: Send + Sync;
+
+    /// The kind's noun in messages of `up` and `plan` (`recorded NLB … is gone`).
+    const NOUN: &'static str;
+
+    /// What the kind is called in lists and teardown messages (`status --orphans`,
+    /// `releasing load balancer …`).
+    const KIND: &'static str = Self::NOUN;
+
+    /// One line saying what this resource is (progress view, plan, status).
+    fn describe(&self) -> String;
+
+    /// How messages name a live one (an id, or a name).
+    fn label(&self, live: &Self::Live) -> String;
+
+    // --- what up and plan do (derived; override only when the kind's flow is its own) ------
+
+    /// Brings it to what the workflow wants (`up`); the default is [`converge`](super::converge).
+    ///
+    /// # Errors
+    /// What the resource's calls fail with; a wait that times out.
+    async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<(), StepError> {
+        super::converge(self, cx, inputs).await.map(|_| ())
+    }
+
+    /// What [`converge`](Resource::converge) would do now, without changing anything (`plan`,
+    /// and the drift `status` shows); the default is [`plan`](super::plan).
+    ///
+    /// # Errors
+    /// What `converge` would fail with for the same reason, or a read that failed.
+    async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<Planned, StepError> {
+        super::plan(self, cx, inputs).await
+    }
+
+    // --- identity and lookup -----------------------------------------------------------------
+
+    /// The recorded resource if it still lives, else one found by plink's tags or the natural
+    /// key; [`Found::Replace`] when what exists can never become right.
+    ///
+    /// # Errors
+    /// A read that failed, or a resource found that plink cannot use (the user must act).
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+    ) -> Result<Found<Self::Live>, StepError>;
+
+    // --- creation ----------------------------------------------------------------------------
+
+    /// What `plan` says `up` would create.
+    fn create_detail(&self, inputs: &Self::Inputs) -> String;
+
+    /// The key of the lock that "look up, check the limit, create" of this kind takes, so that
+    /// deployments of one process that share a resource or count a limit take turns
+    /// ([`coordination`](super::coordination)). `None`: no turns.
+    fn turn(&self, env: &Env) -> Option<String> {
+        let _ = env;
+        None
+    }
+
+    /// Checks that a create would pass (a quota, a limit), before `plan` says "create" and
+    /// before `up` creates.
+    ///
+    /// # Errors
+    /// The create would be refused: the user must act.
+    async fn check_create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<(), StepError> {
+        let _ = (cx, inputs);
+        Ok(())
+    }
+
+    /// Whether plink creates this kind (false: something else does, and `up` waits for it).
+    fn creates(&self) -> bool {
+        true
+    }
+
+    /// Creates it: intent first, then the call (with a deterministic token where the API has
+    /// one). `None`: plink does not create this kind, something else does (Databricks opens
+    /// the connection plink accepts); `up` waits for it to appear.
+    ///
+    /// # Errors
+    /// The create failed; a retryable error when the next attempt should look again first.
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+    ) -> Result<Option<Self::Live>, StepError>;
+
+    /// Deletes what [`find`](Resource::find) reported as [`Found::Replace`] before a new one is
+    /// created.
+    ///
+    /// # Errors
+    /// The delete failed.
+    async fn remove_to_replace(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Result<(), StepError> {
+        let _ = (cx, inputs, live);
+        Err(StepError::terminal(format!(
+            "a {} cannot be replaced by plink",
+            Self::NOUN
+        )))
+    }
+
+    // --- comparison --------------------------------------------------------------------------
+
+    /// Where the live resource differs from what the workflow wants (drift, or a changed file).
+    /// Checks that the resource is usable at all belong here too (an error needing the user).
+    ///
+    /// # Errors
+    /// A read that failed, or a resource plink cannot use.
+    async fn compare(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Result<Vec<Change<Self::Fix>>, StepError> {
+        let _ = (cx, inputs, live);
+        Ok(Vec::new())
+    }
+
+    /// Fixes one change in place (intent first).
+    ///
+    /// # Errors
+    /// The call failed.
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+        fix: &Self::Fix,
+    ) -> Result<(), StepError> {
+        let _ = (cx, inputs, live, fix);
+        Ok(())
+    }
+
+    // --- readiness ---------------------------------------------------------------------------
+
+    /// Where `live` stands against the target state (`available`, `active`).
+    fn readiness(&self, live: &Self::Live) -> Readiness {
+        let _ = live;
+        Readiness::Ready
+    }
+
+    /// What `up` waits for, in words (`the interface endpoint to be available`), and how.
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            format!("the {} to be ready", Self::NOUN),
+            env.wait(5, 15, std::time::Duration::from_secs(600)),
+        )
+    }
+
+    /// The resource read again, for a wait. `None`: not visible (yet).
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Result<Option<Self::Live>, StepError> {
+        let _ = (cx, inputs, live);
+        Ok(None)
+    }
+
+    // --- the record --------------------------------------------------------------------------
+
+    /// What the state keeps of `live`.
+    ///
+    /// # Errors
+    /// A read the record needs failed.
+    async fn record(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Result<Self::Record, StepError>;
+
+    /// What `plan` says when nothing is to be done.
+    fn summary(&self, live: &Self::Live) -> String {
+        format!("{} {}", Self::NOUN, self.label(live))
+    }
+
+    /// How `plan` says it was found when not recorded (`found by name`).
+    fn found_by(&self) -> &'static str {
+        "found by plink's tags"
+    }
+
+    // --- status ------------------------------------------------------------------------------
+
+    /// What the clouds say now about the recorded resource (`inputs` is `None` when an
+    /// upstream record is missing). Never fails: a probe that fails says so in
+    /// [`Observation::errors`].
+    async fn observe(
+        &self,
+        env: &Env,
+        record: &Self::Record,
+        inputs: Option<&Self::Inputs>,
+    ) -> Observation {
+        let _ = (env, record, inputs);
+        Observation::default()
+    }
+
+    // --- teardown ----------------------------------------------------------------------------
+
+    /// Whether `down` has anything to do for this kind (read-only kinds, and kinds that go
+    /// with another resource, have not; the teardown graph skips them).
+    fn tears_down(&self) -> bool {
+        true
+    }
+
+    /// Tears it down: finds everything plink may delete (recorded, tagged for this deployment,
+    /// or left by an unresolved create intent), deletes what plink owns (or everything with
+    /// `--delete-adopted`), releases the rest, and waits until it is gone. "Already gone" and
+    /// "never created" are success. `inputs` is `None` when an upstream record is missing.
+    ///
+    /// The default deletes through [`locate`](Resource::locate),
+    /// [`ownership`](Resource::ownership), [`delete`](Resource::delete) and
+    /// [`gone`](Resource::gone), and records [`Deleted`].
+    ///
+    /// # Errors
+    /// A delete or read that failed.
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Result<(), StepError> {
+        super::teardown_deleting(self, cx, inputs).await
+    }
+
+    /// Everything of this kind plink may have made for this deployment and that still exists.
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn locate(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Result<Vec<Self::Live>, StepError> {
+        let _ = (cx, inputs);
+        Ok(Vec::new())
+    }
+
+    /// Whether plink created `live` (by its tags, or the record).
+    ///
+    /// # Errors
+    /// Reading the tags failed.
+    async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<Ownership, StepError> {
+        let _ = (cx, live);
+        Ok(Ownership::Adopted)
+    }
+
+    /// How teardown messages name `live` (`load balancer plink-demo`).
+    fn teardown_label(&self, live: &Self::Live) -> String {
+        format!("{} {}", Self::KIND, self.label(live))
+    }
+
+    /// The id recorded as deleted.
+    fn deleted_id(&self, live: &Self::Live) -> String {
+        self.label(live)
+    }
+
+    /// Deletes `live` (intent first). `Ok(())` also when it was already going.
+    ///
+    /// # Errors
+    /// The delete failed; retryable when something still uses it.
+    async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<(), StepError> {
+        let _ = (cx, live);
+        Ok(())
+    }
+
+    /// Whether a deleted `live` is gone (the wait after [`delete`](Resource::delete)).
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<Poll<()>, StepError> {
+        let _ = (cx, live);
+        Ok(Poll::Ready(()))
+    }
+
+    // --- orphans -----------------------------------------------------------------------------
+
+    /// Every live resource of this kind carrying plink's tags, any deployment: (id, tags).
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+        let _ = env;
+        Ok(Vec::new())
+    }
+}

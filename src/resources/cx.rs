@@ -1,0 +1,140 @@
+//! What resource operations work with: the clouds, the deployment's identity, the command's
+//! options ([`Env`]), and the running step ([`Cx`]).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::aws::{AwsClients, PlinkTags, TagQuery, Tags};
+use crate::databricks::AccountClient;
+use crate::engine::{StepContext, WaitPolicy};
+use crate::state::Intent;
+
+/// What the user asked of `plink down`.
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Switch the workspaces still bound to the deployment's NCC to this NCC (same region), so
+    /// that the deployment's NCC can be deleted. A binding can be switched, never removed.
+    pub rebind_to: Option<String>,
+    /// Delete what plink adopted (it existed before `plink up`) as well.
+    pub delete_adopted: bool,
+}
+
+/// The command's options that change what resources do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Allow switching a workspace bound to another NCC (`--replace-ncc-binding`).
+    pub replace_ncc_binding: bool,
+    /// `plink down`'s options.
+    pub down: DownOptions,
+}
+
+/// The clouds and the deployment every resource of a run shares.
+pub struct Env {
+    pub aws: AwsClients,
+    pub databricks: AccountClient,
+    /// The deployment's name (the value of plink's `plink:deployment` tag).
+    pub deployment: String,
+    /// The deployment's AWS region (also the NCC's and the workspaces').
+    pub region: String,
+    pub options: Options,
+    /// Poll intervals are divided by this (1 against real clouds; the local stack runs on
+    /// scaled time, see `PLINK_WAIT_SCALE` in the README).
+    pub wait_scale: u32,
+}
+
+impl Env {
+    /// A wait polling from `initial` up to `max_interval` seconds, for at most `timeout`.
+    pub fn wait(&self, initial_secs: u64, max_secs: u64, timeout: Duration) -> WaitPolicy {
+        WaitPolicy::new(
+            Duration::from_secs(initial_secs),
+            Duration::from_secs(max_secs),
+            timeout,
+        )
+        .scaled_down(self.wait_scale)
+    }
+
+    /// The region of the deployment.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Whether teardown deletes adopted resources too (`--delete-adopted`).
+    pub fn delete_adopted(&self) -> bool {
+        self.options.down.delete_adopted
+    }
+}
+
+/// Reads `PLINK_WAIT_SCALE` (default 1; values below 1 are taken as 1).
+pub fn wait_scale_from_env() -> u32 {
+    std::env::var("PLINK_WAIT_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(1)
+}
+
+/// One resource operation in a running step: the [`Env`], the engine's step context, and the
+/// node of the workflow graph the resource is (its record and tags are named after it; a
+/// teardown step `down_<node>` reads the `<node>` record).
+#[derive(Clone, Copy)]
+pub struct Cx<'a> {
+    pub env: &'a Env,
+    pub step: &'a StepContext,
+    pub node: &'static str,
+}
+
+impl<'a> Cx<'a> {
+    /// The context of `node`'s resource in `step`.
+    pub fn new(env: &'a Env, step: &'a StepContext, node: &'static str) -> Self {
+        Self { env, step, node }
+    }
+
+    /// The tags a create of this node carries.
+    pub fn tags(&self) -> PlinkTags {
+        PlinkTags::new(self.env.deployment.as_str(), self.node)
+    }
+
+    /// The tag query for what this node of this deployment created.
+    pub fn tagged(&self) -> TagQuery {
+        TagQuery::deployment(self.env.deployment.as_str()).step(self.node)
+    }
+
+    /// Whether `tags` say this node of this deployment created the resource.
+    pub fn is_ours(&self, tags: &Tags) -> bool {
+        self.tagged().matches(tags)
+    }
+
+    /// What this node recorded, read leniently (a missing or partial record gives defaults).
+    pub fn recorded<T: DeserializeOwned + Default>(&self) -> T {
+        self.step.output(self.node).unwrap_or_default()
+    }
+
+    /// Whether this node recorded anything at all.
+    pub fn has_record(&self) -> bool {
+        !self.step.outputs_of(self.node).is_empty()
+    }
+
+    /// The intent this node left unresolved: its call may or may not have happened.
+    pub fn pending_intent(&self) -> Option<Intent> {
+        self.step.intent_of(self.node)
+    }
+
+    /// Says something about progress.
+    pub fn note(&self, message: impl Into<String>) {
+        self.step.note(message);
+    }
+
+    /// The deterministic idempotency token for `purpose` in this step.
+    pub fn token(&self, purpose: &str) -> String {
+        self.step.token(purpose)
+    }
+
+    /// Persists `intent` before a mutating call.
+    ///
+    /// # Errors
+    /// The state cannot be written: the call must then not be made.
+    pub fn begin(&self, intent: Intent) -> Result<(), crate::engine::StepError> {
+        self.step.begin(intent)
+    }
+}

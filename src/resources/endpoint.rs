@@ -1,0 +1,323 @@
+//! An interface VPC endpoint (S3 for seed 001) in the chosen subnets, until `available`, and its
+//! ENIs' private IPs (the NLB's targets). Found by recorded id, then by plink's tags; made with a
+//! deterministic `ClientToken`, so a create retried after a crash returns the first one.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
+use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::state::Intent;
+
+/// The interface endpoint the workflow wants.
+pub struct Endpoint {
+    /// `endpoint.service_name`, e.g. `com.amazonaws.us-east-1.s3`.
+    pub service_name: String,
+    /// The endpoint policy (JSON); `None` = full access.
+    pub policy: Option<String>,
+    /// Its `Name` tag.
+    pub name: String,
+    pub timeout: Duration,
+}
+
+/// What upstream decides: where the endpoint goes.
+pub struct EndpointInputs {
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointRecord {
+    pub vpc_endpoint_id: String,
+    /// The regional DNS name (`*.vpce-….s3.<region>.vpce.amazonaws.com`), default domain name of
+    /// the rule.
+    pub dns_name: String,
+    pub network_interface_ids: Vec<String>,
+    /// The ENIs' private IPs: the NLB's targets.
+    pub ips: Vec<String>,
+}
+
+/// States an endpoint never leaves: it must be replaced.
+const DEAD: &[&str] = &["deleting", "deleted", "failed", "rejected", "expired"];
+
+fn dead(e: &VpcEndpoint) -> bool {
+    DEAD.contains(&e.state.as_str())
+}
+
+impl Endpoint {
+    async fn describe_id(env: &Env, id: &str) -> Result<Option<VpcEndpoint>, StepError> {
+        env.aws
+            .describe_vpc_endpoint(id)
+            .await
+            .map_err(|e| errors::aws("reading the interface endpoint", e))
+    }
+
+    /// Every endpoint tagged for this node of this deployment, oldest id first.
+    async fn tagged(cx: &Cx<'_>) -> Result<Vec<VpcEndpoint>, StepError> {
+        let mut found = cx
+            .env
+            .aws
+            .find_vpc_endpoints(&cx.tagged())
+            .await
+            .map_err(|e| errors::aws("looking up tagged endpoints", e))?;
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl Resource for Endpoint {
+    type Inputs = EndpointInputs;
+    type Live = VpcEndpoint;
+    type Record = EndpointRecord;
+    type Fix = ();
+
+    const NOUN: &'static str = "endpoint";
+    const KIND: &'static str = "interface endpoint";
+
+    fn describe(&self) -> String {
+        format!("interface endpoint {}", self.service_name)
+    }
+
+    fn label(&self, live: &VpcEndpoint) -> String {
+        live.id.clone()
+    }
+
+    fn summary(&self, live: &VpcEndpoint) -> String {
+        format!("endpoint {} available", live.id)
+    }
+
+    /// The recorded endpoint if it still lives, else one tagged for this deployment and node.
+    /// A dead one is reported gone (`up` forgets it: the next create gets a new token).
+    async fn find(&self, cx: &Cx<'_>, _: &EndpointInputs) -> Result<Found<VpcEndpoint>, StepError> {
+        let rec: EndpointRecord = cx.recorded();
+        let mut gone = None;
+        if !rec.vpc_endpoint_id.is_empty() {
+            match Self::describe_id(cx.env, &rec.vpc_endpoint_id).await? {
+                Some(e) if !dead(&e) => return Ok(Found::Recorded(e)),
+                _ => gone = Some(rec.vpc_endpoint_id),
+            }
+        }
+        let mut found = Self::tagged(cx).await?;
+        found.retain(|e| !dead(e));
+        if found.len() > 1 {
+            cx.note(format!(
+                "several tagged endpoints exist ({}); using {}",
+                found
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                found[0].id
+            ));
+        }
+        Ok(Found::by_key(found.into_iter().next(), gone))
+    }
+
+    fn create_detail(&self, inputs: &EndpointInputs) -> String {
+        format!(
+            "interface endpoint to {} in {}",
+            self.service_name,
+            inputs.subnet_ids.join(", ")
+        )
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &EndpointInputs,
+    ) -> Result<Option<VpcEndpoint>, StepError> {
+        let token = cx.token("create_vpc_endpoint");
+        cx.begin(
+            Intent::new("create_vpc_endpoint")
+                .token(&token)
+                .key("vpc_id", &inputs.vpc_id)
+                .key("service", &self.service_name),
+        )?;
+        cx.env
+            .aws
+            .create_interface_endpoint(&CreateInterfaceEndpoint {
+                vpc_id: inputs.vpc_id.clone(),
+                service_name: self.service_name.clone(),
+                subnet_ids: inputs.subnet_ids.clone(),
+                security_group_ids: inputs.security_group_ids.clone(),
+                policy_document: self.policy.clone(),
+                client_token: token,
+                tags: cx.tags().with_name(&self.name),
+            })
+            .await
+            .map(Some)
+            .map_err(|e| errors::aws("creating the interface endpoint", e))
+    }
+
+    fn readiness(&self, e: &VpcEndpoint) -> Readiness {
+        if e.is_available() {
+            Readiness::Ready
+        } else if dead(e) {
+            Readiness::Failed(StepError::terminal_with_hint(
+                format!(
+                    "interface endpoint {} is {}{}",
+                    e.id,
+                    e.state,
+                    e.failure_reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+                "run `plink up` again to create a new one",
+            ))
+        } else {
+            Readiness::Pending(format!("state={}", e.state))
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "the interface endpoint to be available".into(),
+            env.wait(5, 15, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        _: &Self::Inputs,
+        live: &VpcEndpoint,
+    ) -> Result<Option<VpcEndpoint>, StepError> {
+        Self::describe_id(cx.env, &live.id).await
+    }
+
+    /// Its DNS name and its ENIs' IPs.
+    async fn record(
+        &self,
+        cx: &Cx<'_>,
+        _: &EndpointInputs,
+        endpoint: &VpcEndpoint,
+    ) -> Result<EndpointRecord, StepError> {
+        let mut enis = cx
+            .env
+            .aws
+            .endpoint_network_interfaces(endpoint)
+            .await
+            .map_err(|e| errors::aws("reading the endpoint's ENIs", e))?;
+        enis.sort_by(|a, b| a.id.cmp(&b.id));
+        let dns_name = endpoint
+            .dns_names
+            .iter()
+            .min_by_key(|d| d.len())
+            .cloned()
+            .unwrap_or_default();
+        Ok(EndpointRecord {
+            vpc_endpoint_id: endpoint.id.clone(),
+            dns_name,
+            network_interface_ids: enis.iter().map(|e| e.id.clone()).collect(),
+            ips: enis.iter().map(|e| e.private_ip.clone()).collect(),
+        })
+    }
+
+    async fn observe(
+        &self,
+        env: &Env,
+        rec: &EndpointRecord,
+        _: Option<&Self::Inputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        o.set("endpoint_ips", Vec::<String>::new());
+        if rec.vpc_endpoint_id.is_empty() {
+            o.line("endpoint", "- ips []");
+            return o;
+        }
+        let mut ips: Vec<String> = Vec::new();
+        let mut state = "-".to_owned();
+        match env.aws.describe_vpc_endpoint(&rec.vpc_endpoint_id).await {
+            Ok(Some(e)) => {
+                state = e.state.clone();
+                o.set("endpoint_state", &e.state);
+                match env.aws.endpoint_network_interfaces(&e).await {
+                    Ok(enis) => ips = enis.into_iter().map(|n| n.private_ip).collect(),
+                    Err(err) => o.error("endpoint ENIs", err),
+                }
+            }
+            Ok(None) => {
+                state = "missing".into();
+                o.set("endpoint_state", "missing");
+            }
+            Err(err) => o.error("endpoint", err),
+        }
+        ips.sort();
+        o.line("endpoint", format!("{state} ips [{}]", ips.join(", ")));
+        o.set("endpoint_ips", ips);
+        o
+    }
+
+    /// The recorded endpoint and every endpoint carrying plink's tags for this deployment that is
+    /// not deleted yet.
+    async fn locate(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&EndpointInputs>,
+    ) -> Result<Vec<VpcEndpoint>, StepError> {
+        let rec: EndpointRecord = cx.recorded();
+        let mut found = Vec::new();
+        if !rec.vpc_endpoint_id.is_empty()
+            && let Some(e) = Self::describe_id(cx.env, &rec.vpc_endpoint_id).await?
+        {
+            found.push(e);
+        }
+        for e in Self::tagged(cx).await? {
+            if !found.iter().any(|f| f.id == e.id) {
+                found.push(e);
+            }
+        }
+        found.retain(|e| !e.state.eq_ignore_ascii_case("deleted"));
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+
+    async fn ownership(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<Ownership, StepError> {
+        Ok(if cx.is_ours(&live.tags) {
+            Ownership::Ours
+        } else {
+            Ownership::Adopted
+        })
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<(), StepError> {
+        if live.state.eq_ignore_ascii_case("deleting") {
+            return Ok(());
+        }
+        cx.begin(Intent::new("delete_vpc_endpoints").key("vpc_endpoint_ids", &live.id))?;
+        cx.env
+            .aws
+            .delete_vpc_endpoints(std::slice::from_ref(&live.id))
+            .await
+            .map_err(|e| errors::aws("deleting the interface endpoint", e))
+    }
+
+    async fn gone(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<Poll<()>, StepError> {
+        Ok(match Self::describe_id(cx.env, &live.id).await? {
+            Some(e) if !e.state.eq_ignore_ascii_case("deleted") => {
+                Poll::Pending(format!("{} {}", e.id, e.state))
+            }
+            _ => Poll::Ready(()),
+        })
+    }
+
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+        Ok(env
+            .aws
+            .find_vpc_endpoints(&TagQuery::any_deployment())
+            .await
+            .map_err(|e| errors::aws("listing tagged endpoints", e))?
+            .into_iter()
+            .filter(|e| !e.state.eq_ignore_ascii_case("deleted"))
+            .map(|e| (e.id, e.tags))
+            .collect())
+    }
+}

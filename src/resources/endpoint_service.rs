@@ -1,0 +1,390 @@
+//! A VPC endpoint service on the NLB, acceptance required, until `Available`, with its
+//! permissions: the only allowed principal is the Databricks role of the region and partition
+//! (reference §8.2). Never `*`: a wildcard found on plink's service is removed.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::acceptance::reject_live;
+use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use crate::aws::{CreateEndpointService, EndpointService as AwsService, ErrorKind, TagQuery, Tags};
+use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::state::Intent;
+
+/// The endpoint service the workflow wants.
+pub struct EndpointService {
+    /// The Databricks principal of the region (never `*`).
+    pub principal: String,
+    /// Its `Name` tag.
+    pub name: String,
+    pub timeout: Duration,
+}
+
+/// What upstream decides: the NLB behind the service.
+pub struct EndpointServiceInputs {
+    pub load_balancer_arn: String,
+    pub load_balancer_name: String,
+}
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointServiceRecord {
+    pub service_id: String,
+    pub service_name: String,
+    pub allowed_principal: String,
+}
+
+/// A permission change.
+pub enum Permission {
+    RemoveWildcard,
+    AllowDatabricks,
+}
+
+const DEAD: &[&str] = &["Deleting", "Deleted", "Failed"];
+
+fn live(s: &AwsService) -> bool {
+    !DEAD.contains(&s.state.as_str())
+}
+
+impl EndpointService {
+    async fn describe_id(env: &Env, id: &str) -> Result<Option<AwsService>, StepError> {
+        env.aws
+            .describe_endpoint_service(id)
+            .await
+            .map_err(|e| errors::aws("reading the endpoint service", e))
+    }
+
+    async fn tagged(cx: &Cx<'_>) -> Result<Vec<AwsService>, StepError> {
+        cx.env
+            .aws
+            .find_endpoint_services(&cx.tagged())
+            .await
+            .map_err(|e| errors::aws("looking up tagged endpoint services", e))
+    }
+
+    /// The deployment's endpoint services that still exist: the recorded one, and any carrying
+    /// plink's tags for this deployment (a create whose answer was lost).
+    pub(super) async fn all(cx: &Cx<'_>) -> Result<Vec<AwsService>, StepError> {
+        let rec: EndpointServiceRecord = cx.recorded();
+        let mut found = Vec::new();
+        if !rec.service_id.is_empty()
+            && let Some(s) = Self::describe_id(cx.env, &rec.service_id).await?
+        {
+            found.push(s);
+        }
+        for s in Self::tagged(cx).await? {
+            if !found.iter().any(|f| f.id == s.id) {
+                found.push(s);
+            }
+        }
+        found.retain(|s| !s.state.eq_ignore_ascii_case("Deleted"));
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl Resource for EndpointService {
+    type Inputs = EndpointServiceInputs;
+    type Live = AwsService;
+    type Record = EndpointServiceRecord;
+    type Fix = Permission;
+
+    const NOUN: &'static str = "endpoint service";
+
+    fn describe(&self) -> String {
+        "VPC endpoint service (acceptance required, Databricks principal only)".into()
+    }
+
+    fn label(&self, live: &AwsService) -> String {
+        live.id.clone()
+    }
+
+    fn summary(&self, live: &AwsService) -> String {
+        format!(
+            "endpoint service {} allows only the Databricks principal",
+            live.id
+        )
+    }
+
+    fn found_by(&self) -> &'static str {
+        "found on the NLB"
+    }
+
+    /// Recorded id, else the service on the NLB, else one tagged for this deployment.
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &EndpointServiceInputs,
+    ) -> Result<Found<AwsService>, StepError> {
+        let rec: EndpointServiceRecord = cx.recorded();
+        let mut gone = None;
+        if !rec.service_id.is_empty() {
+            match Self::describe_id(cx.env, &rec.service_id).await? {
+                Some(s) if live(&s) => return Ok(Found::Recorded(s)),
+                _ => gone = Some(rec.service_id),
+            }
+        }
+        if let Some(s) = cx
+            .env
+            .aws
+            .find_endpoint_service_by_nlb(&inputs.load_balancer_arn)
+            .await
+            .map_err(|e| errors::aws("looking up the endpoint service of the NLB", e))?
+            .filter(live)
+        {
+            return Ok(Found::Unrecorded { resource: s, gone });
+        }
+        let tagged = Self::tagged(cx)
+            .await?
+            .into_iter()
+            .filter(live)
+            .find(|s| s.nlb_arns.contains(&inputs.load_balancer_arn));
+        Ok(Found::by_key(tagged, gone))
+    }
+
+    fn create_detail(&self, inputs: &EndpointServiceInputs) -> String {
+        format!(
+            "endpoint service on NLB {} (acceptance required), allowing only {}",
+            inputs.load_balancer_name, self.principal
+        )
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &EndpointServiceInputs,
+    ) -> Result<Option<AwsService>, StepError> {
+        let token = cx.token("create_vpc_endpoint_service");
+        cx.begin(
+            Intent::new("create_vpc_endpoint_service")
+                .token(&token)
+                .key("load_balancer_arn", &inputs.load_balancer_arn),
+        )?;
+        cx.env
+            .aws
+            .create_endpoint_service(&CreateEndpointService {
+                nlb_arns: vec![inputs.load_balancer_arn.clone()],
+                client_token: token,
+                tags: cx.tags().with_name(&self.name),
+            })
+            .await
+            .map(Some)
+            .map_err(|e| errors::aws("creating the endpoint service", e))
+    }
+
+    /// plink accepts connections itself, so the service must require acceptance; `*` is never
+    /// allowed, the Databricks principal always.
+    async fn compare(
+        &self,
+        cx: &Cx<'_>,
+        _: &EndpointServiceInputs,
+        service: &AwsService,
+    ) -> Result<Vec<Change<Permission>>, StepError> {
+        if !service.acceptance_required {
+            return Err(StepError::needs_user(
+                format!(
+                    "endpoint service {} does not require acceptance",
+                    service.id
+                ),
+                "plink accepts connections itself and needs acceptance required: turn it on for this service",
+            ));
+        }
+        let allowed = cx
+            .env
+            .aws
+            .allowed_principals(&service.id)
+            .await
+            .map_err(|e| errors::aws("reading allowed principals", e))?;
+        let mut changes = Vec::new();
+        if allowed.iter().any(|p| p.principal == "*") {
+            changes.push(Change::new(
+                "the wildcard principal `*` is allowed: up removes it",
+                "removing the wildcard principal `*` from plink's endpoint service",
+                Permission::RemoveWildcard,
+            ));
+        }
+        if !allowed.iter().any(|p| p.principal == self.principal) {
+            changes.push(Change::new(
+                format!("{} is not allowed: up allows it", self.principal),
+                "",
+                Permission::AllowDatabricks,
+            ));
+        }
+        Ok(changes)
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _: &EndpointServiceInputs,
+        service: &AwsService,
+        fix: &Permission,
+    ) -> Result<(), StepError> {
+        let aws = &cx.env.aws;
+        match fix {
+            Permission::RemoveWildcard => {
+                cx.begin(
+                    Intent::new("remove_principal")
+                        .key("service_id", &service.id)
+                        .key("principal", "*"),
+                )?;
+                aws.remove_principal(&service.id, "*")
+                    .await
+                    .map_err(|e| errors::aws("removing the wildcard principal", e))
+            }
+            Permission::AllowDatabricks => {
+                cx.begin(
+                    Intent::new("allow_principal")
+                        .key("service_id", &service.id)
+                        .key("principal", &self.principal),
+                )?;
+                aws.allow_principal(&service.id, &self.principal)
+                    .await
+                    .map_err(|e| errors::aws("allowing the Databricks principal", e))
+            }
+        }
+    }
+
+    fn readiness(&self, s: &AwsService) -> Readiness {
+        match s.state.as_str() {
+            "Available" => Readiness::Ready,
+            state if DEAD.contains(&state) => Readiness::Failed(StepError::terminal(format!(
+                "endpoint service {} is {state}",
+                s.id
+            ))),
+            state => Readiness::Pending(format!("state={state}")),
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "the endpoint service to be Available".into(),
+            env.wait(5, 15, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        _: &Self::Inputs,
+        s: &AwsService,
+    ) -> Result<Option<AwsService>, StepError> {
+        Self::describe_id(cx.env, &s.id).await
+    }
+
+    async fn record(
+        &self,
+        _: &Cx<'_>,
+        _: &EndpointServiceInputs,
+        s: &AwsService,
+    ) -> Result<EndpointServiceRecord, StepError> {
+        Ok(EndpointServiceRecord {
+            service_id: s.id.clone(),
+            service_name: s.name.clone(),
+            allowed_principal: self.principal.clone(),
+        })
+    }
+
+    async fn observe(
+        &self,
+        env: &Env,
+        rec: &EndpointServiceRecord,
+        _: Option<&EndpointServiceInputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        o.set("allowed_principals", Vec::<String>::new());
+        let (mut state, mut allowed) = ("-".to_owned(), Vec::new());
+        if !rec.service_id.is_empty() {
+            match env.aws.describe_endpoint_service(&rec.service_id).await {
+                Ok(found) => {
+                    state = found.map_or_else(|| "missing".into(), |s| s.state);
+                    o.set("endpoint_service_state", &state);
+                }
+                Err(err) => o.error("endpoint service", err),
+            }
+            match env.aws.allowed_principals(&rec.service_id).await {
+                Ok(p) => allowed = p.into_iter().map(|p| p.principal).collect::<Vec<_>>(),
+                Err(err) => o.error("allowed principals", err),
+            }
+        }
+        o.line(
+            "endpoint service",
+            format!("{state} allowed [{}]", allowed.join(", ")),
+        );
+        o.set("allowed_principals", allowed);
+        o
+    }
+
+    async fn locate(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&EndpointServiceInputs>,
+    ) -> Result<Vec<AwsService>, StepError> {
+        Self::all(cx).await
+    }
+
+    async fn ownership(&self, cx: &Cx<'_>, s: &AwsService) -> Result<Ownership, StepError> {
+        Ok(if cx.is_ours(&s.tags) {
+            Ownership::Ours
+        } else {
+            Ownership::Adopted
+        })
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, service: &AwsService) -> Result<(), StepError> {
+        if service.state.eq_ignore_ascii_case("Deleting") {
+            return Ok(());
+        }
+        cx.begin(
+            Intent::new("delete_vpc_endpoint_service")
+                .key("service_id", &service.id)
+                .key("service_name", &service.name),
+        )?;
+        match cx
+            .env
+            .aws
+            .delete_endpoint_services(std::slice::from_ref(&service.id))
+            .await
+        {
+            Ok(()) => Ok(()),
+            // A connection arrived after the connections were rejected: reject it too, retry.
+            Err(e) if e.has_code("ExistingVpcEndpointConnections") => {
+                reject_live(cx, service, None, None, self.timeout).await?;
+                Err(StepError::retryable(format!(
+                    "endpoint service {} still had connections; rejected them",
+                    service.id
+                )))
+            }
+            Err(e) if e.kind == ErrorKind::Conflict => Err(StepError::retryable(format!(
+                "deleting the endpoint service: {}",
+                e.summary()
+            ))),
+            Err(e) => Err(errors::aws("deleting the endpoint service", e)),
+        }
+    }
+
+    async fn gone(&self, cx: &Cx<'_>, s: &AwsService) -> Result<Poll<()>, StepError> {
+        Ok(match Self::describe_id(cx.env, &s.id).await? {
+            Some(now) if !now.state.eq_ignore_ascii_case("Deleted") => {
+                Poll::Pending(format!("{} {}", now.id, now.state))
+            }
+            _ => Poll::Ready(()),
+        })
+    }
+
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+        Ok(env
+            .aws
+            .find_endpoint_services(&TagQuery::any_deployment())
+            .await
+            .map_err(|e| errors::aws("listing tagged endpoint services", e))?
+            .into_iter()
+            .filter(|s| !s.state.eq_ignore_ascii_case("deleted"))
+            .map(|s| (s.id, s.tags))
+            .collect())
+    }
+}

@@ -1,0 +1,338 @@
+//! The internal NLB across the deployment's subnets, cross-zone as the workflow says, until
+//! `active`. Its name is the natural key (CreateLoadBalancer is idempotent by name).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use crate::aws::{CreateLoadBalancer, ErrorKind, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
+use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::state::Intent;
+
+/// The NLB the workflow wants.
+pub struct LoadBalancer {
+    /// `nlb.name`: the natural key.
+    pub name: String,
+    /// `nlb.cross_zone`.
+    pub cross_zone: bool,
+    pub timeout: Duration,
+}
+
+/// What upstream decides: the VPC and subnets.
+pub struct LoadBalancerInputs {
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+}
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancerRecord {
+    pub load_balancer_arn: String,
+    pub name: String,
+    pub dns_name: String,
+}
+
+impl LoadBalancer {
+    async fn describe_arn(env: &Env, arn: &str) -> Result<Option<AwsLoadBalancer>, StepError> {
+        env.aws
+            .describe_load_balancer(arn)
+            .await
+            .map_err(|e| errors::aws("reading the NLB", e))
+    }
+
+    /// The recorded NLB if it exists, else the one named `nlb.name`, whoever created it.
+    pub(super) async fn existing(&self, cx: &Cx<'_>) -> Result<Found<AwsLoadBalancer>, StepError> {
+        let rec: LoadBalancerRecord = cx.recorded();
+        let mut gone = None;
+        if !rec.load_balancer_arn.is_empty() {
+            if let Some(lb) = Self::describe_arn(cx.env, &rec.load_balancer_arn).await? {
+                return Ok(Found::Recorded(lb));
+            }
+            gone = Some(format!("{} ({})", rec.name, rec.load_balancer_arn));
+        }
+        let by_name = cx
+            .env
+            .aws
+            .find_load_balancer(&self.name)
+            .await
+            .map_err(|e| errors::aws("looking up the NLB by name", e))?;
+        Ok(Found::by_key(by_name, gone))
+    }
+}
+
+#[async_trait]
+impl Resource for LoadBalancer {
+    type Inputs = LoadBalancerInputs;
+    type Live = AwsLoadBalancer;
+    type Record = LoadBalancerRecord;
+    type Fix = bool;
+
+    const NOUN: &'static str = "NLB";
+    const KIND: &'static str = "load balancer";
+
+    fn describe(&self) -> String {
+        format!("internal NLB {}", self.name)
+    }
+
+    fn label(&self, live: &AwsLoadBalancer) -> String {
+        live.name.clone()
+    }
+
+    fn summary(&self, live: &AwsLoadBalancer) -> String {
+        format!("NLB {} active", live.name)
+    }
+
+    fn found_by(&self) -> &'static str {
+        "found by name"
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        _: &LoadBalancerInputs,
+    ) -> Result<Found<AwsLoadBalancer>, StepError> {
+        self.existing(cx).await
+    }
+
+    fn create_detail(&self, inputs: &LoadBalancerInputs) -> String {
+        format!(
+            "internal NLB {} across {} subnets",
+            self.name,
+            inputs.subnet_ids.len()
+        )
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &LoadBalancerInputs,
+    ) -> Result<Option<AwsLoadBalancer>, StepError> {
+        cx.begin(Intent::new("create_load_balancer").key("name", &self.name))?;
+        cx.env
+            .aws
+            .create_load_balancer(&CreateLoadBalancer {
+                name: self.name.clone(),
+                subnet_ids: inputs.subnet_ids.clone(),
+                security_group_ids: Vec::new(),
+                tags: cx.tags().with_name(&self.name),
+            })
+            .await
+            .map(Some)
+            .map_err(|e| errors::aws("creating the NLB", e))
+    }
+
+    /// plink needs an internal network load balancer in the deployment's VPC; cross-zone load
+    /// balancing as `nlb.cross_zone` says (drift).
+    async fn compare(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &LoadBalancerInputs,
+        lb: &AwsLoadBalancer,
+    ) -> Result<Vec<Change<bool>>, StepError> {
+        if !(lb.vpc_id == inputs.vpc_id && lb.type_ == "network" && lb.scheme == "internal") {
+            return Err(StepError::needs_user(
+                format!(
+                    "load balancer {} exists but is a {} {} load balancer in {}",
+                    lb.name, lb.scheme, lb.type_, lb.vpc_id
+                ),
+                "plink needs an internal network load balancer in the deployment's VPC: choose another nlb.name",
+            ));
+        }
+        let enabled = cx
+            .env
+            .aws
+            .cross_zone_enabled(&lb.arn)
+            .await
+            .map_err(|e| errors::aws("reading NLB attributes", e))?;
+        if enabled == self.cross_zone {
+            return Ok(Vec::new());
+        }
+        let (now, want) = if self.cross_zone {
+            ("off", "on")
+        } else {
+            ("on", "off")
+        };
+        Ok(vec![Change::new(
+            format!("cross-zone load balancing is {now}: up turns it {want}"),
+            format!("setting cross-zone load balancing {want}"),
+            self.cross_zone,
+        )])
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _: &LoadBalancerInputs,
+        lb: &AwsLoadBalancer,
+        want: &bool,
+    ) -> Result<(), StepError> {
+        cx.begin(
+            Intent::new("set_cross_zone")
+                .key("load_balancer_arn", &lb.arn)
+                .key("enabled", want.to_string()),
+        )?;
+        cx.env
+            .aws
+            .set_cross_zone(&lb.arn, *want)
+            .await
+            .map_err(|e| errors::aws("setting cross-zone load balancing", e))
+    }
+
+    fn readiness(&self, lb: &AwsLoadBalancer) -> Readiness {
+        if lb.is_active() {
+            Readiness::Ready
+        } else if lb.is_failed() {
+            Readiness::Failed(StepError::terminal(format!(
+                "NLB {} failed: {}",
+                lb.name,
+                lb.state_reason.clone().unwrap_or_default()
+            )))
+        } else {
+            Readiness::Pending(format!("state={}", lb.state))
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "the NLB to be active".into(),
+            env.wait(10, 30, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        _: &Self::Inputs,
+        lb: &AwsLoadBalancer,
+    ) -> Result<Option<AwsLoadBalancer>, StepError> {
+        Self::describe_arn(cx.env, &lb.arn).await
+    }
+
+    async fn record(
+        &self,
+        _: &Cx<'_>,
+        _: &LoadBalancerInputs,
+        lb: &AwsLoadBalancer,
+    ) -> Result<LoadBalancerRecord, StepError> {
+        Ok(LoadBalancerRecord {
+            load_balancer_arn: lb.arn.clone(),
+            name: lb.name.clone(),
+            dns_name: lb.dns_name.clone(),
+        })
+    }
+
+    async fn observe(
+        &self,
+        env: &Env,
+        rec: &LoadBalancerRecord,
+        _: Option<&Self::Inputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        let mut state = "-".to_owned();
+        if !rec.load_balancer_arn.is_empty() {
+            match env.aws.describe_load_balancer(&rec.load_balancer_arn).await {
+                Ok(found) => {
+                    state = found.map_or_else(|| "missing".into(), |l| l.state);
+                    o.set("load_balancer_state", &state);
+                }
+                Err(err) => o.error("load balancer", err),
+            }
+        }
+        o.line("load balancer", state);
+        o
+    }
+
+    async fn locate(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&LoadBalancerInputs>,
+    ) -> Result<Vec<AwsLoadBalancer>, StepError> {
+        Ok(match self.existing(cx).await? {
+            Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => vec![lb],
+            _ => Vec::new(),
+        })
+    }
+
+    async fn ownership(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<Ownership, StepError> {
+        elb_ownership(cx, &lb.arn, "reading the NLB's tags").await
+    }
+
+    fn deleted_id(&self, lb: &AwsLoadBalancer) -> String {
+        lb.arn.clone()
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<(), StepError> {
+        cx.begin(
+            Intent::new("delete_load_balancer")
+                .key("load_balancer_arn", &lb.arn)
+                .key("name", &lb.name),
+        )?;
+        match cx.env.aws.delete_load_balancer(&lb.arn).await {
+            Ok(()) => Ok(()),
+            // The endpoint service is still going away (AWS: ResourceInUse).
+            Err(e) if e.kind == ErrorKind::Conflict => Err(StepError::retryable(format!(
+                "deleting the NLB: {}",
+                e.summary()
+            ))),
+            Err(e) => Err(errors::aws("deleting the NLB", e)),
+        }
+    }
+
+    async fn gone(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<Poll<()>, StepError> {
+        Ok(match Self::describe_arn(cx.env, &lb.arn).await? {
+            None => Poll::Ready(()),
+            Some(now) => Poll::Pending(format!("state={}", now.state)),
+        })
+    }
+
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+        let lbs = env
+            .aws
+            .find_load_balancers(&TagQuery::any_deployment())
+            .await
+            .map_err(|e| errors::aws("listing tagged load balancers", e))?;
+        elb_inventory(env, lbs.into_iter().map(|l| l.arn).collect()).await
+    }
+}
+
+/// Whether the ELB resource `arn` carries plink's tags for this node of this deployment.
+pub(super) async fn elb_ownership(
+    cx: &Cx<'_>,
+    arn: &str,
+    what: &str,
+) -> Result<Ownership, StepError> {
+    let tags = cx
+        .env
+        .aws
+        .elb_tags(&[arn.to_owned()])
+        .await
+        .map_err(|e| errors::aws(what, e))?;
+    Ok(if cx.is_ours(&tags.get(arn).cloned().unwrap_or_default()) {
+        Ownership::Ours
+    } else {
+        Ownership::Adopted
+    })
+}
+
+/// `arns` with their tags, keeping those with plink's (for the orphan scan).
+pub(super) async fn elb_inventory(
+    env: &Env,
+    arns: Vec<String>,
+) -> Result<Vec<(String, Tags)>, StepError> {
+    let tags = env
+        .aws
+        .elb_tags(&arns)
+        .await
+        .map_err(|e| errors::aws("reading tags", e))?;
+    let any = TagQuery::any_deployment();
+    Ok(arns
+        .into_iter()
+        .filter_map(|arn| {
+            let t = tags.get(&arn).cloned().unwrap_or_default();
+            any.matches(&t).then_some((arn, t))
+        })
+        .collect())
+}

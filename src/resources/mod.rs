@@ -1,0 +1,50 @@
+//! Resource kinds, each defined once.
+//!
+//! A resource kind (one file each) says everything plink knows about one kind of cloud object,
+//! through the [`Resource`] contract:
+//! - **identity and lookup** ([`Resource::find`]): the recorded id first, then plink's tags or the
+//!   natural key, so that a create whose answer was lost is found instead of made twice;
+//! - **creation** ([`Resource::create`]): an intent is written first, with a deterministic
+//!   idempotency token where the API takes one;
+//! - **comparison** with the desired spec ([`Resource::compare`]): no change, changes made in
+//!   place ([`Resource::update`]), or a replacement ([`Found::Replace`]);
+//! - **readiness** ([`Resource::readiness`]): the wait condition, polled with
+//!   [`Resource::refresh`];
+//! - **the record** ([`Resource::Record`]): the one type the state keeps for it (lenient: every
+//!   field has a default, so the partial record of an interrupted run still reads);
+//! - **observation** for `plink status` ([`Resource::observe`]);
+//! - **teardown** ([`Resource::teardown`]): everything plink may delete (recorded, tagged, or
+//!   left by an unresolved intent), only if plink owns it (its tags say so) or the user asked,
+//!   deleted and waited gone;
+//! - **inventory** for `plink status --orphans` ([`Resource::inventory`]).
+//!
+//! Nothing else restates these facts: `up` and `plan` are [`converge`] and [`plan`], `down` is
+//! [`Resource::teardown`], `status` is [`Resource::observe`] plus the plan's drift, and the
+//! orphan scan walks every kind's inventory. A workflow kind (`crate::workflow`) only says which
+//! resources it has, how they depend on each other and how each spec derives from the config and
+//! the upstream records.
+
+mod contract;
+mod cx;
+mod found;
+mod generic;
+
+pub mod acceptance;
+pub mod binding;
+pub mod coordination;
+pub mod endpoint;
+pub mod endpoint_service;
+pub mod listener;
+pub mod load_balancer;
+pub mod ncc;
+pub mod network;
+pub mod rule;
+pub mod security_group;
+pub mod target_group;
+pub mod targets;
+
+pub(crate) use crate::steps::errors;
+pub use contract::{Change, Deleted, Observation, Ownership, Readiness, Resource};
+pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
+pub use found::{Found, gone_prefix};
+pub use generic::{converge, plan, teardown_deleting};

@@ -1,0 +1,666 @@
+//! An NCC private endpoint rule for an endpoint service, until Databricks reports the VPC endpoint
+//! it opened (`vpc_endpoint_id`, empty in the create response — reference §3.3); and its
+//! condition [`Established`], the wait no peer tool makes (field notes §0.2: Terraform counts
+//! `PENDING` as success).
+//!
+//! Databricks creates have no idempotency token: the rule's natural key is the endpoint service
+//! it points at, listed before every create; deployments of one run count the regional limit
+//! and create in turns. A rule in a state it cannot leave (failed, rejected, expired, or for an
+//! endpoint service that was replaced) is replaced.
+//!
+//! Teardown deletes the deployment's rules. Databricks deactivates a deleted rule and keeps its
+//! VPC endpoint connected for a while (reference §3.7): that connection was rejected just
+//! before (the rule depends on its acceptance, so the acceptance is torn down first).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Cx, Env, Found, Observation, Readiness, Resource, errors};
+use crate::databricks::{
+    ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
+};
+use crate::engine::{StepError, WaitPolicy};
+use crate::state::Intent;
+
+/// Databricks limit: private endpoints per region per account (reference §8.1).
+pub const MAX_RULES_PER_REGION: usize = 30;
+
+/// A `PENDING` rule expires after this long (reference §3.2, §8.1).
+const PENDING_EXPIRY: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Why plink rejects the connection of a rule it deletes (shown on `down`).
+pub const DEACTIVATION_NOTE: &str = "Databricks does not delete a rule at once: it deactivates it \
+     and keeps its VPC endpoint connected to your endpoint service for up to a day (its docs allow \
+     up to 7 days). plink rejects that connection itself so that the endpoint service can be \
+     deleted now.";
+
+/// The rule the workflow wants.
+pub struct Rule {
+    /// How long Databricks may take to open its endpoint.
+    pub timeout: Duration,
+}
+
+/// What upstream decides: the NCC, the endpoint service, and the domain names.
+pub struct RuleInputs {
+    pub ncc_id: String,
+    pub service_name: String,
+    pub domain_names: Vec<String>,
+}
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RuleRecord {
+    pub rule_id: String,
+    pub endpoint_service: String,
+    pub domain_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+}
+
+/// What teardown records (under `down_rule`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleDown {
+    pub ncc_id: String,
+    pub deleted_rule_ids: Vec<String>,
+    /// The Databricks VPC endpoints of those rules (they stay connected until rejected or purged).
+    pub vpc_endpoint_ids: Vec<String>,
+}
+
+/// The rule in `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    pub rule_id: String,
+    pub connection_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left_before_expiry: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    pub deactivated: bool,
+}
+
+fn is_failed(rule: &PrivateEndpointRule) -> bool {
+    rule.connection_state
+        .as_ref()
+        .is_some_and(ConnectionState::is_failed)
+}
+
+/// Databricks has not reported its VPC endpoint yet (the rule is `CREATING`).
+fn waiting_for_endpoint(rule: &PrivateEndpointRule) -> bool {
+    rule.vpc_endpoint_id().is_none()
+        || rule.connection_state.as_ref() == Some(&ConnectionState::Creating)
+}
+
+/// `ESTABLISHED`, `PENDING`, … as Databricks says it.
+pub fn state_text(rule: &PrivateEndpointRule) -> String {
+    rule.connection_state
+        .as_ref()
+        .map_or_else(|| "without a state".to_owned(), |s| s.as_str().to_owned())
+}
+
+/// `PENDING, 13 day(s) left before it expires`.
+pub fn pending_text(rule: &PrivateEndpointRule) -> String {
+    match days_left(rule) {
+        Some(days) => format!("PENDING, {days} day(s) left before it expires"),
+        None => "PENDING".to_owned(),
+    }
+}
+
+/// Whole days before a `PENDING` rule expires, from its creation time.
+pub fn days_left(rule: &PrivateEndpointRule) -> Option<u64> {
+    let created = Duration::from_millis(u64::try_from(rule.creation_time?).ok()?);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let left = (created + PENDING_EXPIRY).saturating_sub(now);
+    Some(left.as_secs() / (24 * 3600))
+}
+
+/// The error for a rule in a state it cannot leave by waiting, saying what to do.
+pub fn failed(rule: &PrivateEndpointRule) -> StepError {
+    let detail = rule
+        .error_message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let (what, hint) = match rule.connection_state {
+        Some(ConnectionState::CreateFailed) => (
+            "Databricks could not create its endpoint to the endpoint service",
+            "check that the endpoint service exists in the NCC's region and allows the Databricks principal; \
+             then run `plink up` again (it replaces the failed rule)",
+        ),
+        Some(ConnectionState::Rejected) => (
+            "the connection was rejected on the endpoint service",
+            "someone or something rejected it on the AWS side; run `plink up` again to replace the rule and accept the new connection",
+        ),
+        Some(ConnectionState::Disconnected) => (
+            "the connection was removed by the endpoint service owner",
+            "run `plink up` again to replace the rule (and check nothing deletes the connection)",
+        ),
+        Some(ConnectionState::Expired) => (
+            "the connection was not accepted within 14 days",
+            "run `plink up` again to replace the rule; plink accepts the new connection itself",
+        ),
+        _ => (
+            "the rule is in an unexpected state",
+            "run `plink status` and check the rule in the account console",
+        ),
+    };
+    StepError::needs_user(
+        format!(
+            "rule {} is {}{detail}: {what}",
+            rule.rule_id,
+            state_text(rule)
+        ),
+        hint,
+    )
+}
+
+async fn get_rule(
+    env: &Env,
+    ncc_id: &str,
+    rule_id: &str,
+) -> Result<PrivateEndpointRule, StepError> {
+    env.databricks
+        .get_rule(ncc_id, rule_id)
+        .await
+        .map_err(|e| errors::databricks("reading the rule", e))
+}
+
+#[async_trait]
+impl Resource for Rule {
+    type Inputs = RuleInputs;
+    type Live = PrivateEndpointRule;
+    type Record = RuleRecord;
+    type Fix = Vec<String>;
+
+    const NOUN: &'static str = "rule";
+
+    fn describe(&self) -> String {
+        "private endpoint rule for the endpoint service".into()
+    }
+
+    fn label(&self, live: &PrivateEndpointRule) -> String {
+        live.rule_id.clone()
+    }
+
+    fn summary(&self, live: &PrivateEndpointRule) -> String {
+        format!("rule {} {}", live.rule_id, state_text(live))
+    }
+
+    fn found_by(&self) -> &'static str {
+        "found in the NCC"
+    }
+
+    /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural
+    /// key). A failed one, or a recorded one for another endpoint service (plink's service was
+    /// replaced), is to be replaced: the previous run stopped on it and told the user what to do.
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &RuleInputs,
+    ) -> Result<Found<PrivateEndpointRule>, StepError> {
+        let rules = cx
+            .env
+            .databricks
+            .list_rules(&inputs.ncc_id)
+            .await
+            .map_err(|e| errors::databricks("listing the NCC's rules", e))?;
+        let live: Vec<PrivateEndpointRule> = rules.into_iter().filter(|r| !r.deactivated).collect();
+        let rec: RuleRecord = cx.recorded();
+        let recorded = Some(rec.rule_id).filter(|r| !r.is_empty());
+        let by_id = live.iter().find(|r| Some(&r.rule_id) == recorded.as_ref());
+        let by_key = live
+            .iter()
+            .find(|r| r.endpoint_service.as_deref() == Some(inputs.service_name.as_str()));
+        let (rule, is_recorded) = match (by_id, by_key) {
+            (Some(rule), _) => (rule.clone(), true),
+            (None, Some(rule)) => (rule.clone(), false),
+            (None, None) => return Ok(Found::Missing { gone: recorded }),
+        };
+        if let Some(other) = rule
+            .endpoint_service
+            .as_deref()
+            .filter(|s| *s != inputs.service_name)
+        {
+            return Ok(Found::Replace {
+                why: format!(
+                    "points at endpoint service {other}, not at plink's {}",
+                    inputs.service_name
+                ),
+                resource: rule,
+            });
+        }
+        if is_failed(&rule) {
+            return Ok(Found::Replace {
+                why: format!("is {}", state_text(&rule)),
+                resource: rule,
+            });
+        }
+        Ok(if is_recorded {
+            Found::Recorded(rule)
+        } else {
+            Found::Unrecorded {
+                resource: rule,
+                gone: None,
+            }
+        })
+    }
+
+    fn create_detail(&self, inputs: &RuleInputs) -> String {
+        format!(
+            "private endpoint rule for {} with domain names [{}]",
+            inputs.service_name,
+            inputs.domain_names.join(", ")
+        )
+    }
+
+    /// Deployments of one run count the regional limit and create in turns.
+    fn turn(&self, env: &Env) -> Option<String> {
+        Some(format!(
+            "rules:{}:{}",
+            env.databricks.account_id(),
+            env.region()
+        ))
+    }
+
+    /// Counts the live rules of every NCC of the region against the regional limit.
+    async fn check_create(&self, cx: &Cx<'_>, _: &RuleInputs) -> Result<(), StepError> {
+        let db = &cx.env.databricks;
+        let region = cx.env.region();
+        let nccs = db
+            .list_nccs()
+            .await
+            .map_err(|e| errors::databricks("listing NCCs", e))?;
+        let mut count = 0;
+        for ncc in nccs.iter().filter(|n| n.region == region) {
+            let rules = db
+                .list_rules(&ncc.network_connectivity_config_id)
+                .await
+                .map_err(|e| errors::databricks("listing rules", e))?;
+            count += rules.iter().filter(|r| !r.deactivated).count();
+        }
+        if count >= MAX_RULES_PER_REGION {
+            return Err(StepError::needs_user(
+                format!(
+                    "the account already has {count} private endpoint rules in {region} (limit {MAX_RULES_PER_REGION})"
+                ),
+                "delete unused rules (deleted rules are purged a day later), or ask Databricks for a higher limit",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &RuleInputs,
+    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        cx.begin(
+            Intent::new("create_private_endpoint_rule")
+                .key("ncc_id", &inputs.ncc_id)
+                .key("endpoint_service", &inputs.service_name),
+        )?;
+        // No idempotency token exists for this POST: it is sent once; any failure that may have
+        // committed it is retried by the engine, whose next attempt lists the rules first.
+        cx.env
+            .databricks
+            .create_rule(
+                &inputs.ncc_id,
+                &CreateRule::domain_names(
+                    &inputs.service_name,
+                    inputs.domain_names.iter().cloned(),
+                ),
+            )
+            .await
+            .map(Some)
+            .map_err(|e| match e.kind() {
+                ErrorKind::AlreadyExists => StepError::retryable(format!(
+                    "a rule for {} appeared meanwhile: {e}",
+                    inputs.service_name
+                )),
+                _ => errors::databricks("creating the private endpoint rule", e),
+            })
+    }
+
+    async fn remove_to_replace(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &RuleInputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<(), StepError> {
+        let ncc_id = &inputs.ncc_id;
+        cx.begin(Intent::new("delete_rule_to_replace").key("rule_id", &rule.rule_id))?;
+        cx.env
+            .databricks
+            .delete_rule_if_exists(ncc_id, &rule.rule_id)
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::databricks("deleting the rule to replace", e))
+    }
+
+    /// The domain names are the only mutable part (full replacement, reference §3.6).
+    async fn compare(
+        &self,
+        _: &Cx<'_>,
+        inputs: &RuleInputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<Vec<Change<Vec<String>>>, StepError> {
+        if rule.domain_names == inputs.domain_names {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::new(
+            format!(
+                "domain names [{}] → [{}]",
+                rule.domain_names.join(", "),
+                inputs.domain_names.join(", ")
+            ),
+            format!(
+                "updating domain names {:?} → {:?}",
+                rule.domain_names, inputs.domain_names
+            ),
+            inputs.domain_names.clone(),
+        )])
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &RuleInputs,
+        rule: &PrivateEndpointRule,
+        names: &Vec<String>,
+    ) -> Result<(), StepError> {
+        let update = UpdateRule {
+            domain_names: Some(names.clone()),
+            ..UpdateRule::default()
+        };
+        cx.begin(Intent::new("update_rule_domain_names").key("rule_id", &rule.rule_id))?;
+        cx.env
+            .databricks
+            .update_rule(
+                &inputs.ncc_id,
+                &rule.rule_id,
+                &[RuleField::DomainNames],
+                &update,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::databricks("updating the rule's domain names", e))
+    }
+
+    fn readiness(&self, rule: &PrivateEndpointRule) -> Readiness {
+        if is_failed(rule) {
+            Readiness::Failed(failed(rule))
+        } else if waiting_for_endpoint(rule) {
+            Readiness::Pending(format!("rule {}", state_text(rule)))
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "Databricks to open its VPC endpoint".into(),
+            env.wait(10, 60, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
+            .await
+            .map(Some)
+    }
+
+    async fn record(
+        &self,
+        _: &Cx<'_>,
+        inputs: &RuleInputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<RuleRecord, StepError> {
+        Ok(RuleRecord {
+            rule_id: rule.rule_id.clone(),
+            endpoint_service: rule
+                .endpoint_service
+                .clone()
+                .unwrap_or_else(|| inputs.service_name.clone()),
+            domain_names: rule.domain_names.clone(),
+            vpc_endpoint_id: rule.vpc_endpoint_id().map(str::to_owned),
+        })
+    }
+
+    async fn observe(
+        &self,
+        env: &Env,
+        rec: &RuleRecord,
+        inputs: Option<&RuleInputs>,
+    ) -> Observation {
+        let mut o = Observation::default();
+        let Some(inputs) = inputs.filter(|i| !i.ncc_id.is_empty()) else {
+            return o;
+        };
+        if rec.rule_id.is_empty() {
+            return o;
+        }
+        let view = match env.databricks.get_rule(&inputs.ncc_id, &rec.rule_id).await {
+            Ok(r) => RuleView {
+                connection_state: r
+                    .connection_state
+                    .as_ref()
+                    .map_or_else(|| "unknown".into(), |s| s.as_str().to_owned()),
+                days_left_before_expiry: (r.connection_state == Some(ConnectionState::Pending))
+                    .then(|| days_left(&r))
+                    .flatten(),
+                vpc_endpoint_id: r.vpc_endpoint_id().map(str::to_owned),
+                error_message: r.error_message.clone().filter(|m| !m.is_empty()),
+                deactivated: r.deactivated,
+                rule_id: r.rule_id,
+            },
+            Err(err) if err.is_not_found() => RuleView {
+                rule_id: rec.rule_id.clone(),
+                connection_state: "missing".into(),
+                vpc_endpoint_id: None,
+                days_left_before_expiry: None,
+                error_message: None,
+                deactivated: false,
+            },
+            Err(err) => {
+                o.error("rule", err);
+                return o;
+            }
+        };
+        let days = view
+            .days_left_before_expiry
+            .map(|d| format!(", {d} day(s) left before it expires"))
+            .unwrap_or_default();
+        let error = view
+            .error_message
+            .as_ref()
+            .map(|e| format!(" — {e}"))
+            .unwrap_or_default();
+        o.line(
+            "rule",
+            format!(
+                "{} {} vpc_endpoint_id {}{days}{error}",
+                view.rule_id,
+                view.connection_state,
+                view.vpc_endpoint_id.as_deref().unwrap_or("-")
+            ),
+        );
+        o.set("rule", view);
+        o
+    }
+
+    /// Deletes the deployment's rules: the recorded one, and any rule of the NCC for plink's
+    /// endpoint service (recorded, or named by a create intent whose answer was lost).
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&RuleInputs>) -> Result<(), StepError> {
+        let db = &cx.env.databricks;
+        let rec: RuleRecord = cx.recorded();
+        let Some(ncc_id) = inputs.map(|i| i.ncc_id.clone()).filter(|i| !i.is_empty()) else {
+            return Ok(());
+        };
+        let rules = match db.list_rules(&ncc_id).await {
+            Ok(rules) => rules,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(errors::databricks("listing the NCC's rules", e)),
+        };
+        let mut services: Vec<String> = vec![rec.endpoint_service.clone()];
+        services.extend(inputs.map(|i| i.service_name.clone()));
+        services.extend(
+            cx.pending_intent()
+                .and_then(|i| i.natural_key.get("endpoint_service").cloned()),
+        );
+        services.retain(|s| !s.is_empty());
+        let ours: Vec<_> = rules
+            .iter()
+            .filter(|r| !r.deactivated)
+            .filter(|r| {
+                r.rule_id == rec.rule_id
+                    || r.endpoint_service
+                        .as_ref()
+                        .is_some_and(|s| services.contains(s))
+            })
+            .collect();
+        if ours.is_empty() {
+            return Ok(());
+        }
+        let mut out = RuleDown {
+            ncc_id: ncc_id.clone(),
+            ..RuleDown::default()
+        };
+        for rule in ours {
+            cx.begin(
+                Intent::new("delete_private_endpoint_rule")
+                    .key("ncc_id", &ncc_id)
+                    .key("rule_id", &rule.rule_id),
+            )?;
+            db.delete_rule_if_exists(&ncc_id, &rule.rule_id)
+                .await
+                .map_err(|e| errors::databricks("deleting the private endpoint rule", e))?;
+            out.deleted_rule_ids.push(rule.rule_id.clone());
+            out.vpc_endpoint_ids
+                .extend(rule.vpc_endpoint_id().map(str::to_owned));
+            cx.step.record(&out)?;
+        }
+        cx.note(DEACTIVATION_NOTE);
+        Ok(())
+    }
+}
+
+/// The rule's condition `ESTABLISHED`: a node of its own in the graph (its wait outlives the
+/// acceptance of the connection, and resuming it must not repeat the rule's steps).
+pub struct Established {
+    pub timeout: Duration,
+}
+
+/// What upstream decides: which rule.
+pub struct EstablishedInputs {
+    pub ncc_id: String,
+    pub rule_id: String,
+}
+
+/// What the state keeps: the rule's final state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EstablishedRecord {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub connection_state: String,
+}
+
+#[async_trait]
+impl Resource for Established {
+    type Inputs = EstablishedInputs;
+    type Live = PrivateEndpointRule;
+    type Record = EstablishedRecord;
+    type Fix = ();
+
+    const NOUN: &'static str = "rule";
+
+    fn describe(&self) -> String {
+        "rule ESTABLISHED".into()
+    }
+
+    fn label(&self, live: &PrivateEndpointRule) -> String {
+        live.rule_id.clone()
+    }
+
+    fn summary(&self, live: &PrivateEndpointRule) -> String {
+        format!("rule {} {}", live.rule_id, state_text(live))
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &EstablishedInputs,
+    ) -> Result<Found<PrivateEndpointRule>, StepError> {
+        get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
+            .await
+            .map(Found::Recorded)
+    }
+
+    fn create_detail(&self, _: &EstablishedInputs) -> String {
+        String::new()
+    }
+
+    async fn create(
+        &self,
+        _: &Cx<'_>,
+        _: &EstablishedInputs,
+    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        Ok(None)
+    }
+
+    /// `ESTABLISHED` is ready; a failed state is an error saying what to do; anything else
+    /// (`PENDING`, `CREATING`, a state this plink does not know) keeps waiting, never success.
+    fn readiness(&self, rule: &PrivateEndpointRule) -> Readiness {
+        match &rule.connection_state {
+            Some(ConnectionState::Established) => Readiness::Ready,
+            Some(s) if s.is_failed() => Readiness::Failed(failed(rule)),
+            Some(ConnectionState::Pending) => Readiness::Pending(pending_text(rule)),
+            _ => Readiness::Pending(state_text(rule)),
+        }
+    }
+
+    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        (
+            "the rule to become ESTABLISHED".into(),
+            env.wait(10, 60, self.timeout),
+        )
+    }
+
+    async fn refresh(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
+            .await
+            .map(Some)
+    }
+
+    async fn record(
+        &self,
+        _: &Cx<'_>,
+        _: &EstablishedInputs,
+        rule: &PrivateEndpointRule,
+    ) -> Result<EstablishedRecord, StepError> {
+        Ok(EstablishedRecord {
+            connection_state: match &rule.connection_state {
+                Some(s @ ConnectionState::Established) => s.as_str().to_owned(),
+                _ => String::new(),
+            },
+        })
+    }
+
+    fn tears_down(&self) -> bool {
+        false
+    }
+}

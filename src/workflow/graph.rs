@@ -1,0 +1,450 @@
+//! A workflow kind's graph: named resource instances, their dependencies, and how each one's
+//! inputs derive from the records of the nodes upstream. Everything a command needs is derived
+//! from it: the `up` steps, the teardown steps (the reverse graph), the display and teardown
+//! orders, the live view of `status`, and the orphan inventory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::aws::Tags;
+use crate::engine::{Planned, Step, StepContext, StepError, StepId};
+use crate::resources::{Cx, Env, Observation, Resource};
+use crate::state::StateFile;
+
+/// Where a node's inputs are read from: a running step (`up`, `plan`, teardown), or a state file
+/// (`status`).
+pub struct Upstream<'a> {
+    source: Source<'a>,
+}
+
+enum Source<'a> {
+    Step(&'a StepContext),
+    State(&'a StateFile),
+}
+
+impl<'a> Upstream<'a> {
+    fn step(cx: &'a StepContext) -> Self {
+        Self {
+            source: Source::Step(cx),
+        }
+    }
+
+    fn state(state: &'a StateFile) -> Self {
+        Self {
+            source: Source::State(state),
+        }
+    }
+
+    /// What `node` recorded (during a plan, with what it planned on top), read leniently: a
+    /// missing or partial record gives the record type's defaults.
+    pub fn record<T: DeserializeOwned + Default>(&self, node: StepId) -> T {
+        match self.source {
+            Source::Step(cx) => cx.output(node).unwrap_or_default(),
+            Source::State(state) => state
+                .step(node)
+                .and_then(|r| serde_json::from_value(Value::Object(r.outputs.clone())).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `value` if it is set, else the error that `node` has not recorded `field` yet (a bug in
+    /// the graph, or a state file edited by hand, when the engine ran `node` first).
+    ///
+    /// # Errors
+    /// [`StepError::Terminal`] naming the node and field.
+    pub fn need(value: String, node: StepId, field: &str) -> Result<String, StepError> {
+        if value.is_empty() {
+            return Err(StepError::terminal(format!(
+                "the outputs of `{node}` ({field}) are missing or malformed in the state file"
+            )));
+        }
+        Ok(value)
+    }
+}
+
+/// How a node derives its resource's inputs.
+type Derive<R> =
+    Box<dyn Fn(&Upstream<'_>) -> Result<<R as Resource>::Inputs, StepError> + Send + Sync>;
+
+/// One named resource instance of a graph.
+struct Node<R: Resource> {
+    id: StepId,
+    deps: Vec<StepId>,
+    teardown_id: StepId,
+    resource: R,
+    derive: Derive<R>,
+}
+
+/// A node with its resource type erased: what the graph's derivations call.
+#[async_trait]
+trait AnyNode: Send + Sync {
+    fn id(&self) -> StepId;
+    fn deps(&self) -> &[StepId];
+    fn teardown_id(&self) -> StepId;
+    fn describe(&self) -> String;
+    fn noun(&self) -> &'static str;
+    fn tears_down(&self) -> bool;
+    async fn converge(&self, env: &Env, cx: &StepContext) -> Result<(), StepError>;
+    async fn plan(&self, env: &Env, cx: &StepContext) -> Result<Planned, StepError>;
+    async fn teardown(&self, env: &Env, cx: &StepContext) -> Result<(), StepError>;
+    async fn observe(&self, env: &Env, state: &StateFile) -> Observation;
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError>;
+}
+
+#[async_trait]
+impl<R: Resource> AnyNode for Node<R> {
+    fn id(&self) -> StepId {
+        self.id
+    }
+
+    fn deps(&self) -> &[StepId] {
+        &self.deps
+    }
+
+    fn teardown_id(&self) -> StepId {
+        self.teardown_id
+    }
+
+    fn describe(&self) -> String {
+        self.resource.describe()
+    }
+
+    fn noun(&self) -> &'static str {
+        R::KIND
+    }
+
+    fn tears_down(&self) -> bool {
+        self.resource.tears_down()
+    }
+
+    async fn converge(&self, env: &Env, cx: &StepContext) -> Result<(), StepError> {
+        let inputs = (self.derive)(&Upstream::step(cx))?;
+        self.resource
+            .converge(&Cx::new(env, cx, self.id), &inputs)
+            .await
+    }
+
+    async fn plan(&self, env: &Env, cx: &StepContext) -> Result<Planned, StepError> {
+        let inputs = (self.derive)(&Upstream::step(cx))?;
+        self.resource
+            .plan(&Cx::new(env, cx, self.id), &inputs)
+            .await
+    }
+
+    async fn teardown(&self, env: &Env, cx: &StepContext) -> Result<(), StepError> {
+        // Upstream records may be missing (an `up` that stopped early): the resource then
+        // finds what it can from its own record, tags and intent.
+        let inputs = (self.derive)(&Upstream::step(cx)).ok();
+        self.resource
+            .teardown(&Cx::new(env, cx, self.id), inputs.as_ref())
+            .await
+    }
+
+    async fn observe(&self, env: &Env, state: &StateFile) -> Observation {
+        let inputs = (self.derive)(&Upstream::state(state)).ok();
+        let record: R::Record = Upstream::state(state).record(self.id);
+        self.resource.observe(env, &record, inputs.as_ref()).await
+    }
+
+    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+        self.resource.inventory(env).await
+    }
+}
+
+/// A workflow kind's graph.
+#[derive(Clone, Default)]
+pub struct Graph {
+    nodes: Vec<Arc<dyn AnyNode>>,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds node `id`: `resource`, after `deps`, with inputs derived by `derive` from the
+    /// upstream records. Its teardown step is `down_<id>`.
+    #[must_use]
+    pub fn node<R: Resource>(
+        self,
+        id: StepId,
+        deps: &[StepId],
+        resource: R,
+        derive: impl Fn(&Upstream<'_>) -> Result<R::Inputs, StepError> + Send + Sync + 'static,
+    ) -> Self {
+        let teardown_id: StepId = Box::leak(format!("down_{id}").into_boxed_str());
+        self.node_torn_down_as(id, deps, resource, derive, teardown_id)
+    }
+
+    /// [`node`](Self::node), with a teardown step named `teardown_id` (a name the state files of
+    /// earlier plinks use).
+    #[must_use]
+    pub fn node_torn_down_as<R: Resource>(
+        mut self,
+        id: StepId,
+        deps: &[StepId],
+        resource: R,
+        derive: impl Fn(&Upstream<'_>) -> Result<R::Inputs, StepError> + Send + Sync + 'static,
+        teardown_id: StepId,
+    ) -> Self {
+        self.nodes.push(Arc::new(Node {
+            id,
+            deps: deps.to_vec(),
+            teardown_id,
+            resource,
+            derive: Box::new(derive),
+        }));
+        self
+    }
+
+    /// The node ids, in definition order.
+    pub fn node_ids(&self) -> Vec<StepId> {
+        self.nodes.iter().map(|n| n.id()).collect()
+    }
+
+    /// The nodes in an order compatible with their dependencies, definition order breaking ties
+    /// (what progress, plan and status show). Nodes on a cycle or after an unknown dependency
+    /// come last, in definition order (the engine refuses such a graph).
+    pub fn display_order(&self) -> Vec<StepId> {
+        let mut done: BTreeSet<StepId> = BTreeSet::new();
+        let mut order = Vec::new();
+        while order.len() < self.nodes.len() {
+            let Some(next) = self
+                .nodes
+                .iter()
+                .find(|n| !done.contains(n.id()) && n.deps().iter().all(|d| done.contains(d)))
+            else {
+                break;
+            };
+            done.insert(next.id());
+            order.push(next.id());
+        }
+        for n in &self.nodes {
+            if !done.contains(n.id()) {
+                order.push(n.id());
+            }
+        }
+        order
+    }
+
+    /// The teardown steps in an order compatible with theirs: the display order reversed,
+    /// keeping the nodes that have something to tear down.
+    pub fn teardown_order(&self) -> Vec<StepId> {
+        let by_id = self.by_id();
+        self.display_order()
+            .into_iter()
+            .rev()
+            .filter_map(|id| {
+                by_id
+                    .get(id)
+                    .filter(|n| n.tears_down())
+                    .map(|n| n.teardown_id())
+            })
+            .collect()
+    }
+
+    fn by_id(&self) -> BTreeMap<StepId, Arc<dyn AnyNode>> {
+        self.nodes.iter().map(|n| (n.id(), n.clone())).collect()
+    }
+
+    /// The `up` graph: one engine step per node.
+    pub fn up_steps(&self, env: &Arc<Env>) -> Vec<Arc<dyn Step>> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                Arc::new(UpStep {
+                    node: n.clone(),
+                    env: env.clone(),
+                }) as Arc<dyn Step>
+            })
+            .collect()
+    }
+
+    /// The teardown graph: the reverse graph over the nodes that tear something down. A node's
+    /// teardown waits for the teardown of every node that depends on it, directly or through
+    /// nodes with nothing to tear down.
+    pub fn down_steps(&self, env: &Arc<Env>) -> Vec<Arc<dyn Step>> {
+        let by_id = self.by_id();
+        let mut dependents: BTreeMap<StepId, Vec<StepId>> = BTreeMap::new();
+        for n in &self.nodes {
+            for d in n.deps() {
+                dependents.entry(d).or_default().push(n.id());
+            }
+        }
+        let order = self.teardown_order();
+        let mut steps: Vec<Arc<dyn Step>> = Vec::new();
+        for id in self.display_order().into_iter().rev() {
+            let node = &by_id[id];
+            if !node.tears_down() {
+                continue;
+            }
+            let mut after = BTreeSet::new();
+            let mut stack: Vec<StepId> = dependents.get(id).cloned().unwrap_or_default();
+            let mut seen = BTreeSet::new();
+            while let Some(d) = stack.pop() {
+                if !seen.insert(d) {
+                    continue;
+                }
+                let dn = &by_id[d];
+                if dn.tears_down() {
+                    after.insert(dn.teardown_id());
+                } else {
+                    stack.extend(dependents.get(d).cloned().unwrap_or_default());
+                }
+            }
+            let mut deps: Vec<StepId> = after.into_iter().collect();
+            deps.sort_by_key(|d| order.iter().position(|o| o == d));
+            steps.push(Arc::new(DownStep {
+                node: node.clone(),
+                env: env.clone(),
+                deps,
+            }));
+        }
+        steps
+    }
+
+    /// The `up` records a finished teardown keeps: those of each resource its teardown had to
+    /// leave in place (its teardown record says `"outcome": "kept"`, e.g. an NCC workspaces are
+    /// still bound to), and of the nodes depending on it that tear nothing down themselves (the
+    /// bindings to that NCC).
+    pub fn kept_records(&self, state: &StateFile) -> BTreeSet<StepId> {
+        let by_id = self.by_id();
+        let mut kept = BTreeSet::new();
+        for n in &self.nodes {
+            let outcome = state
+                .step(n.teardown_id())
+                .and_then(|r| r.outputs.get("outcome"))
+                .and_then(Value::as_str);
+            if !(n.tears_down() && outcome == Some("kept")) {
+                continue;
+            }
+            let mut stack = vec![n.id()];
+            while let Some(id) = stack.pop() {
+                if !kept.insert(id) {
+                    continue;
+                }
+                stack.extend(
+                    self.nodes
+                        .iter()
+                        .filter(|d| d.deps().contains(&id) && !by_id[d.id()].tears_down())
+                        .map(|d| d.id()),
+                );
+            }
+        }
+        kept
+    }
+
+    /// Whether `state` still holds `up` records other than those a teardown kept.
+    pub fn has_up_records(&self, state: &StateFile) -> bool {
+        let kept = self.kept_records(state);
+        self.nodes
+            .iter()
+            .any(|n| !kept.contains(n.id()) && state.steps.contains_key(n.id()))
+    }
+
+    /// What the clouds say now about everything `state` records (merged fields of every node's
+    /// observation, in display order).
+    pub async fn observe(&self, env: &Env, state: &StateFile) -> Observation {
+        let by_id = self.by_id();
+        let observations = futures::future::join_all(
+            self.display_order()
+                .into_iter()
+                .map(|id| by_id[id].clone())
+                .map(|n| async move { n.observe(env, state).await }),
+        )
+        .await;
+        let mut all = Observation {
+            fields: Map::new(),
+            lines: Vec::new(),
+            errors: Vec::new(),
+        };
+        for o in observations {
+            all.fields.extend(o.fields);
+            all.lines.extend(o.lines);
+            all.errors.extend(o.errors);
+        }
+        all
+    }
+
+    /// Every live resource of the graph's kinds that carries plink's tags, any deployment:
+    /// (noun, id, tags), each kind once.
+    ///
+    /// # Errors
+    /// A read that failed.
+    pub async fn inventory(
+        &self,
+        env: &Env,
+    ) -> Result<Vec<(&'static str, String, Tags)>, StepError> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            if !seen.insert(n.noun()) {
+                continue;
+            }
+            for (id, tags) in n.inventory(env).await? {
+                out.push((n.noun(), id, tags));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A node as a step of the `up` graph.
+struct UpStep {
+    node: Arc<dyn AnyNode>,
+    env: Arc<Env>,
+}
+
+#[async_trait]
+impl Step for UpStep {
+    fn id(&self) -> StepId {
+        self.node.id()
+    }
+
+    fn depends_on(&self) -> Vec<StepId> {
+        self.node.deps().to_vec()
+    }
+
+    fn describe(&self) -> String {
+        self.node.describe()
+    }
+
+    async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
+        self.node.converge(&self.env, cx).await
+    }
+
+    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+        self.node.plan(&self.env, cx).await
+    }
+}
+
+/// A node as a step of the teardown graph.
+struct DownStep {
+    node: Arc<dyn AnyNode>,
+    env: Arc<Env>,
+    deps: Vec<StepId>,
+}
+
+#[async_trait]
+impl Step for DownStep {
+    fn id(&self) -> StepId {
+        self.node.teardown_id()
+    }
+
+    fn depends_on(&self) -> Vec<StepId> {
+        self.deps.clone()
+    }
+
+    fn describe(&self) -> String {
+        format!("tear down: {}", self.node.describe())
+    }
+
+    async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
+        self.node.teardown(&self.env, cx).await
+    }
+}

@@ -1,0 +1,303 @@
+//! `s3-privatelink` (seed 001): an S3 interface endpoint, an internal NLB with an IP target group
+//! holding the endpoint's ENI IPs and a TCP:443 listener, a VPC endpoint service on the NLB, a
+//! Databricks NCC and private endpoint rule, acceptance of the rule's connection, the wait for
+//! ESTABLISHED, and the binding of the NCC to the workspaces.
+//!
+//! The node ids are the step names of state files (and the `plink:step` tag of what each
+//! created): they never change.
+
+use std::collections::BTreeMap;
+
+use super::{Graph, Upstream, WorkflowKind};
+use crate::aws::{SubnetSelector, VpcSelector};
+use crate::config::{self, DomainNames, NccSelector, SecurityGroups, Workflow};
+use crate::engine::StepError;
+use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
+use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
+use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
+use crate::resources::endpoint_service::{
+    EndpointService, EndpointServiceInputs, EndpointServiceRecord,
+};
+use crate::resources::listener::{Listener, ListenerInputs};
+use crate::resources::load_balancer::{LoadBalancer, LoadBalancerInputs, LoadBalancerRecord};
+use crate::resources::ncc::{Ncc, NccChoice, NccInputs, NccRecord};
+use crate::resources::network::{Network, NetworkRecord};
+use crate::resources::rule::{Established, EstablishedInputs, Rule, RuleInputs, RuleRecord};
+use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, SecurityGroupRecord};
+use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
+use crate::resources::targets::{Targets, TargetsInputs};
+
+/// The kind's name.
+pub const NAME: &str = "s3-privatelink";
+
+/// S3 over TLS: the NLB passes TCP through to the endpoint's ENIs.
+pub const PORT: i32 = 443;
+
+/// The `s3-privatelink` kind.
+pub struct S3PrivateLink;
+
+impl WorkflowKind for S3PrivateLink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "S3 through an interface endpoint behind an internal NLB, privately from Databricks serverless (seed 001)"
+    }
+
+    fn graph(&self, w: &Workflow) -> Result<Graph, StepError> {
+        let deployment = w.deployment.as_str();
+        let t = &w.timeouts;
+        let domain_names = w.databricks.domain_names.clone();
+        Ok(Graph::new()
+            .node("network", &[], network(&w.aws), |_| Ok(()))
+            .node(
+                "security_group",
+                &["network"],
+                SecurityGroup {
+                    name: format!("plink-{deployment}-endpoint"),
+                    existing: match &w.endpoint.security_groups {
+                        SecurityGroups::CreateManaged => None,
+                        SecurityGroups::Existing(ids) => Some(ids.clone()),
+                    },
+                    release_timeout: t.endpoint,
+                },
+                |up| {
+                    let net: NetworkRecord = up.record("network");
+                    Ok(SecurityGroupInputs {
+                        cidrs: net.subnet_cidrs(),
+                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                    })
+                },
+            )
+            .node(
+                "endpoint",
+                &["network", "security_group"],
+                Endpoint {
+                    service_name: w.endpoint.service_name.clone(),
+                    policy: w.endpoint.policy.as_ref().map(|p| p.json.clone()),
+                    name: format!("plink-{deployment}"),
+                    timeout: t.endpoint,
+                },
+                |up| {
+                    let net: NetworkRecord = up.record("network");
+                    let groups: SecurityGroupRecord = up.record("security_group");
+                    Ok(EndpointInputs {
+                        subnet_ids: net.subnet_ids(),
+                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                        security_group_ids: groups.security_group_ids,
+                    })
+                },
+            )
+            .node(
+                "load_balancer",
+                &["network"],
+                LoadBalancer {
+                    name: w.nlb.name.clone(),
+                    cross_zone: w.nlb.cross_zone,
+                    timeout: t.load_balancer,
+                },
+                |up| {
+                    let net: NetworkRecord = up.record("network");
+                    Ok(LoadBalancerInputs {
+                        subnet_ids: net.subnet_ids(),
+                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                    })
+                },
+            )
+            .node(
+                "target_group",
+                &["network"],
+                TargetGroup {
+                    name: w.nlb.target_group_name.clone(),
+                    port: PORT,
+                },
+                |up| {
+                    let net: NetworkRecord = up.record("network");
+                    Ok(TargetGroupInputs {
+                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                    })
+                },
+            )
+            .node(
+                "targets",
+                &["endpoint", "target_group"],
+                Targets { port: PORT },
+                |up| {
+                    let endpoint: EndpointRecord = up.record("endpoint");
+                    let tg: TargetGroupRecord = up.record("target_group");
+                    Ok(TargetsInputs {
+                        target_group_arn: Upstream::need(
+                            tg.target_group_arn,
+                            "target_group",
+                            "target_group_arn",
+                        )?,
+                        ips: endpoint.ips,
+                    })
+                },
+            )
+            .node(
+                "listener",
+                &["load_balancer", "target_group"],
+                Listener { port: PORT },
+                |up| {
+                    let lb: LoadBalancerRecord = up.record("load_balancer");
+                    let tg: TargetGroupRecord = up.record("target_group");
+                    Ok(ListenerInputs {
+                        load_balancer_arn: Upstream::need(
+                            lb.load_balancer_arn,
+                            "load_balancer",
+                            "load_balancer_arn",
+                        )?,
+                        load_balancer_name: lb.name,
+                        target_group_arn: Upstream::need(
+                            tg.target_group_arn,
+                            "target_group",
+                            "target_group_arn",
+                        )?,
+                        target_group_name: tg.name,
+                    })
+                },
+            )
+            .node(
+                "endpoint_service",
+                // The listener first: a service offered before traffic can flow would be
+                // accepted into a dead end.
+                &["load_balancer", "listener"],
+                EndpointService {
+                    principal: w.databricks.principal_arn.clone(),
+                    name: format!("plink-{deployment}"),
+                    timeout: t.endpoint_service,
+                },
+                |up| {
+                    let lb: LoadBalancerRecord = up.record("load_balancer");
+                    Ok(EndpointServiceInputs {
+                        load_balancer_arn: Upstream::need(
+                            lb.load_balancer_arn,
+                            "load_balancer",
+                            "load_balancer_arn",
+                        )?,
+                        load_balancer_name: lb.name,
+                    })
+                },
+            )
+            .node(
+                "ncc",
+                // After `network`: a VPC or subnets that cannot carry the workflow stop the run
+                // before anything is created, NCC included (one of only 10 per region).
+                &["network"],
+                Ncc {
+                    choice: match &w.databricks.ncc {
+                        NccSelector::Name(name) => NccChoice::Named(name.as_str().to_owned()),
+                        NccSelector::Id(id) => NccChoice::Id(id.clone()),
+                    },
+                    workspace_timeout: t.workspace,
+                },
+                |up| {
+                    // For teardown: the NCCs `up --replace-ncc-binding` switched away from.
+                    let bind: BindingRecord = up.record("bind");
+                    Ok(NccInputs {
+                        replaced_ncc_ids: bind
+                            .workspaces
+                            .into_iter()
+                            .filter_map(|w| w.replaced_ncc_id.map(|r| (w.workspace_id, r)))
+                            .collect(),
+                    })
+                },
+            )
+            .node(
+                "rule",
+                &["ncc", "endpoint_service", "endpoint"],
+                Rule {
+                    timeout: t.rule_endpoint,
+                },
+                move |up| {
+                    let ncc: NccRecord = up.record("ncc");
+                    let service: EndpointServiceRecord = up.record("endpoint_service");
+                    let domain_names = match &domain_names {
+                        DomainNames::Explicit(names) => names.clone(),
+                        DomainNames::FromEndpoint => {
+                            let endpoint: EndpointRecord = up.record("endpoint");
+                            vec![Upstream::need(endpoint.dns_name, "endpoint", "dns_name")?]
+                        }
+                    };
+                    Ok(RuleInputs {
+                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
+                        service_name: Upstream::need(
+                            service.service_name,
+                            "endpoint_service",
+                            "service_name",
+                        )?,
+                        domain_names,
+                    })
+                },
+            )
+            .node_torn_down_as(
+                "accept",
+                &["rule", "endpoint_service"],
+                ConnectionAcceptance::new(&w.databricks.principal_arn, t.rule_established)?,
+                |up| {
+                    let service: EndpointServiceRecord = up.record("endpoint_service");
+                    let rule: RuleRecord = up.record("rule");
+                    Ok(AcceptanceInputs {
+                        service_id: Upstream::need(
+                            service.service_id,
+                            "endpoint_service",
+                            "service_id",
+                        )?,
+                        rule_vpc_endpoint_id: rule.vpc_endpoint_id,
+                    })
+                },
+                // The name `plink down` has always recorded the rejected connections under.
+                "down_connections",
+            )
+            .node(
+                "established",
+                &["accept"],
+                Established {
+                    timeout: t.rule_established,
+                },
+                |up| {
+                    let ncc: NccRecord = up.record("ncc");
+                    let rule: RuleRecord = up.record("rule");
+                    Ok(EstablishedInputs {
+                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
+                        rule_id: Upstream::need(rule.rule_id, "rule", "rule_id")?,
+                    })
+                },
+            )
+            .node(
+                "bind",
+                // The NCC too: an NCC kept by `down` keeps its bindings' record.
+                &["established", "ncc"],
+                Binding {
+                    workspace_ids: w.databricks.workspace_ids.clone(),
+                    timeout: t.workspace,
+                },
+                |up| {
+                    let ncc: NccRecord = up.record("ncc");
+                    Ok(BindingInputs {
+                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
+                    })
+                },
+            ))
+    }
+}
+
+/// The VPC and subnets of `[aws]`.
+fn network(aws: &config::AwsSettings) -> Network {
+    Network {
+        vpc: match &aws.vpc {
+            config::VpcSelector::Id(id) => VpcSelector::Id(id.clone()),
+            config::VpcSelector::Tags(tags) => VpcSelector::Tags(pairs(tags)),
+        },
+        subnets: match &aws.subnets {
+            config::SubnetSelector::Ids(ids) => SubnetSelector::Ids(ids.clone()),
+            config::SubnetSelector::Tags(tags) => SubnetSelector::Tags(pairs(tags)),
+        },
+    }
+}
+
+fn pairs(tags: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
