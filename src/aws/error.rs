@@ -191,12 +191,16 @@ impl AwsError {
                     _ => ErrorKind::Transport,
                 };
                 let prefix = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
-                Self::local(
-                    service,
-                    operation,
-                    kind,
-                    format!("{prefix}{}", redact(&chain(&err))),
-                )
+                Self {
+                    // An answer that could not be parsed may still name its request.
+                    request_id: err.request_id().map(str::to_owned),
+                    ..Self::local(
+                        service,
+                        operation,
+                        kind,
+                        format!("{prefix}{}", redact(&chain(&err))),
+                    )
+                }
             }
         }
     }
@@ -399,6 +403,15 @@ impl AwsError {
             &self.message,
             &self.unsuccessful,
         )
+    }
+
+    /// [`summary`](Self::summary) followed by the request id AWS returned, if any (for `-v`
+    /// output and support cases; the default message leaves it out).
+    pub fn summary_with_request_id(&self) -> String {
+        match &self.request_id {
+            Some(id) => format!("{} (request id {id})", self.summary()),
+            None => self.summary(),
+        }
     }
 
     /// What the user can do about it, for access and quota errors.

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, each, exit};
+use super::{Target, each, exit, logging, render};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops::{self, down::DownOutcome};
 use crate::resources::DownOptions;
@@ -31,6 +31,9 @@ finished, it changes nothing.
 Exit codes of `down`: 0 torn down, or nothing to tear down · 11 torn down except the NCC, which
 was kept (the notice says why) · 4, 5, 6, 7, 8, 130 as listed in `plink --help` (run `down` again).";
 
+/// The command's name, for the advice to run it again.
+const COMMAND: &str = "down";
+
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct DownArgs {
@@ -57,6 +60,7 @@ pub async fn run(args: DownArgs) -> anyhow::Result<u8> {
         delete_adopted: args.delete_adopted,
     };
     each::run_live(
+        COMMAND,
         args.target.load()?,
         args.target.parallel,
         |d, events, interrupt| {
@@ -88,7 +92,8 @@ async fn one(
     };
     if report.run.interrupted() {
         eprintln!(
-            "plink: {name}: interrupted; everything done so far is saved. Run `plink down` again to resume."
+            "plink: {name}: interrupted; everything done so far is saved. Run `plink {COMMAND}` \
+             again to resume."
         );
         return Ok(exit::INTERRUPTED);
     }
@@ -96,13 +101,13 @@ async fn one(
     for (step, error) in report.run.failures() {
         eprintln!(
             "plink: {name}: step `{step}` failed: {}",
-            for_down(&error.to_string())
+            render::step_error(error, COMMAND, logging::verbosity())
         );
         code = code.max(exit::step_code(error));
     }
     if code != exit::OK {
         eprintln!(
-            "plink: {name}: the teardown is not finished; run `plink down` again to resume it"
+            "plink: {name}: the teardown is not finished; run `plink {COMMAND}` again to resume it"
         );
         return Ok(code);
     }
@@ -198,21 +203,21 @@ fn ncc_text(ncc: &NccDown, workflow: &str, region: &str) -> String {
     out
 }
 
-/// Engine messages say how to resume `up`; here the command to run again is `down` (running
-/// `up` would build everything again).
-fn for_down(message: &str) -> String {
-    message.replace("`plink up`", "`plink down`")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn resume_hints_name_down() {
-        assert_eq!(
-            for_down("timed out; run `plink up` again to resume waiting"),
-            "timed out; run `plink down` again to resume waiting"
+        let timeout = crate::engine::StepError::Timeout {
+            what: "the endpoint to be deleted".into(),
+            waited: std::time::Duration::from_secs(60),
+            last_seen: "deleting".into(),
+        };
+        let text = render::step_error(&timeout, COMMAND, 0);
+        assert!(
+            text.ends_with("; run `plink down` again to resume waiting"),
+            "{text}"
         );
     }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use futures::stream::{self, StreamExt};
 
-use super::{exit, progress};
+use super::{exit, logging, progress, render, signals};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops::Deployment;
 
@@ -14,7 +14,12 @@ use crate::ops::Deployment;
 ///
 /// # Errors
 /// The error of the only deployment, when there is exactly one.
-pub async fn run<F, Fut>(deployments: Vec<Deployment>, parallel: u16, one: F) -> anyhow::Result<u8>
+pub async fn run<F, Fut>(
+    command: &'static str,
+    deployments: Vec<Deployment>,
+    parallel: u16,
+    one: F,
+) -> anyhow::Result<u8>
 where
     F: Fn(Deployment) -> Fut,
     Fut: Future<Output = anyhow::Result<u8>>,
@@ -23,7 +28,7 @@ where
     if results.len() == 1 {
         return results.pop().expect("one").1;
     }
-    Ok(summarize(results))
+    Ok(summarize(command, results))
 }
 
 /// [`run`] for commands that change things (`up`, `down`): Ctrl-C handling shared by every
@@ -32,6 +37,7 @@ where
 /// # Errors
 /// As [`run`].
 pub async fn run_live<F, Fut>(
+    command: &'static str,
     deployments: Vec<Deployment>,
     parallel: u16,
     one: F,
@@ -42,11 +48,11 @@ where
 {
     let many = deployments.len() > 1;
     let interrupt = Interrupt::new();
-    interrupt.install_signal_handlers();
+    signals::install(&interrupt, command);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
     let sink = EventSink::new(tx);
-    let code = run(deployments, parallel, |d| {
+    let code = run(command, deployments, parallel, |d| {
         let events = if many {
             sink.for_deployment(d.name())
         } else {
@@ -81,16 +87,16 @@ where
 
 /// Prints each failed deployment's error with its name and a one-line-per-deployment summary;
 /// returns 130 if any was interrupted, else the highest code.
-pub fn summarize(results: Vec<(String, anyhow::Result<u8>)>) -> u8 {
+pub fn summarize(command: &str, results: Vec<(String, anyhow::Result<u8>)>) -> u8 {
     let mut codes = Vec::new();
     for (name, result) in results {
         let code = match result {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("plink: {name}: error: {e}");
-                for cause in e.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
-                }
+                eprintln!(
+                    "{}",
+                    render::error_report(&format!("{name}: "), &e, command, logging::verbosity())
+                );
                 exit::code_for(&e)
             }
         };
@@ -123,6 +129,7 @@ fn describe(code: u8) -> String {
 /// # Errors
 /// The error of the only deployment, when there is exactly one; printing failures.
 pub async fn report<R, F, Fut>(
+    command: &'static str,
     deployments: Vec<Deployment>,
     parallel: u16,
     json: bool,
@@ -161,5 +168,5 @@ where
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(summarize(codes))
+    Ok(summarize(command, codes))
 }

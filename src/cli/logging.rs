@@ -3,14 +3,24 @@
 //! Other crates (the AWS SDK, hyper) stay one level quieter than plink itself: their debug and
 //! trace output is large, and headers are exactly where a credential could show up.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+
+/// The number of `-v` given (0 before [`init`]).
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
 /// Installs the global subscriber for `verbosity` (the number of `-v`).
 pub fn init(verbosity: u8) {
+    VERBOSITY.store(verbosity, Ordering::Relaxed);
     let (ours, others) = match verbosity {
         0 => (Level::WARN, Level::WARN),
         1 => (Level::INFO, Level::WARN),

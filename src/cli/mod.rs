@@ -10,6 +10,8 @@ mod iam_policy;
 mod logging;
 mod plan;
 mod progress;
+mod render;
+mod signals;
 mod status;
 mod unlock;
 mod up;
@@ -118,6 +120,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
+    let command = cli.command.name();
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => up::run(args).await,
@@ -132,16 +135,101 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            report(&error);
+            report(&error, command);
             ExitCode::from(code_for(&error))
         }
     }
 }
 
-/// Prints an error and its causes, one per line, never a backtrace.
-fn report(error: &anyhow::Error) {
-    eprintln!("plink: error: {error}");
-    for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+impl Command {
+    /// The subcommand's name, as typed (`plink <name>`).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Up(_) => "up",
+            Self::Status(_) => "status",
+            Self::Plan(_) => "plan",
+            Self::Down(_) => "down",
+            Self::Validate(_) => "validate",
+            Self::Unlock(_) => "unlock",
+            Self::IamPolicy(_) => "iam-policy",
+        }
+    }
+}
+
+/// Prints an error and its causes, one per line, never a backtrace (`-v`: with request ids and
+/// error codes).
+fn report(error: &anyhow::Error, command: &str) {
+    eprintln!(
+        "{}",
+        render::error_report("", error, command, logging::verbosity())
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_names_are_the_subcommands() {
+        let mut named = 0;
+        for sub in super::Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            let args: &[&str] = if name == "iam-policy" {
+                &["plink", "iam-policy"]
+            } else {
+                &["plink", name, "wf.toml"]
+            };
+            let cli = <super::Cli as clap::Parser>::try_parse_from(args)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert_eq!(cli.command.name(), name);
+            named += 1;
+        }
+        assert_eq!(named, 7);
+    }
+
+    /// The engine names no command and never exits the process: resume advice and the exit on a
+    /// second Ctrl-C are the command line's (`cli/render.rs`, `cli/signals.rs`).
+    #[test]
+    fn the_engine_knows_no_command_line() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+        let mut forbidden: Vec<String> = super::Cli::command()
+            .get_subcommands()
+            .map(|c| format!("plink {}", c.get_name()))
+            .collect();
+        assert!(forbidden.contains(&"plink up".to_owned()), "{forbidden:?}");
+        assert!(
+            forbidden.contains(&"plink down".to_owned()),
+            "{forbidden:?}"
+        );
+        forbidden.extend(
+            [
+                "process::exit",
+                "print!",
+                "println!",
+                "std::io::stderr",
+                "std::io::stdout",
+            ]
+            .map(str::to_owned),
+        );
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/engine") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).expect("an engine file");
+            for (n, line) in text.lines().enumerate() {
+                for word in &forbidden {
+                    assert!(
+                        !line.contains(word.as_str()),
+                        "{}:{}: `{word}` in the engine: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+        assert!(files >= 10, "only {files} files in {}", dir.display());
     }
 }

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{Target, each, exit};
+use super::{Target, each, exit, logging, render};
 use crate::ops::{self, plan_view::PlanView};
 
 // The command's help text is on `Command::Plan` in `cli/mod.rs`.
@@ -31,6 +31,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     };
     let json = args.json;
     each::report(
+        "plan",
         deployments,
         args.target.parallel,
         json,
@@ -55,8 +56,9 @@ async fn one(
     for (step, error) in plan.report.failures() {
         if !json {
             eprintln!(
-                "plink: {}: step `{step}` cannot be planned: {error}",
-                deployment.name()
+                "plink: {}: step `{step}` cannot be planned: {}",
+                deployment.name(),
+                render::step_error(error, "plan", logging::verbosity())
             );
         }
         code = code.max(exit::step_code(error));

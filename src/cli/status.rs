@@ -30,6 +30,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
     }
     let offline = args.offline;
     each::report(
+        "status",
         deployments,
         args.target.parallel,
         args.json,

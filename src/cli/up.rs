@@ -1,8 +1,11 @@
 use clap::Args;
 
-use super::{Target, each, exit};
+use super::{Target, each, exit, logging, render};
 use crate::engine::{EventSink, Interrupt};
 use crate::ops;
+
+/// The command's name, for the advice to run it again.
+const COMMAND: &str = "up";
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -21,6 +24,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<u8> {
         replace_ncc_binding: args.replace_ncc_binding,
     };
     each::run_live(
+        COMMAND,
         args.target.load()?,
         args.target.parallel,
         |d, events, interrupt| {
@@ -41,13 +45,17 @@ async fn one(
     let report = ops::up::run(deployment, options, events, interrupt).await?;
     if report.interrupted() {
         eprintln!(
-            "plink: {name}: interrupted; everything done so far is saved. Run `plink up` again to resume."
+            "plink: {name}: interrupted; everything done so far is saved. Run `plink {COMMAND}` \
+             again to resume."
         );
         return Ok(exit::INTERRUPTED);
     }
     let mut code = exit::OK;
     for (step, error) in report.failures() {
-        eprintln!("plink: {name}: step `{step}` failed: {error}");
+        eprintln!(
+            "plink: {name}: step `{step}` failed: {}",
+            render::step_error(error, COMMAND, logging::verbosity())
+        );
         code = code.max(exit::step_code(error));
     }
     if code == exit::OK {

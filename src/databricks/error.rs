@@ -317,27 +317,45 @@ impl DatabricksError {
     }
 }
 
-impl fmt::Display for DatabricksError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DatabricksError {
+    /// The error without its Databricks error code and request id: method, path, HTTP status
+    /// and message (for default output; `Display` has everything).
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = self.write(&mut out, false);
+        out
+    }
+
+    fn write(&self, f: &mut impl fmt::Write, details: bool) -> fmt::Result {
         if self.inner.origin == Origin::Token {
             f.write_str(&self.inner.message)?;
         } else {
             write!(f, "{} {}: ", self.inner.method, self.inner.path)?;
-            if let Some(status) = self.inner.status {
-                write!(f, "HTTP {status} ")?;
-            }
-            if let Some(code) = &self.inner.error_code {
-                write!(f, "{code}: ")?;
+            if details {
+                if let Some(status) = self.inner.status {
+                    write!(f, "HTTP {status} ")?;
+                }
+                if let Some(code) = &self.inner.error_code {
+                    write!(f, "{code}: ")?;
+                }
+            } else if let Some(status) = self.inner.status {
+                write!(f, "HTTP {status}: ")?;
             }
             f.write_str(&self.inner.message)?;
         }
-        if let Some(id) = &self.inner.request_id {
+        if let Some(id) = self.inner.request_id.as_ref().filter(|_| details) {
             write!(f, " (request id {id})")?;
         }
         if self.inner.kind == ErrorKind::Ambiguous {
             f.write_str("; the create may have been committed: look up before retrying")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for DatabricksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, true)
     }
 }
 

@@ -13,30 +13,73 @@ pub enum ErrorClass {
     NeedsUser,
 }
 
+/// What running the same command again does after an error that lost nothing.
+///
+/// The engine knows no command line: the caller words the advice (e.g. "run `<command>` again
+/// to resume waiting") with the command it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// A wait ran out of time; running again resumes the wait.
+    Wait,
+    /// A service kept failing transiently; running again later retries.
+    Later,
+}
+
+/// The underlying error of a [`StepError`] (an AWS or Databricks client error, usually), kept
+/// as its [`source`](std::error::Error::source) for `-v` output.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// The error of one step.
+///
+/// The message (`Display`) is what the user sees by default. The client error it was built from,
+/// if any, is its [`source`](std::error::Error::source) (see [`StepError::with_source`]), with the
+/// details a support case needs (AWS request id, Databricks error code and request id).
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// Transient; retried by the engine with capped exponential backoff and jitter.
     #[error("{message}")]
-    Retryable { message: String },
+    Retryable {
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
     /// Permanent failure of the step.
     #[error("{message}{}", hint_suffix(hint))]
     Terminal {
         message: String,
         hint: Option<String>,
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The user must do something; `hint` says what.
     #[error("{message}\n  hint: {hint}")]
-    NeedsUser { message: String, hint: String },
+    NeedsUser {
+        message: String,
+        hint: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
-    /// A wait ran out of time. Nothing is lost: the next `plink up` resumes the wait.
-    #[error("timed out after {} waiting for {what} (last seen: {last_seen}); run `plink up` again to resume waiting", humantime::format_duration(*waited))]
+    /// A wait ran out of time. Nothing is lost: running again resumes the wait
+    /// ([`Resume::Wait`]).
+    #[error("timed out after {} waiting for {what} (last seen: {last_seen})", humantime::format_duration(*waited))]
     Timeout {
         what: String,
         waited: Duration,
         last_seen: String,
+    },
+
+    /// A transient error outlasted the step's retry policy; running again later retries
+    /// ([`Resume::Later`]). `last` is the last attempt's error, and the `source` (as a
+    /// `Box<StepError>`, whose own source is the client error).
+    #[error("still failing after {attempts} attempts over {}: {last}\n  hint: the service keeps failing transiently", humantime::format_duration(*elapsed))]
+    RetriesExhausted {
+        attempts: u32,
+        elapsed: Duration,
+        #[source]
+        last: Box<StepError>,
     },
 
     /// Stopped by Ctrl-C after persisting everything done so far.
@@ -59,6 +102,7 @@ impl StepError {
     pub fn retryable(message: impl Into<String>) -> Self {
         Self::Retryable {
             message: message.into(),
+            source: None,
         }
     }
 
@@ -67,6 +111,7 @@ impl StepError {
         Self::Terminal {
             message: message.into(),
             hint: None,
+            source: None,
         }
     }
 
@@ -75,6 +120,7 @@ impl StepError {
         Self::Terminal {
             message: message.into(),
             hint: Some(hint.into()),
+            source: None,
         }
     }
 
@@ -83,7 +129,24 @@ impl StepError {
         Self::NeedsUser {
             message: message.into(),
             hint: hint.into(),
+            source: None,
         }
+    }
+
+    /// The same error, caused by `source` (e.g. the client error it was built from); the message
+    /// is unchanged. Only [`Retryable`](Self::Retryable), [`Terminal`](Self::Terminal) and
+    /// [`NeedsUser`](Self::NeedsUser) carry a source; other variants are returned as they are.
+    pub fn with_source(mut self, source: impl Into<Cause>) -> Self {
+        match &mut self {
+            Self::Retryable { source: s, .. }
+            | Self::Terminal { source: s, .. }
+            | Self::NeedsUser { source: s, .. } => *s = Some(source.into()),
+            Self::Timeout { .. }
+            | Self::RetriesExhausted { .. }
+            | Self::Interrupted
+            | Self::State(_) => {}
+        }
+        self
     }
 
     /// How the engine treats this error.
@@ -91,9 +154,20 @@ impl StepError {
         match self {
             Self::Retryable { .. } => ErrorClass::Retryable,
             Self::NeedsUser { .. } => ErrorClass::NeedsUser,
-            Self::Terminal { .. } | Self::Timeout { .. } | Self::Interrupted | Self::State(_) => {
-                ErrorClass::Terminal
-            }
+            Self::Terminal { .. }
+            | Self::Timeout { .. }
+            | Self::RetriesExhausted { .. }
+            | Self::Interrupted
+            | Self::State(_) => ErrorClass::Terminal,
+        }
+    }
+
+    /// Whether running the same command again picks up where this error stopped, and how.
+    pub fn resume(&self) -> Option<Resume> {
+        match self {
+            Self::Timeout { .. } => Some(Resume::Wait),
+            Self::RetriesExhausted { .. } => Some(Resume::Later),
+            _ => None,
         }
     }
 }
@@ -109,4 +183,66 @@ pub enum EngineError {
     Cycle(String),
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the client failed (request id r-42)")]
+    struct ClientError;
+
+    #[test]
+    fn constructors_carry_no_source_and_with_source_keeps_the_message() {
+        let plain = StepError::needs_user("no access", "grant it");
+        assert!(plain.source().is_none());
+        let text = plain.to_string();
+        let caused = StepError::needs_user("no access", "grant it").with_source(ClientError);
+        assert_eq!(caused.to_string(), text);
+        assert_eq!(caused.class(), ErrorClass::NeedsUser);
+        let source = caused.source().expect("a source");
+        assert!(source.is::<ClientError>());
+        assert!(source.to_string().contains("r-42"));
+        for e in [
+            StepError::retryable("x").with_source(ClientError),
+            StepError::terminal("x").with_source(ClientError),
+            StepError::terminal_with_hint("x", "y").with_source(ClientError),
+        ] {
+            assert!(e.source().is_some_and(|s| s.is::<ClientError>()), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn resumable_errors_say_so_without_naming_a_command() {
+        let timeout = StepError::Timeout {
+            what: "the NLB".into(),
+            waited: Duration::from_secs(600),
+            last_seen: "provisioning".into(),
+        };
+        assert_eq!(timeout.resume(), Some(Resume::Wait));
+        assert_eq!(
+            timeout.to_string(),
+            "timed out after 10m waiting for the NLB (last seen: provisioning)"
+        );
+        let exhausted = StepError::RetriesExhausted {
+            attempts: 3,
+            elapsed: Duration::from_secs(61),
+            last: Box::new(StepError::retryable("HTTP 503").with_source(ClientError)),
+        };
+        assert_eq!(exhausted.resume(), Some(Resume::Later));
+        assert_eq!(exhausted.class(), ErrorClass::Terminal);
+        assert_eq!(
+            exhausted.to_string(),
+            "still failing after 3 attempts over 1m 1s: HTTP 503\n  hint: the service keeps \
+             failing transiently"
+        );
+        // The chain reaches the client error through the last attempt.
+        let last = exhausted.source().expect("the last attempt");
+        assert!(last.source().is_some_and(|s| s.is::<ClientError>()));
+        assert_eq!(StepError::terminal("x").resume(), None);
+        assert_eq!(StepError::Interrupted.resume(), None);
+    }
 }

@@ -24,7 +24,7 @@ mod token;
 mod wait;
 
 pub use context::StepContext;
-pub use error::{EngineError, ErrorClass, StepError};
+pub use error::{Cause, EngineError, ErrorClass, Resume, StepError};
 pub use events::{Event, EventKind, EventSink};
 pub use interrupt::Interrupt;
 pub use plan::{PlanAction, PlanOutcome, PlanReport, Planned, StepPlan};

@@ -241,13 +241,11 @@ impl Engine {
                 return self.failed(id, err);
             }
             let Some(delay) = backoff.next_backoff() else {
-                let err = StepError::terminal_with_hint(
-                    format!(
-                        "still failing after {attempt} attempts over {}: {err}",
-                        humantime::format_duration(round(started.elapsed()))
-                    ),
-                    "the service keeps failing transiently; run `plink up` again later to resume",
-                );
+                let err = StepError::RetriesExhausted {
+                    attempts: attempt,
+                    elapsed: round(started.elapsed()),
+                    last: Box::new(err),
+                };
                 let _ = mark(cx, StepStatus::Failed, Some(err.to_string()));
                 return self.failed(id, err);
             };

@@ -45,7 +45,7 @@ pub trait Step: Send + Sync {
     /// wait, so the dependencies' outputs (recorded, or planned with
     /// [`Planned::with_outputs`]) are there to read.
     ///
-    /// Teardown steps are never planned (`plink plan` plans `up`) and keep the default, which
+    /// Teardown steps are never planned (only the `up` graph is) and keep the default, which
     /// refuses; every `up` step overrides it (`tests/plan.rs` plans a converged deployment, so a
     /// missing override fails there).
     ///

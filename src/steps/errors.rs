@@ -1,4 +1,8 @@
 //! Mapping client errors to the engine's classes (retryable, terminal, needs the user).
+//!
+//! The step error's message is the client error's summary; the client error itself is kept as the
+//! step error's [`source`](std::error::Error::source), so that `-v` output can show the AWS
+//! request id, or the Databricks error code and request id.
 
 use crate::aws::AwsError;
 use crate::databricks::{DatabricksError, ErrorClass as DbClass};
@@ -6,12 +10,13 @@ use crate::engine::StepError;
 
 /// A Databricks error as a step error, keeping the client's classification and hint.
 pub fn databricks(context: &str, e: DatabricksError) -> StepError {
-    let message = format!("{context}: {e}");
-    match e.class() {
+    let message = format!("{context}: {}", e.summary());
+    let err = match e.class() {
         DbClass::Retryable => StepError::retryable(message),
         DbClass::Terminal => StepError::terminal(message),
         DbClass::NeedsUser { hint } => StepError::needs_user(message, hint),
-    }
+    };
+    err.with_source(e)
 }
 
 /// An AWS error as a step error: throttling, 5xx and transport failures are retried (every
@@ -19,9 +24,10 @@ pub fn databricks(context: &str, e: DatabricksError) -> StepError {
 /// user; anything else is terminal.
 pub fn aws(context: &str, e: AwsError) -> StepError {
     let message = format!("{context}: {}", e.summary());
-    match (e.is_retryable(), e.hint()) {
+    let err = match (e.is_retryable(), e.hint()) {
         (true, _) => StepError::retryable(message),
         (false, Some(hint)) => StepError::needs_user(message, hint),
         (false, None) => StepError::terminal(message),
-    }
+    };
+    err.with_source(e)
 }
