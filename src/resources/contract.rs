@@ -349,6 +349,22 @@ pub trait Resource: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// What this resource's record would be when the state lost it (a create whose answer was
+    /// lost; a state file restored from an old copy): found by its intent, plink's tags or the
+    /// natural key. The teardown of the nodes downstream reads it in place of the missing
+    /// record, so that they find what depends on it. `None`: nothing to recover.
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Result<Option<Self::Record>, StepError> {
+        let _ = (cx, inputs);
+        Ok(None)
+    }
+
     /// Whether plink created `live` (by its tags, or the record).
     ///
     /// # Errors

@@ -319,6 +319,23 @@ impl Resource for EndpointService {
         o
     }
 
+    /// The service tagged for this deployment (a create whose answer was lost).
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&EndpointServiceInputs>,
+    ) -> Result<Option<EndpointServiceRecord>, StepError> {
+        Ok(Self::all(cx)
+            .await?
+            .into_iter()
+            .next()
+            .map(|s| EndpointServiceRecord {
+                service_id: s.id,
+                service_name: s.name,
+                allowed_principal: self.principal.clone(),
+            }))
+    }
+
     async fn locate(
         &self,
         cx: &Cx<'_>,

@@ -245,6 +245,24 @@ impl Resource for LoadBalancer {
         o
     }
 
+    /// The NLB named `nlb.name`, whoever created it.
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&LoadBalancerInputs>,
+    ) -> Result<Option<LoadBalancerRecord>, StepError> {
+        Ok(match self.existing(cx).await? {
+            Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => {
+                Some(LoadBalancerRecord {
+                    load_balancer_arn: lb.arn,
+                    name: lb.name,
+                    dns_name: lb.dns_name,
+                })
+            }
+            _ => None,
+        })
+    }
+
     async fn locate(
         &self,
         cx: &Cx<'_>,

@@ -315,6 +315,15 @@ impl Resource for Ncc {
         })
     }
 
+    /// The NCC a create intent whose answer was lost made (by name and region).
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&NccInputs>,
+    ) -> Result<Option<NccRecord>, StepError> {
+        Self::ours(cx).await
+    }
+
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&NccInputs>) -> Result<(), StepError> {
         let db = &cx.env.databricks;
         let Some(ncc) = Self::ours(cx).await? else {

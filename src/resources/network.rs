@@ -121,6 +121,14 @@ impl Resource for Network {
         Ok(live.clone())
     }
 
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&()>,
+    ) -> Result<Option<NetworkRecord>, StepError> {
+        self.resolve(cx).await.map(Some)
+    }
+
     fn tears_down(&self) -> bool {
         false
     }

@@ -145,6 +145,23 @@ impl Resource for TargetGroup {
         })
     }
 
+    /// The target group with the workflow's name, whoever created it.
+    async fn recover(
+        &self,
+        cx: &Cx<'_>,
+        _: Option<&TargetGroupInputs>,
+    ) -> Result<Option<TargetGroupRecord>, StepError> {
+        Ok(match self.existing(cx).await? {
+            Found::Recorded(tg) | Found::Unrecorded { resource: tg, .. } => {
+                Some(TargetGroupRecord {
+                    target_group_arn: tg.arn,
+                    name: tg.name,
+                })
+            }
+            _ => None,
+        })
+    }
+
     async fn locate(
         &self,
         cx: &Cx<'_>,

@@ -19,7 +19,12 @@ use crate::state::StateFile;
 /// (`status`).
 pub struct Upstream<'a> {
     source: Source<'a>,
+    /// Records recovered for upstream nodes whose record the state lost (teardown only).
+    recovered: Option<&'a Recovered>,
 }
+
+/// Records recovered by [`Resource::recover`], by node.
+type Recovered = BTreeMap<StepId, Map<String, Value>>;
 
 enum Source<'a> {
     Step(&'a StepContext),
@@ -30,18 +35,29 @@ impl<'a> Upstream<'a> {
     fn step(cx: &'a StepContext) -> Self {
         Self {
             source: Source::Step(cx),
+            recovered: None,
         }
     }
 
     fn state(state: &'a StateFile) -> Self {
         Self {
             source: Source::State(state),
+            recovered: None,
         }
     }
 
-    /// What `node` recorded (during a plan, with what it planned on top), read leniently: a
-    /// missing or partial record gives the record type's defaults.
+    fn with_recovered(mut self, recovered: &'a Recovered) -> Self {
+        self.recovered = Some(recovered);
+        self
+    }
+
+    /// What `node` recorded (during a plan, with what it planned on top; during a teardown,
+    /// what was recovered when the state lost it), read leniently: a missing or partial record
+    /// gives the record type's defaults.
     pub fn record<T: DeserializeOwned + Default>(&self, node: StepId) -> T {
+        if let Some(rec) = self.recovered.and_then(|r| r.get(node)) {
+            return serde_json::from_value(Value::Object(rec.clone())).unwrap_or_default();
+        }
         match self.source {
             Source::Step(cx) => cx.output(node).unwrap_or_default(),
             Source::State(state) => state
@@ -90,7 +106,18 @@ trait AnyNode: Send + Sync {
     fn tears_down(&self) -> bool;
     async fn converge(&self, env: &Env, cx: &StepContext) -> Result<(), StepError>;
     async fn plan(&self, env: &Env, cx: &StepContext) -> Result<Planned, StepError>;
-    async fn teardown(&self, env: &Env, cx: &StepContext) -> Result<(), StepError>;
+    async fn teardown(
+        &self,
+        env: &Env,
+        cx: &StepContext,
+        recovered: &Recovered,
+    ) -> Result<(), StepError>;
+    async fn recover(
+        &self,
+        env: &Env,
+        cx: &StepContext,
+        recovered: &Recovered,
+    ) -> Result<Option<Map<String, Value>>, StepError>;
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation;
     async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError>;
 }
@@ -135,13 +162,35 @@ impl<R: Resource> AnyNode for Node<R> {
             .await
     }
 
-    async fn teardown(&self, env: &Env, cx: &StepContext) -> Result<(), StepError> {
-        // Upstream records may be missing (an `up` that stopped early): the resource then
-        // finds what it can from its own record, tags and intent.
-        let inputs = (self.derive)(&Upstream::step(cx)).ok();
+    async fn teardown(
+        &self,
+        env: &Env,
+        cx: &StepContext,
+        recovered: &Recovered,
+    ) -> Result<(), StepError> {
+        // Upstream records may be missing (an `up` that stopped early, records lost): the
+        // resource then finds what it can from its own record, tags and intent.
+        let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
         self.resource
             .teardown(&Cx::new(env, cx, self.id), inputs.as_ref())
             .await
+    }
+
+    async fn recover(
+        &self,
+        env: &Env,
+        cx: &StepContext,
+        recovered: &Recovered,
+    ) -> Result<Option<Map<String, Value>>, StepError> {
+        let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
+        let record = self
+            .resource
+            .recover(&Cx::new(env, cx, self.id), inputs.as_ref())
+            .await?;
+        Ok(record.and_then(|r| match serde_json::to_value(r) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        }))
     }
 
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation {
@@ -303,6 +352,7 @@ impl Graph {
                 node: node.clone(),
                 env: env.clone(),
                 deps,
+                upstream: self.upstream_of(id),
             }));
         }
         steps
@@ -345,6 +395,23 @@ impl Graph {
         self.nodes
             .iter()
             .any(|n| !kept.contains(n.id()) && state.steps.contains_key(n.id()))
+    }
+
+    /// Every node `id` depends on, directly or not, in display order.
+    fn upstream_of(&self, id: StepId) -> Vec<Arc<dyn AnyNode>> {
+        let by_id = self.by_id();
+        let mut up = BTreeSet::new();
+        let mut stack: Vec<StepId> = by_id[id].deps().to_vec();
+        while let Some(d) = stack.pop() {
+            if up.insert(d) {
+                stack.extend(by_id[d].deps().iter().copied());
+            }
+        }
+        self.display_order()
+            .into_iter()
+            .filter(|n| up.contains(n))
+            .map(|n| by_id[n].clone())
+            .collect()
     }
 
     /// What the clouds say now about everything `state` records (merged fields of every node's
@@ -428,6 +495,8 @@ struct DownStep {
     node: Arc<dyn AnyNode>,
     env: Arc<Env>,
     deps: Vec<StepId>,
+    /// The nodes upstream, in display order: their records are the node's inputs.
+    upstream: Vec<Arc<dyn AnyNode>>,
 }
 
 #[async_trait]
@@ -444,7 +513,17 @@ impl Step for DownStep {
         format!("tear down: {}", self.node.describe())
     }
 
+    /// Recovers the records the state lost upstream (in dependency order: a recovered record
+    /// may be the input of the next recovery), then tears the node down.
     async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
-        self.node.teardown(&self.env, cx).await
+        let mut recovered = Recovered::new();
+        for up in &self.upstream {
+            if cx.outputs_of(up.id()).is_empty()
+                && let Some(record) = up.recover(&self.env, cx, &recovered).await?
+            {
+                recovered.insert(up.id(), record);
+            }
+        }
+        self.node.teardown(&self.env, cx, &recovered).await
     }
 }

@@ -217,8 +217,7 @@ impl WorkflowKind for S3PrivateLink {
                     let domain_names = match &domain_names {
                         DomainNames::Explicit(names) => names.clone(),
                         DomainNames::FromEndpoint => {
-                            let endpoint: EndpointRecord = up.record("endpoint");
-                            vec![Upstream::need(endpoint.dns_name, "endpoint", "dns_name")?]
+                            vec![up.record::<EndpointRecord>("endpoint").dns_name]
                         }
                     };
                     Ok(RuleInputs {
