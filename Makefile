@@ -1,5 +1,5 @@
-# The two commands of the README. Logic lives in scripts/ so it can be read on its own.
-.PHONY: demo test
+# The commands of the README. Logic lives in scripts/ so it can be read on its own.
+.PHONY: demo test test-fast
 
 ## demo: start the local cloud stack, run `plink up` and `plink status` on the example workflow
 demo:
@@ -8,3 +8,7 @@ demo:
 ## test: every test: emulator conformance (Python clients), then the Rust suites (unit, engine, end to end)
 test:
 	@scripts/test
+
+## test-fast: the suites that need no local stack and no Python (unit, engine, state, workflow files, clients, CLI)
+test-fast:
+	@scripts/test-fast

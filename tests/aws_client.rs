@@ -1,12 +1,14 @@
 //! The AWS client layer (`plink::aws`) against the project's local AWS emulator.
 //!
-//! Each test starts a private emulator (see `support_aws`); the emulator is part of the
-//! repository, so a missing one fails the tests.
+//! Each test starts a private local stack (the shared harness, `tests/common/`); the stack is
+//! part of the repository, so a missing one fails the tests.
 
-mod support_aws;
+mod common;
 
 use std::time::Duration;
 
+use common::cloud::{CUSTOMER as CUSTOMER_ACCOUNT, DATABRICKS_AWS as DATABRICKS_ACCOUNT, REGION};
+use common::{Emu, Stack, eventually};
 use plink::aws::{
     AwsClients, AwsConnect, CreateEndpointService, CreateInterfaceEndpoint, CreateListener,
     CreateLoadBalancer, CreateSecurityGroup, CreateTargetGroup, EndpointService, ErrorKind,
@@ -14,7 +16,6 @@ use plink::aws::{
     VpcSelector,
 };
 use serde_json::json;
-use support_aws::{CUSTOMER_ACCOUNT, DATABRICKS_ACCOUNT, LocalStack, eventually, ipv4_in_cidr};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -107,7 +108,7 @@ async fn available_service(aws: &AwsClients, nlb_arn: &str, deployment: &str) ->
 
 #[tokio::test]
 async fn vpc_and_subnets_resolve_by_tags_and_ids() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let aws = stack.clients().await;
 
     let by_tag = aws
@@ -213,7 +214,7 @@ async fn vpc_and_subnets_resolve_by_tags_and_ids() {
 
 #[tokio::test]
 async fn security_group_is_created_found_and_deleted() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let aws = stack.clients().await;
     let (vpc_id, subnets) = demo_network(&aws).await;
     let cidrs: Vec<String> = subnets.iter().map(|s| s.cidr_block.clone()).collect();
@@ -258,7 +259,7 @@ async fn security_group_is_created_found_and_deleted() {
 
 #[tokio::test]
 async fn interface_endpoint_is_idempotent_by_token_and_its_ips_are_in_the_subnets() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let aws = stack.clients().await;
     let (vpc_id, subnets) = demo_network(&aws).await;
     let input = CreateInterfaceEndpoint {
@@ -353,7 +354,7 @@ async fn interface_endpoint_is_idempotent_by_token_and_its_ips_are_in_the_subnet
 
 #[tokio::test]
 async fn nlb_target_group_and_listener_are_idempotent() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let aws = stack.clients().await;
     let (endpoint, subnets) = available_endpoint(&aws, "dep-nlb").await;
     let ips = aws.endpoint_ips(&endpoint.id).await.unwrap();
@@ -559,7 +560,7 @@ async fn nlb_target_group_and_listener_are_idempotent() {
 
 #[tokio::test]
 async fn endpoint_service_principals_and_connections() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let aws = stack.clients().await;
     let (_, subnets) = available_endpoint(&aws, "dep-svc").await;
     let nlb = active_nlb(&aws, "plink-dep-svc", &subnets).await;
@@ -723,7 +724,7 @@ async fn endpoint_service_principals_and_connections() {
 }
 
 /// Clients of another account, optionally as an assumed role of it.
-async fn consumer(stack: &LocalStack, account: &str, role_arn: Option<&str>) -> AwsClients {
+async fn consumer(stack: &Stack, account: &str, role_arn: Option<&str>) -> AwsClients {
     let base = stack.sdk_config(account, 3).await;
     let config = match role_arn {
         None => base,
@@ -740,7 +741,7 @@ async fn consumer(stack: &LocalStack, account: &str, role_arn: Option<&str>) -> 
                 .build()
         }
     };
-    AwsClients::from_config(&config, support_aws::REGION.into(), account.into())
+    AwsClients::from_config(&config, REGION.into(), account.into())
 }
 
 /// A consumer VPC, subnet and interface endpoint to `service_name`; returns the vpce id.
@@ -780,12 +781,13 @@ async fn consumer_endpoint(consumer: &AwsClients, service_name: &str) -> String 
 
 #[tokio::test]
 async fn throttling_and_service_faults_are_classified() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let no_retry = stack.clients_with(CUSTOMER_ACCOUNT, 1).await;
 
-    stack
-        .set_faults(json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1}]}))
-        .await;
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1}]}),
+    );
     let err = no_retry
         .find_vpc(&VpcSelector::Tags(pairs(&[("Name", "plink-demo-vpc")])))
         .await
@@ -801,20 +803,20 @@ async fn throttling_and_service_faults_are_classified() {
         .unwrap();
 
     // ELBv2 throttles with `Throttling`.
-    stack
-        .set_faults(
-            json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1,
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1,
             "match": {"action": "DescribeLoadBalancers"}}]}),
-        )
-        .await;
+    );
     let err = no_retry.find_load_balancer("plink-x").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
     assert_eq!(err.code.as_deref(), Some("Throttling"), "{err}");
 
     // 503 → Unavailable, retryable; a step error that the engine retries.
-    stack
-        .set_faults(json!({"rules": [{"kind": "http_503", "rate": 1.0, "max_count": 1}]}))
-        .await;
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "http_503", "rate": 1.0, "max_count": 1}]}),
+    );
     let err = no_retry
         .describe_vpc_endpoint("vpce-0123456789abcdef0")
         .await
@@ -825,26 +827,26 @@ async fn throttling_and_service_faults_are_classified() {
     assert_eq!(step_err.class(), plink::engine::ErrorClass::Retryable);
 
     // The request is served but the answer is lost: Transport, retryable (creates carry tokens).
-    stack
-        .set_faults(
-            json!({"rules": [{"kind": "commit_then_timeout", "rate": 1.0, "max_count": 1,
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "commit_then_timeout", "rate": 1.0, "max_count": 1,
             "delay_ms": 100, "mode": "drop"}]}),
-        )
-        .await;
+    );
     let err = no_retry.find_load_balancer("plink-x").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transport, "{err}");
     assert!(err.code.is_none() && err.is_retryable(), "{err}");
 
     // With the SDK's standard retries, one throttle is absorbed.
-    stack
-        .set_faults(json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1}]}))
-        .await;
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "aws_throttle", "rate": 1.0, "max_count": 1}]}),
+    );
     let retrying = stack.clients_with(CUSTOMER_ACCOUNT, 3).await;
     retrying
         .find_vpc(&VpcSelector::Tags(pairs(&[("Name", "plink-demo-vpc")])))
         .await
         .expect("retried by the SDK");
-    let plan = stack.faults().await;
+    let plan = stack.faults(Emu::Aws);
     assert_eq!(plan["rules"][0]["fired"], 1, "{plan}");
 }
 
@@ -853,7 +855,7 @@ async fn throttling_and_service_faults_are_classified() {
 /// reads the process environment, so each case runs in a child process of this test binary.
 #[tokio::test]
 async fn connect_uses_the_default_chain() {
-    let stack = support_aws::LocalStack::start();
+    let stack = Stack::start();
     let home = tempfile::tempdir().unwrap();
     let config_file = home.path().join("config");
     std::fs::write(
@@ -861,7 +863,7 @@ async fn connect_uses_the_default_chain() {
         format!(
             "[profile databricks-like]\nregion = us-east-1\naws_access_key_id = {DATABRICKS_ACCOUNT}\n\
              aws_secret_access_key = plink-local-stack\nendpoint_url = {}\n",
-            stack.endpoint_url()
+            stack.var("AWS_ENDPOINT_URL")
         ),
     )
     .unwrap();
@@ -884,7 +886,7 @@ async fn connect_uses_the_default_chain() {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ACCOUNT_ID")
             .env_remove("AWS_SESSION_TOKEN");
-        for (k, v) in stack.exports() {
+        for (k, v) in &stack.env {
             cmd.env(k, v);
         }
         if case == "no-credentials" {
@@ -944,4 +946,14 @@ async fn child_connect() {
     // A call through the built clients works (endpoint and credentials in use).
     aws.ec2.describe_vpcs().send().await.expect("DescribeVpcs");
     println!("{aws:?}");
+}
+
+/// Whether an IPv4 address lies inside a CIDR block.
+fn ipv4_in_cidr(ip: &str, cidr: &str) -> bool {
+    let (net, len) = cidr.split_once('/').expect("CIDR");
+    let len: u32 = len.parse().expect("prefix length");
+    let ip: std::net::Ipv4Addr = ip.parse().expect("IPv4");
+    let net: std::net::Ipv4Addr = net.parse().expect("IPv4 network");
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    (u32::from(ip) & mask) == (u32::from(net) & mask)
 }

@@ -1,6 +1,6 @@
-//! `plink down` through the binary against private instances of the local stack
-//! (`tests/support_aws`: one stack per test, time scale 0.002; plink polls with
-//! `PLINK_WAIT_SCALE=200`).
+//! `plink down` through the binary against private instances of the local stack, on the shared
+//! harness (`tests/common/`: one stack per test, time scale `PLINK_E2E_TIME_SCALE`; plink polls
+//! with `PLINK_WAIT_SCALE=200`).
 //!
 //! What is checked: after `up` then `down`, no plink-tagged resource is left in the customer
 //! account (endpoints, NLBs, target groups, listeners, endpoint services, security groups) and no
@@ -8,18 +8,15 @@
 //! `down` before any `up` touches nothing; `kill -9` during the teardown then `down` converges; an
 //! adopted NCC survives; a bound workspace keeps the NCC (exit 11) until `--rebind-to`.
 
-#[path = "support_aws/mod.rs"]
-mod support_aws;
+mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Plink, Stack, Workdir};
 use plink::aws::{AwsClients, TagQuery};
-use plink::databricks::{AccountClient, Settings};
+use plink::databricks::AccountClient;
 use serde_json::{Value, json};
-use support_aws::LocalStack;
 
 const WORKSPACE: i64 = 1111111111111111;
 const NCC_NAME: &str = "plink-demo-ncc";
@@ -27,38 +24,8 @@ const REGION: &str = "us-east-1";
 
 /// One stack, one working directory holding the demo workflow, and the clients to look.
 struct Case {
-    stack: LocalStack,
-    rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    workflow: PathBuf,
-}
-
-/// What a plink run printed and how it ended.
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-    stdout: String,
-}
-
-impl Run {
-    fn from(out: Output) -> Self {
-        Self {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn expect(self, code: i32, what: &str) -> Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{what}: expected exit {code}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
+    stack: Stack,
+    wd: Workdir,
 }
 
 /// Resources carrying plink's ownership tags (any deployment) in the customer account.
@@ -80,82 +47,27 @@ impl Inventory {
 
 impl Case {
     fn new() -> Self {
-        let stack = LocalStack::start();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = tempfile::Builder::new()
-            .prefix("plink-down-test-")
-            .tempdir()
-            .unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
-        std::fs::copy(
-            root.join("s3-endpoint-policy.json"),
-            dir.path().join("s3-endpoint-policy.json"),
-        )
-        .unwrap();
-        let workflow = dir.path().join("s3-privatelink.toml");
-        std::fs::copy(root.join("s3-privatelink.toml"), &workflow).unwrap();
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
         Self {
-            stack,
-            rt,
-            dir,
-            workflow,
+            stack: Stack::start(),
+            wd: Workdir::demo(),
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plink"));
-        cmd.args(args)
-            .arg(&self.workflow)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path().join("home"))
-            .env("USER", "plink-down-test")
-            .env("PLINK_WAIT_SCALE", "200")
-            .stdin(Stdio::null());
-        for (k, v) in self.stack.exports() {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    /// `plink ARGS WORKFLOW`, to completion (killed after two minutes).
-    fn plink(&self, args: &[&str]) -> Run {
-        let child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn plink");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut child = child;
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Run::from(child.wait_with_output().unwrap())
+    /// `plink ARGS WORKFLOW` on the stack, to build on (`.code(n)`, `.run()`, `.spawn()`).
+    fn plink(&self, args: &[&str]) -> Plink {
+        self.stack
+            .plink(&self.wd)
+            .args(args.iter().copied())
+            .workflow()
     }
 
     fn up(&self) {
-        self.plink(&["up"]).expect(0, "plink up");
+        self.plink(&["up"]).code(0).run();
     }
 
     /// Starts `plink ARGS WORKFLOW` and `kill -9`s it once `cond` has held for `hold`.
     fn kill9_when(&self, args: &[&str], what: &str, hold: Duration, cond: impl Fn(&Case) -> bool) {
-        let mut child: Child = self
-            .command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn plink");
+        let mut bg = self.plink(args).spawn();
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut since: Option<Instant> = None;
         loop {
@@ -166,107 +78,59 @@ impl Case {
                 break;
             }
             assert!(
-                child.try_wait().unwrap().is_none(),
+                !bg.exited(),
                 "plink {args:?} ended before the kill point ({what})"
             );
             assert!(Instant::now() < deadline, "never reached: {what}");
             std::thread::sleep(Duration::from_millis(5));
         }
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9)
-        );
-    }
-
-    fn state_path(&self) -> PathBuf {
-        self.dir.path().join(".plink/demo-s3/state.json")
+        bg.kill9(); // SIGKILL
+        let run = bg.wait();
+        assert_eq!(run.signal, Some(9));
     }
 
     fn state(&self) -> Value {
-        let text = std::fs::read_to_string(self.state_path()).expect("state file");
-        serde_json::from_str(&text).expect("state JSON")
+        self.wd.state_required()
     }
 
     fn write_state(&self, state: &Value) {
-        std::fs::write(self.state_path(), serde_json::to_vec_pretty(state).unwrap()).unwrap();
+        self.wd.write_state(state);
     }
 
     fn step(&self, step: &str) -> Option<Value> {
-        std::fs::read_to_string(self.state_path())
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|s| s["steps"].get(step).cloned())
+        self.wd.step(step)
     }
 
     // --- the emulators ---
 
-    fn control(
-        &self,
-        port_var: &str,
-        method: reqwest::Method,
-        route: &str,
-        body: Option<Value>,
-    ) -> Value {
-        let url = format!(
-            "http://127.0.0.1:{}/_plink/{route}",
-            self.stack.var(port_var)
-        );
-        self.rt.block_on(async {
-            let mut req = reqwest::Client::new().request(method, &url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.expect("control route");
-            assert!(resp.status().is_success(), "{url}: {}", resp.status());
-            resp.json().await.unwrap_or(Value::Null)
-        })
-    }
-
-    /// Changes emulator delays (real-world seconds × the time scale 0.002).
+    /// Changes emulator delays (real-world seconds × the time scale).
     fn set_delays(&self, delays: Value) {
-        self.control(
-            "PLINK_STACK_AWS_PORT",
-            reqwest::Method::POST,
-            "config",
-            Some(json!({ "delays": delays })),
-        );
+        self.stack.set_delays(delays);
     }
 
     fn clear_calls(&self) {
-        for port in ["PLINK_STACK_AWS_PORT", "PLINK_STACK_DB_PORT"] {
-            self.control(port, reqwest::Method::DELETE, "calls", None);
-        }
+        self.stack.clear_all_calls();
     }
 
-    /// Mutating calls in both call logs, as `service action`.
+    /// Mutating calls in both call logs.
     fn mutating_calls(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for port in ["PLINK_STACK_AWS_PORT", "PLINK_STACK_DB_PORT"] {
-            let calls = self.control(port, reqwest::Method::GET, "calls", None);
-            for c in calls.as_array().cloned().unwrap_or_default() {
-                if c["mutating"] == true {
-                    out.push(format!("{} {} {}", c["service"], c["action"], c["path"]));
-                }
-            }
-        }
-        out
+        self.stack
+            .mutating_calls()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     fn aws(&self) -> AwsClients {
-        self.rt.block_on(self.stack.clients())
+        self.stack.block_on(self.stack.clients())
     }
 
     fn db(&self) -> AccountClient {
-        let env: BTreeMap<String, String> = self.stack.exports().clone();
-        let config = plink::databricks::resolve(&Settings::default(), |k| env.get(k).cloned())
-            .expect("Databricks settings from the stack's exports");
-        AccountClient::new(&config).expect("Databricks client")
+        self.stack.databricks()
     }
 
     fn create_ncc(&self, name: &str) -> String {
-        self.rt
+        self.stack
             .block_on(self.db().create_ncc(name, REGION))
             .expect("create NCC")
             .network_connectivity_config_id
@@ -274,7 +138,7 @@ impl Case {
 
     /// NCCs named `name` in the region.
     fn nccs_named(&self, name: &str) -> Vec<String> {
-        self.rt
+        self.stack
             .block_on(self.db().list_nccs())
             .expect("list NCCs")
             .into_iter()
@@ -284,7 +148,7 @@ impl Case {
     }
 
     fn live_rules(&self, ncc_id: &str) -> usize {
-        self.rt
+        self.stack
             .block_on(self.db().list_rules(ncc_id))
             .expect("list rules")
             .iter()
@@ -293,7 +157,7 @@ impl Case {
     }
 
     fn workspace_ncc(&self) -> Option<String> {
-        self.rt
+        self.stack
             .block_on(self.db().get_workspace(WORKSPACE))
             .expect("get workspace")
             .network_connectivity_config_id
@@ -303,7 +167,7 @@ impl Case {
     fn inventory(&self) -> Inventory {
         let aws = self.aws();
         let q = TagQuery::any_deployment();
-        self.rt.block_on(async {
+        self.stack.block_on(async {
             let gone = |s: &str| s.eq_ignore_ascii_case("deleted");
             let endpoints = aws.find_vpc_endpoints(&q).await.unwrap();
             let lbs = aws.find_load_balancers(&q).await.unwrap();
@@ -342,7 +206,7 @@ impl Case {
     /// States of the connections to `service_id`, by endpoint id.
     fn connections(&self, service_id: &str) -> BTreeMap<String, String> {
         let aws = self.aws();
-        self.rt
+        self.stack
             .block_on(aws.endpoint_connections(service_id, None))
             .map(|c| c.into_iter().map(|c| (c.vpce_id, c.state)).collect())
             .unwrap_or_default()
@@ -369,9 +233,7 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
     assert_eq!(ours.len(), 1);
     let parking = case.create_ncc("parking-ncc");
 
-    let run = case
-        .plink(&["down", "--rebind-to", &parking])
-        .expect(0, "down --rebind-to");
+    let run = case.plink(&["down", "--rebind-to", &parking]).code(0).run();
     assert!(run.stderr.contains("deactivates"), "{}", run.stderr);
     assert!(run.stderr.contains("is torn down"), "{}", run.stderr);
     assert_eq!(case.inventory(), Inventory::empty());
@@ -398,13 +260,13 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
             "{step} still recorded: {state:#}"
         );
     }
-    let status = case.plink(&["status"]).expect(0, "status");
+    let status = case.plink(&["status"]).code(0).run();
     assert!(status.stdout.contains("torn down"), "{}", status.stdout);
 
     // Again: no mutating call anywhere, no state write.
     let serial = state["serial"].as_u64().unwrap();
     case.clear_calls();
-    let run = case.plink(&["down"]).expect(0, "second down");
+    let run = case.plink(&["down"]).code(0).run();
     assert!(
         run.stderr.contains("nothing left to tear down"),
         "{}",
@@ -418,7 +280,7 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
 fn down_before_any_up_is_a_no_op_with_a_clear_message() {
     let case = Case::new();
     case.clear_calls();
-    let run = case.plink(&["down"]).expect(0, "down before up");
+    let run = case.plink(&["down"]).code(0).run();
     assert!(run.stderr.contains("never ran"), "{}", run.stderr);
     assert!(
         run.stderr.contains("nothing to tear down"),
@@ -426,7 +288,7 @@ fn down_before_any_up_is_a_no_op_with_a_clear_message() {
         run.stderr
     );
     assert!(
-        !case.dir.path().join(".plink").exists(),
+        !case.wd.path().join(".plink").exists(),
         "down created state files"
     );
     assert_eq!(case.mutating_calls(), Vec::<String>::new());
@@ -445,13 +307,12 @@ fn a_bound_workspace_keeps_the_ncc_until_rebind_to() {
             "--rebind-to",
             "00000000-0000-4000-8000-000000000000",
         ])
-        .expect(4, "down --rebind-to <missing NCC>");
+        .code(4)
+        .run();
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
     assert_eq!(case.inventory(), one_of_each());
 
-    let run = case
-        .plink(&["down"])
-        .expect(11, "down with a bound workspace");
+    let run = case.plink(&["down"]).code(11).run();
     for text in [
         "workspace 1111111111111111 is still bound",
         "cannot remove",
@@ -475,15 +336,13 @@ fn a_bound_workspace_keeps_the_ncc_until_rebind_to() {
     );
     // Repeated without the flag: same answer, nothing changes.
     let serial = case.state()["serial"].clone();
-    case.plink(&["down"]).expect(11, "down again");
+    case.plink(&["down"]).code(11).run();
     assert_eq!(case.state()["serial"], serial);
 
     // Databricks refuses the delete for a while after the binding moved (0.5 s here).
     case.set_delays(json!({"ncc_delete_settle": 250.0}));
     let parking = case.create_ncc("parking-ncc");
-    let run = case
-        .plink(&["down", "--rebind-to", &parking])
-        .expect(0, "down --rebind-to");
+    let run = case.plink(&["down", "--rebind-to", &parking]).code(0).run();
     assert!(run.stderr.contains("switched from NCC"), "{}", run.stderr);
     assert!(
         run.stderr.contains("refused"),
@@ -504,7 +363,7 @@ fn an_adopted_ncc_survives_down_unless_delete_adopted() {
         case.state()["steps"]["ncc"]["outputs"]["created_by_plink"],
         false
     );
-    let run = case.plink(&["down"]).expect(0, "down with an adopted NCC");
+    let run = case.plink(&["down"]).code(0).run();
     assert!(run.stderr.contains("released"), "{}", run.stderr);
     assert_eq!(case.inventory(), Inventory::empty());
     assert_eq!(
@@ -522,7 +381,8 @@ fn an_adopted_ncc_survives_down_unless_delete_adopted() {
     case.up();
     let parking = case.create_ncc("parking-ncc");
     case.plink(&["down", "--delete-adopted", "--rebind-to", &parking])
-        .expect(0, "down --delete-adopted");
+        .code(0)
+        .run();
     assert!(case.nccs_named(NCC_NAME).is_empty());
     assert_eq!(case.inventory(), Inventory::empty());
 }
@@ -557,8 +417,8 @@ fn kill9_during_down_then_down_converges() {
     );
     assert!(case.state()["destroyed_at"].is_null());
     case.set_delays(json!({"endpoint_deleting": 30.0}));
-    case.plink(&["down"])
-        .expect(11, "down after kill -9 (workspace still bound)");
+    // After the kill: exit 11, the workspace is still bound.
+    case.plink(&["down"]).code(11).run();
     assert_eq!(case.inventory(), Inventory::empty());
     assert!(
         case.connections(&service_id).is_empty(),
@@ -583,8 +443,7 @@ fn kill9_during_down_then_down_converges() {
         "killed before the NCC went"
     );
     case.set_delays(json!({"ncc_delete_settle": 30.0}));
-    case.plink(&["down", "--rebind-to", &parking])
-        .expect(0, "down --rebind-to after kill -9");
+    case.plink(&["down", "--rebind-to", &parking]).code(0).run();
     assert!(case.nccs_named(NCC_NAME).is_empty());
     assert_eq!(case.workspace_ncc().as_deref(), Some(parking.as_str()));
     assert!(case.state()["destroyed_at"].is_string());
@@ -621,8 +480,7 @@ fn down_finds_what_up_created_but_never_recorded() {
     case.write_state(&state);
 
     let parking = case.create_ncc("parking-ncc");
-    case.plink(&["down", "--rebind-to", &parking])
-        .expect(0, "down from intents only");
+    case.plink(&["down", "--rebind-to", &parking]).code(0).run();
     assert_eq!(case.inventory(), Inventory::empty());
     assert!(case.nccs_named(NCC_NAME).is_empty(), "NCC {ncc} deleted");
 }
@@ -632,12 +490,7 @@ fn ctrl_c_during_down_saves_and_down_resumes() {
     let case = Case::new();
     case.up();
     case.set_delays(json!({"endpoint_deleting": 1500.0}));
-    let child = case
-        .command(&["down"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plink");
+    let mut bg = case.plink(&["down"]).code(130).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !case.step("down_endpoint").is_some_and(|r| {
         r["outputs"]["deleted"]
@@ -648,44 +501,30 @@ fn ctrl_c_during_down_saves_and_down_resumes() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = Run::from(child.wait_with_output().unwrap()).expect(130, "down after Ctrl-C");
+    bg.interrupt(); // Ctrl-C: exit 130
+    let out = bg.wait();
     assert!(out.stderr.contains("`plink down` again"), "{}", out.stderr);
     assert!(case.state()["destroyed_at"].is_null());
     case.set_delays(json!({"endpoint_deleting": 30.0}));
-    case.plink(&["down"]).expect(11, "down resumed");
+    case.plink(&["down"]).code(11).run();
     assert_eq!(case.inventory(), Inventory::empty());
 }
 
 #[test]
 fn down_is_refused_while_another_command_holds_the_lock() {
     // No cloud is needed: the lock is taken before any call.
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
-    std::fs::copy(
-        root.join("s3-endpoint-policy.json"),
-        dir.path().join("s3-endpoint-policy.json"),
-    )
-    .unwrap();
-    let workflow = dir.path().join("s3-privatelink.toml");
-    std::fs::copy(root.join("s3-privatelink.toml"), &workflow).unwrap();
-    let paths = plink::state::StatePaths::for_deployment(dir.path(), "demo-s3");
+    let wd = Workdir::demo();
+    let paths = plink::state::StatePaths::for_deployment(wd.path(), "demo-s3");
     let held = plink::state::StateStore::open(paths, "demo-s3", "s3-privatelink", "up").unwrap();
     held.update(|s| s.step_mut("network").status = plink::state::StepStatus::Done)
         .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_plink"))
+    let run = Plink::in_workdir(&wd)
         .arg("down")
-        .arg(&workflow)
-        .current_dir(dir.path())
+        .workflow()
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("DATABRICKS_HOST", "http://127.0.0.1:9")
-        .output()
-        .unwrap();
-    let run = Run::from(out).expect(6, "down while `up` holds the lock");
+        .code(6)
+        .run();
     assert!(
         run.stderr.contains("locked by `plink up`"),
         "{}",
@@ -703,7 +542,7 @@ fn aws_resources_adopted_by_name_are_released_not_deleted() {
     let case = Case::new();
     let aws = case.aws();
     // Someone else's NLB and target group, named as the workflow names them, without plink's tags.
-    let (lb_arn, tg_arn) = case.rt.block_on(async {
+    let (lb_arn, tg_arn) = case.stack.block_on(async {
         let vpc = aws
             .find_vpc(&VpcSelector::Tags(vec![(
                 "Name".into(),
@@ -762,9 +601,7 @@ fn aws_resources_adopted_by_name_are_released_not_deleted() {
     );
 
     let parking = case.create_ncc("parking-ncc");
-    let run = case
-        .plink(&["down", "--rebind-to", &parking])
-        .expect(0, "down");
+    let run = case.plink(&["down", "--rebind-to", &parking]).code(0).run();
     assert!(
         run.stderr.contains("releasing load balancer plink-demo-s3"),
         "{}",
@@ -778,7 +615,7 @@ fn aws_resources_adopted_by_name_are_released_not_deleted() {
     );
     // Everything plink created is gone; what it adopted is still there.
     assert_eq!(case.inventory(), Inventory::empty());
-    case.rt.block_on(async {
+    case.stack.block_on(async {
         assert!(
             aws.describe_load_balancer(&lb_arn).await.unwrap().is_some(),
             "the adopted NLB must survive"

@@ -1,30 +1,20 @@
 //! End-to-end tests: the `plink` binary against private instances of the local cloud stack
 //! (`localstack/`: AWS + Databricks emulators).
 //!
-//! One test binary; modules under `tests/e2e/`:
-//! - `stack`, `plink`, `cloud`, `checks`: the harness (a stack per test, at most
-//!   `PLINK_E2E_STACKS` at once; plink runs in a temp dir with a hermetic environment; typed
-//!   looks at both emulators; "converged" checks);
-//! - `harness`: the harness checks itself (stack start/stop, fault plans, call log, resource
-//!   counting, the `kill -9` helper) — these need no working `plink up`;
-//! - `converge`, `crash`, `handshake`, `faults`, `cli`: what `plink` guarantees.
+//! One test binary on the shared harness (`tests/common/`: a stack per test, at most
+//! `PLINK_E2E_STACKS` at once; plink runs in a temp dir with a hermetic environment; typed looks at
+//! both emulators; "converged" checks). Modules under `tests/e2e/`:
+//! - `harness`: the harness checks itself (knobs, exports, stack start/stop, fault plans, call
+//!   log, resource counting, the `kill -9` helper) — these need no working `plink up`;
+//! - `converge`, `crash`, `handshake`, `faults`, `cli`, `many`: what `plink` guarantees.
 //!
 //! Run: `cargo test --test e2e` (add `-- --nocapture` to see fault counts and timings).
-//! Knobs: `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`), `PLINK_E2E_STACKS` (2),
-//! `PLINK_E2E_TIME_SCALE` (0.002), `PLINK_E2E_RUN_TIMEOUT` (120 s per plink run),
-//! `PLINK_E2E_VERBOSE` (pass `-vv` to plink), `PLINK_E2E_ECHO` (print every plink transcript).
+//! Knobs (`tests/common/env.rs`): `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`),
+//! `PLINK_E2E_STACKS` (2), `PLINK_E2E_TIME_SCALE` (0.002), `PLINK_E2E_RUN_TIMEOUT` (120 s per
+//! plink run), `PLINK_E2E_VERBOSE` (pass `-vv` to plink), `PLINK_E2E_ECHO` (print every plink
+//! transcript).
 
-#[path = "e2e/stack.rs"]
-mod stack;
-
-#[path = "e2e/plink.rs"]
-mod plink_cli;
-
-#[path = "e2e/cloud.rs"]
-mod cloud;
-
-#[path = "e2e/checks.rs"]
-mod checks;
+mod common;
 
 #[path = "e2e/harness.rs"]
 mod harness;

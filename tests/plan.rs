@@ -1,24 +1,168 @@
 //! `plink plan` and drift, end to end against private local stacks: a plan before `up`, a
 //! clean plan after it (without a single mutating call), then every drift case made out of
 //! band — planned (exit 10), flagged by `status`, repaired by `up`, and clean again.
+//!
+//! On the shared harness (`tests/common/`): one stack per test, the demo workflow verbatim.
 
-mod support_aws;
-mod support_plink;
+mod common;
 
 use std::time::Duration;
 
-use plink::databricks::ConnectionState;
+use common::{Emu, Run, Stack, Workdir, eventually};
+use plink::aws::AwsClients;
+use plink::databricks::{AccountClient, ConnectionState};
 use serde_json::Value;
-use support_aws::eventually;
-use support_plink::{Deployment, action, changes, detail};
 
 const PRINCIPAL: &str = "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1";
 const WORKSPACE: i64 = 1111111111111111;
 
+/// The demo workflow (verbatim) on its own stack.
+struct Deployment {
+    stack: Stack,
+    wd: Workdir,
+}
+
+impl Deployment {
+    fn new() -> Self {
+        Self {
+            stack: Stack::start(),
+            wd: Workdir::demo(),
+        }
+    }
+
+    /// `plink ARGS WORKFLOW`.
+    fn plink(&self, args: &[&str]) -> Run {
+        self.stack
+            .plink(&self.wd)
+            .args(args.iter().copied())
+            .workflow()
+            .run()
+    }
+
+    /// `plink up EXTRA… WORKFLOW`, which must succeed.
+    fn up(&self, extra: &[&str]) {
+        self.stack
+            .plink(&self.wd)
+            .arg("up")
+            .args(extra.iter().copied())
+            .workflow()
+            .code(0)
+            .run();
+    }
+
+    /// `plink plan --json EXTRA…`: the exit code (-1 when killed) and the plan.
+    fn plan(&self, extra: &[&str]) -> (i32, Value) {
+        let mut args = vec!["plan", "--json"];
+        args.extend_from_slice(extra);
+        let run = self.plink(&args);
+        (run.code.unwrap_or(-1), run.json())
+    }
+
+    /// `plink status --json`'s live drift lines.
+    fn drift(&self) -> Vec<String> {
+        let run = self.plink(&["status", "--json"]);
+        run.assert_code(0);
+        let report = run.json();
+        let live = report
+            .get("live")
+            .unwrap_or_else(|| panic!("no live view: {report:#}"));
+        live["drift"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no drift list: {live:#}"))
+            .iter()
+            .map(|l| l.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// What step `step` recorded under `key`.
+    fn output(&self, step: &str, key: &str) -> Value {
+        self.wd.state_required()["steps"][step]["outputs"][key].clone()
+    }
+
+    /// [`output`](Self::output) as a string.
+    fn output_str(&self, step: &str, key: &str) -> String {
+        self.output(step, key)
+            .as_str()
+            .unwrap_or_else(|| panic!("{step}.{key} is not a string"))
+            .to_owned()
+    }
+
+    /// plink's AWS clients of the customer account.
+    async fn aws(&self) -> AwsClients {
+        self.stack.clients().await
+    }
+
+    /// plink's Databricks account client with the stack's service principal.
+    fn databricks(&self) -> AccountClient {
+        self.stack.databricks()
+    }
+
+    /// Empties both emulators' call logs.
+    fn clear_calls(&self) {
+        self.stack.clear_all_calls();
+    }
+
+    /// The mutating calls in both emulators' logs since the last clear (`service action`).
+    fn mutating_calls(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for emu in [Emu::Aws, Emu::Databricks] {
+            let calls = self.stack.calls(emu);
+            assert!(!calls.is_empty(), "{emu:?}: no call logged at all");
+            found.extend(
+                calls
+                    .iter()
+                    .filter(|c| c.mutating)
+                    .map(|c| format!("{} {}", c.service, c.action)),
+            );
+        }
+        found
+    }
+}
+
+/// The planned action of `step` in a `plan --json` document.
+fn action(plan: &Value, step: &str) -> String {
+    step_of(plan, step)["action"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The planned detail of `step`.
+fn detail(plan: &Value, step: &str) -> String {
+    step_of(plan, step)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn step_of<'a>(plan: &'a Value, step: &str) -> &'a Value {
+    plan["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
+        .unwrap_or_else(|| panic!("no step {step} in {plan:#}"))
+}
+
+/// The steps whose action is not `no_change`, as `step=action`.
+fn changes(plan: &Value) -> Vec<String> {
+    plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["action"] != "no_change")
+        .map(|s| {
+            format!(
+                "{}={}",
+                s["step"].as_str().unwrap_or_default(),
+                s["action"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// Plans (JSON) and reads `status` drift without any mutating call; returns the plan, which
 /// must have exit code 10 and exactly `expected` (`step=action`) as its changes.
 async fn planned_drift(d: &Deployment, expected: &[&str]) -> Value {
-    d.clear_calls().await;
+    d.clear_calls();
     let (code, plan) = d.plan(&[]);
     assert_eq!(code, 10, "plan exit code: {plan:#}");
     assert_eq!(plan["changes"], true);
@@ -34,7 +178,7 @@ async fn planned_drift(d: &Deployment, expected: &[&str]) -> Value {
         );
     }
     assert_eq!(
-        d.mutating_calls().await,
+        d.mutating_calls(),
         Vec::<String>::new(),
         "plan and status must only read"
     );
@@ -52,7 +196,7 @@ fn repaired(d: &Deployment, extra: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_before_up_plans_every_step_and_creates_nothing() {
     let d = Deployment::new();
-    d.clear_calls().await;
+    d.clear_calls();
     let (code, plan) = d.plan(&[]);
     assert_eq!(code, 10, "{plan:#}");
     assert_eq!(plan["state_exists"], false);
@@ -77,53 +221,57 @@ async fn plan_before_up_plans_every_step_and_creates_nothing() {
     assert_eq!(plan["summary"]["later"], 8);
 
     let human = d.plink(&["plan"]);
-    assert_eq!(human.code, 10, "{}", human.text());
+    assert_eq!(human.code, Some(10), "{}", human.transcript());
     assert!(
         human
             .stdout
             .contains("4 to create, 1 to adopt, 0 to change"),
         "{}",
-        human.text()
+        human.transcript()
     );
     assert!(
-        !d.dir.path().join(".plink").exists(),
+        !d.wd.path().join(".plink").exists(),
         "a plan of a deployment that never ran leaves no state, directory or lock"
     );
-    assert_eq!(d.mutating_calls().await, Vec::<String>::new());
+    assert_eq!(d.mutating_calls(), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_then_plan_reports_no_change_without_any_mutating_call() {
     let d = Deployment::new();
     d.up(&[]);
-    let before = std::fs::read(d.state_path()).unwrap();
-    d.clear_calls().await;
+    let before = std::fs::read(d.wd.state_path()).unwrap();
+    d.clear_calls();
 
     let (code, plan) = d.plan(&[]);
     assert_eq!(code, 0, "{plan:#}");
     assert_eq!(plan["changes"], false);
     assert_eq!(plan["summary"]["no_change"], 13, "{plan:#}");
     let human = d.plink(&["plan"]);
-    assert_eq!(human.code, 0, "{}", human.text());
-    assert!(human.stdout.contains("no changes"), "{}", human.text());
+    assert_eq!(human.code, Some(0), "{}", human.transcript());
+    assert!(
+        human.stdout.contains("no changes"),
+        "{}",
+        human.transcript()
+    );
     assert_eq!(d.drift(), Vec::<String>::new());
 
     assert_eq!(
-        d.mutating_calls().await,
+        d.mutating_calls(),
         Vec::<String>::new(),
         "plan and status only read"
     );
     assert_eq!(
-        std::fs::read(d.state_path()).unwrap(),
+        std::fs::read(d.wd.state_path()).unwrap(),
         before,
         "plan never writes state"
     );
 
     // A plan while another command holds the lock is refused (exit 6), like `terraform plan`.
-    let paths = plink::state::StatePaths::at(d.state_path());
+    let paths = plink::state::StatePaths::at(d.wd.state_path());
     let _held = plink::state::StateStore::open(paths, "demo-s3", "s3-privatelink", "up").unwrap();
     let locked = d.plink(&["plan"]);
-    assert_eq!(locked.code, 6, "{}", locked.text());
+    assert_eq!(locked.code, Some(6), "{}", locked.transcript());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,9 +490,9 @@ async fn databricks_drift_is_planned_flagged_and_repaired() {
     assert_ne!(d.output_str("rule", "rule_id"), rule);
 
     // 3. The domain names changed in the workflow file.
-    let text = std::fs::read_to_string(&d.workflow).unwrap();
+    let text = std::fs::read_to_string(&d.wd.workflow).unwrap();
     std::fs::write(
-        &d.workflow,
+        &d.wd.workflow,
         text.replace(
             "ncc = { name = \"plink-demo-ncc\" }",
             "ncc = { name = \"plink-demo-ncc\" }\ndomain_names = [\"bucket.s3.plink-demo.internal\"]",
@@ -373,11 +521,11 @@ async fn databricks_drift_is_planned_flagged_and_repaired() {
     assert_eq!(code, 10);
     assert_eq!(changes(&plan), ["bind=update"], "{plan:#}");
     let refused = d.plink(&["up"]);
-    assert_eq!(refused.code, 4, "{}", refused.text());
+    assert_eq!(refused.code, Some(4), "{}", refused.transcript());
     assert!(
         refused.stderr.contains("--replace-ncc-binding"),
         "{}",
-        refused.text()
+        refused.transcript()
     );
     repaired(&d, &["--replace-ncc-binding"]);
     let ws = db.get_workspace(WORKSPACE).await.unwrap();

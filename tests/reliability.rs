@@ -1,9 +1,8 @@
 //! Reliability and security suites (issue #6): the `plink` binary against private instances of
-//! the local cloud stack, reusing the end-to-end harness of `tests/e2e/` (same modules, included
-//! below by path; the `e2e` binary keeps its own copy).
+//! the local cloud stack, on the shared harness of `tests/common/`.
 //!
 //! Modules under `tests/reliability/`:
-//! - `common`: seeded randomness, knobs, orphan scan by plink's tags, lost-state tracking, the
+//! - `suite`: seeded randomness, orphan scan by plink's tags, lost-state tracking, the
 //!   `up`/`down` phases, report tables;
 //! - `crash`: SIGKILL at random moments of `up` (and `down`), resume until done, then count
 //!   duplicates, orphans and lost state on the emulators themselves;
@@ -13,30 +12,17 @@
 //! - `security`: secrets, file modes, TLS, hostile connections, the allowed principal.
 //!
 //! How to run each suite (short CI mode, full mode) and the figures of the last full run:
-//! `RELIABILITY.md`. Every knob of `tests/e2e.rs` applies (`PLINK_E2E_STACKS`, …).
+//! `RELIABILITY.md`. Every knob (`PLINK_E2E_STACKS`, `PLINK_CRASH_*`, `PLINK_FAULT_*`, …) is
+//! parsed in `tests/common/env.rs`.
 
-#[allow(dead_code)]
-#[path = "e2e/stack.rs"]
-mod stack;
-
-#[allow(dead_code)]
-#[path = "e2e/plink.rs"]
-mod plink_cli;
-
-#[allow(dead_code)]
-#[path = "e2e/cloud.rs"]
-mod cloud;
-
-#[allow(dead_code)]
-#[path = "e2e/checks.rs"]
-mod checks;
+mod common;
 
 #[path = "support/scripted_server.rs"]
 mod scripted_server;
 
 #[allow(dead_code)]
-#[path = "reliability/common.rs"]
-mod common;
+#[path = "reliability/suite.rs"]
+mod suite;
 
 #[path = "reliability/crash.rs"]
 mod crash;

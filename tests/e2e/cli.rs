@@ -1,13 +1,11 @@
 //! The command line around `up`: the lock between two commands, and invalid workflow files.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{Workdir, WorkflowSpec};
-use crate::stack::{Stack, wait_until};
+use crate::common::checks::{assert_converged, assert_one_rule_ever};
+use crate::common::{Emu, Plink, Stack, Workdir, WorkflowSpec, wait_until};
 
 #[test]
 fn second_concurrent_up_on_the_same_state_exits_6_naming_the_lock_holder() {
@@ -48,7 +46,10 @@ fn second_concurrent_up_on_the_same_state_exits_6_naming_the_lock_holder() {
     );
 
     // Reading is not locked out.
-    let status = stack.plink(&wd, &["status", wd.workflow.to_str().unwrap(), "--json"]);
+    let status = stack
+        .plink(&wd)
+        .args(["status", wd.workflow.to_str().unwrap(), "--json"])
+        .run();
     status.assert_code(0);
 
     // kill -9 of the holder leaves no lock behind: the next `up` runs and finishes the job.
@@ -64,17 +65,8 @@ fn second_concurrent_up_on_the_same_state_exits_6_naming_the_lock_holder() {
 
 /// `plink validate FILE` in `dir`.
 fn validate(dir: &std::path::Path, file: &str) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_plink"))
-        .args(["validate", file])
-        .current_dir(dir)
-        .env("HOME", dir)
-        .output()
-        .expect("run plink");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = Plink::new(dir).args(["validate", file]).run();
+    (run.code, run.stdout, run.stderr)
 }
 
 const UNKNOWN_KEY: &str = r#"# A broken workflow file.
@@ -140,19 +132,16 @@ fn up_on_an_invalid_workflow_exits_3_and_makes_no_cloud_call() {
     let wd = Workdir::new(WorkflowSpec::default());
     let bad = wd.write("bad.toml", UNKNOWN_KEY);
     stack.clear_all_calls();
-    let run = stack.plink(&wd, &["up", bad.to_str().unwrap()]);
+    let run = stack.plink(&wd).args(["up", bad.to_str().unwrap()]).run();
     run.assert_code(3);
     assert!(
         run.stderr.contains("aws.vpcc: unknown key"),
         "{}",
         run.transcript()
     );
+    assert!(stack.calls(Emu::Aws).is_empty(), "AWS was called");
     assert!(
-        stack.calls(crate::stack::Emu::Aws).is_empty(),
-        "AWS was called"
-    );
-    assert!(
-        stack.calls(crate::stack::Emu::Databricks).is_empty(),
+        stack.calls(Emu::Databricks).is_empty(),
         "Databricks was called"
     );
     assert!(wd.state().is_none(), "a state file was written");

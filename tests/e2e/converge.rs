@@ -1,8 +1,8 @@
 //! A fresh `plink up` builds the whole path; a second one changes nothing.
 
-use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{Workdir, WorkflowSpec, status_outputs};
-use crate::stack::Stack;
+use crate::common::Stack;
+use crate::common::checks::{assert_converged, assert_one_rule_ever};
+use crate::common::{Workdir, WorkflowSpec, status_outputs};
 
 #[test]
 fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
@@ -29,7 +29,7 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
     // The allowed principals are exactly the region's Databricks principal (never `*`).
     assert_eq!(
         stack.allowed_principals("us-east-1", &c.service_id),
-        vec![crate::cloud::databricks_principal("us-east-1")]
+        vec![crate::common::cloud::databricks_principal("us-east-1")]
     );
 
     // `status --json` shows the ids and ESTABLISHED.
@@ -90,7 +90,7 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
     assert_eq!(live["endpoint_service_state"], "Available", "{live:#}");
     assert_eq!(
         live["allowed_principals"],
-        serde_json::json!([crate::cloud::databricks_principal("us-east-1")]),
+        serde_json::json!([crate::common::cloud::databricks_principal("us-east-1")]),
         "{live:#}"
     );
     assert_eq!(live["unregistered_ips"], serde_json::json!([]), "{live:#}");
@@ -98,7 +98,7 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
     let conns = live["connections"].as_array().expect("connections");
     assert_eq!(conns.len(), 1, "{live:#}");
     assert_eq!(conns[0]["vpc_endpoint_id"], c.rule_vpce.as_str());
-    assert_eq!(conns[0]["owner"], crate::cloud::DATABRICKS_AWS);
+    assert_eq!(conns[0]["owner"], crate::common::cloud::DATABRICKS_AWS);
     assert_eq!(conns[0]["state"], "available");
     assert_eq!(conns[0]["is_rule_endpoint"], true);
     let ws = live["workspaces"].as_array().expect("workspaces");
@@ -107,7 +107,10 @@ fn fresh_up_establishes_the_rule_binds_the_workspace_and_creates_one_of_each() {
     assert_eq!(ws[0]["bound_to_deployment_ncc"], true, "{live:#}");
 
     // The table form says the same.
-    let table = stack.plink(&wd, &["status", wd.workflow.to_str().unwrap()]);
+    let table = stack
+        .plink(&wd)
+        .args(["status", wd.workflow.to_str().unwrap()])
+        .run();
     table.assert_code(0);
     assert!(table.stdout.contains(&c.rule_id), "{}", table.transcript());
 }
@@ -146,8 +149,8 @@ fn second_up_makes_zero_mutating_calls_and_leaves_the_state_serial_unchanged() {
     );
     eprintln!(
         "e2e: second up made {} AWS and {} Databricks API calls, none mutating",
-        stack.calls(crate::stack::Emu::Aws).len(),
-        stack.calls(crate::stack::Emu::Databricks).len()
+        stack.calls(crate::common::Emu::Aws).len(),
+        stack.calls(crate::common::Emu::Databricks).len()
     );
     let c = assert_converged(&stack, &wd, &run);
     assert_one_rule_ever(&c, "second up");
@@ -166,7 +169,7 @@ fn up_in_another_region_allows_that_regions_principal_and_binds_its_workspace() 
     assert_one_rule_ever(&c, "us-west-2");
     assert_eq!(
         stack.allowed_principals("us-west-2", &c.service_id),
-        vec![crate::cloud::databricks_principal("us-west-2")]
+        vec![crate::common::cloud::databricks_principal("us-west-2")]
     );
     // Nothing landed in the other region.
     let east = stack.inventory("us-east-1", &wd.spec.ncc_name);
@@ -244,10 +247,10 @@ fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
         Some(other_id.as_str())
     );
 
-    let run = stack.plink(
-        &wd,
-        &["up", "--replace-ncc-binding", wd.workflow.to_str().unwrap()],
-    );
+    let run = stack
+        .plink(&wd)
+        .args(["up", "--replace-ncc-binding", wd.workflow.to_str().unwrap()])
+        .run();
     run.assert_code(0);
     let ours = stack
         .ncc_named("plink-demo-ncc", "us-east-1")

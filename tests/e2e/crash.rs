@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{Run, Workdir, WorkflowSpec};
-use crate::stack::{Emu, Stack};
+use crate::common::checks::{assert_converged, assert_one_rule_ever};
+use crate::common::{Emu, Stack};
+use crate::common::{Run, Workdir, WorkflowSpec};
 
 const KILL_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use crate::checks::{assert_converged, assert_one_rule_ever};
-use crate::plink_cli::{Workdir, WorkflowSpec};
-use crate::stack::{Emu, Stack};
+use crate::common::checks::{assert_converged, assert_one_rule_ever};
+use crate::common::{Emu, Stack};
+use crate::common::{Workdir, WorkflowSpec};
 
 #[test]
 fn throttling_on_both_clouds_still_converges_without_duplicates() {

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::checks::{assert_converged, is_live};
-use crate::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal};
-use crate::plink_cli::{Workdir, WorkflowSpec};
-use crate::stack::{Emu, Stack, wait_until};
+use crate::common::checks::{assert_converged, is_live};
+use crate::common::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal};
+use crate::common::{Emu, Stack, wait_until};
+use crate::common::{Workdir, WorkflowSpec};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -25,7 +25,7 @@ fn release_rules(stack: &Stack) {
 fn wait_for_service(
     stack: &Stack,
     wd: &Workdir,
-    bg: &mut crate::plink_cli::Background,
+    bg: &mut crate::common::Background,
 ) -> (String, String) {
     wait_until("the endpoint_service step to be done", WAIT, || {
         assert!(
@@ -41,7 +41,7 @@ fn wait_for_service(
 }
 
 /// The message of a run stopped by a rejected connection: exit 4, REJECTED, what to do.
-fn assert_rejected_message(run: &crate::plink_cli::Run) {
+fn assert_rejected_message(run: &crate::common::Run) {
     run.assert_code(4);
     assert!(
         run.stderr.contains("REJECTED"),
@@ -238,7 +238,7 @@ fn missing_databricks_principal_gives_create_failed_exit_4_with_a_hint_then_up_r
     let rule = stack
         .live_rule("plink-demo-ncc", "us-east-1")
         .expect("the failed rule");
-    assert_eq!(crate::cloud::rule_state(&rule), "CREATE_FAILED");
+    assert_eq!(crate::common::cloud::rule_state(&rule), "CREATE_FAILED");
 
     // Follow the hint: allow the principal again, run `plink up` again.
     stack.modify_principals("us-east-1", &service_id, &[&principal], &[]);

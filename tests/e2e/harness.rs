@@ -1,4 +1,5 @@
-//! The harness checks itself: these tests need the local stack but no working `plink up`.
+//! The harness (`tests/common/`) checks itself: these tests need the local stack (or nothing at
+//! all) but no working `plink up`.
 
 use std::net::TcpStream;
 use std::process::Command;
@@ -7,9 +8,11 @@ use std::time::{Duration, Instant};
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 use serde_json::json;
 
-use crate::cloud::{FOREIGN, databricks_principal};
-use crate::plink_cli::{Background, Workdir, WorkflowSpec};
-use crate::stack::{Emu, Stack};
+use crate::common::cloud::{FOREIGN, databricks_principal};
+use crate::common::env::{DEFAULT_TIME_SCALE, Knobs};
+use crate::common::slots::Permit;
+use crate::common::stack::parse_exports;
+use crate::common::{Background, Emu, Plink, Stack, Workdir, WorkflowSpec, knobs};
 
 #[test]
 fn harness_stack_starts_answers_and_is_gone_after_drop() {
@@ -221,7 +224,7 @@ fn harness_inventory_and_connection_helpers_work_on_a_hand_made_service() {
     );
 
     // Wait for the service to be Available, then connect as the foreign account.
-    crate::stack::wait_until(
+    crate::common::wait_until(
         "the service to be Available",
         Duration::from_secs(10),
         || {
@@ -312,19 +315,16 @@ fn harness_workflow_copies_are_valid_for_plink() {
         },
     ] {
         let wd = Workdir::new(spec.clone());
-        let out = Command::new(env!("CARGO_BIN_EXE_plink"))
-            .arg("validate")
-            .arg("workflow.toml")
-            .current_dir(wd.path())
-            .output()
-            .expect("run plink");
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let run = Plink::new(wd.path())
+            .args(["validate", "workflow.toml"])
+            .run();
+        let stdout = &run.stdout;
         assert_eq!(
-            out.status.code(),
+            run.code,
             Some(0),
             "{}\n{stdout}{}",
             spec.render(),
-            String::from_utf8_lossy(&out.stderr)
+            run.stderr
         );
         assert_eq!(
             stdout.trim(),
@@ -334,4 +334,145 @@ fn harness_workflow_copies_are_valid_for_plink() {
             )
         );
     }
+}
+
+#[test]
+fn exports_are_parsed_as_the_shell_would() {
+    let env = parse_exports(
+        "export A=1\nexport B='x y'\nexport C='it'\"'\"'s'\nnoise\nexport D=http://127.0.0.1:5\n",
+    );
+    assert_eq!(env["A"], "1");
+    assert_eq!(env["B"], "x y");
+    assert_eq!(env["C"], "it's");
+    assert_eq!(env["D"], "http://127.0.0.1:5");
+    assert_eq!(env.len(), 4);
+}
+
+#[test]
+fn harness_knobs_are_parsed_in_one_place_with_their_defaults() {
+    let none = Knobs::parse(|_| None);
+    assert_eq!(none.stacks, 2);
+    assert_eq!(none.time_scale, DEFAULT_TIME_SCALE);
+    assert_eq!(none.run_timeout, Duration::from_secs(120));
+    assert!(!none.verbose && !none.echo);
+    assert!(none.localstack_dir.ends_with("localstack"), "{none:?}");
+    assert_eq!(
+        (
+            none.crash_seed,
+            none.crash_runs,
+            none.fault_runs,
+            none.fault_seed
+        ),
+        (None, None, None, None)
+    );
+
+    let set = |k: &str| -> Option<String> {
+        match k {
+            "PLINK_LOCALSTACK_DIR" => Some("/elsewhere".into()),
+            "PLINK_E2E_STACKS" => Some("3".into()),
+            "PLINK_E2E_TIME_SCALE" => Some("0.01".into()),
+            "PLINK_E2E_RUN_TIMEOUT" => Some("30".into()),
+            "PLINK_E2E_VERBOSE" | "PLINK_E2E_ECHO" => Some(String::new()),
+            "PLINK_CRASH_SEED" => Some("0x1f".into()),
+            "PLINK_CRASH_WORKERS" => Some("4".into()),
+            "PLINK_FAULT_SEED" => Some("7".into()),
+            _ => None,
+        }
+    };
+    let k = Knobs::parse(set);
+    assert_eq!(k.localstack_dir, std::path::PathBuf::from("/elsewhere"));
+    assert_eq!((k.stacks, k.time_scale.as_str()), (3, "0.01"));
+    assert_eq!(k.run_timeout, Duration::from_secs(30));
+    assert!(k.verbose && k.echo);
+    assert_eq!((k.crash_seed, k.crash_workers), (Some(31), Some(4)));
+    assert_eq!(k.fault_seed, Some(7));
+
+    // A typo never silently becomes the default.
+    for (var, value) in [
+        ("PLINK_E2E_STACKS", "two"),
+        ("PLINK_E2E_STACKS", "0"),
+        ("PLINK_E2E_TIME_SCALE", "fast"),
+        ("PLINK_CRASH_SEED", "0xzz"),
+    ] {
+        let parsed =
+            std::panic::catch_unwind(|| Knobs::parse(|k| (k == var).then(|| value.to_owned())));
+        assert!(parsed.is_err(), "{var}={value} was accepted");
+    }
+}
+
+#[test]
+fn harness_plink_builder_composes_args_env_and_expected_code() {
+    let wd = Workdir::demo();
+    let p = Plink::in_workdir(&wd)
+        .arg("status")
+        .workflow()
+        .args(["--json"])
+        .env("A_KNOB", "1")
+        .env("DROPPED", "x")
+        .env_remove("DROPPED")
+        .env_opt("ALSO_DROPPED", None);
+    let want = vec!["status", wd.workflow_arg(), "--json"];
+    assert_eq!(p.argv(), want);
+    let cmd = p.command();
+    let envs: std::collections::BTreeMap<_, _> = cmd
+        .get_envs()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_owned())))
+        .collect();
+    assert_eq!(envs["A_KNOB"].as_deref(), Some("1".as_ref()));
+    assert_eq!(envs["HOME"].as_deref(), Some(wd.home().as_os_str()));
+    assert_eq!(envs["USER"].as_deref(), Some("plink-e2e".as_ref()));
+    assert!(!envs.contains_key("DROPPED") && !envs.contains_key("ALSO_DROPPED"));
+    assert!(
+        !envs
+            .keys()
+            .any(|k| k.starts_with("AWS_") || k.starts_with("DATABRICKS_")),
+        "no cloud without a stack: {envs:?}"
+    );
+    assert_eq!(cmd.get_current_dir(), Some(wd.path()));
+
+    // The demo, verbatim, is valid; `.code()` is checked by `run()`.
+    let run = Plink::in_workdir(&wd)
+        .arg("validate")
+        .workflow()
+        .code(0)
+        .run();
+    assert_eq!(
+        run.stdout.trim(),
+        format!(
+            "{}: ok (deployment demo-s3, region us-east-1, 1 workspace(s))",
+            wd.workflow_arg()
+        )
+    );
+    let wrong = std::panic::catch_unwind(|| {
+        Plink::new(wd.path())
+            .args(["validate", "nope.toml"])
+            .code(0)
+            .run()
+    });
+    let msg = wrong.expect_err("exit 3 is not the expected 0");
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("expected exit 0") && msg.contains("$ plink validate nope.toml"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn harness_stacks_never_exceed_the_slot_limit() {
+    let max = knobs().stacks;
+    let peak = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..max + 1 {
+            s.spawn(|| {
+                let stack = Stack::start();
+                peak.fetch_max(Permit::in_use(), std::sync::atomic::Ordering::SeqCst);
+                assert!(stack.healthy(Emu::Aws));
+            });
+        }
+    });
+    let peak = peak.into_inner();
+    assert!(
+        (1..=max).contains(&peak),
+        "{peak} stacks at once, limit {max}"
+    );
 }

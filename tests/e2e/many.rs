@@ -1,9 +1,9 @@
 //! Several deployments in one command: concurrently, sharing an NCC where the files say so,
 //! within the Databricks limits; and the orphan scan.
 
-use crate::cloud::{established, rule_state};
-use crate::plink_cli::{Workdir, WorkflowSpec};
-use crate::stack::Stack;
+use crate::common::Stack;
+use crate::common::cloud::{established, rule_state};
+use crate::common::{Workdir, WorkflowSpec};
 
 fn spec(deployment: &str, ncc: &str, workspaces: &[i64]) -> WorkflowSpec {
     WorkflowSpec {
@@ -26,17 +26,17 @@ fn three_deployments_run_together_and_share_one_ncc() {
         "c.toml",
         &spec("team-c", "shared-ncc", &[1111111111111111]).render(),
     );
-    let run = stack.plink(
-        &wd,
-        &[
+    let run = stack
+        .plink(&wd)
+        .args([
             "up",
             "--parallel",
             "3",
             wd.workflow.to_str().unwrap(),
             b.to_str().unwrap(),
             c.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     run.assert_code(0);
     for name in ["team-a", "team-b", "team-c"] {
         assert!(
@@ -87,25 +87,25 @@ fn three_deployments_run_together_and_share_one_ncc() {
     assert_eq!(created, 1);
 
     // status and plan take several files too; a converged set plans no change.
-    let run = stack.plink(
-        &wd,
-        &[
+    let run = stack
+        .plink(&wd)
+        .args([
             "plan",
             wd.workflow.to_str().unwrap(),
             b.to_str().unwrap(),
             c.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     run.assert_code(0);
-    let run = stack.plink(
-        &wd,
-        &[
+    let run = stack
+        .plink(&wd)
+        .args([
             "status",
             "--json",
             wd.workflow.to_str().unwrap(),
             b.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     run.assert_code(0);
     assert_eq!(
         run.json().as_array().map(Vec::len),
@@ -130,10 +130,10 @@ fn a_deployment_over_the_ncc_limit_fails_clearly_while_the_others_finish() {
         "b.toml",
         &spec("team-b", "ncc-b", &[2222222222222222]).render(),
     );
-    let run = stack.plink(
-        &wd,
-        &["up", wd.workflow.to_str().unwrap(), b.to_str().unwrap()],
-    );
+    let run = stack
+        .plink(&wd)
+        .args(["up", wd.workflow.to_str().unwrap(), b.to_str().unwrap()])
+        .run();
     run.assert_code(4);
     let up: Vec<_> = ["team-a", "team-b"]
         .iter()
@@ -160,11 +160,11 @@ fn invalid_file_among_several_runs_nothing() {
     let stack = Stack::start();
     let wd = Workdir::new(WorkflowSpec::default());
     let bad = wd.write("bad.toml", "[deployment]\nname = 7\n");
-    stack.clear_calls(crate::stack::Emu::Aws);
-    let run = stack.plink(
-        &wd,
-        &["up", wd.workflow.to_str().unwrap(), bad.to_str().unwrap()],
-    );
+    stack.clear_calls(crate::common::Emu::Aws);
+    let run = stack
+        .plink(&wd)
+        .args(["up", wd.workflow.to_str().unwrap(), bad.to_str().unwrap()])
+        .run();
     run.assert_code(3);
     assert!(
         run.stderr.contains("bad.toml:2:8: deployment.name"),
@@ -172,7 +172,7 @@ fn invalid_file_among_several_runs_nothing() {
         run.transcript()
     );
     assert!(
-        stack.calls(crate::stack::Emu::Aws).is_empty(),
+        stack.calls(crate::common::Emu::Aws).is_empty(),
         "nothing may run when one file is invalid"
     );
     assert!(!wd.path().join(".plink").exists());
@@ -184,13 +184,16 @@ fn orphans_are_the_tagged_resources_no_state_records() {
     let wd = Workdir::new(WorkflowSpec::default());
     stack.up(&wd).assert_code(0);
     let wf = wd.workflow.to_str().unwrap();
-    let run = stack.plink(&wd, &["status", "--orphans", wf]);
+    let run = stack.plink(&wd).args(["status", "--orphans", wf]).run();
     run.assert_code(0);
     assert!(run.stdout.contains("no orphans"), "{}", run.transcript());
 
     // The state is lost: every resource plink made is now an orphan of demo-s3.
     std::fs::rename(wd.path().join(".plink"), wd.path().join("lost")).unwrap();
-    let run = stack.plink(&wd, &["status", "--orphans", "--json", wf]);
+    let run = stack
+        .plink(&wd)
+        .args(["status", "--orphans", "--json", wf])
+        .run();
     run.assert_code(0);
     let orphans = run.json();
     let kinds: std::collections::BTreeSet<String> = orphans

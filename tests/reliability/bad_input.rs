@@ -18,10 +18,10 @@ use std::path::Path;
 use plink::databricks::CreateRule;
 use plink::state::{StatePaths, StateStore};
 
-use crate::common::{PHASES, Phase, no_panic, table};
-use crate::plink_cli::{Background, Run, Workdir, WorkflowSpec, repo_file};
+use crate::common::{Emu, Stack};
+use crate::common::{Plink, Run, Workdir, WorkflowSpec, repo_file};
 use crate::scripted_server::{Reply, TestServer};
-use crate::stack::{Emu, Stack};
+use crate::suite::{PHASES, Phase, no_panic, table};
 
 /// What a case must leave behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -719,15 +719,14 @@ fn run_case(stack: &Stack, case: &Case) -> (Run, Vec<String>) {
     let had_dir = plink_dir.exists();
     stack.clear_all_calls();
 
-    let args = [case.command, "case.toml"];
-    let mut cmd = stack.plink_command(&wd, &args);
-    for (k, v) in &prepared.env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let run = Background::spawn(cmd, args.iter().map(|s| (*s).to_owned()).collect()).wait();
+    let run = prepared
+        .env
+        .iter()
+        .fold(
+            stack.plink(&wd).args([case.command, "case.toml"]),
+            |p, (k, v)| p.env_opt(k, v.as_deref()),
+        )
+        .run();
     drop(prepared.guard);
 
     let mut wrong = Vec::new();
@@ -859,17 +858,10 @@ fn bad_input_invalid_workflows_give_the_same_answer_from_validate_without_any_en
     for case in &cases {
         let (name, text, says) = (case.name, (case.workflow)(None), &case.says);
         std::fs::write(dir.path().join("case.toml"), text).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plink"))
-            .args(["validate", "case.toml"])
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        // No cloud, no credentials: only PATH, HOME and the harness's hermetic basics.
+        let out = Plink::new(dir.path()).args(["validate", "case.toml"]).run();
+        let stderr = &out.stderr;
+        assert_eq!(out.code, Some(3), "{name}: {stderr}");
         for part in says {
             assert!(
                 stderr.contains(part.as_str()),

@@ -25,12 +25,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{
-    Deployment, Findings, PHASES, Phase, Rng, StateTracker, catch, env_usize, run_seed, secs,
-    seed_from_env, table,
+use crate::common::{Run, Stack, Workdir, WorkflowSpec, knobs};
+use crate::suite::{
+    Deployment, Findings, PHASES, Phase, Rng, StateTracker, catch, run_seed, secs, seed_or_random,
+    table,
 };
-use crate::plink_cli::{Run, Workdir, WorkflowSpec};
-use crate::stack::Stack;
 
 /// At most this many kills in a row before an attempt is let run to its end.
 pub const MAX_KILLS_IN_ROW: usize = 4;
@@ -98,7 +97,6 @@ fn phase_with_kills(
     log: &mut Vec<String>,
 ) -> Run {
     let args = phase.args(d);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut kills_in_row = 0;
     let mut attempt = 0;
     loop {
@@ -108,7 +106,7 @@ fn phase_with_kills(
             tally.resumes += 1;
         }
         attempt += 1;
-        let mut bg = stack.spawn_plink(&d.wd, &refs);
+        let mut bg = stack.plink(&d.wd).args(&args).spawn();
         let started = Instant::now();
         let killed = match kill_at {
             Some(at) => bg.kill_when("the kill time", ATTEMPT_TIMEOUT, || started.elapsed() >= at),
@@ -242,12 +240,11 @@ fn calibrate(stack: &Stack) -> Vec<(Phase, Duration)> {
 
 #[test]
 fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_state() {
-    let (seed, given) = seed_from_env("PLINK_CRASH_SEED");
-    let runs = env_usize("PLINK_CRASH_RUNS", CI_RUNS);
-    let only = std::env::var("PLINK_CRASH_ONLY")
-        .ok()
-        .map(|v| v.parse::<usize>().expect("PLINK_CRASH_ONLY is a run index"));
-    let workers = env_usize("PLINK_CRASH_WORKERS", 1).clamp(1, 8);
+    let knobs = knobs();
+    let (seed, given) = seed_or_random(knobs.crash_seed);
+    let runs = knobs.crash_runs.unwrap_or(CI_RUNS);
+    let only = knobs.crash_only;
+    let workers = knobs.crash_workers.unwrap_or(1).clamp(1, 8);
     eprintln!(
         "crash: seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; replay \
          with PLINK_CRASH_SEED={seed:#x}",
@@ -373,12 +370,12 @@ fn crash_ctrl_c_while_connecting_to_an_unreachable_databricks_stops_at_once_with
             d.run(&stack, Phase::Up, &[]).assert_code(0);
         }
         let before = std::fs::read(d.wd.state_path()).ok();
-        let args = phase.args(&d);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut cmd = stack.plink_command(&d.wd, &refs);
-        cmd.env("DATABRICKS_HOST", &host);
+        let plink = stack
+            .plink(&d.wd)
+            .args(phase.args(&d))
+            .env("DATABRICKS_HOST", &host);
         stack.clear_all_calls();
-        let mut bg = crate::plink_cli::Background::spawn(cmd, args.clone());
+        let mut bg = plink.spawn();
         std::thread::sleep(Duration::from_secs(2));
         assert!(!bg.exited(), "{}", bg.wait().transcript());
         let interrupted = Instant::now();
@@ -397,7 +394,7 @@ fn crash_ctrl_c_while_connecting_to_an_unreachable_databricks_stops_at_once_with
             "{}",
             run.transcript()
         );
-        crate::common::no_panic(&run).unwrap_or_else(|e| panic!("{e}"));
+        crate::suite::no_panic(&run).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             std::fs::read(d.wd.state_path()).ok(),
             before,
@@ -413,8 +410,8 @@ fn regression_down_a_connection_that_starts_deleting_under_the_reject_is_not_a_f
     // deletes by itself, went `deleting` between `down_connections`' look and its
     // RejectVpcEndpointConnections; AWS answered `InvalidVpcEndpointState … 'deleting'` for it
     // and `down` failed (exit 4) although nothing was left to reject.
-    use crate::cloud::{Conn, DATABRICKS_AWS};
-    use crate::stack::{Emu, wait_until};
+    use crate::common::cloud::{Conn, DATABRICKS_AWS};
+    use crate::common::{Emu, wait_until};
     use serde_json::json;
 
     let stack = Stack::start();
@@ -428,9 +425,7 @@ fn regression_down_a_connection_that_starts_deleting_under_the_reject_is_not_a_f
         json!({"seed": 1, "rules": [{"kind": "slow", "rate": 1.0, "max_count": 1,
                "delay_ms": 1500, "match": {"action": "RejectVpcEndpointConnections"}}]}),
     );
-    let args = Phase::Down.args(&d);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut bg = stack.spawn_plink(&d.wd, &refs);
+    let mut bg = stack.plink(&d.wd).args(Phase::Down.args(&d)).spawn();
     wait_until("plink's reject to arrive", Duration::from_secs(60), || {
         assert!(!bg.exited(), "{}", bg.wait().transcript());
         stack.faults_fired(Emu::Aws) == 1

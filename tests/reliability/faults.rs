@@ -30,9 +30,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::common::{Deployment, Findings, PHASES, catch, env_usize, secs, table};
-use crate::plink_cli::{Workdir, WorkflowSpec};
-use crate::stack::{Emu, Stack};
+use crate::common::{Emu, Stack, Workdir, WorkflowSpec, knobs};
+use crate::suite::{Deployment, Findings, PHASES, catch, secs, table};
 
 /// Which calls `commit_then_timeout` hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +187,7 @@ fn run_phases(stack: &Stack, label: &str, plans: Option<(Value, Value)>) -> Vec<
                 .count(),
             ..Row::default()
         };
-        if let Err(e) = crate::common::no_panic(&run) {
+        if let Err(e) = crate::suite::no_panic(&run) {
             row.problems.push(e);
         }
         if run.code != Some(0) {
@@ -236,9 +235,9 @@ fn run_phases(stack: &Stack, label: &str, plans: Option<(Value, Value)>) -> Vec<
 
 #[test]
 fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
-    let full = std::env::var_os("PLINK_FAULT_RUNS").is_some();
-    let runs = env_usize("PLINK_FAULT_RUNS", 1);
-    let base_seed = env_usize("PLINK_FAULT_SEED", 1) as u64;
+    let full = knobs().fault_runs.is_some();
+    let runs = knobs().fault_runs.unwrap_or(1);
+    let base_seed = knobs().fault_seed.unwrap_or(1);
     let started = Instant::now();
     let stack = Stack::start();
     let clean = run_phases(&stack, "clean", None);

@@ -9,24 +9,21 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::checks::is_live;
-use crate::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal, established};
-use crate::common::{Deployment, PHASES, Phase, no_panic};
-use crate::plink_cli::{Background, Run, Workdir, WorkflowSpec, status_outputs};
-use crate::stack::{Emu, Stack, wait_until};
+use crate::common::checks::is_live;
+use crate::common::cloud::{DATABRICKS_AWS, FOREIGN, databricks_principal, established};
+use crate::common::{Background, Run, Workdir, WorkflowSpec, status_outputs};
+use crate::common::{Emu, Stack, wait_until};
+use crate::suite::{Deployment, PHASES, Phase, no_panic};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// `plink ARGS` in `wd` with environment changes (`Some` sets, `None` removes).
 fn run_env(stack: &Stack, wd: &Workdir, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
-    let mut cmd = stack.plink_command(wd, args);
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    Background::spawn(cmd, args.iter().map(|s| (*s).to_owned()).collect()).wait()
+    env.iter()
+        .fold(stack.plink(wd).args(args.iter().copied()), |p, (k, v)| {
+            p.env_opt(k, *v)
+        })
+        .run()
 }
 
 /// Every file under `dir`, recursively.
@@ -97,7 +94,7 @@ fn leaks(place: &str, haystack: &str, needles: &[(String, String)]) -> Vec<Strin
 #[test]
 fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
     let stack = Stack::start();
-    let suffix = format!("{:016x}", crate::common::random_u64());
+    let suffix = format!("{:016x}", crate::suite::random_u64());
     let aws_secret = format!("rel-aws-secret-{suffix}");
     let session_token = format!("rel-aws-session-{suffix}");
     let wrong_secret = format!("rel-wrong-databricks-secret-{suffix}");
@@ -236,9 +233,9 @@ fn security_no_secret_in_state_files_logs_at_any_verbosity_or_json_output() {
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
 }
 
-/// A command like `plink_command` but run by `sh` under `umask 000`.
+/// The command of `stack.plink(wd)` with `args`, but run by `sh` under `umask 000`.
 fn under_umask_000(stack: &Stack, wd: &Workdir, args: &[&str]) -> Command {
-    let base = stack.plink_command(wd, args);
+    let base = stack.plink(wd).args(args.iter().copied()).command();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg("umask 000 && exec \"$0\" \"$@\"")
@@ -691,7 +688,7 @@ fn security_a_wildcard_principal_added_out_of_band_is_removed_by_up_and_never_sh
         let mut all = Vec::new();
         strings(&report, &mut all);
         assert!(!all.iter().any(|s| s == "*"), "{report:#}");
-        let table = stack.plink(&wd, &["status", wd.workflow.to_str().unwrap()]);
+        let table = stack.plink(&wd).arg("status").workflow().run();
         table.assert_code(0);
         for line in table.stdout.lines().filter(|l| l.contains("principal")) {
             assert!(

@@ -1,68 +1,25 @@
 //! A private instance of the local cloud stack (`localstack/up` … `localstack/down`) per test,
 //! and its control routes (`/_plink/faults`, `/_plink/calls`, `/_plink/config`, …).
 //!
-//! - `Stack::start()` runs `$PLINK_LOCALSTACK_DIR/up` (default `<crate>/localstack`) with a private
-//!   `PLINK_STACK_DIR` and a small time scale, and parses its `export K=V` lines.
-//! - Dropping the stack runs `down` (also while a test panics, then with the stack's log tail).
-//! - At most `PLINK_E2E_STACKS` stacks (default 2) run at once, whatever `--test-threads` says.
+//! - [`Stack::start`] is the only way a test starts a stack: it waits for one of the
+//!   `PLINK_E2E_STACKS` slots, runs `$PLINK_LOCALSTACK_DIR/up` with a private `PLINK_STACK_DIR`
+//!   and the time scale `PLINK_E2E_TIME_SCALE`, and parses its `export K=V` lines.
+//! - Dropping the stack runs `down` (also while a test panics, then with the stack's log tail),
+//!   then frees the slot.
 //! - A stack that cannot start (e.g. its Python dependencies are missing) FAILS the test with the
 //!   `up` output and the log: `.ci/run` installs them, so a missing install is a real failure.
+//! - The stack's helpers are synchronous and also work from `#[tokio::test]`s (they then run on
+//!   the stack's own runtime from a helper thread).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// Time scale of the emulators' delays (a 120 s NLB provisioning takes 0.24 s).
-pub const DEFAULT_TIME_SCALE: &str = "0.002";
-
-// --- bounded parallelism -------------------------------------------------------------------------
-
-struct Slots {
-    used: Mutex<usize>,
-    freed: Condvar,
-}
-
-static SLOTS: Slots = Slots {
-    used: Mutex::new(0),
-    freed: Condvar::new(),
-};
-
-fn max_stacks() -> usize {
-    std::env::var("PLINK_E2E_STACKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(2)
-}
-
-/// One of the `PLINK_E2E_STACKS` slots; freed on drop.
-pub struct Permit(());
-
-impl Permit {
-    fn acquire() -> Self {
-        let max = max_stacks();
-        let mut used = SLOTS.used.lock().unwrap_or_else(|e| e.into_inner());
-        while *used >= max {
-            used = SLOTS.freed.wait(used).unwrap_or_else(|e| e.into_inner());
-        }
-        *used += 1;
-        Permit(())
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut used = SLOTS.used.lock().unwrap_or_else(|e| e.into_inner());
-        *used -= 1;
-        SLOTS.freed.notify_one();
-    }
-}
-
-// --- the stack -----------------------------------------------------------------------------------
+use super::env::knobs;
+use super::slots::Permit;
 
 /// Which emulator a control route acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +45,10 @@ impl std::fmt::Display for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} -> {}{}",
+            "{} {} {} -> {}{}",
             self.service,
             self.action,
+            self.path,
             self.status.map_or("-".to_owned(), |s| s.to_string()),
             self.fault
                 .as_deref()
@@ -107,7 +65,9 @@ pub struct Stack {
     pub db_port: u16,
     localstack: PathBuf,
     run_dir: tempfile::TempDir,
-    pub(crate) rt: tokio::runtime::Runtime,
+    /// `None` only while dropping (shut down without blocking: a test may drop its stack inside
+    /// an async runtime).
+    rt: Option<tokio::runtime::Runtime>,
     http: reqwest::Client,
     // Declared last: the slot is freed only after `down` ran (Drop body) and the fields above.
     _permit: Permit,
@@ -123,14 +83,19 @@ impl Stack {
     /// Starts a private stack with extra environment for `up` (e.g. `PLINK_STACK_DELAYS`).
     pub fn start_with(extra_env: &[(&str, &str)]) -> Self {
         let permit = Permit::acquire();
-        let localstack = localstack_dir();
+        let localstack = knobs().localstack_dir.clone();
+        let time_scale = knobs().time_scale.clone();
+        let up = localstack.join("up");
+        // The stack is part of the repository: its absence is a failure, never a skip.
+        assert!(
+            up.is_file(),
+            "no local stack at {} (set PLINK_LOCALSTACK_DIR to a directory with an `up` script)",
+            up.display()
+        );
         let run_dir = tempfile::Builder::new()
             .prefix("plink-e2e-stack-")
             .tempdir()
             .expect("temp dir for the stack");
-        let time_scale =
-            std::env::var("PLINK_E2E_TIME_SCALE").unwrap_or_else(|_| DEFAULT_TIME_SCALE.into());
-        let up = localstack.join("up");
         let started = Instant::now();
         let mut cmd = Command::new(&up);
         cmd.env("PLINK_STACK_DIR", run_dir.path())
@@ -185,17 +150,24 @@ impl Stack {
             db_port,
             localstack,
             run_dir,
-            rt,
+            rt: Some(rt),
             http,
             _permit: permit,
         };
         eprintln!(
-            "e2e: stack up in {:.1}s (aws :{}, databricks :{}, time scale {time_scale})",
+            "stack: up in {:.1}s (aws :{}, databricks :{}, time scale {time_scale})",
             started.elapsed().as_secs_f64(),
             stack.aws_port,
             stack.db_port
         );
         stack
+    }
+
+    /// An export of `up`, which must exist.
+    pub fn var(&self, name: &str) -> &str {
+        self.env
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not exported by localstack/up: {:?}", self.env))
     }
 
     /// The stack's run directory (`PLINK_STACK_DIR`: pid file, state.json, log).
@@ -208,12 +180,26 @@ impl Stack {
         log_tail(self.run_dir.path(), lines)
     }
 
-    /// Runs `fut` on the stack's runtime (the tests themselves are synchronous).
-    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
-        self.rt.block_on(fut)
+    /// Runs `fut` on the stack's runtime (the tests themselves are synchronous). Inside an async
+    /// test, it runs there from a helper thread, so it may be called from anywhere.
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.rt.as_ref().expect("the stack's runtime");
+        if tokio::runtime::Handle::try_current().is_err() {
+            return rt.block_on(fut);
+        }
+        std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(fut))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 
-    fn base(&self, emu: Emu) -> String {
+    /// `http://127.0.0.1:<port>` of `emu`.
+    pub fn base(&self, emu: Emu) -> String {
         let port = match emu {
             Emu::Aws => self.aws_port,
             Emu::Databricks => self.db_port,
@@ -364,7 +350,7 @@ impl Drop for Stack {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!(
-                "--- e2e: log tail of the stack ({}) ---\n{}\n--- end of stack log ---",
+                "--- stack: log tail ({}) ---\n{}\n--- end of stack log ---",
                 self.run_dir.path().display(),
                 self.log_tail(60)
             );
@@ -375,20 +361,15 @@ impl Drop for Stack {
         {
             Ok(out) if out.status.success() => {}
             Ok(out) => eprintln!(
-                "e2e: `down` failed ({}): {}",
+                "stack: `down` failed ({}): {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
             ),
-            Err(e) => eprintln!("e2e: cannot run `down`: {e}"),
+            Err(e) => eprintln!("stack: cannot run `down`: {e}"),
         }
-    }
-}
-
-/// `$PLINK_LOCALSTACK_DIR`, else `<crate>/localstack`.
-pub fn localstack_dir() -> PathBuf {
-    match std::env::var_os("PLINK_LOCALSTACK_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack"),
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -437,33 +418,4 @@ fn unquote(v: &str) -> String {
         }
     }
     out
-}
-
-/// Polls `cond` every 10 ms until it holds; panics after `timeout` naming `what`.
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !cond() {
-        assert!(
-            started.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exports_are_parsed_as_the_shell_would() {
-        let env = parse_exports(
-            "export A=1\nexport B='x y'\nexport C='it'\"'\"'s'\nnoise\nexport D=http://127.0.0.1:5\n",
-        );
-        assert_eq!(env["A"], "1");
-        assert_eq!(env["B"], "x y");
-        assert_eq!(env["C"], "it's");
-        assert_eq!(env["D"], "http://127.0.0.1:5");
-        assert_eq!(env.len(), 4);
-    }
 }

@@ -1,8 +1,9 @@
 //! "The deployment is up", checked on the emulators and in the state file.
 
-use crate::cloud::{DATABRICKS_AWS, Inventory, established, rule_state};
-use crate::plink_cli::{Run, Workdir};
-use crate::stack::Stack;
+use super::cloud::{DATABRICKS_AWS, Inventory, established, rule_state};
+use super::run::Run;
+use super::stack::Stack;
+use super::workdir::Workdir;
 
 use plink::databricks::WorkspaceStatus;
 

@@ -5,14 +5,20 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use std::time::Duration;
+
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{Filter, VpcEndpointType};
+use plink::aws::AwsClients;
 use plink::databricks::{
     AccountClient, ConnectionState, NetworkConnectivityConfig, PrivateEndpointRule, Settings,
     Workspace,
 };
 
 use super::stack::Stack;
+
+/// The region of the fixtures that plink's own AWS clients ([`Stack::clients`]) act in.
+pub const REGION: &str = "us-east-1";
 
 /// The customer's AWS account (the stack's default credentials).
 pub const CUSTOMER: &str = "123456789012";
@@ -123,6 +129,41 @@ impl Stack {
         let config = plink::databricks::resolve(&Settings::default(), |k| env.get(k).cloned())
             .expect("Databricks configuration from the stack's exports");
         AccountClient::new(&config).expect("Databricks client")
+    }
+
+    /// plink's own AWS clients (`plink::aws`) of the customer account in [`REGION`], with the
+    /// SDK's standard retries.
+    pub async fn clients(&self) -> AwsClients {
+        self.clients_with(CUSTOMER, 3).await
+    }
+
+    /// plink's AWS clients acting as `account` (the emulator maps a 12-digit access key id to that
+    /// account) in [`REGION`], with `max_attempts` SDK attempts per call.
+    pub async fn clients_with(&self, account: &str, max_attempts: u32) -> AwsClients {
+        let config = self.sdk_config(account, max_attempts).await;
+        AwsClients::from_config(&config, REGION.into(), account.into())
+    }
+
+    /// An SDK configuration pointing at this stack as `account` in [`REGION`], built without
+    /// touching the process environment (tests run in parallel threads).
+    pub async fn sdk_config(&self, account: &str, max_attempts: u32) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(self.var("AWS_ENDPOINT_URL"))
+            .credentials_provider(Credentials::new(
+                account,
+                "plink-local-stack",
+                None,
+                None,
+                "plink-test",
+            ))
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(max_attempts)
+                    .with_initial_backoff(Duration::from_millis(20)),
+            )
+            .load()
+            .await
     }
 
     // --- AWS looks ---

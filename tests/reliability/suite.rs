@@ -1,5 +1,4 @@
-//! What the reliability suites share: seeded randomness, knobs from the environment, the phases
-//! a deployment goes through (`up`, then `down` once it exists), checks made on the emulators
+//! What the reliability suites share: seeded randomness, the phases a deployment goes through (`up`, then `down` once it exists), checks made on the emulators
 //! themselves (duplicates, orphans by plink's tags, lost state) and report tables.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,10 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::checks::{assert_converged, is_live};
-use crate::cloud::{DATABRICKS_AWS, Inventory};
-use crate::plink_cli::{Run, Workdir};
-use crate::stack::Stack;
+use crate::common::Stack;
+use crate::common::checks::{assert_converged, is_live};
+use crate::common::cloud::{DATABRICKS_AWS, Inventory};
+use crate::common::{Run, Workdir};
 
 /// Tag key plink puts on every AWS resource it creates (`src/aws/tags.rs`).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -61,20 +60,12 @@ pub fn run_seed(seed: u64, index: usize) -> u64 {
     mix(seed ^ mix(index as u64 + 1))
 }
 
-/// `$var` as a seed (decimal or `0x` hex), else one from the clock. Returns (seed, given).
-pub fn seed_from_env(var: &str) -> (u64, bool) {
-    if let Ok(v) = std::env::var(var) {
-        let v = v.trim();
-        let parsed = match v.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16).ok(),
-            None => v.parse().ok(),
-        };
-        match parsed {
-            Some(seed) => return (seed, true),
-            None => panic!("{var}={v:?} is not a seed (decimal or 0x hex)"),
-        }
+/// `seed` if one was given (`PLINK_CRASH_SEED`, …), else one from the clock. Returns (seed, given).
+pub fn seed_or_random(seed: Option<u64>) -> (u64, bool) {
+    match seed {
+        Some(seed) => (seed, true),
+        None => (random_u64(), false),
     }
-    (random_u64(), false)
 }
 
 /// A random number (from the clock and the pid).
@@ -84,17 +75,6 @@ pub fn random_u64() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
     mix(nanos ^ u64::from(std::process::id()))
-}
-
-/// `$var` as a count, else `default`.
-pub fn env_usize(var: &str, default: usize) -> usize {
-    match std::env::var(var) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{var}={v:?} is not a number")),
-        Err(_) => default,
-    }
 }
 
 // --- phases -------------------------------------------------------------------------------------
@@ -170,10 +150,11 @@ impl Deployment {
 
     /// Runs `phase` to completion.
     pub fn run(&self, stack: &Stack, phase: Phase, extra: &[&str]) -> Run {
-        let mut args = phase.args(self);
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        stack.plink(&self.wd, &refs)
+        stack
+            .plink(&self.wd)
+            .args(phase.args(self))
+            .args(extra.iter().copied())
+            .run()
     }
 }
 
@@ -533,15 +514,12 @@ pub fn orphans(stack: &Stack, wd: &Workdir) -> Vec<String> {
 /// What `plink status --orphans --json` reports (plink's own scan of its tags): must agree with
 /// [`orphans`] that nothing is left untracked.
 pub fn plink_orphans(stack: &Stack, wd: &Workdir) -> Result<Vec<Value>, String> {
-    let run = stack.plink(
-        wd,
-        &[
-            "status",
-            wd.workflow.to_str().expect("utf-8 path"),
-            "--orphans",
-            "--json",
-        ],
-    );
+    let run = stack
+        .plink(wd)
+        .arg("status")
+        .workflow()
+        .args(["--orphans", "--json"])
+        .run();
     if run.code != Some(0) {
         return Err(format!("`status --orphans` failed\n{}", run.transcript()));
     }

@@ -1,0 +1,233 @@
+//! A temporary working directory holding a workflow file and plink's state
+//! (`.plink/<deployment>/`): either an edited copy of the demo workflow
+//! (`workflows/s3-privatelink.toml`, rendered from a [`WorkflowSpec`]) or the demo file itself,
+//! verbatim; the demo's policy file next to it; a private `HOME`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Edits applied to the demo workflow (`workflows/s3-privatelink.toml`).
+#[derive(Debug, Clone)]
+pub struct WorkflowSpec {
+    pub deployment: String,
+    pub region: String,
+    pub workspace_ids: Vec<i64>,
+    /// `aws.subnets = { tags = { K = V } }`.
+    pub subnets_tag: (String, String),
+    /// `databricks.domain_names`; `None` keeps the default (the endpoint's DNS name).
+    pub domain_names: Option<Vec<String>>,
+    pub ncc_name: String,
+}
+
+impl Default for WorkflowSpec {
+    fn default() -> Self {
+        Self {
+            deployment: "demo-s3".into(),
+            region: "us-east-1".into(),
+            workspace_ids: vec![1111111111111111],
+            subnets_tag: ("plink-demo".into(), "private".into()),
+            domain_names: None,
+            ncc_name: "plink-demo-ncc".into(),
+        }
+    }
+}
+
+impl WorkflowSpec {
+    /// The demo workflow moved to `region` (its VPC fixture exists there too) and `workspaces`.
+    pub fn in_region(region: &str, workspaces: &[i64]) -> Self {
+        Self {
+            region: region.into(),
+            workspace_ids: workspaces.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// The TOML text of the edited demo workflow.
+    pub fn render(&self) -> String {
+        let demo = repo_file("workflows/s3-privatelink.toml");
+        let mut doc: toml::Table = toml::from_str(&demo).expect("the demo workflow parses");
+        let table = |doc: &mut toml::Table, name: &str| -> toml::Table {
+            doc.get(name)
+                .and_then(|v| v.as_table())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut deployment = table(&mut doc, "deployment");
+        deployment.insert("name".into(), self.deployment.clone().into());
+        doc.insert("deployment".into(), deployment.into());
+
+        let mut aws = table(&mut doc, "aws");
+        aws.insert("region".into(), self.region.clone().into());
+        let mut tags = toml::Table::new();
+        tags.insert(
+            self.subnets_tag.0.clone(),
+            self.subnets_tag.1.clone().into(),
+        );
+        let mut subnets = toml::Table::new();
+        subnets.insert("tags".into(), tags.into());
+        aws.insert("subnets".into(), subnets.into());
+        doc.insert("aws".into(), aws.into());
+
+        let mut db = table(&mut doc, "databricks");
+        db.insert(
+            "workspace_ids".into(),
+            toml::Value::Array(
+                self.workspace_ids
+                    .iter()
+                    .map(|i| toml::Value::Integer(*i))
+                    .collect(),
+            ),
+        );
+        let mut ncc = toml::Table::new();
+        ncc.insert("name".into(), self.ncc_name.clone().into());
+        db.insert("ncc".into(), ncc.into());
+        if let Some(names) = &self.domain_names {
+            db.insert(
+                "domain_names".into(),
+                toml::Value::Array(names.iter().map(|n| n.clone().into()).collect()),
+            );
+        }
+        doc.insert("databricks".into(), db.into());
+        toml::to_string(&doc).expect("workflow serializes")
+    }
+}
+
+/// A file of this repository.
+pub fn repo_file(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A temporary working directory with a workflow file in it; plink runs there.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+    pub workflow: PathBuf,
+    pub spec: WorkflowSpec,
+}
+
+impl Workdir {
+    /// A working directory holding `spec`'s workflow (as `workflow.toml`) and the demo's policy
+    /// file next to it.
+    pub fn new(spec: WorkflowSpec) -> Self {
+        let text = spec.render();
+        Self::with_workflow("workflow.toml", &text, spec)
+    }
+
+    /// A working directory holding the demo workflow verbatim (as `s3-privatelink.toml`: its
+    /// text can be edited in place) and its policy file.
+    pub fn demo() -> Self {
+        let text = repo_file("workflows/s3-privatelink.toml");
+        Self::with_workflow("s3-privatelink.toml", &text, WorkflowSpec::default())
+    }
+
+    /// A working directory holding `text` as the workflow file `name`; `spec` describes it.
+    fn with_workflow(name: &str, text: &str, spec: WorkflowSpec) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("plink-e2e-work-")
+            .tempdir()
+            .expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("home dir");
+        std::fs::write(
+            dir.path().join("s3-endpoint-policy.json"),
+            repo_file("workflows/s3-endpoint-policy.json"),
+        )
+        .expect("policy file");
+        let workflow = dir.path().join(name);
+        std::fs::write(&workflow, text).expect("workflow file");
+        Self {
+            dir,
+            workflow,
+            spec,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The private `HOME` of the plink runs in this directory.
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    /// The workflow file's path as a string (an argument of plink).
+    pub fn workflow_arg(&self) -> &str {
+        self.workflow.to_str().expect("utf-8 path")
+    }
+
+    /// Writes another file into the working directory; returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+
+    /// The default state file: `.plink/<deployment>/state.json`.
+    pub fn state_path(&self) -> PathBuf {
+        self.path()
+            .join(".plink")
+            .join(&self.spec.deployment)
+            .join("state.json")
+    }
+
+    /// The lock file next to the state.
+    pub fn lock_path(&self) -> PathBuf {
+        self.path()
+            .join(".plink")
+            .join(&self.spec.deployment)
+            .join("state.json.lock")
+    }
+
+    /// The state file as JSON, if it exists and parses (writes are atomic renames).
+    pub fn state(&self) -> Option<Value> {
+        let text = std::fs::read_to_string(self.state_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The state file, which must exist.
+    pub fn state_required(&self) -> Value {
+        self.state()
+            .unwrap_or_else(|| panic!("no state at {}", self.state_path().display()))
+    }
+
+    /// Overwrites the state file (as if edited by hand or left by another version).
+    pub fn write_state(&self, state: &Value) {
+        std::fs::write(
+            self.state_path(),
+            serde_json::to_vec_pretty(state).expect("state JSON"),
+        )
+        .expect("write the state file");
+    }
+
+    /// The record of `step` in the state, if any.
+    pub fn step(&self, step: &str) -> Option<Value> {
+        self.state().and_then(|s| s["steps"].get(step).cloned())
+    }
+
+    /// An output of `step` as a string.
+    pub fn output(&self, step: &str, key: &str) -> Option<String> {
+        self.step(step).and_then(|r| {
+            r["outputs"]
+                .get(key)
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })
+    }
+
+    /// The action of `step`'s pending intent, if any.
+    pub fn intent(&self, step: &str) -> Option<String> {
+        self.step(step)
+            .and_then(|r| r["intent"]["action"].as_str().map(str::to_owned))
+    }
+
+    /// The recorded status of `step` (`pending`, `running`, `done`, `failed`).
+    pub fn status_of(&self, step: &str) -> Option<String> {
+        self.step(step)
+            .and_then(|r| r["status"].as_str().map(str::to_owned))
+    }
+
+    /// The state's serial (0 if none).
+    pub fn serial(&self) -> u64 {
+        self.state().and_then(|s| s["serial"].as_u64()).unwrap_or(0)
+    }
+}
