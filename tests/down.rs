@@ -253,7 +253,7 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
     assert_eq!(rejected.len(), 1, "{state:#}");
     // The state keeps its lineage, notes the teardown and forgets the up records.
     assert!(state["destroyed_at"].is_string(), "{state:#}");
-    let workflow = plink::config::load(&case.workflow).unwrap();
+    let workflow = plink::config::load(&case.wd.workflow).unwrap();
     for step in &plink::workflow::step_order(&workflow).unwrap() {
         assert!(
             state["steps"].get(*step).is_none(),
