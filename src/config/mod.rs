@@ -65,8 +65,8 @@ pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
 pub use workflow::{
-    AwsSettings, DatabricksSettings, DomainNames, EndpointSettings, NccSelector, NlbSettings,
-    SecurityGroups, SubnetSelector, VpcSelector, Workflow,
+    AwsSettings, DEFAULT_KIND, DatabricksSettings, DomainNames, EndpointSettings, KindName,
+    NccSelector, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector, Workflow,
 };
 
 /// Reads and validates a workflow file.

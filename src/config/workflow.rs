@@ -19,8 +19,8 @@ use super::timeouts::Timeouts;
 pub struct Workflow {
     /// The file it came from, as given to [`load`](super::load) / [`parse`](super::parse).
     pub source: PathBuf,
-    /// `kind`: the workflow kind's name (see [`crate::workflow`]); default `s3-privatelink`.
-    pub kind: &'static str,
+    /// `kind`: the workflow kind (see [`crate::workflow`]); default [`DEFAULT_KIND`].
+    pub kind: KindName,
     /// `deployment.name`: names the state and derived AWS names, and tags every resource.
     pub deployment: DeploymentName,
     /// `[aws]`: where the customer side lives.
@@ -33,6 +33,24 @@ pub struct Workflow {
     pub databricks: DatabricksSettings,
     /// `[timeouts]`: wait limits.
     pub timeouts: Timeouts,
+}
+
+/// The kind of files without a `kind` key: every file written before kinds existed.
+pub const DEFAULT_KIND: &str = "s3-privatelink";
+
+/// The `kind` of a workflow file, and where the file says it (for the error naming an unknown
+/// kind). Two are equal when their names are, wherever they were written.
+#[derive(Debug, Clone, Eq, Serialize)]
+pub struct KindName {
+    pub name: String,
+    #[serde(skip)]
+    pub location: Option<super::Location>,
+}
+
+impl PartialEq for KindName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
 }
 
 /// `[aws]`

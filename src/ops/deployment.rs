@@ -3,11 +3,13 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigError, Workflow};
 use crate::state::StatePaths;
+use crate::workflow::{self, Graph, WorkflowKind};
 
-/// A workflow file and where its state lives.
+/// A workflow file, its kind, and where its state lives.
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub workflow: Workflow,
+    pub kind: &'static dyn WorkflowKind,
     pub paths: StatePaths,
 }
 
@@ -38,14 +40,19 @@ impl Deployment {
     /// current directory.
     ///
     /// # Errors
-    /// [`ConfigError`] when the workflow file is missing or invalid.
+    /// [`ConfigError`] when the workflow file is missing or invalid, or names an unknown kind.
     pub fn load(file: &Path, state: Option<&Path>) -> Result<Self, ConfigError> {
         let workflow = config::load(file)?;
+        let kind = workflow::kind_of(&workflow)?;
         let paths = match state {
             Some(p) => StatePaths::at(p),
             None => StatePaths::for_deployment(Path::new("."), workflow.deployment.as_str()),
         };
-        Ok(Self { workflow, paths })
+        Ok(Self {
+            workflow,
+            kind,
+            paths,
+        })
     }
 
     /// Loads every workflow file of `targets` (files, or directories whose `*.toml` files are
@@ -101,6 +108,14 @@ impl Deployment {
             }
         }
         Ok(loaded)
+    }
+
+    /// The graph of the deployment's kind.
+    ///
+    /// # Errors
+    /// A setting of the file no resource can use.
+    pub fn graph(&self) -> Result<Graph, crate::engine::StepError> {
+        self.kind.graph(&self.workflow)
     }
 
     /// The deployment's name.

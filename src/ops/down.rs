@@ -16,7 +16,7 @@ use crate::resources::ncc::{NccDown, NccOutcome, check_rebind_target};
 use crate::resources::rule::RuleDown;
 use crate::resources::{DownOptions, Options};
 use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
-use crate::workflow::{self, Graph};
+use crate::workflow::Graph;
 
 /// What `plink down` did.
 #[derive(Debug)]
@@ -73,12 +73,11 @@ pub async fn run(
     if read_state(&deployment.paths)?.is_none() {
         return Ok(DownOutcome::NeverUp);
     }
-    let kind = workflow::kind_of(&deployment.workflow);
-    let graph = kind.graph(&deployment.workflow)?;
+    let graph = deployment.graph()?;
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
-        kind.name(),
+        deployment.kind.name(),
         "down",
     )?);
     let serial_before = store.snapshot().serial;

@@ -9,7 +9,7 @@ use super::up::{UpOptions, connect};
 use crate::engine::{Engine, PlanAction, PlanOutcome, PlanReport, RetryPolicy};
 use crate::resources::Env;
 use crate::state::{StateFile, StateStore};
-use crate::workflow::{self, Graph};
+use crate::workflow::Graph;
 
 /// A plan and what it was made from.
 #[derive(Debug)]
@@ -29,12 +29,11 @@ pub struct Plan {
 /// Failures to start: the state is locked or unreadable, credentials are missing. A step whose
 /// plan fails is in the report ([`PlanOutcome::Failed`]).
 pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result<Plan> {
-    let kind = workflow::kind_of(&deployment.workflow);
-    let graph = kind.graph(&deployment.workflow)?;
+    let graph = deployment.graph()?;
     let store = Arc::new(StateStore::open_read_only(
         deployment.paths.clone(),
         deployment.name(),
-        kind.name(),
+        deployment.kind.name(),
         "plan",
     )?);
     let state_exists = deployment.paths.state.is_file();

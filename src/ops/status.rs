@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::Deployment;
 use crate::resources::Options;
 use crate::state::{Intent, StateError, StateFile, StepStatus, read_state};
-use crate::workflow::{self, Graph};
+use crate::workflow::Graph;
 
 /// The live facts (`--json` prints them under `live`): what each resource of the graph observed
 /// ([`crate::resources::Resource::observe`]), the plan's findings as drift, and the probes that
@@ -68,7 +68,7 @@ pub struct StepView {
 /// [`StateError`] when the state file exists but cannot be read; cloud failures only fill
 /// `live_unavailable` or the live view's `errors`.
 pub async fn report(deployment: &Deployment, offline: bool) -> anyhow::Result<StatusReport> {
-    let graph = workflow::kind_of(&deployment.workflow).graph(&deployment.workflow)?;
+    let graph = deployment.graph()?;
     let mut report = recorded(deployment, &graph)?;
     let Some(state) = read_state(&deployment.paths)? else {
         return Ok(report);

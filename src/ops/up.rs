@@ -20,7 +20,6 @@ use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::resources::{Env, Options, wait_scale_from_env};
 use crate::state::StateStore;
-use crate::workflow;
 
 /// Options of `plink up`.
 #[derive(Debug, Clone, Default)]
@@ -53,12 +52,11 @@ pub async fn run(
     events: EventSink,
     interrupt: Interrupt,
 ) -> anyhow::Result<RunReport> {
-    let kind = workflow::kind_of(&deployment.workflow);
-    let graph = kind.graph(&deployment.workflow)?;
+    let graph = deployment.graph()?;
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
-        kind.name(),
+        deployment.kind.name(),
         "up",
     )?);
     let workflow = Arc::new(deployment.workflow.clone());

@@ -16,11 +16,11 @@ mod test_sg;
 
 pub use graph::{Graph, Upstream};
 
-use crate::config::Workflow;
+use crate::config::{ConfigError, Diagnostic, DiagnosticKind, Workflow};
 use crate::engine::StepError;
 
 /// A workflow kind.
-pub trait WorkflowKind: Send + Sync {
+pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
     /// Its name: the value of `kind` in workflow files, recorded in state files.
     fn name(&self) -> &'static str;
 
@@ -33,9 +33,6 @@ pub trait WorkflowKind: Send + Sync {
     /// A setting of the file that no resource can use (the user must fix the file).
     fn graph(&self, workflow: &Workflow) -> Result<Graph, StepError>;
 }
-
-/// The kind of files without a `kind` key (every file written before kinds existed).
-pub const DEFAULT_KIND: &str = s3_privatelink::NAME;
 
 /// The registry: every workflow kind, by name.
 pub static KINDS: &[&dyn WorkflowKind] = &[
@@ -54,18 +51,30 @@ pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name()).collect()
 }
 
+/// The kind `workflow` names.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the file, line and key when no kind has that name.
+pub fn kind_of(workflow: &Workflow) -> Result<&'static dyn WorkflowKind, ConfigError> {
+    let name = &workflow.kind.name;
+    find(name).ok_or_else(|| ConfigError::Invalid {
+        diagnostics: vec![Diagnostic {
+            file: workflow.source.clone(),
+            location: workflow.kind.location,
+            key: Some("kind".into()),
+            kind: DiagnosticKind::InvalidValue,
+            message: format!(
+                "unknown workflow kind \"{name}\"; expected one of: {}",
+                names().join(", ")
+            ),
+        }],
+    })
+}
+
 /// The `up` steps of `workflow`, in display order (derived from its kind's graph).
 ///
 /// # Errors
-/// The kind cannot build its graph from the file.
-pub fn step_order(workflow: &Workflow) -> Result<Vec<crate::engine::StepId>, StepError> {
-    Ok(kind_of(workflow).graph(workflow)?.display_order())
-}
-
-/// The kind of a validated workflow (validation only admits registered kinds).
-///
-/// # Panics
-/// Never for a workflow that came out of `config::parse`.
-pub fn kind_of(workflow: &Workflow) -> &'static dyn WorkflowKind {
-    find(workflow.kind).expect("validated workflow files name a registered kind")
+/// An unknown kind, or a kind that cannot build its graph from the file.
+pub fn step_order(workflow: &Workflow) -> anyhow::Result<Vec<crate::engine::StepId>> {
+    Ok(kind_of(workflow)?.graph(workflow)?.display_order())
 }

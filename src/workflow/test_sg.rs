@@ -10,6 +10,7 @@ use crate::engine::StepError;
 use crate::resources::network::{Network, NetworkRecord};
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs};
 
+#[derive(Debug)]
 pub struct TestSecurityGroup;
 
 impl WorkflowKind for TestSecurityGroup {
@@ -71,8 +72,8 @@ ncc = { name = "plink-test" }
     fn a_kind_is_registered_by_one_line_and_chosen_by_the_kind_key() {
         assert!(names().contains(&"test-security-group"));
         let w = crate::config::parse(std::path::Path::new("t.toml"), FILE).expect("valid");
-        assert_eq!(w.kind, "test-security-group");
-        let graph = find(w.kind).unwrap().graph(&w).unwrap();
+        assert_eq!(w.kind.name, "test-security-group");
+        let graph = find(&w.kind.name).unwrap().graph(&w).unwrap();
         assert_eq!(graph.display_order(), vec!["vpc", "group"]);
         assert_eq!(graph.teardown_order(), vec!["down_group"]);
     }

@@ -301,7 +301,7 @@ fn cases() -> Vec<Case> {
         invalid(
             "unknown key: top-level table",
             append("[databrick]\nx = 1\n"),
-            &["case.toml:28:2: databrick: unknown key; expected one of: deployment, aws"],
+            &["case.toml:28:2: databrick: unknown key; expected one of: kind, deployment, aws"],
         ),
         invalid(
             "unknown key: [deployment]",

@@ -21,7 +21,7 @@ use super::raw::{RawDuration, RawTimeouts, RawWorkflow};
 use super::region::Region;
 use super::source::SourceText;
 use super::timeouts::{Timeouts, parse_timeout};
-use super::workflow::Workflow;
+use super::workflow::{DEFAULT_KIND, KindName, Workflow};
 
 /// Databricks limit: each NCC can be attached to up to 50 workspaces.
 pub const MAX_WORKSPACES_PER_NCC: usize = 50;
@@ -40,19 +40,18 @@ pub(crate) fn validate(
         src,
         diagnostics: Vec::new(),
     };
-    let kind = match &raw.kind {
-        None => Some(crate::workflow::DEFAULT_KIND),
-        Some(k) => v.check(k, "kind", |name| {
-            crate::workflow::find(name)
-                .map(|k| k.name())
-                .ok_or_else(|| {
-                    format!(
-                        "unknown workflow kind \"{name}\"; expected one of: {}",
-                        crate::workflow::names().join(", ")
-                    )
-                })
-        }),
-    };
+    // Which kinds exist is for the workflow layer to say (`crate::workflow::kind_of`); here
+    // only which one the file names, and where.
+    let kind = Some(match &raw.kind {
+        None => KindName {
+            name: DEFAULT_KIND.to_owned(),
+            location: None,
+        },
+        Some(k) => KindName {
+            name: k.get_ref().clone(),
+            location: Some(src.location(k.span().start)),
+        },
+    });
     let deployment = v.check(&raw.deployment.name, "deployment.name", |name| {
         DeploymentName::new(name)
     });

@@ -27,13 +27,14 @@ use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, Secur
 use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
 use crate::resources::targets::{Targets, TargetsInputs};
 
-/// The kind's name.
-pub const NAME: &str = "s3-privatelink";
+/// The kind's name (the default of workflow files, which predate kinds).
+pub const NAME: &str = config::DEFAULT_KIND;
 
 /// S3 over TLS: the NLB passes TCP through to the endpoint's ENIs.
 pub const PORT: i32 = 443;
 
 /// The `s3-privatelink` kind.
+#[derive(Debug)]
 pub struct S3PrivateLink;
 
 impl WorkflowKind for S3PrivateLink {
