@@ -234,3 +234,47 @@ fn missing_credentials_exit_8_and_name_what_is_missing() {
     );
     assert!(!msg.contains("panicked"), "{msg}");
 }
+
+#[test]
+fn an_unknown_workflow_kind_names_the_file_line_and_the_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let text_before = std::fs::read_to_string(&wf).unwrap();
+    std::fs::write(&wf, format!("kind = \"s3-privatelnk\"\n{text_before}")).unwrap();
+    let out = plink(dir.path(), &["validate", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("s3-privatelink.toml:1:8: kind: unknown workflow kind \"s3-privatelnk\"; expected one of: s3-privatelink"),
+        "{}",
+        text(&out)
+    );
+    // Naming the default kind is the same as naming none.
+    std::fs::write(&wf, format!("kind = \"s3-privatelink\"\n{text_before}")).unwrap();
+    let out = plink(dir.path(), &["validate", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_state_of_another_workflow_kind_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = demo_workflow(dir.path());
+    let state = dir.path().join(".plink/demo-s3/state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let other = include_str!("fixtures/state-v0.1.0-s3-privatelink-up.json").replace(
+        "\"workflow\": \"s3-privatelink\"",
+        "\"workflow\": \"ip-access-lists\"",
+    );
+    assert!(other.contains("ip-access-lists"));
+    std::fs::write(&state, &other).unwrap();
+    for cmd in ["up", "plan", "down", "status"] {
+        let out = plink(dir.path(), &[cmd, wf.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(7), "{cmd}: {}", text(&out));
+        assert!(
+            text(&out).contains("workflow kind \"ip-access-lists\"")
+                && text(&out).contains("\"s3-privatelink\""),
+            "{cmd}: {}",
+            text(&out)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), other);
+}

@@ -4,7 +4,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use plink::state::{
-    Intent, StateError, StatePaths, StateStore, StepStatus, UnlockOutcome, read_state, unlock,
+    Intent, StateError, StateFile, StatePaths, StateStore, StepStatus, UnlockOutcome, read_state,
+    unlock,
 };
 
 fn paths(dir: &Path) -> StatePaths {
@@ -159,4 +160,56 @@ fn unlock_reports_a_live_holder_and_force_breaks_it() {
         unlock(&p.lock(), false).unwrap(),
         UnlockOutcome::WasFree { .. }
     ));
+}
+
+/// A state file written by plink 0.1.0 (before resources and workflow kinds) after a full `up`
+/// of the demo workflow.
+const OLD_STATE: &str = include_str!("fixtures/state-v0.1.0-s3-privatelink-up.json");
+
+/// Reads `node`'s outputs as `T` and writes them back: nothing may be lost or renamed.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(state: &StateFile, node: &str) {
+    let outputs = serde_json::Value::Object(state.steps[node].outputs.clone());
+    let record: T = serde_json::from_value(outputs.clone())
+        .unwrap_or_else(|e| panic!("{node}: the record does not read: {e}"));
+    assert_eq!(
+        serde_json::to_value(&record).unwrap(),
+        outputs,
+        "{node}: the record changes when read and written again"
+    );
+}
+
+#[test]
+fn state_files_of_plink_0_1_0_read_into_every_record_unchanged() {
+    use plink::resources::{
+        acceptance, binding, endpoint, endpoint_service, listener, load_balancer, ncc, network,
+        rule, security_group, target_group, targets,
+    };
+    let state: StateFile = serde_json::from_str(OLD_STATE).unwrap();
+    assert_eq!(state.workflow, "s3-privatelink");
+    round_trip::<network::NetworkRecord>(&state, "network");
+    round_trip::<security_group::SecurityGroupRecord>(&state, "security_group");
+    round_trip::<endpoint::EndpointRecord>(&state, "endpoint");
+    round_trip::<load_balancer::LoadBalancerRecord>(&state, "load_balancer");
+    round_trip::<target_group::TargetGroupRecord>(&state, "target_group");
+    round_trip::<targets::TargetsRecord>(&state, "targets");
+    round_trip::<listener::ListenerRecord>(&state, "listener");
+    round_trip::<endpoint_service::EndpointServiceRecord>(&state, "endpoint_service");
+    round_trip::<ncc::NccRecord>(&state, "ncc");
+    round_trip::<rule::RuleRecord>(&state, "rule");
+    round_trip::<acceptance::AcceptanceRecord>(&state, "accept");
+    round_trip::<rule::EstablishedRecord>(&state, "established");
+    round_trip::<binding::BindingRecord>(&state, "bind");
+    // Every step of the old state is a node of today's graph.
+    let workflow = plink::config::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/s3-privatelink.toml"),
+    )
+    .unwrap();
+    let order = plink::workflow::step_order(&workflow).unwrap();
+    for step in state.steps.keys() {
+        assert!(
+            order.contains(&step.as_str()),
+            "{step} is no node of the graph"
+        );
+    }
+    assert_eq!(order.len(), state.steps.len());
 }

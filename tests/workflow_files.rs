@@ -1218,3 +1218,20 @@ fn error_display_is_one_line_per_problem_and_never_panics_on_odd_input() {
         );
     }
 }
+
+#[test]
+fn the_teardown_order_documented_in_the_readme_is_the_one_derived_from_the_graph() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find_map(|l| l.strip_prefix("teardown order: "))
+        .expect("README.md documents the teardown order");
+    let documented: Vec<&str> = line.split(" → ").collect();
+    let demo = config::load(&workflows_dir().join("s3-privatelink.toml")).unwrap();
+    let graph = plink::workflow::kind_of(&demo)
+        .unwrap()
+        .graph(&demo)
+        .unwrap();
+    assert_eq!(documented, graph.teardown_order());
+}

@@ -131,6 +131,13 @@ pub fn recorded(deployment: &Deployment, graph: &Graph) -> Result<StatusReport, 
         report.steps = step_order.iter().map(|s| never_ran(s)).collect();
         return Ok(report);
     };
+    if state.workflow != deployment.kind.name() {
+        return Err(StateError::WrongKind {
+            path: deployment.paths.state.clone(),
+            found: state.workflow,
+            expected: deployment.kind.name().to_owned(),
+        });
+    }
     report.serial = state.serial;
     report.lineage = Some(state.lineage.clone());
     report.updated_at = Some(state.updated_at.clone());

@@ -269,3 +269,27 @@ fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
         "{bind:#}"
     );
 }
+
+#[test]
+fn a_state_file_of_plink_0_1_0_is_read_and_resumed() {
+    // Written by plink 0.1.0 after a full `up` on another stack: every resource it records is
+    // gone here, so `up` must read it, find each one gone, and converge in the same lineage.
+    let old: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/state-v0.1.0-s3-privatelink-up.json"
+    ))
+    .unwrap();
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    wd.write_state(&old);
+    let run = stack.up(&wd);
+    run.assert_code(0);
+    let c = assert_converged(&stack, &wd, &run);
+    assert_one_rule_ever(&c, "up from an old state");
+    let state = wd.state_required();
+    assert_eq!(state["lineage"], old["lineage"], "{state:#}");
+    assert!(
+        state["serial"].as_u64() > old["serial"].as_u64(),
+        "{state:#}"
+    );
+    assert!(run.stderr.contains("is gone"), "{}", run.transcript());
+}
