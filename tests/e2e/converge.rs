@@ -280,6 +280,7 @@ fn a_state_file_of_plink_0_1_0_is_read_and_resumed() {
     .unwrap();
     let stack = Stack::start();
     let wd = Workdir::new(WorkflowSpec::default());
+    std::fs::create_dir_all(wd.state_path().parent().unwrap()).unwrap();
     wd.write_state(&old);
     let run = stack.up(&wd);
     run.assert_code(0);
