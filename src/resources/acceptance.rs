@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Env, Found, Observation, Readiness, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::aws::{EndpointConnection, EndpointService};
 use crate::engine::{Poll, StepError, WaitPolicy};
 use crate::state::Intent;
@@ -34,7 +34,7 @@ impl ConnectionAcceptance {
     ///
     /// # Errors
     /// The ARN names no account.
-    pub fn new(principal_arn: &str, timeout: Duration) -> Result<Self, StepError> {
+    pub fn new(principal_arn: &str, timeout: Duration) -> Res<Self> {
         Ok(Self {
             owner: databricks_account(principal_arn)?,
             timeout,
@@ -70,10 +70,7 @@ pub struct ConnectionsDown {
 const LIVE: &[&str] = &["pendingAcceptance", "pending", "available"];
 
 impl ConnectionAcceptance {
-    async fn connections(
-        env: &Env,
-        service_id: &str,
-    ) -> Result<Vec<EndpointConnection>, StepError> {
+    async fn connections(env: &Env, service_id: &str) -> Res<Vec<EndpointConnection>> {
         env.aws
             .endpoint_connections(service_id, None)
             .await
@@ -82,7 +79,7 @@ impl ConnectionAcceptance {
 
     /// The rule's connection, checked: only from Databricks' account, and not in a state it
     /// cannot leave.
-    fn examine(&self, conn: &EndpointConnection, service_id: &str) -> Result<(), StepError> {
+    fn examine(&self, conn: &EndpointConnection, service_id: &str) -> Res<()> {
         let vpce = &conn.vpce_id;
         if conn.owner != self.owner {
             return Err(StepError::needs_user(
@@ -120,11 +117,11 @@ impl Resource for ConnectionAcceptance {
         "accept the Databricks endpoint's connection".into()
     }
 
-    fn label(&self, live: &EndpointConnection) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.vpce_id.clone()
     }
 
-    fn summary(&self, live: &EndpointConnection) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!(
             "connection {} of Databricks ({}) available",
             live.vpce_id, self.owner
@@ -139,11 +136,7 @@ impl Resource for ConnectionAcceptance {
         false
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &AcceptanceInputs,
-    ) -> Result<Found<EndpointConnection>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let Some(vpce) = &inputs.rule_vpc_endpoint_id else {
             return Ok(Found::Missing { gone: None });
         };
@@ -171,7 +164,7 @@ impl Resource for ConnectionAcceptance {
         Ok(Found::Recorded(conn))
     }
 
-    fn create_detail(&self, inputs: &AcceptanceInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         match &inputs.rule_vpc_endpoint_id {
             Some(vpce) => format!("no connection from {vpce} yet"),
             None => {
@@ -181,11 +174,7 @@ impl Resource for ConnectionAcceptance {
         }
     }
 
-    async fn create(
-        &self,
-        _: &Cx<'_>,
-        inputs: &AcceptanceInputs,
-    ) -> Result<Option<EndpointConnection>, StepError> {
+    async fn create(&self, _: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         if inputs.rule_vpc_endpoint_id.is_none() {
             return Err(StepError::terminal(
                 "the rule has no vpc_endpoint_id recorded; run `plink up` again",
@@ -197,9 +186,9 @@ impl Resource for ConnectionAcceptance {
     async fn compare(
         &self,
         _: &Cx<'_>,
-        _: &AcceptanceInputs,
-        conn: &EndpointConnection,
-    ) -> Result<Vec<Change<()>>, StepError> {
+        _: &Self::Inputs,
+        conn: &Self::Live,
+    ) -> Res<Vec<Change<()>>> {
         Ok(if conn.is_pending_acceptance() {
             vec![Change::new(
                 format!(
@@ -217,10 +206,10 @@ impl Resource for ConnectionAcceptance {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        inputs: &AcceptanceInputs,
-        conn: &EndpointConnection,
+        inputs: &Self::Inputs,
+        conn: &Self::Live,
         _: &(),
-    ) -> Result<(), StepError> {
+    ) -> Res<()> {
         cx.begin(
             Intent::new("accept_vpc_endpoint_connection")
                 .key("service_id", &inputs.service_id)
@@ -243,7 +232,7 @@ impl Resource for ConnectionAcceptance {
         }
     }
 
-    fn readiness(&self, conn: &EndpointConnection) -> Readiness {
+    fn readiness(&self, conn: &Self::Live) -> Readiness {
         match conn.state.as_str() {
             "available" => Readiness::Ready,
             _ => match self.examine(conn, &conn.service_id) {
@@ -265,20 +254,15 @@ impl Resource for ConnectionAcceptance {
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
-        conn: &EndpointConnection,
-    ) -> Result<Option<EndpointConnection>, StepError> {
+        conn: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         Ok(Self::connections(cx.env, &conn.service_id)
             .await?
             .into_iter()
             .find(|c| c.vpce_id == conn.vpce_id))
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &AcceptanceInputs,
-        conn: &EndpointConnection,
-    ) -> Result<AcceptanceRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, conn: &Self::Live) -> Res<Self::Record> {
         Ok(if conn.is_pending_acceptance() {
             AcceptanceRecord::default()
         } else {
@@ -293,8 +277,8 @@ impl Resource for ConnectionAcceptance {
     async fn observe(
         &self,
         env: &Env,
-        _: &AcceptanceRecord,
-        inputs: Option<&AcceptanceInputs>,
+        _: &Self::Record,
+        inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
         o.set("connections", Vec::<ConnectionView>::new());
@@ -335,11 +319,7 @@ impl Resource for ConnectionAcceptance {
 
     /// Rejects every remaining connection of plink's endpoint service — on a service plink did
     /// not create (and without `--delete-adopted`), only the connection of plink's rule.
-    async fn teardown(
-        &self,
-        cx: &Cx<'_>,
-        inputs: Option<&AcceptanceInputs>,
-    ) -> Result<(), StepError> {
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let Some(inputs) = inputs.filter(|i| !i.service_id.is_empty()) else {
             return Ok(());
         };
@@ -386,7 +366,7 @@ pub(super) async fn reject_live(
     only: Option<&str>,
     rule_vpce: Option<&str>,
     timeout: Duration,
-) -> Result<(), StepError> {
+) -> Res<()> {
     let aws = &cx.env.aws;
     let only_ours = |c: &EndpointConnection| only.is_none_or(|v| v == c.vpce_id);
     let mut live = live_connections(cx.env, &service.id).await?;
@@ -460,10 +440,7 @@ pub(super) async fn reject_live(
         .await
 }
 
-async fn live_connections(
-    env: &Env,
-    service_id: &str,
-) -> Result<Vec<EndpointConnection>, StepError> {
+async fn live_connections(env: &Env, service_id: &str) -> Res<Vec<EndpointConnection>> {
     match env.aws.endpoint_connections(service_id, None).await {
         Ok(conns) => Ok(conns
             .into_iter()
@@ -476,7 +453,7 @@ async fn live_connections(
 }
 
 /// The account in the principal ARN (`arn:aws:iam::565502421330:role/…` → `565502421330`).
-fn databricks_account(principal_arn: &str) -> Result<String, StepError> {
+fn databricks_account(principal_arn: &str) -> Res<String> {
     principal_arn
         .split(':')
         .nth(4)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, Env, Found, Observation, Resource, errors};
+use super::{Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{PlanAction, Planned, Poll, StepError};
 use crate::state::Intent;
@@ -70,7 +70,7 @@ const REPLACE_HINT: &str = "a workspace has one NCC, which can be switched but n
 
 impl Binding {
     /// Workspace `id`, which must exist.
-    async fn workspace(env: &Env, id: i64) -> Result<Workspace, StepError> {
+    async fn workspace(env: &Env, id: i64) -> Res<Workspace> {
         let db = &env.databricks;
         db.get_workspace(id).await.map_err(|e| match e.kind() {
             ErrorKind::NotFound => StepError::needs_user(
@@ -86,7 +86,7 @@ impl Binding {
 
     /// Where the workspace's binding stands against `ncc_id`; a workspace of another region
     /// needs the user.
-    fn bound(env: &Env, ws: &Workspace, ncc_id: &str) -> Result<Bound, StepError> {
+    fn bound(env: &Env, ws: &Workspace, ncc_id: &str) -> Res<Bound> {
         if let Some(region) = ws.aws_region.as_deref()
             && region != env.region()
         {
@@ -113,12 +113,7 @@ impl Binding {
     }
 
     /// Binds one workspace; returns the NCC it replaced, if any.
-    async fn bind_one(
-        &self,
-        cx: &Cx<'_>,
-        id: i64,
-        ncc_id: &str,
-    ) -> Result<Option<String>, StepError> {
+    async fn bind_one(&self, cx: &Cx<'_>, id: i64, ncc_id: &str) -> Res<Option<String>> {
         let env = cx.env;
         let ws = Self::workspace(env, id).await?;
         let bound = Self::bound(env, &ws, ncc_id)?;
@@ -159,7 +154,7 @@ impl Binding {
     }
 
     /// What `bind_one` would do to workspace `id`, in one plan line.
-    async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Result<Planned, StepError> {
+    async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Res<Planned> {
         let ws = Self::workspace(env, id).await?;
         Ok(match Self::bound(env, &ws, ncc_id)? {
             Bound::Ours { running: true } => {
@@ -195,15 +190,11 @@ impl Resource for Binding {
         format!("bind the NCC to workspace(s) {:?}", self.workspace_ids)
     }
 
-    fn label(&self, _: &Vec<Workspace>) -> String {
+    fn label(&self, _: &Self::Live) -> String {
         format!("{:?}", self.workspace_ids)
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        _: &BindingInputs,
-    ) -> Result<Found<Vec<Workspace>>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         let mut found = Vec::new();
         for &id in &self.workspace_ids {
             found.push(Self::workspace(cx.env, id).await?);
@@ -211,20 +202,16 @@ impl Resource for Binding {
         Ok(Found::Recorded(found))
     }
 
-    fn create_detail(&self, _: &BindingInputs) -> String {
+    fn create_detail(&self, _: &Self::Inputs) -> String {
         self.describe()
     }
 
-    async fn create(
-        &self,
-        _: &Cx<'_>,
-        _: &BindingInputs,
-    ) -> Result<Option<Vec<Workspace>>, StepError> {
+    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
         Ok(None)
     }
 
     /// Binds each workspace in turn, recording each at once.
-    async fn converge(&self, cx: &Cx<'_>, inputs: &BindingInputs) -> Result<(), StepError> {
+    async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
         let previous: BindingRecord = cx.recorded();
         let mut bound = Vec::new();
         for &id in &self.workspace_ids {
@@ -248,7 +235,7 @@ impl Resource for Binding {
 
     /// One line per workspace; the line that needs the most attention sets the action: a stop
     /// or a wait, then a change.
-    async fn plan(&self, cx: &Cx<'_>, inputs: &BindingInputs) -> Result<Planned, StepError> {
+    async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Planned> {
         let mut lines = Vec::new();
         for &id in &self.workspace_ids {
             lines.push(self.plan_one(cx.env, id, &inputs.ncc_id).await?);
@@ -261,12 +248,7 @@ impl Resource for Binding {
         Ok(Planned::new(action, detail.join("; ")))
     }
 
-    async fn record(
-        &self,
-        cx: &Cx<'_>,
-        _: &BindingInputs,
-        _: &Vec<Workspace>,
-    ) -> Result<BindingRecord, StepError> {
+    async fn record(&self, cx: &Cx<'_>, _: &Self::Inputs, _: &Self::Live) -> Res<Self::Record> {
         Ok(cx.recorded())
     }
 
@@ -274,8 +256,8 @@ impl Resource for Binding {
     async fn observe(
         &self,
         env: &Env,
-        rec: &BindingRecord,
-        inputs: Option<&BindingInputs>,
+        rec: &Self::Record,
+        inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
         let mut ids = self.workspace_ids.clone();
@@ -330,12 +312,7 @@ impl Resource for Binding {
 ///
 /// # Errors
 /// [`StepError::NeedsUser`] for a failed or banned workspace; a timeout; a read failure.
-pub(super) async fn wait_running(
-    cx: &Cx<'_>,
-    id: i64,
-    ncc_id: &str,
-    timeout: Duration,
-) -> Result<(), StepError> {
+pub(super) async fn wait_running(cx: &Cx<'_>, id: i64, ncc_id: &str, timeout: Duration) -> Res<()> {
     let db = &cx.env.databricks;
     let policy = cx.env.wait(5, 30, timeout);
     cx.step

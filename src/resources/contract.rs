@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Cx, Env, Found};
+use super::{Cx, Env, Found, Res};
 use crate::aws::Tags;
 use crate::engine::{Planned, Poll, StepError, WaitPolicy};
 
@@ -129,7 +129,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// What the resource's calls fail with; a wait that times out.
-    async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<(), StepError> {
+    async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
         super::converge(self, cx, inputs).await.map(|_| ())
     }
 
@@ -138,7 +138,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// What `converge` would fail with for the same reason, or a read that failed.
-    async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<Planned, StepError> {
+    async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Planned> {
         super::plan(self, cx, inputs).await
     }
 
@@ -149,11 +149,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed, or a resource found that plink cannot use (the user must act).
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-    ) -> Result<Found<Self::Live>, StepError>;
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>>;
 
     // --- creation ----------------------------------------------------------------------------
 
@@ -173,7 +169,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// The create would be refused: the user must act.
-    async fn check_create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Result<(), StepError> {
+    async fn check_create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
         let _ = (cx, inputs);
         Ok(())
     }
@@ -189,11 +185,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// The create failed; a retryable error when the next attempt should look again first.
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-    ) -> Result<Option<Self::Live>, StepError>;
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>>;
 
     /// Deletes what [`find`](Resource::find) reported as [`Found::Replace`] before a new one is
     /// created.
@@ -205,7 +197,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
         live: &Self::Live,
-    ) -> Result<(), StepError> {
+    ) -> Res<()> {
         let _ = (cx, inputs, live);
         Err(StepError::terminal(format!(
             "a {} cannot be replaced by plink",
@@ -225,7 +217,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
         live: &Self::Live,
-    ) -> Result<Vec<Change<Self::Fix>>, StepError> {
+    ) -> Res<Vec<Change<Self::Fix>>> {
         let _ = (cx, inputs, live);
         Ok(Vec::new())
     }
@@ -240,7 +232,7 @@ pub trait Resource: Send + Sync + 'static {
         inputs: &Self::Inputs,
         live: &Self::Live,
         fix: &Self::Fix,
-    ) -> Result<(), StepError> {
+    ) -> Res<()> {
         let _ = (cx, inputs, live, fix);
         Ok(())
     }
@@ -270,7 +262,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
         live: &Self::Live,
-    ) -> Result<Option<Self::Live>, StepError> {
+    ) -> Res<Option<Self::Live>> {
         let _ = (cx, inputs, live);
         Ok(None)
     }
@@ -286,7 +278,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
         live: &Self::Live,
-    ) -> Result<Self::Record, StepError>;
+    ) -> Res<Self::Record>;
 
     /// What `plan` says when nothing is to be done.
     fn summary(&self, live: &Self::Live) -> String {
@@ -332,7 +324,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A delete or read that failed.
-    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Result<(), StepError> {
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         super::teardown_deleting(self, cx, inputs).await
     }
 
@@ -340,11 +332,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        inputs: Option<&Self::Inputs>,
-    ) -> Result<Vec<Self::Live>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         let _ = (cx, inputs);
         Ok(Vec::new())
     }
@@ -360,7 +348,7 @@ pub trait Resource: Send + Sync + 'static {
         &self,
         cx: &Cx<'_>,
         inputs: Option<&Self::Inputs>,
-    ) -> Result<Option<Self::Record>, StepError> {
+    ) -> Res<Option<Self::Record>> {
         let _ = (cx, inputs);
         Ok(None)
     }
@@ -369,7 +357,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// Reading the tags failed.
-    async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Ownership> {
         let _ = (cx, live);
         Ok(Ownership::Adopted)
     }
@@ -388,7 +376,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// The delete failed; retryable when something still uses it.
-    async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<()> {
         let _ = (cx, live);
         Ok(())
     }
@@ -397,7 +385,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Result<Poll<()>, StepError> {
+    async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Poll<()>> {
         let _ = (cx, live);
         Ok(Poll::Ready(()))
     }
@@ -408,7 +396,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         let _ = env;
         Ok(Vec::new())
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use super::{Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
 use crate::engine::{Poll, StepError, WaitPolicy};
 use crate::state::Intent;
@@ -51,7 +51,7 @@ fn dead(e: &VpcEndpoint) -> bool {
 }
 
 impl Endpoint {
-    async fn describe_id(env: &Env, id: &str) -> Result<Option<VpcEndpoint>, StepError> {
+    async fn describe_id(env: &Env, id: &str) -> Res<Option<VpcEndpoint>> {
         env.aws
             .describe_vpc_endpoint(id)
             .await
@@ -59,7 +59,7 @@ impl Endpoint {
     }
 
     /// Every endpoint tagged for this node of this deployment, oldest id first.
-    async fn tagged(cx: &Cx<'_>) -> Result<Vec<VpcEndpoint>, StepError> {
+    async fn tagged(cx: &Cx<'_>) -> Res<Vec<VpcEndpoint>> {
         let mut found = cx
             .env
             .aws
@@ -85,17 +85,17 @@ impl Resource for Endpoint {
         format!("interface endpoint {}", self.service_name)
     }
 
-    fn label(&self, live: &VpcEndpoint) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.id.clone()
     }
 
-    fn summary(&self, live: &VpcEndpoint) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!("endpoint {} available", live.id)
     }
 
     /// The recorded endpoint if it still lives, else one tagged for this deployment and node.
     /// A dead one is reported gone (`up` forgets it: the next create gets a new token).
-    async fn find(&self, cx: &Cx<'_>, _: &EndpointInputs) -> Result<Found<VpcEndpoint>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: EndpointRecord = cx.recorded();
         let mut gone = None;
         if !rec.vpc_endpoint_id.is_empty() {
@@ -120,7 +120,7 @@ impl Resource for Endpoint {
         Ok(Found::by_key(found.into_iter().next(), gone))
     }
 
-    fn create_detail(&self, inputs: &EndpointInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "interface endpoint to {} in {}",
             self.service_name,
@@ -128,11 +128,7 @@ impl Resource for Endpoint {
         )
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &EndpointInputs,
-    ) -> Result<Option<VpcEndpoint>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         let token = cx.token("create_vpc_endpoint");
         cx.begin(
             Intent::new("create_vpc_endpoint")
@@ -156,7 +152,7 @@ impl Resource for Endpoint {
             .map_err(|e| errors::aws("creating the interface endpoint", e))
     }
 
-    fn readiness(&self, e: &VpcEndpoint) -> Readiness {
+    fn readiness(&self, e: &Self::Live) -> Readiness {
         if e.is_available() {
             Readiness::Ready
         } else if dead(e) {
@@ -188,8 +184,8 @@ impl Resource for Endpoint {
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
-        live: &VpcEndpoint,
-    ) -> Result<Option<VpcEndpoint>, StepError> {
+        live: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         Self::describe_id(cx.env, &live.id).await
     }
 
@@ -197,9 +193,9 @@ impl Resource for Endpoint {
     async fn record(
         &self,
         cx: &Cx<'_>,
-        _: &EndpointInputs,
-        endpoint: &VpcEndpoint,
-    ) -> Result<EndpointRecord, StepError> {
+        _: &Self::Inputs,
+        endpoint: &Self::Live,
+    ) -> Res<Self::Record> {
         let mut enis = cx
             .env
             .aws
@@ -224,7 +220,7 @@ impl Resource for Endpoint {
     async fn observe(
         &self,
         env: &Env,
-        rec: &EndpointRecord,
+        rec: &Self::Record,
         _: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
@@ -258,11 +254,7 @@ impl Resource for Endpoint {
 
     /// The recorded endpoint and every endpoint carrying plink's tags for this deployment that is
     /// not deleted yet.
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&EndpointInputs>,
-    ) -> Result<Vec<VpcEndpoint>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         let rec: EndpointRecord = cx.recorded();
         let mut found = Vec::new();
         if !rec.vpc_endpoint_id.is_empty()
@@ -280,7 +272,7 @@ impl Resource for Endpoint {
         Ok(found)
     }
 
-    async fn ownership(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Ownership> {
         Ok(if cx.is_ours(&live.tags) {
             Ownership::Ours
         } else {
@@ -288,7 +280,7 @@ impl Resource for Endpoint {
         })
     }
 
-    async fn delete(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<()> {
         if live.state.eq_ignore_ascii_case("deleting") {
             return Ok(());
         }
@@ -300,7 +292,7 @@ impl Resource for Endpoint {
             .map_err(|e| errors::aws("deleting the interface endpoint", e))
     }
 
-    async fn gone(&self, cx: &Cx<'_>, live: &VpcEndpoint) -> Result<Poll<()>, StepError> {
+    async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Poll<()>> {
         Ok(match Self::describe_id(cx.env, &live.id).await? {
             Some(e) if !e.state.eq_ignore_ascii_case("deleted") => {
                 Poll::Pending(format!("{} {}", e.id, e.state))
@@ -309,7 +301,7 @@ impl Resource for Endpoint {
         })
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         Ok(env
             .aws
             .find_vpc_endpoints(&TagQuery::any_deployment())

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::acceptance::reject_live;
-use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateEndpointService, EndpointService as AwsService, ErrorKind, TagQuery, Tags};
 use crate::engine::{Poll, StepError, WaitPolicy};
 use crate::state::Intent;
@@ -50,14 +50,14 @@ fn live(s: &AwsService) -> bool {
 }
 
 impl EndpointService {
-    async fn describe_id(env: &Env, id: &str) -> Result<Option<AwsService>, StepError> {
+    async fn describe_id(env: &Env, id: &str) -> Res<Option<AwsService>> {
         env.aws
             .describe_endpoint_service(id)
             .await
             .map_err(|e| errors::aws("reading the endpoint service", e))
     }
 
-    async fn tagged(cx: &Cx<'_>) -> Result<Vec<AwsService>, StepError> {
+    async fn tagged(cx: &Cx<'_>) -> Res<Vec<AwsService>> {
         cx.env
             .aws
             .find_endpoint_services(&cx.tagged())
@@ -67,7 +67,7 @@ impl EndpointService {
 
     /// The deployment's endpoint services that still exist: the recorded one, and any carrying
     /// plink's tags for this deployment (a create whose answer was lost).
-    pub(super) async fn all(cx: &Cx<'_>) -> Result<Vec<AwsService>, StepError> {
+    pub(super) async fn all(cx: &Cx<'_>) -> Res<Vec<AwsService>> {
         let rec: EndpointServiceRecord = cx.recorded();
         let mut found = Vec::new();
         if !rec.service_id.is_empty()
@@ -99,11 +99,11 @@ impl Resource for EndpointService {
         "VPC endpoint service (acceptance required, Databricks principal only)".into()
     }
 
-    fn label(&self, live: &AwsService) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.id.clone()
     }
 
-    fn summary(&self, live: &AwsService) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!(
             "endpoint service {} allows only the Databricks principal",
             live.id
@@ -115,11 +115,7 @@ impl Resource for EndpointService {
     }
 
     /// Recorded id, else the service on the NLB, else one tagged for this deployment.
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &EndpointServiceInputs,
-    ) -> Result<Found<AwsService>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: EndpointServiceRecord = cx.recorded();
         let mut gone = None;
         if !rec.service_id.is_empty() {
@@ -146,18 +142,14 @@ impl Resource for EndpointService {
         Ok(Found::by_key(tagged, gone))
     }
 
-    fn create_detail(&self, inputs: &EndpointServiceInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "endpoint service on NLB {} (acceptance required), allowing only {}",
             inputs.load_balancer_name, self.principal
         )
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &EndpointServiceInputs,
-    ) -> Result<Option<AwsService>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         let token = cx.token("create_vpc_endpoint_service");
         cx.begin(
             Intent::new("create_vpc_endpoint_service")
@@ -181,9 +173,9 @@ impl Resource for EndpointService {
     async fn compare(
         &self,
         cx: &Cx<'_>,
-        _: &EndpointServiceInputs,
-        service: &AwsService,
-    ) -> Result<Vec<Change<Permission>>, StepError> {
+        _: &Self::Inputs,
+        service: &Self::Live,
+    ) -> Res<Vec<Change<Self::Fix>>> {
         if !service.acceptance_required {
             return Err(StepError::needs_user(
                 format!(
@@ -220,10 +212,10 @@ impl Resource for EndpointService {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _: &EndpointServiceInputs,
-        service: &AwsService,
-        fix: &Permission,
-    ) -> Result<(), StepError> {
+        _: &Self::Inputs,
+        service: &Self::Live,
+        fix: &Self::Fix,
+    ) -> Res<()> {
         let aws = &cx.env.aws;
         match fix {
             Permission::RemoveWildcard => {
@@ -249,7 +241,7 @@ impl Resource for EndpointService {
         }
     }
 
-    fn readiness(&self, s: &AwsService) -> Readiness {
+    fn readiness(&self, s: &Self::Live) -> Readiness {
         match s.state.as_str() {
             "Available" => Readiness::Ready,
             state if DEAD.contains(&state) => Readiness::Failed(StepError::terminal(format!(
@@ -271,17 +263,12 @@ impl Resource for EndpointService {
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
-        s: &AwsService,
-    ) -> Result<Option<AwsService>, StepError> {
+        s: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         Self::describe_id(cx.env, &s.id).await
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &EndpointServiceInputs,
-        s: &AwsService,
-    ) -> Result<EndpointServiceRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, s: &Self::Live) -> Res<Self::Record> {
         Ok(EndpointServiceRecord {
             service_id: s.id.clone(),
             service_name: s.name.clone(),
@@ -292,8 +279,8 @@ impl Resource for EndpointService {
     async fn observe(
         &self,
         env: &Env,
-        rec: &EndpointServiceRecord,
-        _: Option<&EndpointServiceInputs>,
+        rec: &Self::Record,
+        _: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
         o.set("allowed_principals", Vec::<String>::new());
@@ -320,11 +307,7 @@ impl Resource for EndpointService {
     }
 
     /// The service tagged for this deployment (a create whose answer was lost).
-    async fn recover(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&EndpointServiceInputs>,
-    ) -> Result<Option<EndpointServiceRecord>, StepError> {
+    async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
         Ok(Self::all(cx)
             .await?
             .into_iter()
@@ -336,15 +319,11 @@ impl Resource for EndpointService {
             }))
     }
 
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&EndpointServiceInputs>,
-    ) -> Result<Vec<AwsService>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         Self::all(cx).await
     }
 
-    async fn ownership(&self, cx: &Cx<'_>, s: &AwsService) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Ownership> {
         Ok(if cx.is_ours(&s.tags) {
             Ownership::Ours
         } else {
@@ -352,7 +331,7 @@ impl Resource for EndpointService {
         })
     }
 
-    async fn delete(&self, cx: &Cx<'_>, service: &AwsService) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, service: &Self::Live) -> Res<()> {
         if service.state.eq_ignore_ascii_case("Deleting") {
             return Ok(());
         }
@@ -384,7 +363,7 @@ impl Resource for EndpointService {
         }
     }
 
-    async fn gone(&self, cx: &Cx<'_>, s: &AwsService) -> Result<Poll<()>, StepError> {
+    async fn gone(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Poll<()>> {
         Ok(match Self::describe_id(cx.env, &s.id).await? {
             Some(now) if !now.state.eq_ignore_ascii_case("Deleted") => {
                 Poll::Pending(format!("{} {}", now.id, now.state))
@@ -393,7 +372,7 @@ impl Resource for EndpointService {
         })
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         Ok(env
             .aws
             .find_endpoint_services(&TagQuery::any_deployment())

@@ -1,7 +1,7 @@
 //! The algorithms every command derives from a [`Resource`]: converge (`up`), plan (`plan`,
 //! drift in `status`), and the common teardown (`down`).
 
-use super::{Cx, Deleted, Found, Ownership, Readiness, Resource, gone_prefix};
+use super::{Cx, Deleted, Found, Ownership, Readiness, Res, Resource, gone_prefix};
 use crate::engine::{Planned, Poll, StepError};
 
 /// Brings the resource to what the workflow wants, and returns it live and ready.
@@ -21,7 +21,7 @@ pub async fn converge<R: Resource + ?Sized>(
     r: &R,
     cx: &Cx<'_>,
     inputs: &R::Inputs,
-) -> Result<R::Live, StepError> {
+) -> Res<R::Live> {
     let turn = match r.turn(cx.env) {
         Some(key) => Some(super::coordination::lock(key).await),
         None => None,
@@ -68,11 +68,7 @@ pub async fn converge<R: Resource + ?Sized>(
 }
 
 /// Creates the resource, or waits for it to appear when something else creates it.
-async fn create<R: Resource + ?Sized>(
-    r: &R,
-    cx: &Cx<'_>,
-    inputs: &R::Inputs,
-) -> Result<R::Live, StepError> {
+async fn create<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, inputs: &R::Inputs) -> Res<R::Live> {
     if r.creates() {
         r.check_create(cx, inputs).await?;
     }
@@ -99,7 +95,7 @@ async fn wait_ready<R: Resource + ?Sized>(
     cx: &Cx<'_>,
     inputs: &R::Inputs,
     live: R::Live,
-) -> Result<R::Live, StepError> {
+) -> Res<R::Live> {
     match r.readiness(&live) {
         Readiness::Ready => return Ok(live),
         Readiness::Failed(e) => return Err(e),
@@ -125,11 +121,7 @@ async fn wait_ready<R: Resource + ?Sized>(
 ///
 /// # Errors
 /// What `converge` would fail with for the same reason, or a read that failed.
-pub async fn plan<R: Resource + ?Sized>(
-    r: &R,
-    cx: &Cx<'_>,
-    inputs: &R::Inputs,
-) -> Result<Planned, StepError> {
+pub async fn plan<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, inputs: &R::Inputs) -> Res<Planned> {
     let (live, unrecorded) = match r.find(cx, inputs).await? {
         Found::Missing { gone } => {
             let detail = format!(
@@ -197,7 +189,7 @@ pub async fn teardown_deleting<R: Resource + ?Sized>(
     r: &R,
     cx: &Cx<'_>,
     inputs: Option<&R::Inputs>,
-) -> Result<(), StepError> {
+) -> Res<()> {
     let mut doomed = Vec::new();
     for live in r.locate(cx, inputs).await? {
         let what = r.teardown_label(&live);

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::load_balancer::{elb_inventory, elb_ownership};
-use super::{Cx, Env, Found, Ownership, Resource, errors};
+use super::{Cx, Env, Found, Ownership, Res, Resource, errors};
 use crate::aws::{CreateListener, Listener as AwsListener, TagQuery, Tags};
 use crate::engine::StepError;
 use crate::state::Intent;
@@ -43,11 +43,11 @@ impl Resource for Listener {
         format!("listener TCP:{} → target group", self.port)
     }
 
-    fn label(&self, live: &AwsListener) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.arn.clone()
     }
 
-    fn summary(&self, _: &AwsListener) -> String {
+    fn summary(&self, _: &Self::Live) -> String {
         format!("listener TCP:{} forwards to the target group", self.port)
     }
 
@@ -56,11 +56,7 @@ impl Resource for Listener {
     }
 
     /// The NLB's listener on the port (recorded or not); one forwarding elsewhere needs the user.
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &ListenerInputs,
-    ) -> Result<Found<AwsListener>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: ListenerRecord = cx.recorded();
         let recorded = Some(rec.listener_arn).filter(|a| !a.is_empty());
         let existing = cx
@@ -88,18 +84,14 @@ impl Resource for Listener {
         }
     }
 
-    fn create_detail(&self, inputs: &ListenerInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "listener TCP:{} on NLB {} forwarding to {}",
             self.port, inputs.load_balancer_name, inputs.target_group_name
         )
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &ListenerInputs,
-    ) -> Result<Option<AwsListener>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         cx.begin(
             Intent::new("create_listener")
                 .key("load_balancer_arn", &inputs.load_balancer_arn)
@@ -118,12 +110,7 @@ impl Resource for Listener {
             .map_err(|e| errors::aws("creating the listener", e))
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &ListenerInputs,
-        l: &AwsListener,
-    ) -> Result<ListenerRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, l: &Self::Live) -> Res<Self::Record> {
         Ok(ListenerRecord {
             listener_arn: l.arn.clone(),
         })
@@ -131,11 +118,7 @@ impl Resource for Listener {
 
     /// The NLB's listeners that carry plink's tags, and the recorded one (deleted only with
     /// `--delete-adopted` when it carries none).
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        inputs: Option<&ListenerInputs>,
-    ) -> Result<Vec<AwsListener>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         let Some(inputs) = inputs else {
             return Ok(Vec::new());
         };
@@ -160,11 +143,11 @@ impl Resource for Listener {
             .collect())
     }
 
-    async fn ownership(&self, cx: &Cx<'_>, l: &AwsListener) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, l: &Self::Live) -> Res<Ownership> {
         elb_ownership(cx, &l.arn, "reading the listener's tags").await
     }
 
-    async fn delete(&self, cx: &Cx<'_>, l: &AwsListener) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, l: &Self::Live) -> Res<()> {
         cx.begin(Intent::new("delete_listener").key("listener_arn", &l.arn))?;
         cx.env
             .aws
@@ -173,7 +156,7 @@ impl Resource for Listener {
             .map_err(|e| errors::aws("deleting the listener", e))
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         let any = TagQuery::any_deployment();
         let lbs = env
             .aws

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateLoadBalancer, ErrorKind, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
 use crate::engine::{Poll, StepError, WaitPolicy};
 use crate::state::Intent;
@@ -36,7 +36,7 @@ pub struct LoadBalancerRecord {
 }
 
 impl LoadBalancer {
-    async fn describe_arn(env: &Env, arn: &str) -> Result<Option<AwsLoadBalancer>, StepError> {
+    async fn describe_arn(env: &Env, arn: &str) -> Res<Option<AwsLoadBalancer>> {
         env.aws
             .describe_load_balancer(arn)
             .await
@@ -44,7 +44,7 @@ impl LoadBalancer {
     }
 
     /// The recorded NLB if it exists, else the one named `nlb.name`, whoever created it.
-    pub(super) async fn existing(&self, cx: &Cx<'_>) -> Result<Found<AwsLoadBalancer>, StepError> {
+    pub(super) async fn existing(&self, cx: &Cx<'_>) -> Res<Found<AwsLoadBalancer>> {
         let rec: LoadBalancerRecord = cx.recorded();
         let mut gone = None;
         if !rec.load_balancer_arn.is_empty() {
@@ -77,11 +77,11 @@ impl Resource for LoadBalancer {
         format!("internal NLB {}", self.name)
     }
 
-    fn label(&self, live: &AwsLoadBalancer) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.name.clone()
     }
 
-    fn summary(&self, live: &AwsLoadBalancer) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!("NLB {} active", live.name)
     }
 
@@ -89,15 +89,11 @@ impl Resource for LoadBalancer {
         "found by name"
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        _: &LoadBalancerInputs,
-    ) -> Result<Found<AwsLoadBalancer>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         self.existing(cx).await
     }
 
-    fn create_detail(&self, inputs: &LoadBalancerInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "internal NLB {} across {} subnets",
             self.name,
@@ -105,11 +101,7 @@ impl Resource for LoadBalancer {
         )
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &LoadBalancerInputs,
-    ) -> Result<Option<AwsLoadBalancer>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         cx.begin(Intent::new("create_load_balancer").key("name", &self.name))?;
         cx.env
             .aws
@@ -129,9 +121,9 @@ impl Resource for LoadBalancer {
     async fn compare(
         &self,
         cx: &Cx<'_>,
-        inputs: &LoadBalancerInputs,
-        lb: &AwsLoadBalancer,
-    ) -> Result<Vec<Change<bool>>, StepError> {
+        inputs: &Self::Inputs,
+        lb: &Self::Live,
+    ) -> Res<Vec<Change<Self::Fix>>> {
         if !(lb.vpc_id == inputs.vpc_id && lb.type_ == "network" && lb.scheme == "internal") {
             return Err(StepError::needs_user(
                 format!(
@@ -165,10 +157,10 @@ impl Resource for LoadBalancer {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _: &LoadBalancerInputs,
-        lb: &AwsLoadBalancer,
-        want: &bool,
-    ) -> Result<(), StepError> {
+        _: &Self::Inputs,
+        lb: &Self::Live,
+        want: &Self::Fix,
+    ) -> Res<()> {
         cx.begin(
             Intent::new("set_cross_zone")
                 .key("load_balancer_arn", &lb.arn)
@@ -181,7 +173,7 @@ impl Resource for LoadBalancer {
             .map_err(|e| errors::aws("setting cross-zone load balancing", e))
     }
 
-    fn readiness(&self, lb: &AwsLoadBalancer) -> Readiness {
+    fn readiness(&self, lb: &Self::Live) -> Readiness {
         if lb.is_active() {
             Readiness::Ready
         } else if lb.is_failed() {
@@ -206,17 +198,12 @@ impl Resource for LoadBalancer {
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
-        lb: &AwsLoadBalancer,
-    ) -> Result<Option<AwsLoadBalancer>, StepError> {
+        lb: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         Self::describe_arn(cx.env, &lb.arn).await
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &LoadBalancerInputs,
-        lb: &AwsLoadBalancer,
-    ) -> Result<LoadBalancerRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, lb: &Self::Live) -> Res<Self::Record> {
         Ok(LoadBalancerRecord {
             load_balancer_arn: lb.arn.clone(),
             name: lb.name.clone(),
@@ -227,7 +214,7 @@ impl Resource for LoadBalancer {
     async fn observe(
         &self,
         env: &Env,
-        rec: &LoadBalancerRecord,
+        rec: &Self::Record,
         _: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
@@ -246,11 +233,7 @@ impl Resource for LoadBalancer {
     }
 
     /// The NLB named `nlb.name`, whoever created it.
-    async fn recover(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&LoadBalancerInputs>,
-    ) -> Result<Option<LoadBalancerRecord>, StepError> {
+    async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
         Ok(match self.existing(cx).await? {
             Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => {
                 Some(LoadBalancerRecord {
@@ -263,26 +246,22 @@ impl Resource for LoadBalancer {
         })
     }
 
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&LoadBalancerInputs>,
-    ) -> Result<Vec<AwsLoadBalancer>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         Ok(match self.existing(cx).await? {
             Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => vec![lb],
             _ => Vec::new(),
         })
     }
 
-    async fn ownership(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Ownership> {
         elb_ownership(cx, &lb.arn, "reading the NLB's tags").await
     }
 
-    fn deleted_id(&self, lb: &AwsLoadBalancer) -> String {
+    fn deleted_id(&self, lb: &Self::Live) -> String {
         lb.arn.clone()
     }
 
-    async fn delete(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<()> {
         cx.begin(
             Intent::new("delete_load_balancer")
                 .key("load_balancer_arn", &lb.arn)
@@ -299,14 +278,14 @@ impl Resource for LoadBalancer {
         }
     }
 
-    async fn gone(&self, cx: &Cx<'_>, lb: &AwsLoadBalancer) -> Result<Poll<()>, StepError> {
+    async fn gone(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Poll<()>> {
         Ok(match Self::describe_arn(cx.env, &lb.arn).await? {
             None => Poll::Ready(()),
             Some(now) => Poll::Pending(format!("state={}", now.state)),
         })
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         let lbs = env
             .aws
             .find_load_balancers(&TagQuery::any_deployment())
@@ -317,11 +296,7 @@ impl Resource for LoadBalancer {
 }
 
 /// Whether the ELB resource `arn` carries plink's tags for this node of this deployment.
-pub(super) async fn elb_ownership(
-    cx: &Cx<'_>,
-    arn: &str,
-    what: &str,
-) -> Result<Ownership, StepError> {
+pub(super) async fn elb_ownership(cx: &Cx<'_>, arn: &str, what: &str) -> Res<Ownership> {
     let tags = cx
         .env
         .aws
@@ -336,10 +311,7 @@ pub(super) async fn elb_ownership(
 }
 
 /// `arns` with their tags, keeping those with plink's (for the orphan scan).
-pub(super) async fn elb_inventory(
-    env: &Env,
-    arns: Vec<String>,
-) -> Result<Vec<(String, Tags)>, StepError> {
+pub(super) async fn elb_inventory(env: &Env, arns: Vec<String>) -> Res<Vec<(String, Tags)>> {
     let tags = env
         .aws
         .elb_tags(&arns)

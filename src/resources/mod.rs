@@ -44,6 +44,10 @@ pub mod target_group;
 pub mod targets;
 
 pub(crate) use crate::steps::errors;
+
+/// What every resource operation returns.
+pub type Res<T> = Result<T, crate::engine::StepError>;
+
 pub use contract::{Change, Deleted, Observation, Ownership, Readiness, Resource};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix};

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::binding::wait_running;
-use super::{Cx, Env, Found, Resource, errors};
+use super::{Cx, Env, Found, Res, Resource, errors};
 use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, StepError};
 use crate::state::Intent;
@@ -104,7 +104,7 @@ pub struct NccDown {
 
 impl Ncc {
     /// The NCC named by id, in the deployment's region.
-    async fn get_by_id(env: &Env, id: &str) -> Result<NetworkConnectivityConfig, StepError> {
+    async fn get_by_id(env: &Env, id: &str) -> Res<NetworkConnectivityConfig> {
         let db = &env.databricks;
         let ncc = db.get_ncc(id).await.map_err(|e| match e.kind() {
             ErrorKind::NotFound => StepError::needs_user(
@@ -142,7 +142,7 @@ impl Ncc {
 
     /// The deployment's NCC as the state knows it: recorded, else one its unresolved create
     /// intent may have made (found by name and region: then it is plink's).
-    async fn ours(cx: &Cx<'_>) -> Result<Option<NccRecord>, StepError> {
+    async fn ours(cx: &Cx<'_>) -> Res<Option<NccRecord>> {
         let rec: NccRecord = cx.recorded();
         if !rec.ncc_id.is_empty() {
             return Ok(Some(rec));
@@ -190,7 +190,7 @@ impl Resource for Ncc {
         }
     }
 
-    fn label(&self, live: &NetworkConnectivityConfig) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         format!("{} ({})", live.name, live.network_connectivity_config_id)
     }
 
@@ -202,11 +202,7 @@ impl Resource for Ncc {
     }
 
     /// The NCC named by id; else the recorded one, else the one named so in the region.
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        _: &NccInputs,
-    ) -> Result<Found<NetworkConnectivityConfig>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         let db = &cx.env.databricks;
         let rec: NccRecord = cx.recorded();
         let name = match &self.choice {
@@ -247,7 +243,7 @@ impl Resource for Ncc {
         Ok(Found::by_key(by_name, gone))
     }
 
-    fn create_detail(&self, _: &NccInputs) -> String {
+    fn create_detail(&self, _: &Self::Inputs) -> String {
         self.describe()
     }
 
@@ -261,7 +257,7 @@ impl Resource for Ncc {
     }
 
     /// The regional limit, checked before a create (a refused create would say less).
-    async fn check_create(&self, cx: &Cx<'_>, _: &NccInputs) -> Result<(), StepError> {
+    async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let db = &cx.env.databricks;
         let region = cx.env.region();
         let in_region = db
@@ -275,11 +271,7 @@ impl Resource for Ncc {
     }
 
     /// Creates the NCC. Never retried blindly (no idempotency token): the next attempt lists first.
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        _: &NccInputs,
-    ) -> Result<Option<NetworkConnectivityConfig>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
         let NccChoice::Named(name) = &self.choice else {
             return Err(StepError::terminal("an NCC named by id is never created"));
         };
@@ -300,12 +292,7 @@ impl Resource for Ncc {
         }
     }
 
-    async fn record(
-        &self,
-        cx: &Cx<'_>,
-        _: &NccInputs,
-        ncc: &NetworkConnectivityConfig,
-    ) -> Result<NccRecord, StepError> {
+    async fn record(&self, cx: &Cx<'_>, _: &Self::Inputs, ncc: &Self::Live) -> Res<Self::Record> {
         Ok(NccRecord {
             ncc_id: ncc.network_connectivity_config_id.clone(),
             name: ncc.name.clone(),
@@ -316,15 +303,11 @@ impl Resource for Ncc {
     }
 
     /// The NCC a create intent whose answer was lost made (by name and region).
-    async fn recover(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&NccInputs>,
-    ) -> Result<Option<NccRecord>, StepError> {
+    async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
         Self::ours(cx).await
     }
 
-    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&NccInputs>) -> Result<(), StepError> {
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let db = &cx.env.databricks;
         let Some(ncc) = Self::ours(cx).await? else {
             return Ok(());
@@ -432,7 +415,7 @@ impl Resource for Ncc {
 }
 
 /// Refuses a create that the regional limit would refuse.
-fn check_limit(in_region: usize, account: &str, region: &str) -> Result<(), StepError> {
+fn check_limit(in_region: usize, account: &str, region: &str) -> Res<()> {
     if in_region < MAX_NCCS_PER_REGION {
         return Ok(());
     }
@@ -448,10 +431,7 @@ fn check_limit(in_region: usize, account: &str, region: &str) -> Result<(), Step
 ///
 /// # Errors
 /// [`StepError::NeedsUser`] saying what is wrong with it.
-pub async fn check_rebind_target(
-    env: &Env,
-    ncc_id: &str,
-) -> Result<NetworkConnectivityConfig, StepError> {
+pub async fn check_rebind_target(env: &Env, ncc_id: &str) -> Res<NetworkConnectivityConfig> {
     let db = &env.databricks;
     let ncc = db.get_ncc(ncc_id).await.map_err(|e| match e.kind() {
         ErrorKind::NotFound => StepError::needs_user(
@@ -477,13 +457,7 @@ pub async fn check_rebind_target(
 }
 
 /// Switches workspace `ws` from `from` to `to` and waits until it is RUNNING on `to`.
-async fn rebind(
-    cx: &Cx<'_>,
-    ws: i64,
-    from: &str,
-    to: &str,
-    timeout: Duration,
-) -> Result<(), StepError> {
+async fn rebind(cx: &Cx<'_>, ws: i64, from: &str, to: &str, timeout: Duration) -> Res<()> {
     cx.begin(
         Intent::new("rebind_workspace")
             .key("workspace_id", ws.to_string())
@@ -501,7 +475,7 @@ async fn rebind(
 }
 
 /// Deletes the NCC, retrying Databricks' eventually consistent `INVALID_STATE` refusals.
-async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Result<(), StepError> {
+async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Res<()> {
     let db = &cx.env.databricks;
     let id = &ncc.network_connectivity_config_id;
     cx.begin(
@@ -530,7 +504,7 @@ async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Result<(), Step
 }
 
 /// The workspaces bound to `ncc_id`, sorted.
-async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Result<Vec<i64>, StepError> {
+async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
     let mut ids: Vec<i64> = db
         .list_workspaces()
         .await

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Found, Resource, errors};
+use super::{Change, Cx, Found, Res, Resource, errors};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::engine::StepError;
 
@@ -59,12 +59,12 @@ impl Resource for Network {
         "resolve the VPC and subnets".into()
     }
 
-    fn label(&self, live: &NetworkRecord) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         let subnets: Vec<&str> = live.subnets.iter().map(|s| s.id.as_str()).collect();
         format!("VPC {}, subnets {}", live.vpc_id, subnets.join(", "))
     }
 
-    fn summary(&self, live: &NetworkRecord) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         self.label(live)
     }
 
@@ -74,7 +74,7 @@ impl Resource for Network {
 
     /// Resolves the VPC and subnets: recorded when they match the record, else unrecorded
     /// (the plan then says they are adopted, or changed since the last run).
-    async fn find(&self, cx: &Cx<'_>, _: &()) -> Result<Found<NetworkRecord>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
         let live = self.resolve(cx).await?;
         Ok(if cx.has_record() {
             Found::Recorded(live)
@@ -90,16 +90,11 @@ impl Resource for Network {
         "the VPC and subnets".into()
     }
 
-    async fn create(&self, _: &Cx<'_>, _: &()) -> Result<Option<NetworkRecord>, StepError> {
+    async fn create(&self, _: &Cx<'_>, _: &()) -> Res<Option<Self::Live>> {
         Err(StepError::terminal("plink never creates a VPC or subnets"))
     }
 
-    async fn compare(
-        &self,
-        cx: &Cx<'_>,
-        _: &(),
-        live: &NetworkRecord,
-    ) -> Result<Vec<Change<()>>, StepError> {
+    async fn compare(&self, cx: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Vec<Change<()>>> {
         let recorded: NetworkRecord = cx.recorded();
         Ok(if cx.has_record() && &recorded != live {
             vec![Change::new(
@@ -112,20 +107,11 @@ impl Resource for Network {
         })
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &(),
-        live: &NetworkRecord,
-    ) -> Result<NetworkRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Self::Live> {
         Ok(live.clone())
     }
 
-    async fn recover(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&()>,
-    ) -> Result<Option<NetworkRecord>, StepError> {
+    async fn recover(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<Option<Self::Live>> {
         self.resolve(cx).await.map(Some)
     }
 
@@ -136,7 +122,7 @@ impl Resource for Network {
 
 impl Network {
     /// Resolves the VPC and subnets and checks them; reads only.
-    async fn resolve(&self, cx: &Cx<'_>) -> Result<NetworkRecord, StepError> {
+    async fn resolve(&self, cx: &Cx<'_>) -> Res<NetworkRecord> {
         let aws = &cx.env.aws;
         let vpc = aws
             .find_vpc(&self.vpc)

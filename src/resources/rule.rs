@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Env, Found, Observation, Readiness, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
@@ -159,11 +159,7 @@ pub fn failed(rule: &PrivateEndpointRule) -> StepError {
     )
 }
 
-async fn get_rule(
-    env: &Env,
-    ncc_id: &str,
-    rule_id: &str,
-) -> Result<PrivateEndpointRule, StepError> {
+async fn get_rule(env: &Env, ncc_id: &str, rule_id: &str) -> Res<PrivateEndpointRule> {
     env.databricks
         .get_rule(ncc_id, rule_id)
         .await
@@ -183,11 +179,11 @@ impl Resource for Rule {
         "private endpoint rule for the endpoint service".into()
     }
 
-    fn label(&self, live: &PrivateEndpointRule) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.rule_id.clone()
     }
 
-    fn summary(&self, live: &PrivateEndpointRule) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!("rule {} {}", live.rule_id, state_text(live))
     }
 
@@ -198,11 +194,7 @@ impl Resource for Rule {
     /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural
     /// key). A failed one, or a recorded one for another endpoint service (plink's service was
     /// replaced), is to be replaced: the previous run stopped on it and told the user what to do.
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &RuleInputs,
-    ) -> Result<Found<PrivateEndpointRule>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rules = cx
             .env
             .databricks
@@ -250,7 +242,7 @@ impl Resource for Rule {
         })
     }
 
-    fn create_detail(&self, inputs: &RuleInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "private endpoint rule for {} with domain names [{}]",
             inputs.service_name,
@@ -268,7 +260,7 @@ impl Resource for Rule {
     }
 
     /// Counts the live rules of every NCC of the region against the regional limit.
-    async fn check_create(&self, cx: &Cx<'_>, _: &RuleInputs) -> Result<(), StepError> {
+    async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let db = &cx.env.databricks;
         let region = cx.env.region();
         let nccs = db
@@ -294,11 +286,7 @@ impl Resource for Rule {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &RuleInputs,
-    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         cx.begin(
             Intent::new("create_private_endpoint_rule")
                 .key("ncc_id", &inputs.ncc_id)
@@ -329,9 +317,9 @@ impl Resource for Rule {
     async fn remove_to_replace(
         &self,
         cx: &Cx<'_>,
-        inputs: &RuleInputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<(), StepError> {
+        inputs: &Self::Inputs,
+        rule: &Self::Live,
+    ) -> Res<()> {
         let ncc_id = &inputs.ncc_id;
         cx.begin(Intent::new("delete_rule_to_replace").key("rule_id", &rule.rule_id))?;
         cx.env
@@ -346,9 +334,9 @@ impl Resource for Rule {
     async fn compare(
         &self,
         _: &Cx<'_>,
-        inputs: &RuleInputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<Vec<Change<Vec<String>>>, StepError> {
+        inputs: &Self::Inputs,
+        rule: &Self::Live,
+    ) -> Result<Vec<Change<Self::Fix>>, StepError> {
         if rule.domain_names == inputs.domain_names {
             return Ok(Vec::new());
         }
@@ -369,10 +357,10 @@ impl Resource for Rule {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        inputs: &RuleInputs,
-        rule: &PrivateEndpointRule,
-        names: &Vec<String>,
-    ) -> Result<(), StepError> {
+        inputs: &Self::Inputs,
+        rule: &Self::Live,
+        names: &Self::Fix,
+    ) -> Res<()> {
         let update = UpdateRule {
             domain_names: Some(names.clone()),
             ..UpdateRule::default()
@@ -391,7 +379,7 @@ impl Resource for Rule {
             .map_err(|e| errors::databricks("updating the rule's domain names", e))
     }
 
-    fn readiness(&self, rule: &PrivateEndpointRule) -> Readiness {
+    fn readiness(&self, rule: &Self::Live) -> Readiness {
         if is_failed(rule) {
             Readiness::Failed(failed(rule))
         } else if waiting_for_endpoint(rule) {
@@ -412,8 +400,8 @@ impl Resource for Rule {
         &self,
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        rule: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
             .await
             .map(Some)
@@ -422,9 +410,9 @@ impl Resource for Rule {
     async fn record(
         &self,
         _: &Cx<'_>,
-        inputs: &RuleInputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<RuleRecord, StepError> {
+        inputs: &Self::Inputs,
+        rule: &Self::Live,
+    ) -> Res<Self::Record> {
         Ok(RuleRecord {
             rule_id: rule.rule_id.clone(),
             endpoint_service: rule
@@ -439,8 +427,8 @@ impl Resource for Rule {
     async fn observe(
         &self,
         env: &Env,
-        rec: &RuleRecord,
-        inputs: Option<&RuleInputs>,
+        rec: &Self::Record,
+        inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
         let Some(inputs) = inputs.filter(|i| !i.ncc_id.is_empty()) else {
@@ -500,7 +488,7 @@ impl Resource for Rule {
 
     /// Deletes the deployment's rules: the recorded one, and any rule of the NCC for plink's
     /// endpoint service (recorded, or named by a create intent whose answer was lost).
-    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&RuleInputs>) -> Result<(), StepError> {
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let db = &cx.env.databricks;
         let rec: RuleRecord = cx.recorded();
         let Some(ncc_id) = inputs.map(|i| i.ncc_id.clone()).filter(|i| !i.is_empty()) else {
@@ -587,39 +575,31 @@ impl Resource for Established {
         "rule ESTABLISHED".into()
     }
 
-    fn label(&self, live: &PrivateEndpointRule) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.rule_id.clone()
     }
 
-    fn summary(&self, live: &PrivateEndpointRule) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!("rule {} {}", live.rule_id, state_text(live))
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &EstablishedInputs,
-    ) -> Result<Found<PrivateEndpointRule>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
             .await
             .map(Found::Recorded)
     }
 
-    fn create_detail(&self, _: &EstablishedInputs) -> String {
+    fn create_detail(&self, _: &Self::Inputs) -> String {
         String::new()
     }
 
-    async fn create(
-        &self,
-        _: &Cx<'_>,
-        _: &EstablishedInputs,
-    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
         Ok(None)
     }
 
     /// `ESTABLISHED` is ready; a failed state is an error saying what to do; anything else
     /// (`PENDING`, `CREATING`, a state this plink does not know) keeps waiting, never success.
-    fn readiness(&self, rule: &PrivateEndpointRule) -> Readiness {
+    fn readiness(&self, rule: &Self::Live) -> Readiness {
         match &rule.connection_state {
             Some(ConnectionState::Established) => Readiness::Ready,
             Some(s) if s.is_failed() => Readiness::Failed(failed(rule)),
@@ -639,19 +619,14 @@ impl Resource for Established {
         &self,
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<Option<PrivateEndpointRule>, StepError> {
+        rule: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
             .await
             .map(Some)
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &EstablishedInputs,
-        rule: &PrivateEndpointRule,
-    ) -> Result<EstablishedRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, rule: &Self::Live) -> Res<Self::Record> {
         Ok(EstablishedRecord {
             connection_state: match &rule.connection_state {
                 Some(s @ ConnectionState::Established) => s.as_str().to_owned(),

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Deleted, Env, Found, Resource, errors};
+use super::{Change, Cx, Deleted, Env, Found, Res, Resource, errors};
 use crate::aws::{CreateSecurityGroup, ErrorKind, SecurityGroup as AwsGroup, TagQuery, Tags};
 use crate::engine::{Poll, StepError};
 use crate::state::Intent;
@@ -46,12 +46,7 @@ pub struct SecurityGroupRecord {
 
 impl SecurityGroup {
     /// The user's groups must exist in the deployment's VPC.
-    async fn check_existing(
-        &self,
-        cx: &Cx<'_>,
-        ids: &[String],
-        vpc: &str,
-    ) -> Result<(), StepError> {
+    async fn check_existing(&self, cx: &Cx<'_>, ids: &[String], vpc: &str) -> Res<()> {
         for id in ids {
             let found = cx
                 .env
@@ -95,14 +90,14 @@ impl Resource for SecurityGroup {
         "security group of the endpoint (TCP 443 from the NLB subnets)".into()
     }
 
-    fn label(&self, live: &Groups) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         match live {
             Groups::Managed(g) => g.id.clone(),
             Groups::Users(ids) => ids.join(", "),
         }
     }
 
-    fn summary(&self, live: &Groups) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         match live {
             Groups::Managed(g) => format!(
                 "security group {} allows TCP 443 from the NLB subnets",
@@ -119,11 +114,7 @@ impl Resource for SecurityGroup {
         }
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &SecurityGroupInputs,
-    ) -> Result<Found<Groups>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: SecurityGroupRecord = cx.recorded();
         if let Some(ids) = &self.existing {
             self.check_existing(cx, ids, &inputs.vpc_id).await?;
@@ -155,7 +146,7 @@ impl Resource for SecurityGroup {
         Ok(Found::by_key(by_name.map(Groups::Managed), gone))
     }
 
-    fn create_detail(&self, inputs: &SecurityGroupInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!(
             "security group {} allowing TCP 443 from {}",
             self.name,
@@ -163,11 +154,7 @@ impl Resource for SecurityGroup {
         )
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &SecurityGroupInputs,
-    ) -> Result<Option<Groups>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         let name = self.name.clone();
         cx.begin(
             Intent::new("create_security_group")
@@ -206,9 +193,9 @@ impl Resource for SecurityGroup {
     async fn compare(
         &self,
         _: &Cx<'_>,
-        inputs: &SecurityGroupInputs,
-        live: &Groups,
-    ) -> Result<Vec<Change<Vec<String>>>, StepError> {
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Result<Vec<Change<Self::Fix>>, StepError> {
         let Groups::Managed(group) = live else {
             return Ok(Vec::new());
         };
@@ -234,10 +221,10 @@ impl Resource for SecurityGroup {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _: &SecurityGroupInputs,
-        live: &Groups,
-        missing: &Vec<String>,
-    ) -> Result<(), StepError> {
+        _: &Self::Inputs,
+        live: &Self::Live,
+        missing: &Self::Fix,
+    ) -> Res<()> {
         let Groups::Managed(group) = live else {
             return Ok(());
         };
@@ -257,8 +244,8 @@ impl Resource for SecurityGroup {
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
-        live: &Groups,
-    ) -> Result<Option<Groups>, StepError> {
+        live: &Self::Live,
+    ) -> Res<Option<Self::Live>> {
         let Groups::Managed(group) = live else {
             return Ok(None);
         };
@@ -271,12 +258,7 @@ impl Resource for SecurityGroup {
             .map(Groups::Managed))
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &SecurityGroupInputs,
-        live: &Groups,
-    ) -> Result<SecurityGroupRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, live: &Self::Live) -> Res<Self::Record> {
         Ok(match live {
             Groups::Managed(g) => SecurityGroupRecord {
                 security_group_ids: vec![g.id.clone()],
@@ -291,11 +273,7 @@ impl Resource for SecurityGroup {
 
     /// Only the group plink created is deleted, never one the user named; it is deleted as soon
     /// as the endpoint's ENIs release it (some time after the endpoint is gone).
-    async fn teardown(
-        &self,
-        cx: &Cx<'_>,
-        inputs: Option<&SecurityGroupInputs>,
-    ) -> Result<(), StepError> {
+    async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let aws = &cx.env.aws;
         let rec: SecurityGroupRecord = cx.recorded();
         if rec.created_by_plink == Some(false) || self.existing.is_some() {
@@ -352,7 +330,7 @@ impl Resource for SecurityGroup {
         Ok(())
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         Ok(env
             .aws
             .find_security_groups(&TagQuery::any_deployment())

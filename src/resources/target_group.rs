@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::load_balancer::{elb_inventory, elb_ownership};
-use super::{Change, Cx, Env, Found, Ownership, Resource, errors};
+use super::{Change, Cx, Env, Found, Ownership, Res, Resource, errors};
 use crate::aws::{CreateTargetGroup, ErrorKind, TagQuery, Tags, TargetGroup as AwsTargetGroup};
 use crate::engine::StepError;
 use crate::state::Intent;
@@ -33,7 +33,7 @@ pub struct TargetGroupRecord {
 
 impl TargetGroup {
     /// The recorded target group if it exists, else the one with the workflow's name.
-    async fn existing(&self, cx: &Cx<'_>) -> Result<Found<AwsTargetGroup>, StepError> {
+    async fn existing(&self, cx: &Cx<'_>) -> Res<Found<AwsTargetGroup>> {
         let aws = &cx.env.aws;
         let rec: TargetGroupRecord = cx.recorded();
         let mut gone = None;
@@ -68,7 +68,7 @@ impl Resource for TargetGroup {
         format!("target group {} (TCP:{}, ip)", self.name, self.port)
     }
 
-    fn label(&self, live: &AwsTargetGroup) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         live.name.clone()
     }
 
@@ -76,23 +76,15 @@ impl Resource for TargetGroup {
         "found by name"
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        _: &TargetGroupInputs,
-    ) -> Result<Found<AwsTargetGroup>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         self.existing(cx).await
     }
 
-    fn create_detail(&self, _: &TargetGroupInputs) -> String {
+    fn create_detail(&self, _: &Self::Inputs) -> String {
         self.describe()
     }
 
-    async fn create(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &TargetGroupInputs,
-    ) -> Result<Option<AwsTargetGroup>, StepError> {
+    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
         cx.begin(Intent::new("create_target_group").key("name", &self.name))?;
         cx.env
             .aws
@@ -111,9 +103,9 @@ impl Resource for TargetGroup {
     async fn compare(
         &self,
         _: &Cx<'_>,
-        inputs: &TargetGroupInputs,
-        tg: &AwsTargetGroup,
-    ) -> Result<Vec<Change<()>>, StepError> {
+        inputs: &Self::Inputs,
+        tg: &Self::Live,
+    ) -> Res<Vec<Change<()>>> {
         if tg.vpc_id == inputs.vpc_id
             && tg.protocol == "TCP"
             && tg.port == Some(self.port)
@@ -133,12 +125,7 @@ impl Resource for TargetGroup {
         ))
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        _: &TargetGroupInputs,
-        tg: &AwsTargetGroup,
-    ) -> Result<TargetGroupRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, tg: &Self::Live) -> Res<Self::Record> {
         Ok(TargetGroupRecord {
             target_group_arn: tg.arn.clone(),
             name: tg.name.clone(),
@@ -146,11 +133,7 @@ impl Resource for TargetGroup {
     }
 
     /// The target group with the workflow's name, whoever created it.
-    async fn recover(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&TargetGroupInputs>,
-    ) -> Result<Option<TargetGroupRecord>, StepError> {
+    async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
         Ok(match self.existing(cx).await? {
             Found::Recorded(tg) | Found::Unrecorded { resource: tg, .. } => {
                 Some(TargetGroupRecord {
@@ -162,26 +145,22 @@ impl Resource for TargetGroup {
         })
     }
 
-    async fn locate(
-        &self,
-        cx: &Cx<'_>,
-        _: Option<&TargetGroupInputs>,
-    ) -> Result<Vec<AwsTargetGroup>, StepError> {
+    async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         Ok(match self.existing(cx).await? {
             Found::Recorded(tg) | Found::Unrecorded { resource: tg, .. } => vec![tg],
             _ => Vec::new(),
         })
     }
 
-    async fn ownership(&self, cx: &Cx<'_>, tg: &AwsTargetGroup) -> Result<Ownership, StepError> {
+    async fn ownership(&self, cx: &Cx<'_>, tg: &Self::Live) -> Res<Ownership> {
         elb_ownership(cx, &tg.arn, "reading the target group's tags").await
     }
 
-    fn deleted_id(&self, tg: &AwsTargetGroup) -> String {
+    fn deleted_id(&self, tg: &Self::Live) -> String {
         tg.arn.clone()
     }
 
-    async fn delete(&self, cx: &Cx<'_>, tg: &AwsTargetGroup) -> Result<(), StepError> {
+    async fn delete(&self, cx: &Cx<'_>, tg: &Self::Live) -> Res<()> {
         cx.begin(
             Intent::new("delete_target_group")
                 .key("target_group_arn", &tg.arn)
@@ -198,7 +177,7 @@ impl Resource for TargetGroup {
         }
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         let tgs = env
             .aws
             .find_target_groups(&TagQuery::any_deployment())

@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Env, Found, Observation, Resource, errors};
-use crate::engine::StepError;
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::state::Intent;
 
 /// The registrations the workflow wants.
@@ -60,22 +59,18 @@ impl Resource for Targets {
         "register the endpoint's ENI IPs as targets".into()
     }
 
-    fn label(&self, live: &Registered) -> String {
+    fn label(&self, live: &Self::Live) -> String {
         format!(
             "[{}]",
             live.0.iter().cloned().collect::<Vec<_>>().join(", ")
         )
     }
 
-    fn summary(&self, live: &Registered) -> String {
+    fn summary(&self, live: &Self::Live) -> String {
         format!("targets {} registered", self.label(live))
     }
 
-    async fn find(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &TargetsInputs,
-    ) -> Result<Found<Registered>, StepError> {
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let health = cx
             .env
             .aws
@@ -93,20 +88,20 @@ impl Resource for Targets {
         )))
     }
 
-    fn create_detail(&self, inputs: &TargetsInputs) -> String {
+    fn create_detail(&self, inputs: &Self::Inputs) -> String {
         format!("register {}", inputs.ips.join(", "))
     }
 
-    async fn create(&self, _: &Cx<'_>, _: &TargetsInputs) -> Result<Option<Registered>, StepError> {
+    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
         Ok(Some(Registered(BTreeSet::new())))
     }
 
     async fn compare(
         &self,
         _: &Cx<'_>,
-        inputs: &TargetsInputs,
-        live: &Registered,
-    ) -> Result<Vec<Change<Registration>>, StepError> {
+        inputs: &Self::Inputs,
+        live: &Self::Live,
+    ) -> Res<Vec<Change<Self::Fix>>> {
         let wanted: BTreeSet<String> = inputs.ips.iter().cloned().collect();
         let missing: Vec<String> = wanted.difference(&live.0).cloned().collect();
         let stale: Vec<String> = live.0.difference(&wanted).cloned().collect();
@@ -136,10 +131,10 @@ impl Resource for Targets {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        inputs: &TargetsInputs,
-        _: &Registered,
-        fix: &Registration,
-    ) -> Result<(), StepError> {
+        inputs: &Self::Inputs,
+        _: &Self::Live,
+        fix: &Self::Fix,
+    ) -> Res<()> {
         let aws = &cx.env.aws;
         let tg = &inputs.target_group_arn;
         match fix {
@@ -166,12 +161,7 @@ impl Resource for Targets {
         }
     }
 
-    async fn record(
-        &self,
-        _: &Cx<'_>,
-        inputs: &TargetsInputs,
-        _: &Registered,
-    ) -> Result<TargetsRecord, StepError> {
+    async fn record(&self, _: &Cx<'_>, inputs: &Self::Inputs, _: &Self::Live) -> Res<Self::Record> {
         let wanted: BTreeSet<String> = inputs.ips.iter().cloned().collect();
         Ok(TargetsRecord {
             registered_ips: wanted.into_iter().collect(),
@@ -182,8 +172,8 @@ impl Resource for Targets {
     async fn observe(
         &self,
         env: &Env,
-        _: &TargetsRecord,
-        inputs: Option<&TargetsInputs>,
+        _: &Self::Record,
+        inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
         o.set("targets", Vec::<TargetView>::new());

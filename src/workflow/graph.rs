@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::aws::Tags;
 use crate::engine::{Planned, Step, StepContext, StepError, StepId};
+use crate::resources::Res;
 use crate::resources::{Cx, Env, Observation, Resource};
 use crate::state::StateFile;
 
@@ -72,7 +73,7 @@ impl<'a> Upstream<'a> {
     ///
     /// # Errors
     /// [`StepError::Terminal`] naming the node and field.
-    pub fn need(value: String, node: StepId, field: &str) -> Result<String, StepError> {
+    pub fn need(value: String, node: StepId, field: &str) -> Res<String> {
         if value.is_empty() {
             return Err(StepError::terminal(format!(
                 "the outputs of `{node}` ({field}) are missing or malformed in the state file"
@@ -83,8 +84,7 @@ impl<'a> Upstream<'a> {
 }
 
 /// How a node derives its resource's inputs.
-type Derive<R> =
-    Box<dyn Fn(&Upstream<'_>) -> Result<<R as Resource>::Inputs, StepError> + Send + Sync>;
+type Derive<R> = Box<dyn Fn(&Upstream<'_>) -> Res<<R as Resource>::Inputs> + Send + Sync>;
 
 /// One named resource instance of a graph.
 struct Node<R: Resource> {
@@ -104,22 +104,17 @@ trait AnyNode: Send + Sync {
     fn describe(&self) -> String;
     fn noun(&self) -> &'static str;
     fn tears_down(&self) -> bool;
-    async fn converge(&self, env: &Env, cx: &StepContext) -> Result<(), StepError>;
-    async fn plan(&self, env: &Env, cx: &StepContext) -> Result<Planned, StepError>;
-    async fn teardown(
-        &self,
-        env: &Env,
-        cx: &StepContext,
-        recovered: &Recovered,
-    ) -> Result<(), StepError>;
+    async fn converge(&self, env: &Env, cx: &StepContext) -> Res<()>;
+    async fn plan(&self, env: &Env, cx: &StepContext) -> Res<Planned>;
+    async fn teardown(&self, env: &Env, cx: &StepContext, recovered: &Recovered) -> Res<()>;
     async fn recover(
         &self,
         env: &Env,
         cx: &StepContext,
         recovered: &Recovered,
-    ) -> Result<Option<Map<String, Value>>, StepError>;
+    ) -> Res<Option<Map<String, Value>>>;
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation;
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError>;
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>>;
 }
 
 #[async_trait]
@@ -148,26 +143,21 @@ impl<R: Resource> AnyNode for Node<R> {
         self.resource.tears_down()
     }
 
-    async fn converge(&self, env: &Env, cx: &StepContext) -> Result<(), StepError> {
+    async fn converge(&self, env: &Env, cx: &StepContext) -> Res<()> {
         let inputs = (self.derive)(&Upstream::step(cx))?;
         self.resource
             .converge(&Cx::new(env, cx, self.id), &inputs)
             .await
     }
 
-    async fn plan(&self, env: &Env, cx: &StepContext) -> Result<Planned, StepError> {
+    async fn plan(&self, env: &Env, cx: &StepContext) -> Res<Planned> {
         let inputs = (self.derive)(&Upstream::step(cx))?;
         self.resource
             .plan(&Cx::new(env, cx, self.id), &inputs)
             .await
     }
 
-    async fn teardown(
-        &self,
-        env: &Env,
-        cx: &StepContext,
-        recovered: &Recovered,
-    ) -> Result<(), StepError> {
+    async fn teardown(&self, env: &Env, cx: &StepContext, recovered: &Recovered) -> Res<()> {
         // Upstream records may be missing (an `up` that stopped early, records lost): the
         // resource then finds what it can from its own record, tags and intent.
         let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
@@ -181,7 +171,7 @@ impl<R: Resource> AnyNode for Node<R> {
         env: &Env,
         cx: &StepContext,
         recovered: &Recovered,
-    ) -> Result<Option<Map<String, Value>>, StepError> {
+    ) -> Res<Option<Map<String, Value>>> {
         let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
         let record = self
             .resource
@@ -199,7 +189,7 @@ impl<R: Resource> AnyNode for Node<R> {
         self.resource.observe(env, &record, inputs.as_ref()).await
     }
 
-    async fn inventory(&self, env: &Env) -> Result<Vec<(String, Tags)>, StepError> {
+    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         self.resource.inventory(env).await
     }
 }
@@ -224,7 +214,7 @@ impl Graph {
         id: StepId,
         deps: &[StepId],
         resource: R,
-        derive: impl Fn(&Upstream<'_>) -> Result<R::Inputs, StepError> + Send + Sync + 'static,
+        derive: impl Fn(&Upstream<'_>) -> Res<R::Inputs> + Send + Sync + 'static,
     ) -> Self {
         let teardown_id: StepId = Box::leak(format!("down_{id}").into_boxed_str());
         self.node_torn_down_as(id, deps, resource, derive, teardown_id)
@@ -238,7 +228,7 @@ impl Graph {
         id: StepId,
         deps: &[StepId],
         resource: R,
-        derive: impl Fn(&Upstream<'_>) -> Result<R::Inputs, StepError> + Send + Sync + 'static,
+        derive: impl Fn(&Upstream<'_>) -> Res<R::Inputs> + Send + Sync + 'static,
         teardown_id: StepId,
     ) -> Self {
         self.nodes.push(Arc::new(Node {
@@ -443,10 +433,7 @@ impl Graph {
     ///
     /// # Errors
     /// A read that failed.
-    pub async fn inventory(
-        &self,
-        env: &Env,
-    ) -> Result<Vec<(&'static str, String, Tags)>, StepError> {
+    pub async fn inventory(&self, env: &Env) -> Res<Vec<(&'static str, String, Tags)>> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for n in &self.nodes {
@@ -481,11 +468,11 @@ impl Step for UpStep {
         self.node.describe()
     }
 
-    async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
+    async fn apply(&self, cx: &StepContext) -> Res<()> {
         self.node.converge(&self.env, cx).await
     }
 
-    async fn plan(&self, cx: &StepContext) -> Result<Planned, StepError> {
+    async fn plan(&self, cx: &StepContext) -> Res<Planned> {
         self.node.plan(&self.env, cx).await
     }
 }
@@ -515,7 +502,7 @@ impl Step for DownStep {
 
     /// Recovers the records the state lost upstream (in dependency order: a recovered record
     /// may be the input of the next recovery), then tears the node down.
-    async fn apply(&self, cx: &StepContext) -> Result<(), StepError> {
+    async fn apply(&self, cx: &StepContext) -> Res<()> {
         let mut recovered = Recovered::new();
         for up in &self.upstream {
             if cx.outputs_of(up.id()).is_empty()

@@ -17,7 +17,7 @@ mod test_sg;
 pub use graph::{Graph, Upstream};
 
 use crate::config::{ConfigError, Diagnostic, DiagnosticKind, Workflow};
-use crate::engine::StepError;
+use crate::resources::Res;
 
 /// A workflow kind.
 pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
@@ -31,7 +31,7 @@ pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// A setting of the file that no resource can use (the user must fix the file).
-    fn graph(&self, workflow: &Workflow) -> Result<Graph, StepError>;
+    fn graph(&self, workflow: &Workflow) -> Res<Graph>;
 }
 
 /// The registry: every workflow kind, by name.

@@ -7,6 +7,7 @@ use super::{Graph, Upstream, WorkflowKind};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::config::Workflow;
 use crate::engine::StepError;
+use crate::resources::Res;
 use crate::resources::network::{Network, NetworkRecord};
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs};
 
@@ -22,7 +23,7 @@ impl WorkflowKind for TestSecurityGroup {
         "a security group in the VPC (tests only)"
     }
 
-    fn graph(&self, w: &Workflow) -> Result<Graph, StepError> {
+    fn graph(&self, w: &Workflow) -> Res<Graph> {
         let (vpc, subnets) = match (&w.aws.vpc, &w.aws.subnets) {
             (crate::config::VpcSelector::Id(v), crate::config::SubnetSelector::Ids(s)) => {
                 (VpcSelector::Id(v.clone()), SubnetSelector::Ids(s.clone()))

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::{Graph, Upstream, WorkflowKind};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::config::{self, DomainNames, NccSelector, SecurityGroups, Workflow};
-use crate::engine::StepError;
+use crate::resources::Res;
 use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
 use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
 use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
@@ -46,7 +46,7 @@ impl WorkflowKind for S3PrivateLink {
         "S3 through an interface endpoint behind an internal NLB, privately from Databricks serverless (seed 001)"
     }
 
-    fn graph(&self, w: &Workflow) -> Result<Graph, StepError> {
+    fn graph(&self, w: &Workflow) -> Res<Graph> {
         let deployment = w.deployment.as_str();
         let t = &w.timeouts;
         let domain_names = w.databricks.domain_names.clone();
