@@ -105,6 +105,15 @@ impl<'a> Cx<'a> {
         self.tagged().matches(tags)
     }
 
+    /// Who owns a resource carrying `tags`: plink, when they are this node's of this deployment.
+    pub fn owner(&self, tags: &Tags) -> super::Ownership {
+        if self.is_ours(tags) {
+            super::Ownership::Ours
+        } else {
+            super::Ownership::Adopted
+        }
+    }
+
     /// What this node recorded, read leniently (a missing or partial record gives defaults).
     pub fn recorded<T: DeserializeOwned + Default>(&self) -> T {
         self.step.output(self.node).unwrap_or_default()

@@ -273,11 +273,7 @@ impl Resource for Endpoint {
     }
 
     async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Ownership> {
-        Ok(if cx.is_ours(&live.tags) {
-            Ownership::Ours
-        } else {
-            Ownership::Adopted
-        })
+        Ok(cx.owner(&live.tags))
     }
 
     async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<()> {

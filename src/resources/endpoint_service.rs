@@ -324,11 +324,7 @@ impl Resource for EndpointService {
     }
 
     async fn ownership(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Ownership> {
-        Ok(if cx.is_ours(&s.tags) {
-            Ownership::Ours
-        } else {
-            Ownership::Adopted
-        })
+        Ok(cx.owner(&s.tags))
     }
 
     async fn delete(&self, cx: &Cx<'_>, service: &Self::Live) -> Res<()> {

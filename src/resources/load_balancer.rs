@@ -303,11 +303,7 @@ pub(super) async fn elb_ownership(cx: &Cx<'_>, arn: &str, what: &str) -> Res<Own
         .elb_tags(&[arn.to_owned()])
         .await
         .map_err(|e| errors::aws(what, e))?;
-    Ok(if cx.is_ours(&tags.get(arn).cloned().unwrap_or_default()) {
-        Ownership::Ours
-    } else {
-        Ownership::Adopted
-    })
+    Ok(cx.owner(&tags.get(arn).cloned().unwrap_or_default()))
 }
 
 /// `arns` with their tags, keeping those with plink's (for the orphan scan).

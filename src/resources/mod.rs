@@ -48,6 +48,20 @@ pub(crate) use crate::steps::errors;
 /// What every resource operation returns.
 pub type Res<T> = Result<T, crate::engine::StepError>;
 
+/// `value` if it is recorded, else the error that `what` is missing from the state file (a bug
+/// in the graph, or a state edited by hand: the engine runs the nodes upstream first).
+///
+/// # Errors
+/// [`StepError::Terminal`](crate::engine::StepError::Terminal) naming `what`.
+pub fn need(value: &str, what: &str) -> Res<String> {
+    if value.is_empty() {
+        return Err(crate::engine::StepError::terminal(format!(
+            "{what} is missing or malformed in the state file"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
 pub use contract::{Change, Deleted, Observation, Ownership, Readiness, Resource};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix};

@@ -35,6 +35,14 @@ pub struct SubnetRecord {
 }
 
 impl NetworkRecord {
+    /// The VPC's id.
+    ///
+    /// # Errors
+    /// Nothing recorded (a bug in the graph, or a state edited by hand).
+    pub fn vpc(&self) -> Res<String> {
+        super::need(&self.vpc_id, "the VPC id")
+    }
+
     /// The subnets' ids.
     pub fn subnet_ids(&self) -> Vec<String> {
         self.subnets.iter().map(|s| s.id.clone()).collect()

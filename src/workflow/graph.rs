@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::aws::Tags;
-use crate::engine::{Planned, Step, StepContext, StepError, StepId};
+use crate::engine::{Planned, Step, StepContext, StepId};
 use crate::resources::Res;
 use crate::resources::{Cx, Env, Observation, Resource};
 use crate::state::StateFile;
@@ -66,20 +66,6 @@ impl<'a> Upstream<'a> {
                 .and_then(|r| serde_json::from_value(Value::Object(r.outputs.clone())).ok())
                 .unwrap_or_default(),
         }
-    }
-
-    /// `value` if it is set, else the error that `node` has not recorded `field` yet (a bug in
-    /// the graph, or a state file edited by hand, when the engine ran `node` first).
-    ///
-    /// # Errors
-    /// [`StepError::Terminal`] naming the node and field.
-    pub fn need(value: String, node: StepId, field: &str) -> Res<String> {
-        if value.is_empty() {
-            return Err(StepError::terminal(format!(
-                "the outputs of `{node}` ({field}) are missing or malformed in the state file"
-            )));
-        }
-        Ok(value)
     }
 }
 

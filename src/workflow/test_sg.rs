@@ -3,7 +3,7 @@
 //! (issue #9: that is all a new kind needs); the tests check that everything a command needs is
 //! derived from it.
 
-use super::{Graph, Upstream, WorkflowKind};
+use super::{Graph, WorkflowKind};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::config::Workflow;
 use crate::engine::StepError;
@@ -44,7 +44,7 @@ impl WorkflowKind for TestSecurityGroup {
                     let net: NetworkRecord = up.record("vpc");
                     Ok(SecurityGroupInputs {
                         cidrs: net.subnet_cidrs(),
-                        vpc_id: Upstream::need(net.vpc_id, "vpc", "vpc_id")?,
+                        vpc_id: net.vpc()?,
                     })
                 },
             ))

@@ -8,10 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Graph, Upstream, WorkflowKind};
+use super::{Graph, WorkflowKind};
 use crate::aws::{SubnetSelector, VpcSelector};
 use crate::config::{self, DomainNames, NccSelector, SecurityGroups, Workflow};
-use crate::resources::Res;
 use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
 use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
 use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
@@ -26,6 +25,7 @@ use crate::resources::rule::{Established, EstablishedInputs, Rule, RuleInputs, R
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, SecurityGroupRecord};
 use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
 use crate::resources::targets::{Targets, TargetsInputs};
+use crate::resources::{Res, need};
 
 /// The kind's name (the default of workflow files, which predate kinds).
 pub const NAME: &str = config::DEFAULT_KIND;
@@ -67,7 +67,7 @@ impl WorkflowKind for S3PrivateLink {
                     let net: NetworkRecord = up.record("network");
                     Ok(SecurityGroupInputs {
                         cidrs: net.subnet_cidrs(),
-                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                        vpc_id: net.vpc()?,
                     })
                 },
             )
@@ -85,7 +85,7 @@ impl WorkflowKind for S3PrivateLink {
                     let groups: SecurityGroupRecord = up.record("security_group");
                     Ok(EndpointInputs {
                         subnet_ids: net.subnet_ids(),
-                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                        vpc_id: net.vpc()?,
                         security_group_ids: groups.security_group_ids,
                     })
                 },
@@ -102,7 +102,7 @@ impl WorkflowKind for S3PrivateLink {
                     let net: NetworkRecord = up.record("network");
                     Ok(LoadBalancerInputs {
                         subnet_ids: net.subnet_ids(),
-                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
+                        vpc_id: net.vpc()?,
                     })
                 },
             )
@@ -115,9 +115,7 @@ impl WorkflowKind for S3PrivateLink {
                 },
                 |up| {
                     let net: NetworkRecord = up.record("network");
-                    Ok(TargetGroupInputs {
-                        vpc_id: Upstream::need(net.vpc_id, "network", "vpc_id")?,
-                    })
+                    Ok(TargetGroupInputs { vpc_id: net.vpc()? })
                 },
             )
             .node(
@@ -128,11 +126,7 @@ impl WorkflowKind for S3PrivateLink {
                     let endpoint: EndpointRecord = up.record("endpoint");
                     let tg: TargetGroupRecord = up.record("target_group");
                     Ok(TargetsInputs {
-                        target_group_arn: Upstream::need(
-                            tg.target_group_arn,
-                            "target_group",
-                            "target_group_arn",
-                        )?,
+                        target_group_arn: need(&tg.target_group_arn, "the target group")?,
                         ips: endpoint.ips,
                     })
                 },
@@ -145,17 +139,9 @@ impl WorkflowKind for S3PrivateLink {
                     let lb: LoadBalancerRecord = up.record("load_balancer");
                     let tg: TargetGroupRecord = up.record("target_group");
                     Ok(ListenerInputs {
-                        load_balancer_arn: Upstream::need(
-                            lb.load_balancer_arn,
-                            "load_balancer",
-                            "load_balancer_arn",
-                        )?,
+                        load_balancer_arn: need(&lb.load_balancer_arn, "the NLB")?,
                         load_balancer_name: lb.name,
-                        target_group_arn: Upstream::need(
-                            tg.target_group_arn,
-                            "target_group",
-                            "target_group_arn",
-                        )?,
+                        target_group_arn: need(&tg.target_group_arn, "the target group")?,
                         target_group_name: tg.name,
                     })
                 },
@@ -173,11 +159,7 @@ impl WorkflowKind for S3PrivateLink {
                 |up| {
                     let lb: LoadBalancerRecord = up.record("load_balancer");
                     Ok(EndpointServiceInputs {
-                        load_balancer_arn: Upstream::need(
-                            lb.load_balancer_arn,
-                            "load_balancer",
-                            "load_balancer_arn",
-                        )?,
+                        load_balancer_arn: need(&lb.load_balancer_arn, "the NLB")?,
                         load_balancer_name: lb.name,
                     })
                 },
@@ -222,12 +204,8 @@ impl WorkflowKind for S3PrivateLink {
                         }
                     };
                     Ok(RuleInputs {
-                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
-                        service_name: Upstream::need(
-                            service.service_name,
-                            "endpoint_service",
-                            "service_name",
-                        )?,
+                        ncc_id: need(&ncc.ncc_id, "the NCC")?,
+                        service_name: need(&service.service_name, "the service name")?,
                         domain_names,
                     })
                 },
@@ -240,11 +218,7 @@ impl WorkflowKind for S3PrivateLink {
                     let service: EndpointServiceRecord = up.record("endpoint_service");
                     let rule: RuleRecord = up.record("rule");
                     Ok(AcceptanceInputs {
-                        service_id: Upstream::need(
-                            service.service_id,
-                            "endpoint_service",
-                            "service_id",
-                        )?,
+                        service_id: need(&service.service_id, "the service id")?,
                         rule_vpc_endpoint_id: rule.vpc_endpoint_id,
                     })
                 },
@@ -261,8 +235,8 @@ impl WorkflowKind for S3PrivateLink {
                     let ncc: NccRecord = up.record("ncc");
                     let rule: RuleRecord = up.record("rule");
                     Ok(EstablishedInputs {
-                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
-                        rule_id: Upstream::need(rule.rule_id, "rule", "rule_id")?,
+                        ncc_id: need(&ncc.ncc_id, "the NCC")?,
+                        rule_id: need(&rule.rule_id, "the rule")?,
                     })
                 },
             )
@@ -277,7 +251,7 @@ impl WorkflowKind for S3PrivateLink {
                 |up| {
                     let ncc: NccRecord = up.record("ncc");
                     Ok(BindingInputs {
-                        ncc_id: Upstream::need(ncc.ncc_id, "ncc", "ncc_id")?,
+                        ncc_id: need(&ncc.ncc_id, "the NCC")?,
                     })
                 },
             ))
