@@ -250,12 +250,7 @@ impl Resource for ConnectionAcceptance {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        _: &Self::Inputs,
-        conn: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
+    async fn refresh(&self, cx: &Cx<'_>, conn: &Self::Live) -> Res<Option<Self::Live>> {
         Ok(Self::connections(cx.env, &conn.service_id)
             .await?
             .into_iter()

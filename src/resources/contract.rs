@@ -257,13 +257,8 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        live: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
-        let _ = (cx, inputs, live);
+    async fn refresh(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Option<Self::Live>> {
+        let _ = (cx, live);
         Ok(None)
     }
 
@@ -381,13 +376,26 @@ pub trait Resource: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Whether a deleted `live` is gone (the wait after [`delete`](Resource::delete)).
+    /// Whether `live`, read again, is in a final deleted state (kinds that AWS keeps listing
+    /// for a while after a delete).
+    fn deleted(&self, live: &Self::Live) -> bool {
+        let _ = live;
+        false
+    }
+
+    /// Whether a deleted `live` is gone (the wait after [`delete`](Resource::delete)): it no
+    /// longer reads ([`refresh`](Resource::refresh)), or reads [`deleted`](Resource::deleted).
     ///
     /// # Errors
     /// A read that failed.
     async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Poll<()>> {
-        let _ = (cx, live);
-        Ok(Poll::Ready(()))
+        Ok(match self.refresh(cx, live).await? {
+            Some(now) if !self.deleted(&now) => Poll::Pending(match self.readiness(&now) {
+                Readiness::Pending(seen) => format!("{} {seen}", self.label(&now)),
+                _ => self.label(&now),
+            }),
+            _ => Poll::Ready(()),
+        })
     }
 
     // --- orphans -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
-use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::engine::{StepError, WaitPolicy};
 use crate::state::Intent;
 
 /// The interface endpoint the workflow wants.
@@ -180,12 +180,7 @@ impl Resource for Endpoint {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        _: &Self::Inputs,
-        live: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
+    async fn refresh(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Option<Self::Live>> {
         Self::describe_id(cx.env, &live.id).await
     }
 
@@ -267,7 +262,7 @@ impl Resource for Endpoint {
                 found.push(e);
             }
         }
-        found.retain(|e| !e.state.eq_ignore_ascii_case("deleted"));
+        found.retain(|e| !self.deleted(e));
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
@@ -288,13 +283,8 @@ impl Resource for Endpoint {
             .map_err(|e| errors::aws("deleting the interface endpoint", e))
     }
 
-    async fn gone(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Poll<()>> {
-        Ok(match Self::describe_id(cx.env, &live.id).await? {
-            Some(e) if !e.state.eq_ignore_ascii_case("deleted") => {
-                Poll::Pending(format!("{} {}", e.id, e.state))
-            }
-            _ => Poll::Ready(()),
-        })
+    fn deleted(&self, e: &Self::Live) -> bool {
+        e.state.eq_ignore_ascii_case("deleted")
     }
 
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
@@ -304,7 +294,7 @@ impl Resource for Endpoint {
             .await
             .map_err(|e| errors::aws("listing tagged endpoints", e))?
             .into_iter()
-            .filter(|e| !e.state.eq_ignore_ascii_case("deleted"))
+            .filter(|e| !self.deleted(e))
             .map(|e| (e.id, e.tags))
             .collect())
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::acceptance::reject_live;
 use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateEndpointService, EndpointService as AwsService, ErrorKind, TagQuery, Tags};
-use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::engine::{StepError, WaitPolicy};
 use crate::state::Intent;
 
 /// The endpoint service the workflow wants.
@@ -259,12 +259,7 @@ impl Resource for EndpointService {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        _: &Self::Inputs,
-        s: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
+    async fn refresh(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Option<Self::Live>> {
         Self::describe_id(cx.env, &s.id).await
     }
 
@@ -359,13 +354,8 @@ impl Resource for EndpointService {
         }
     }
 
-    async fn gone(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Poll<()>> {
-        Ok(match Self::describe_id(cx.env, &s.id).await? {
-            Some(now) if !now.state.eq_ignore_ascii_case("Deleted") => {
-                Poll::Pending(format!("{} {}", now.id, now.state))
-            }
-            _ => Poll::Ready(()),
-        })
+    fn deleted(&self, s: &Self::Live) -> bool {
+        s.state.eq_ignore_ascii_case("Deleted")
     }
 
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
@@ -375,7 +365,7 @@ impl Resource for EndpointService {
             .await
             .map_err(|e| errors::aws("listing tagged endpoint services", e))?
             .into_iter()
-            .filter(|s| !s.state.eq_ignore_ascii_case("deleted"))
+            .filter(|s| !self.deleted(s))
             .map(|s| (s.id, s.tags))
             .collect())
     }

@@ -60,9 +60,9 @@ pub async fn converge<R: Resource + ?Sized>(
     let live = if changes.is_empty() {
         live
     } else {
-        r.refresh(cx, inputs, &live).await?.unwrap_or(live)
+        r.refresh(cx, &live).await?.unwrap_or(live)
     };
-    let live = wait_ready(r, cx, inputs, live).await?;
+    let live = wait_ready(r, cx, live).await?;
     cx.step.record(&r.record(cx, inputs, &live).await?)?;
     Ok(live)
 }
@@ -90,12 +90,7 @@ async fn create<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, inputs: &R::Inputs) ->
 }
 
 /// Waits until [`Resource::readiness`] says ready.
-async fn wait_ready<R: Resource + ?Sized>(
-    r: &R,
-    cx: &Cx<'_>,
-    inputs: &R::Inputs,
-    live: R::Live,
-) -> Res<R::Live> {
+async fn wait_ready<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, live: R::Live) -> Res<R::Live> {
     match r.readiness(&live) {
         Readiness::Ready => return Ok(live),
         Readiness::Failed(e) => return Err(e),
@@ -105,7 +100,7 @@ async fn wait_ready<R: Resource + ?Sized>(
     let label = r.label(&live);
     cx.step
         .wait_for(&what, &policy, || async {
-            let now = r.refresh(cx, inputs, &live).await?.ok_or_else(|| {
+            let now = r.refresh(cx, &live).await?.ok_or_else(|| {
                 StepError::retryable(format!("{} {label} not visible yet", R::NOUN))
             })?;
             match r.readiness(&now) {

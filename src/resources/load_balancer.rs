@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateLoadBalancer, ErrorKind, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
-use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::engine::{StepError, WaitPolicy};
 use crate::state::Intent;
 
 /// The NLB the workflow wants.
@@ -194,12 +194,7 @@ impl Resource for LoadBalancer {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        _: &Self::Inputs,
-        lb: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
+    async fn refresh(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Option<Self::Live>> {
         Self::describe_arn(cx.env, &lb.arn).await
     }
 
@@ -276,13 +271,6 @@ impl Resource for LoadBalancer {
             ))),
             Err(e) => Err(errors::aws("deleting the NLB", e)),
         }
-    }
-
-    async fn gone(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Poll<()>> {
-        Ok(match Self::describe_arn(cx.env, &lb.arn).await? {
-            None => Poll::Ready(()),
-            Some(now) => Poll::Pending(format!("state={}", now.state)),
-        })
     }
 
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {

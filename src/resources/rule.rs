@@ -396,13 +396,8 @@ impl Resource for Rule {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        rule: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
-        get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
+    async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
+        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
             .await
             .map(Some)
     }
@@ -615,13 +610,8 @@ impl Resource for Established {
         )
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        rule: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
-        get_rule(cx.env, &inputs.ncc_id, &rule.rule_id)
+    async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
+        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
             .await
             .map(Some)
     }

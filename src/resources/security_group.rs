@@ -240,12 +240,7 @@ impl Resource for SecurityGroup {
             .map_err(|e| errors::aws("adding ingress rules", e))
     }
 
-    async fn refresh(
-        &self,
-        cx: &Cx<'_>,
-        _: &Self::Inputs,
-        live: &Self::Live,
-    ) -> Res<Option<Self::Live>> {
+    async fn refresh(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Option<Self::Live>> {
         let Groups::Managed(group) = live else {
             return Ok(None);
         };
