@@ -11,6 +11,7 @@
 //! [`Engine::plan`] asks every step what `apply` would do now ([`Step::plan`]) against a store
 //! that refuses writes, in dependency order, without any mutating call.
 
+mod condition;
 mod context;
 mod error;
 mod events;
@@ -23,6 +24,7 @@ mod step;
 mod token;
 mod wait;
 
+pub use condition::{And, Condition, Or, Readiness};
 pub use context::StepContext;
 pub use error::{Cause, EngineError, ErrorClass, Resume, StepError};
 pub use events::{Event, EventKind, EventSink};

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::aws::{EndpointConnection, EndpointService};
-use crate::engine::{Poll, StepError, WaitPolicy};
+use crate::engine::{Condition, Poll, StepError, WaitPolicy};
 use crate::state::Intent;
 
 /// The acceptance the workflow wants.
@@ -232,15 +232,14 @@ impl Resource for ConnectionAcceptance {
         }
     }
 
+    /// Acceptable (Databricks', not dead), then `available`; `pending` (accepted,
+    /// provisioning) and states this plink does not know keep waiting.
     fn readiness(&self, conn: &Self::Live) -> Readiness {
-        match conn.state.as_str() {
-            "available" => Readiness::Ready,
-            _ => match self.examine(conn, &conn.service_id) {
-                Err(e) => Readiness::Failed(e),
-                // `pending` (accepted, provisioning) or a state this plink does not know.
-                Ok(()) => Readiness::Pending(format!("state={}", conn.state)),
-            },
-        }
+        let acceptable = |c: &EndpointConnection| match self.examine(c, &c.service_id) {
+            Ok(()) => Readiness::Ready,
+            Err(e) => Readiness::Failed(e),
+        };
+        acceptable.and(available).check(conn)
     }
 
     fn wait(&self, env: &Env) -> (String, WaitPolicy) {
@@ -340,6 +339,15 @@ impl Resource for ConnectionAcceptance {
         } else {
             Ok(())
         }
+    }
+}
+
+/// The connection is `available`.
+fn available(c: &EndpointConnection) -> Readiness {
+    if c.is_available() {
+        Readiness::Ready
+    } else {
+        Readiness::Pending(format!("state={}", c.state))
     }
 }
 

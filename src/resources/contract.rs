@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Cx, Env, Found, Res};
 use crate::aws::Tags;
-use crate::engine::{Planned, Poll, StepError, WaitPolicy};
+use crate::engine::{Planned, Poll, Readiness, StepError, WaitPolicy};
 
 /// One difference between the live resource and what the workflow wants, and how `up` fixes it.
 #[derive(Debug, Clone)]
@@ -29,17 +29,6 @@ impl<F> Change<F> {
             fix,
         }
     }
-}
-
-/// Where a live resource stands against its target state.
-#[derive(Debug)]
-pub enum Readiness {
-    Ready,
-    /// Not yet; the text is what was seen (`state=provisioning`). Unknown future states belong
-    /// here: they are never taken for success.
-    Pending(String),
-    /// A state it never leaves: waiting is pointless.
-    Failed(StepError),
 }
 
 /// Whether plink may delete a resource on `down`.

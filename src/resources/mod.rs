@@ -8,7 +8,8 @@
 //!   idempotency token where the API takes one;
 //! - **comparison** with the desired spec ([`Resource::compare`]): no change, changes made in
 //!   place ([`Resource::update`]), or a replacement ([`Found::Replace`]);
-//! - **readiness** ([`Resource::readiness`]): the wait condition, polled with
+//! - **readiness** ([`Resource::readiness`]): the wait condition, composed from small
+//!   [`Condition`](crate::engine::Condition)s (kube-runtime style), polled with
 //!   [`Resource::refresh`];
 //! - **the record** ([`Resource::Record`]): the one type the state keeps for it (lenient: every
 //!   field has a default, so the partial record of an interrupted run still reads);
@@ -62,7 +63,8 @@ pub fn need(value: &str, what: &str) -> Res<String> {
     Ok(value.to_owned())
 }
 
-pub use contract::{Change, Deleted, Observation, Ownership, Readiness, Resource};
+pub use crate::engine::Readiness;
+pub use contract::{Change, Deleted, Observation, Ownership, Resource};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix};
 pub use generic::{converge, plan, teardown_deleting};

@@ -21,7 +21,7 @@ use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, error
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
-use crate::engine::{StepError, WaitPolicy};
+use crate::engine::{Condition, StepError, WaitPolicy};
 use crate::state::Intent;
 
 /// Databricks limit: private endpoints per region per account (reference §8.1).
@@ -93,6 +93,33 @@ fn is_failed(rule: &PrivateEndpointRule) -> bool {
 fn waiting_for_endpoint(rule: &PrivateEndpointRule) -> bool {
     rule.vpc_endpoint_id().is_none()
         || rule.connection_state.as_ref() == Some(&ConnectionState::Creating)
+}
+
+/// The rule is not in a state it cannot leave by waiting.
+fn not_failed(rule: &PrivateEndpointRule) -> Readiness {
+    if is_failed(rule) {
+        Readiness::Failed(failed(rule))
+    } else {
+        Readiness::Ready
+    }
+}
+
+/// Databricks reported the VPC endpoint it opened for the rule.
+fn endpoint_reported(rule: &PrivateEndpointRule) -> Readiness {
+    if waiting_for_endpoint(rule) {
+        Readiness::Pending(format!("rule {}", state_text(rule)))
+    } else {
+        Readiness::Ready
+    }
+}
+
+/// The rule is `ESTABLISHED` (a `PENDING` one says how long it has left).
+fn established(rule: &PrivateEndpointRule) -> Readiness {
+    match &rule.connection_state {
+        Some(ConnectionState::Established) => Readiness::Ready,
+        Some(ConnectionState::Pending) => Readiness::Pending(pending_text(rule)),
+        _ => Readiness::Pending(state_text(rule)),
+    }
 }
 
 /// `ESTABLISHED`, `PENDING`, … as Databricks says it.
@@ -380,13 +407,7 @@ impl Resource for Rule {
     }
 
     fn readiness(&self, rule: &Self::Live) -> Readiness {
-        if is_failed(rule) {
-            Readiness::Failed(failed(rule))
-        } else if waiting_for_endpoint(rule) {
-            Readiness::Pending(format!("rule {}", state_text(rule)))
-        } else {
-            Readiness::Ready
-        }
+        not_failed.and(endpoint_reported).check(rule)
     }
 
     fn wait(&self, env: &Env) -> (String, WaitPolicy) {
@@ -595,12 +616,7 @@ impl Resource for Established {
     /// `ESTABLISHED` is ready; a failed state is an error saying what to do; anything else
     /// (`PENDING`, `CREATING`, a state this plink does not know) keeps waiting, never success.
     fn readiness(&self, rule: &Self::Live) -> Readiness {
-        match &rule.connection_state {
-            Some(ConnectionState::Established) => Readiness::Ready,
-            Some(s) if s.is_failed() => Readiness::Failed(failed(rule)),
-            Some(ConnectionState::Pending) => Readiness::Pending(pending_text(rule)),
-            _ => Readiness::Pending(state_text(rule)),
-        }
+        not_failed.and(established).check(rule)
     }
 
     fn wait(&self, env: &Env) -> (String, WaitPolicy) {
