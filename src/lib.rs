@@ -6,13 +6,18 @@
 //! connection Databricks opens, waits until the rule is `ESTABLISHED`, and binds the NCC to the
 //! workspaces. Every run can be killed at any moment; the next run finishes the job.
 //!
-//! Architecture (one module per layer, top to bottom):
-//! - [`cli`]: argument parsing and rendering only; maps errors to exit codes.
-//! - [`config`]: workflow files (TOML), parsed strictly and validated into a typed [`config::Workflow`].
-//! - [`workflow`]: *what* to do: the step graph of each workflow.
-//! - [`engine`]: *how* to run it durably: scheduling, intents, waits, retries, interrupts.
+//! Architecture (one module per layer, top to bottom; `ARCHITECTURE.md` has the whole map):
+//! - [`cli`]: argument parsing and rendering only; maps errors to exit codes; Ctrl-C.
+//! - [`ops`]: what each command does, from a deployment's workflow kind and state.
+//! - [`workflow`]: *what* to do: workflow kinds as data (their graphs of resources) and the
+//!   registry.
+//! - [`resources`]: resource kinds, each defined once: lookup, create, compare, wait, observe,
+//!   tear down.
+//! - [`engine`]: *how* to run a graph durably: scheduling, intents, waits, retries, plans.
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
-//! - [`databricks`]: a small Databricks account API client (unified auth, OAuth M2M).
+//! - [`config`]: workflow files (TOML), parsed strictly and validated into a typed
+//!   [`config::Workflow`].
+//! - [`aws`], [`databricks`]: typed cloud clients.
 
 pub mod aws;
 pub mod cli;
@@ -22,5 +27,4 @@ pub mod engine;
 pub mod ops;
 pub mod resources;
 pub mod state;
-pub mod steps;
 pub mod workflow;

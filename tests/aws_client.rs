@@ -823,7 +823,7 @@ async fn throttling_and_service_faults_are_classified() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unavailable, "{err}");
     assert!(err.is_retryable());
-    let step_err = plink::steps::errors::aws("describing", err);
+    let step_err = plink::resources::errors::aws("describing", err);
     assert_eq!(step_err.class(), plink::engine::ErrorClass::Retryable);
 
     // The request is served but the answer is lost: Transport, retryable (creates carry tokens).

@@ -103,7 +103,7 @@ mod tests {
 
     use super::*;
     use crate::aws::{ErrorKind, Service};
-    use crate::steps::errors;
+    use crate::resources::errors;
 
     fn aws_error(kind: ErrorKind, code: &str) -> AwsError {
         AwsError {

@@ -27,6 +27,7 @@
 
 mod contract;
 mod cx;
+pub mod errors;
 mod found;
 mod generic;
 
@@ -44,7 +45,6 @@ pub mod security_group;
 pub mod target_group;
 pub mod targets;
 
-pub(crate) use crate::steps::errors;
 
 /// What every resource operation returns.
 pub type Res<T> = Result<T, crate::engine::StepError>;
