@@ -45,7 +45,6 @@ pub mod security_group;
 pub mod target_group;
 pub mod targets;
 
-
 /// What every resource operation returns.
 pub type Res<T> = Result<T, crate::engine::StepError>;
 

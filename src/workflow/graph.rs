@@ -202,8 +202,7 @@ impl Graph {
         resource: R,
         derive: impl Fn(&Upstream<'_>) -> Res<R::Inputs> + Send + Sync + 'static,
     ) -> Self {
-        let teardown_id: StepId = Box::leak(format!("down_{id}").into_boxed_str());
-        self.node_torn_down_as(id, deps, resource, derive, teardown_id)
+        self.node_torn_down_as(id, deps, resource, derive, intern(format!("down_{id}")))
     }
 
     /// [`node`](Self::node), with a teardown step named `teardown_id` (a name the state files of
@@ -432,6 +431,19 @@ impl Graph {
         }
         Ok(out)
     }
+}
+
+/// `name` as a step id: engine step ids are `&'static str`, and graphs are built anew by every
+/// command, so each distinct name is leaked once and reused after.
+fn intern(name: String) -> StepId {
+    static NAMES: std::sync::Mutex<BTreeSet<&'static str>> = std::sync::Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 /// A node as a step of the `up` graph.
