@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use super::Deployment;
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
-use crate::resources::ncc::{NccDown, NccOutcome, check_rebind_target};
-use crate::resources::rule::RuleDown;
+use crate::resources::ncc::{Ncc, NccDown, NccOutcome, NccRecord, check_rebind_target};
+use crate::resources::rule::{Rule, RuleDown};
 use crate::resources::{DownOptions, Options};
 use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
 use crate::workflow::Graph;
@@ -81,7 +81,10 @@ pub async fn run(
         "down",
     )?);
     let serial_before = store.snapshot().serial;
-    let rule_before: Option<RuleDown> = output(&store.snapshot(), "down_rule");
+    // What the report says about the NCC and the rules, wherever the kind's graph has them.
+    let ncc_node = graph.node_of::<Ncc>();
+    let rule_down = graph.node_of::<Rule>().map(|(_, down)| down);
+    let rule_before: Option<RuleDown> = rule_down.and_then(|d| output(&store.snapshot(), d));
     let resources = Options {
         down: options.clone(),
         ..Options::default()
@@ -96,13 +99,8 @@ pub async fn run(
         .await?,
     );
     if let Some(to) = &options.rebind_to {
-        let own = store.snapshot().step("ncc").and_then(|r| {
-            r.outputs
-                .get("ncc_id")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        });
-        if own.as_deref() == Some(to.as_str()) {
+        let own: Option<NccRecord> = ncc_node.and_then(|(ncc, _)| output(&store.snapshot(), ncc));
+        if own.is_some_and(|n| &n.ncc_id == to) {
             return Err(StepError::needs_user(
                 format!("--rebind-to names the deployment's own NCC ({to})"),
                 "name another NCC of the same region to switch the workspaces to",
@@ -115,8 +113,8 @@ pub async fn run(
         .with_events(events)
         .with_interrupt(interrupt);
     let run = engine.run(store.clone()).await;
-    let ncc: Option<NccDown> = output(&store.snapshot(), "down_ncc");
-    let rule_after: Option<RuleDown> = output(&store.snapshot(), "down_rule");
+    let ncc: Option<NccDown> = ncc_node.and_then(|(_, down)| output(&store.snapshot(), down));
+    let rule_after: Option<RuleDown> = rule_down.and_then(|d| output(&store.snapshot(), d));
     let deleted_rules = match rule_after {
         Some(after) if Some(&after) != rule_before.as_ref() => after.deleted_rule_ids,
         _ => Vec::new(),

@@ -85,6 +85,7 @@ struct Node<R: Resource> {
 #[async_trait]
 trait AnyNode: Send + Sync {
     fn id(&self) -> StepId;
+    fn resource_type(&self) -> std::any::TypeId;
     fn deps(&self) -> &[StepId];
     fn teardown_id(&self) -> StepId;
     fn describe(&self) -> String;
@@ -107,6 +108,10 @@ trait AnyNode: Send + Sync {
 impl<R: Resource> AnyNode for Node<R> {
     fn id(&self) -> StepId {
         self.id
+    }
+
+    fn resource_type(&self) -> std::any::TypeId {
+        std::any::TypeId::of::<R>()
     }
 
     fn deps(&self) -> &[StepId] {
@@ -224,6 +229,15 @@ impl Graph {
             derive: Box::new(derive),
         }));
         self
+    }
+
+    /// The first node whose resource is an `R`: its id and its teardown step's id (what a command
+    /// reports about one kind of resource, e.g. the NCC `down` kept, without naming nodes).
+    pub fn node_of<R: Resource>(&self) -> Option<(StepId, StepId)> {
+        self.nodes
+            .iter()
+            .find(|n| n.resource_type() == std::any::TypeId::of::<R>())
+            .map(|n| (n.id(), n.teardown_id()))
     }
 
     /// The node ids, in definition order.
