@@ -9,14 +9,14 @@
 //! Architecture (one module per layer, top to bottom; `ARCHITECTURE.md` has the whole map):
 //! - [`cli`]: argument parsing and rendering only; maps errors to exit codes; Ctrl-C.
 //! - [`ops`]: what each command does, from a deployment's workflow kind and state.
-//! - [`workflow`]: *what* to do: workflow kinds as data (their graphs of resources) and the
-//!   registry.
+//! - [`workflow`]: *what* to do: workflow kinds as data (their typed config and graph of
+//!   resources) and the registry.
 //! - [`resources`]: resource kinds, each defined once: lookup, create, compare, wait, observe,
 //!   tear down.
 //! - [`engine`]: *how* to run a graph durably: scheduling, intents, waits, retries, plans.
 //! - [`state`]: the state file (atomic writes, backups, schema versions) and its lock.
-//! - [`config`]: workflow files (TOML), parsed strictly and validated into a typed
-//!   [`config::Workflow`].
+//! - [`config`]: the workflow-file toolkit: the `kind` key, strict TOML, typed sections; each
+//!   kind composes its typed config from them.
 //! - [`aws`], [`databricks`]: typed cloud clients.
 
 pub mod aws;

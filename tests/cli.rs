@@ -175,8 +175,7 @@ fn status_of_a_deployment_that_never_ran() {
         serde_json::from_slice(&out.stdout).expect("status --json is JSON");
     assert_eq!(json["exists"], false);
     // The workflow's steps, in the order derived from its graph.
-    let workflow = plink::config::load(&wf).unwrap();
-    let step_order = plink::workflow::step_order(&workflow).unwrap();
+    let step_order = plink::workflow::load(&wf).unwrap().graph.display_order();
     assert_eq!(json["steps"].as_array().unwrap().len(), step_order.len());
 }
 

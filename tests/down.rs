@@ -253,8 +253,8 @@ fn up_then_down_leaves_nothing_of_plink_and_down_again_is_a_no_op() {
     assert_eq!(rejected.len(), 1, "{state:#}");
     // The state keeps its lineage, notes the teardown and forgets the up records.
     assert!(state["destroyed_at"].is_string(), "{state:#}");
-    let workflow = plink::config::load(&case.wd.workflow).unwrap();
-    for step in &plink::workflow::step_order(&workflow).unwrap() {
+    let workflow = plink::workflow::load(&case.wd.workflow).unwrap();
+    for step in &workflow.graph.display_order() {
         assert!(
             state["steps"].get(*step).is_none(),
             "{step} still recorded: {state:#}"

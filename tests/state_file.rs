@@ -200,11 +200,11 @@ fn state_files_of_plink_0_1_0_read_into_every_record_unchanged() {
     round_trip::<rule::EstablishedRecord>(&state, "established");
     round_trip::<binding::BindingRecord>(&state, "bind");
     // Every step of the old state is a node of today's graph.
-    let workflow = plink::config::load(
+    let workflow = plink::workflow::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/s3-privatelink.toml"),
     )
     .unwrap();
-    let order = plink::workflow::step_order(&workflow).unwrap();
+    let order = workflow.graph.display_order();
     for step in state.steps.keys() {
         assert!(
             order.contains(&step.as_str()),

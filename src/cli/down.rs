@@ -120,7 +120,7 @@ async fn one(
     {
         eprint!(
             "{}",
-            ncc_text(ncc, &workflow, deployment.workflow.aws.region.as_str())
+            ncc_text(ncc, &workflow, deployment.workflow.clouds.region.as_str())
         );
     }
     if report.ncc_kept() {

@@ -13,11 +13,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
     for d in args.target.load()? {
         let workflow = &d.workflow;
         println!(
-            "{}: ok (deployment {}, region {}, {} workspace(s))",
+            "{}: ok (deployment {}, {})",
             workflow.source.display(),
             workflow.deployment.as_str(),
-            workflow.aws.region.as_str(),
-            workflow.databricks.workspace_ids.len()
+            workflow.summary
         );
     }
     Ok(super::exit::OK)

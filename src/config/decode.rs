@@ -1,5 +1,6 @@
 /*!
-TOML text → [`RawWorkflow`], with errors rewritten into [`Diagnostic`]s.
+TOML text → a raw file type (a kind's, or the header), with errors rewritten into
+[`Diagnostic`]s.
 
 toml gives the byte span of an error and serde's standard message ("invalid type: integer `5`,
 expected a string"); `serde_path_to_error` gives the key path. This module joins the three and
@@ -15,19 +16,20 @@ use std::path::Path;
 use serde_path_to_error::Segment;
 
 use super::error::{Diagnostic, DiagnosticKind};
-use super::raw::RawWorkflow;
+use serde::de::DeserializeOwned;
+
 use super::source::SourceText;
 
-/// Parses and decodes a workflow file.
+/// Parses and decodes a workflow file into `T`.
 ///
 /// # Errors
 /// One diagnostic for a TOML syntax error, an unknown key, a value of the wrong type or a missing
 /// required key.
-pub(crate) fn decode(
+pub(crate) fn decode<T: DeserializeOwned>(
     file: &Path,
     src: &SourceText<'_>,
     text: &str,
-) -> Result<RawWorkflow, Diagnostic> {
+) -> Result<T, Diagnostic> {
     let deserializer = toml::de::Deserializer::parse(text).map_err(|error| Diagnostic {
         file: file.to_owned(),
         location: error.span().map(|span| src.location(span.start)),

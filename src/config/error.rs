@@ -70,7 +70,7 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Why a workflow file could not be turned into a [`Workflow`](super::Workflow).
+/// Why a workflow file could not be read into its kind's typed config.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file does not exist.

@@ -1,7 +1,11 @@
 /*!
-Workflow files: TOML parsed strictly ("parse low", module `raw`) and validated into a typed
-[`Workflow`] ("validate high", module `validate`), with every default applied and every derived value
-(AWS names, the Databricks principal) computed. No cloud access happens here.
+Workflow files, the toolkit every workflow kind reads its file with: TOML parsed strictly ("parse
+low", module `raw`: one serde struct per table) and validated into typed sections ("validate
+high", module `validate`: `[deployment]`, `[aws]`, `[endpoint]`, `[nlb]`, `[databricks]`,
+`[timeouts]`), with every default applied and every derived value (AWS names, the Databricks
+principal) computed. A workflow kind (`crate::workflow`) composes the tables it takes into its own
+file type and typed config (`decode_file`); this module only reads the `kind` key that says
+which ([`read`]). No cloud access happens here.
 
 Errors name the file, the line and column, the key path and what was expected:
 
@@ -16,6 +20,7 @@ workflows/bad.toml:9:1: aws.vpcc: unknown key; expected one of: region, profile,
 
 | key | required | default |
 |---|---|---|
+| `kind` | no | `s3-privatelink` |
 | `deployment.name` | yes | — (`^[a-z][a-z0-9-]{1,22}$`) |
 | `aws.region` | yes | — (commercial or `us-gov-*`) |
 | `aws.profile` | no | default credential chain |
@@ -51,7 +56,7 @@ mod timeouts;
 mod validate;
 mod workflow;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use dns::MAX_DOMAIN_NAMES;
 pub use error::{ConfigError, Diagnostic, DiagnosticKind, InvalidValue, Location};
@@ -66,15 +71,29 @@ pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
 pub use workflow::{
     AwsSettings, DEFAULT_KIND, DatabricksSettings, DomainNames, EndpointSettings, KindName,
-    NccSelector, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector, Workflow,
+    NccSelector, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector,
 };
 
-/// Reads and validates a workflow file.
+pub(crate) use raw::{
+    RawAws, RawDatabricks, RawDeployment, RawEndpoint, RawNlb, RawTimeouts, Table,
+};
+pub(crate) use validate::Validator;
+
+/// A workflow file's text, and the kind it names.
+#[derive(Debug, Clone)]
+pub struct WorkflowText {
+    pub path: PathBuf,
+    pub text: String,
+    pub kind: KindName,
+}
+
+/// Reads a workflow file and the `kind` it names (every other key is the kind's to read).
 ///
 /// # Errors
 /// [`ConfigError::NotFound`], [`ConfigError::Unreadable`] or [`ConfigError::NotUtf8`] if the file
-/// cannot be read as text; otherwise as [`parse`].
-pub fn load(path: &Path) -> Result<Workflow, ConfigError> {
+/// cannot be read as text; [`ConfigError::Invalid`] for a TOML syntax error or a `kind` that is
+/// not a string.
+pub fn read(path: &Path) -> Result<WorkflowText, ConfigError> {
     let bytes = std::fs::read(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => ConfigError::NotFound {
             path: path.to_owned(),
@@ -93,22 +112,46 @@ pub fn load(path: &Path) -> Result<Workflow, ConfigError> {
             column: location.column,
         }
     })?;
-    parse(path, &text)
+    let kind = header(path, &text)?;
+    Ok(WorkflowText {
+        path: path.to_owned(),
+        text,
+        kind,
+    })
 }
 
-/// Validates the text of a workflow file; `source_name` is used in messages and to resolve
-/// `endpoint.policy_file` (relative to its directory). The policy file is the only file read.
+/// The `kind` the text names (the default when it names none).
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] with one diagnostic for a TOML syntax error, an unknown key, a value
-/// of the wrong type or a missing key (decoding stops there), or with every semantic problem
-/// found (all checks run).
-pub fn parse(source_name: &Path, text: &str) -> Result<Workflow, ConfigError> {
+/// [`ConfigError::Invalid`] for a TOML syntax error or a `kind` that is not a string.
+pub fn header(source_name: &Path, text: &str) -> Result<KindName, ConfigError> {
+    let src = source::SourceText::new(text);
+    let raw: raw::RawHeader =
+        decode::decode(source_name, &src, text).map_err(|diagnostic| ConfigError::Invalid {
+            diagnostics: vec![diagnostic],
+        })?;
+    Ok(Validator::new(source_name, &src).kind(raw.kind.as_ref()))
+}
+
+/// Decodes `text` as the file type `R` of a workflow kind ("parse low": a TOML syntax error, an
+/// unknown key, a value of the wrong type or a missing key stops there), then validates it with
+/// `validate` ("validate high": every check runs, every problem is reported); `source_name` is
+/// used in messages and to resolve files the workflow names (relative to its directory).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] with one diagnostic from decoding, or every problem validation found.
+pub(crate) fn decode_file<R: serde::de::DeserializeOwned, T>(
+    source_name: &Path,
+    text: &str,
+    validate: impl FnOnce(&mut Validator<'_>, R) -> Option<T>,
+) -> Result<T, ConfigError> {
     let src = source::SourceText::new(text);
     let raw =
         decode::decode(source_name, &src, text).map_err(|diagnostic| ConfigError::Invalid {
             diagnostics: vec![diagnostic],
         })?;
-    validate::validate(source_name, &src, raw)
+    let mut v = Validator::new(source_name, &src);
+    let typed = validate(&mut v, raw);
+    v.finish(typed)
         .map_err(|diagnostics| ConfigError::Invalid { diagnostics })
 }

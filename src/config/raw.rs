@@ -1,5 +1,6 @@
 /*!
-The workflow file as written ("parse low"): serde structs that mirror the TOML one to one.
+The workflow file as written ("parse low"): serde structs that mirror the TOML one to one, one
+per table; a workflow kind composes the tables it takes into its own file type.
 
 Every table denies unknown keys, so a typo is an error with its key path instead of a silently
 ignored setting. Values that get a semantic check later carry their [`Spanned`] byte range, so
@@ -57,19 +58,12 @@ pub(crate) type SpannedStrings = Spanned<Vec<Spanned<String>>>;
 /// A tag selector: `{ Name = "plink-demo-vpc" }`.
 pub(crate) type RawTags = Spanned<BTreeMap<String, Spanned<String>>>;
 
-/// The whole file.
+/// What every workflow file starts with, whatever its kind: read first, to know which kind
+/// decodes the rest (every other key is left to that kind).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a table")]
-pub(crate) struct RawWorkflow {
-    /// `kind`: the workflow kind (absent: `s3-privatelink`, so files written before kinds
-    /// existed still validate unchanged).
+pub(crate) struct RawHeader {
+    /// `kind` (absent: [`DEFAULT_KIND`](super::DEFAULT_KIND)).
     pub kind: Option<Spanned<String>>,
-    pub deployment: Table<RawDeployment>,
-    pub aws: Table<RawAws>,
-    pub endpoint: Option<Table<RawEndpoint>>,
-    pub nlb: Option<Table<RawNlb>>,
-    pub databricks: Table<RawDatabricks>,
-    pub timeouts: Option<Table<RawTimeouts>>,
 }
 
 /// `[deployment]`

@@ -1,39 +1,17 @@
 /*!
-The validated workflow ("validate high"): every value checked, every default applied, every
-derived value (names, the Databricks principal) computed. Code past this point never re-checks
-the file and never sees an `Option` that means "use the default".
+The validated sections a workflow kind composes its typed config from ("validate high"): every
+value checked, every default applied, every derived value (names, the Databricks principal)
+computed. Code past this point never re-checks the file and never sees an `Option` that means "use
+the default".
 */
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::names::{DeploymentName, NccName};
+use super::names::NccName;
 use super::policy::EndpointPolicy;
 use super::region::{GovShard, Partition, Region};
-use super::timeouts::Timeouts;
-
-/// A validated workflow file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Workflow {
-    /// The file it came from, as given to [`load`](super::load) / [`parse`](super::parse).
-    pub source: PathBuf,
-    /// `kind`: the workflow kind (see [`crate::workflow`]); default [`DEFAULT_KIND`].
-    pub kind: KindName,
-    /// `deployment.name`: names the state and derived AWS names, and tags every resource.
-    pub deployment: DeploymentName,
-    /// `[aws]`: where the customer side lives.
-    pub aws: AwsSettings,
-    /// `[endpoint]`: the S3 interface endpoint.
-    pub endpoint: EndpointSettings,
-    /// `[nlb]`: the internal network load balancer in front of the endpoint.
-    pub nlb: NlbSettings,
-    /// `[databricks]`: the NCC, its private endpoint rule and the workspaces to bind.
-    pub databricks: DatabricksSettings,
-    /// `[timeouts]`: wait limits.
-    pub timeouts: Timeouts,
-}
 
 /// The kind of files without a `kind` key: every file written before kinds existed.
 pub const DEFAULT_KIND: &str = "s3-privatelink";

@@ -1,14 +1,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, ConfigError, Workflow};
+use crate::config::ConfigError;
 use crate::state::StatePaths;
-use crate::workflow::{self, Graph, WorkflowKind};
+use crate::workflow::{self, Graph, Loaded, WorkflowKind};
 
-/// A workflow file, its kind, and where its state lives.
+/// A workflow file read by its kind, and where its state lives.
 #[derive(Debug, Clone)]
 pub struct Deployment {
-    pub workflow: Workflow,
+    pub workflow: Loaded,
     pub kind: &'static dyn WorkflowKind,
     pub paths: StatePaths,
 }
@@ -42,8 +42,8 @@ impl Deployment {
     /// # Errors
     /// [`ConfigError`] when the workflow file is missing or invalid, or names an unknown kind.
     pub fn load(file: &Path, state: Option<&Path>) -> Result<Self, ConfigError> {
-        let workflow = config::load(file)?;
-        let kind = workflow::kind_of(&workflow)?;
+        let workflow = workflow::load(file)?;
+        let kind = workflow.kind;
         let paths = match state {
             Some(p) => StatePaths::at(p),
             None => StatePaths::for_deployment(Path::new("."), workflow.deployment.as_str()),
@@ -111,11 +111,8 @@ impl Deployment {
     }
 
     /// The graph of the deployment's kind.
-    ///
-    /// # Errors
-    /// A setting of the file no resource can use.
-    pub fn graph(&self) -> Result<Graph, crate::engine::StepError> {
-        self.kind.graph(&self.workflow)
+    pub fn graph(&self) -> &Graph {
+        &self.workflow.graph
     }
 
     /// The deployment's name.

@@ -73,7 +73,7 @@ pub async fn run(
     if read_state(&deployment.paths)?.is_none() {
         return Ok(DownOutcome::NeverUp);
     }
-    let graph = deployment.graph()?;
+    let graph = deployment.graph();
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
@@ -90,13 +90,7 @@ pub async fn run(
         ..Options::default()
     };
     let env = Arc::new(
-        super::up::connect_interruptible(
-            Arc::new(deployment.workflow.clone()),
-            resources,
-            &interrupt,
-            "down",
-        )
-        .await?,
+        super::up::connect_interruptible(deployment, resources, &interrupt, "down").await?,
     );
     if let Some(to) = &options.rebind_to {
         let own: Option<NccRecord> = ncc_node.and_then(|(ncc, _)| output(&store.snapshot(), ncc));
@@ -120,7 +114,7 @@ pub async fn run(
         _ => Vec::new(),
     };
     if run.succeeded() {
-        finish(&store, &graph)?;
+        finish(&store, graph)?;
     }
     let state = store.snapshot();
     Ok(DownOutcome::Ran(Box::new(DownReport {

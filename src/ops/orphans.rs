@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +14,6 @@ use super::Deployment;
 use crate::aws::tags::TAG_DEPLOYMENT;
 use crate::resources::Options;
 use crate::state::{StatePaths, read_state};
-use crate::workflow;
 
 /// One plink-tagged resource no known state records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,24 +71,21 @@ pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec
     let mut seen_targets = BTreeSet::new();
     let mut orphans = Vec::new();
     for d in deployments {
-        let aws = &d.workflow.aws;
+        let clouds = &d.workflow.clouds;
         if !seen_targets.insert((
-            aws.region.as_str().to_owned(),
-            aws.profile.clone(),
-            aws.role_arn.clone(),
+            clouds.region.as_str().to_owned(),
+            clouds.aws_profile.clone(),
+            clouds.aws_role_arn.clone(),
         )) {
             continue;
         }
-        let env = super::up::connect(Arc::new(d.workflow.clone()), Options::default()).await?;
-        // Every kind of every registered workflow, each once (a deployment of one kind may
-        // have left resources of another kind behind).
+        let env = super::up::connect(d, Options::default()).await?;
+        // The resource kinds of every deployment given for the same account and region, each
+        // once (the inventories list every deployment's resources, not only this one's).
         let mut inventory = Vec::new();
         let mut seen = BTreeSet::new();
-        for kind in workflow::KINDS {
-            let Ok(graph) = kind.graph(&d.workflow) else {
-                continue;
-            };
-            for (noun, id, tags) in graph.inventory(&env).await? {
+        for other in deployments.iter().filter(|o| &o.workflow.clouds == clouds) {
+            for (noun, id, tags) in other.graph().inventory(&env).await? {
                 if seen.insert(id.clone()) {
                     inventory.push((noun, id, tags));
                 }

@@ -29,7 +29,7 @@ pub struct Plan {
 /// Failures to start: the state is locked or unreadable, credentials are missing. A step whose
 /// plan fails is in the report ([`PlanOutcome::Failed`]).
 pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result<Plan> {
-    let graph = deployment.graph()?;
+    let graph = deployment.graph();
     let store = Arc::new(StateStore::open_read_only(
         deployment.paths.clone(),
         deployment.name(),
@@ -37,7 +37,7 @@ pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result
         "plan",
     )?);
     let state_exists = deployment.paths.state.is_file();
-    let env = connect(Arc::new(deployment.workflow.clone()), options.resources()).await?;
+    let env = connect(deployment, options.resources()).await?;
     let engine = Engine::new(graph.up_steps(&Arc::new(env)))?;
     Ok(Plan {
         report: engine.plan(store).await,

@@ -68,15 +68,15 @@ pub struct StepView {
 /// [`StateError`] when the state file exists but cannot be read; cloud failures only fill
 /// `live_unavailable` or the live view's `errors`.
 pub async fn report(deployment: &Deployment, offline: bool) -> anyhow::Result<StatusReport> {
-    let graph = deployment.graph()?;
-    let mut report = recorded(deployment, &graph)?;
+    let graph = deployment.graph();
+    let mut report = recorded(deployment, graph)?;
     let Some(state) = read_state(&deployment.paths)? else {
         return Ok(report);
     };
     if offline {
         return Ok(report);
     }
-    match live(deployment, &graph, &state).await {
+    match live(deployment, graph, &state).await {
         Ok(view) => report.live = Some(view),
         Err(e) => report.live_unavailable = Some(format!("{e:#}")),
     }
@@ -89,9 +89,7 @@ async fn live(
     graph: &Graph,
     state: &StateFile,
 ) -> anyhow::Result<LiveView> {
-    let env = Arc::new(
-        super::up::connect(Arc::new(deployment.workflow.clone()), Options::default()).await?,
-    );
+    let env = Arc::new(super::up::connect(deployment, Options::default()).await?);
     let (observed, drift) = tokio::join!(
         graph.observe(&env, state),
         super::plan::drift(env.clone(), graph, deployment, state.clone())

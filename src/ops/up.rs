@@ -15,7 +15,6 @@ pub enum ConnectError {
 
 use super::Deployment;
 use crate::aws::AwsConnect;
-use crate::config::Workflow;
 use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::resources::{Env, Options, wait_scale_from_env};
@@ -52,15 +51,14 @@ pub async fn run(
     events: EventSink,
     interrupt: Interrupt,
 ) -> anyhow::Result<RunReport> {
-    let graph = deployment.graph()?;
+    let graph = deployment.graph();
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
         deployment.kind.name(),
         "up",
     )?);
-    let workflow = Arc::new(deployment.workflow.clone());
-    let env = connect_interruptible(workflow, options.resources(), &interrupt, "up").await?;
+    let env = connect_interruptible(deployment, options.resources(), &interrupt, "up").await?;
     let engine = Engine::new(graph.up_steps(&Arc::new(env)))?
         .with_events(events)
         .with_interrupt(interrupt);
@@ -73,13 +71,13 @@ pub async fn run(
 /// # Errors
 /// As [`connect`]; [`StepError::Interrupted`] (exit 130) when interrupted.
 pub async fn connect_interruptible(
-    workflow: Arc<Workflow>,
+    deployment: &Deployment,
     options: Options,
     interrupt: &Interrupt,
     command: &str,
 ) -> anyhow::Result<Env> {
     tokio::select! {
-        env = connect(workflow, options) => env,
+        env = connect(deployment, options) => env,
         () = interrupt.triggered() => Err(anyhow::Error::new(StepError::Interrupted).context(
             format!(
                 "interrupted while connecting to AWS and Databricks; nothing was changed (run \
@@ -94,13 +92,13 @@ pub async fn connect_interruptible(
 ///
 /// # Errors
 /// Missing or invalid credentials, with what was looked for and where.
-pub async fn connect(workflow: Arc<Workflow>, options: Options) -> anyhow::Result<Env> {
-    let aws_cfg = &workflow.aws;
-    let mut aws = AwsConnect::new(aws_cfg.region.as_str());
-    if let Some(p) = &aws_cfg.profile {
+pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Result<Env> {
+    let clouds = &deployment.workflow.clouds;
+    let mut aws = AwsConnect::new(clouds.region.as_str());
+    if let Some(p) = &clouds.aws_profile {
         aws = aws.profile(p);
     }
-    if let Some(r) = &aws_cfg.role_arn {
+    if let Some(r) = &clouds.aws_role_arn {
         aws = aws.role_arn(r);
     }
     let aws = aws
@@ -108,8 +106,8 @@ pub async fn connect(workflow: Arc<Workflow>, options: Options) -> anyhow::Resul
         .await
         .map_err(|e| ConnectError::Aws(e.to_string()))?;
     let settings = Settings {
-        profile: workflow.databricks.profile.clone(),
-        account_id: workflow.databricks.account_id.clone(),
+        profile: clouds.databricks_profile.clone(),
+        account_id: clouds.databricks_account_id.clone(),
         ..Settings::default()
     };
     let resolved =
@@ -122,8 +120,8 @@ pub async fn connect(workflow: Arc<Workflow>, options: Options) -> anyhow::Resul
     Ok(Env {
         aws,
         databricks,
-        deployment: workflow.deployment.as_str().to_owned(),
-        region: workflow.aws.region.as_str().to_owned(),
+        deployment: deployment.name().to_owned(),
+        region: clouds.region.as_str().to_owned(),
         options,
         wait_scale: wait_scale_from_env(),
     })

@@ -191,6 +191,14 @@ pub struct Graph {
     nodes: Vec<Arc<dyn AnyNode>>,
 }
 
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.nodes.iter().map(|n| (n.id(), n.deps())))
+            .finish()
+    }
+}
+
 impl Graph {
     /// An empty graph.
     pub fn new() -> Self {

@@ -1,8 +1,9 @@
 //! What to do: workflow kinds as data.
 //!
-//! A workflow kind is its graph ([`Graph`]): named resource instances (`crate::resources`),
-//! their dependencies, and how each one's inputs derive from the workflow file and the records
-//! upstream. Every command derives from it: `up` runs the graph, `plan` plans it, `down` runs the
+//! A workflow kind is its typed config (the tables its files take, read with the
+//! [`crate::config`] toolkit) and its graph ([`Graph`]): named resource instances
+//! (`crate::resources`), their dependencies, and how each one's inputs derive from the config
+//! and the records upstream. Every command derives from it: `up` runs the graph, `plan` plans it, `down` runs the
 //! reverse graph, `status` observes it, `status --orphans` walks its kinds' inventories; display
 //! and teardown orders are computed, never written.
 //!
@@ -16,8 +17,13 @@ mod test_sg;
 
 pub use graph::{Graph, Upstream};
 
-use crate::config::{ConfigError, Diagnostic, DiagnosticKind, Workflow};
-use crate::resources::Res;
+use std::path::{Path, PathBuf};
+
+use crate::config::{
+    self, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, Diagnostic, DiagnosticKind,
+    KindName, Region, WorkflowText,
+};
+use crate::engine::StepError;
 
 /// A workflow kind.
 pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
@@ -27,11 +33,54 @@ pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
     /// One line saying what it sets up.
     fn summary(&self) -> &'static str;
 
-    /// Its graph for `workflow`.
+    /// Reads a workflow file of this kind: its typed config, then its graph.
     ///
     /// # Errors
-    /// A setting of the file that no resource can use (the user must fix the file).
-    fn graph(&self, workflow: &Workflow) -> Res<Graph>;
+    /// [`ConfigError`] naming the file, line and key of every problem.
+    fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError>;
+}
+
+/// A workflow file, read by its kind: everything the commands need of it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file, as given.
+    pub source: PathBuf,
+    pub kind: &'static dyn WorkflowKind,
+    /// `deployment.name`.
+    pub deployment: DeploymentName,
+    /// Where the clouds are and which credentials to use.
+    pub clouds: Clouds,
+    /// What `plink validate` says of it after `deployment <name>, ` (`region …, 2 workspace(s)`).
+    pub summary: String,
+    pub graph: Graph,
+}
+
+/// Where the clouds of a deployment are, and which credentials to use (the rest comes from the
+/// standard chains).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clouds {
+    pub region: Region,
+    /// `aws.profile`.
+    pub aws_profile: Option<String>,
+    /// `aws.role_arn`.
+    pub aws_role_arn: Option<String>,
+    /// `databricks.profile`.
+    pub databricks_profile: Option<String>,
+    /// `databricks.account_id`.
+    pub databricks_account_id: Option<String>,
+}
+
+impl Clouds {
+    /// From the `[aws]` section, and the `[databricks]` one when the kind takes it.
+    pub fn new(aws: &AwsSettings, databricks: Option<&DatabricksSettings>) -> Self {
+        Self {
+            region: aws.region.clone(),
+            aws_profile: aws.profile.clone(),
+            aws_role_arn: aws.role_arn.clone(),
+            databricks_profile: databricks.and_then(|d| d.profile.clone()),
+            databricks_account_id: databricks.and_then(|d| d.account_id.clone()),
+        }
+    }
 }
 
 /// The registry: every workflow kind, by name.
@@ -51,16 +100,39 @@ pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name()).collect()
 }
 
-/// The kind `workflow` names.
+/// Reads a workflow file of any kind: its `kind` key chooses who reads the rest.
+///
+/// # Errors
+/// [`ConfigError`]: the file cannot be read, names an unknown kind, or is invalid for its kind.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let file = config::read(path)?;
+    kind_of(&file.kind, path)?.load(&file)
+}
+
+/// A graph that cannot be built from a validated file (a bug: validation covers what the
+/// resources need), as the file's error.
+pub(crate) fn graph_error(source: &Path, e: StepError) -> ConfigError {
+    ConfigError::Invalid {
+        diagnostics: vec![Diagnostic {
+            file: source.to_owned(),
+            location: None,
+            key: None,
+            kind: DiagnosticKind::InvalidValue,
+            message: format!("internal error: the workflow's graph cannot be built: {e}"),
+        }],
+    }
+}
+
+/// The kind a file names.
 ///
 /// # Errors
 /// [`ConfigError::Invalid`] naming the file, line and key when no kind has that name.
-pub fn kind_of(workflow: &Workflow) -> Result<&'static dyn WorkflowKind, ConfigError> {
-    let name = &workflow.kind.name;
+pub fn kind_of(kind: &KindName, source: &Path) -> Result<&'static dyn WorkflowKind, ConfigError> {
+    let name = &kind.name;
     find(name).ok_or_else(|| ConfigError::Invalid {
         diagnostics: vec![Diagnostic {
-            file: workflow.source.clone(),
-            location: workflow.kind.location,
+            file: source.to_owned(),
+            location: kind.location,
             key: Some("kind".into()),
             kind: DiagnosticKind::InvalidValue,
             message: format!(
@@ -69,12 +141,4 @@ pub fn kind_of(workflow: &Workflow) -> Result<&'static dyn WorkflowKind, ConfigE
             ),
         }],
     })
-}
-
-/// The `up` steps of `workflow`, in display order (derived from its kind's graph).
-///
-/// # Errors
-/// An unknown kind, or a kind that cannot build its graph from the file.
-pub fn step_order(workflow: &Workflow) -> anyhow::Result<Vec<crate::engine::StepId>> {
-    Ok(kind_of(workflow)?.graph(workflow)?.display_order())
 }

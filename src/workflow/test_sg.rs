@@ -1,18 +1,28 @@
-//! A test-only workflow kind built from existing resources: the VPC and subnets, and a security
-//! group allowing TCP 443 from them. Adding it touched this file and one line of the registry
-//! (issue #9: that is all a new kind needs); the tests check that everything a command needs is
-//! derived from it.
+//! A test-only workflow kind built from existing resources: the VPC and subnets of its `[aws]`
+//! table, and a security group allowing TCP 443 from them. Adding it touched this file and one
+//! line of the registry (issue #9: that is all a new kind needs); the tests check that its file
+//! is read with its own tables and that everything a command needs is derived from it.
 
-use super::{Graph, WorkflowKind};
-use crate::aws::{SubnetSelector, VpcSelector};
-use crate::config::Workflow;
-use crate::engine::StepError;
-use crate::resources::Res;
-use crate::resources::network::{Network, NetworkRecord};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::s3_privatelink::network;
+use super::{Clouds, Graph, Loaded, WorkflowKind};
+use crate::config::{self, ConfigError, RawAws, RawDeployment, Table, Timeouts, WorkflowText};
+use crate::resources::network::NetworkRecord;
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs};
 
 #[derive(Debug)]
 pub struct TestSecurityGroup;
+
+/// Its file: `kind`, `[deployment]` and `[aws]`, nothing else.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    kind: Option<Spanned<String>>,
+    deployment: Table<RawDeployment>,
+    aws: Table<RawAws>,
+}
 
 impl WorkflowKind for TestSecurityGroup {
     fn name(&self) -> &'static str {
@@ -23,22 +33,23 @@ impl WorkflowKind for TestSecurityGroup {
         "a security group in the VPC (tests only)"
     }
 
-    fn graph(&self, w: &Workflow) -> Res<Graph> {
-        let (vpc, subnets) = match (&w.aws.vpc, &w.aws.subnets) {
-            (crate::config::VpcSelector::Id(v), crate::config::SubnetSelector::Ids(s)) => {
-                (VpcSelector::Id(v.clone()), SubnetSelector::Ids(s.clone()))
-            }
-            _ => return Err(StepError::terminal("the test kind takes ids only")),
-        };
-        Ok(Graph::new()
-            .node("vpc", &[], Network { vpc, subnets }, |_| Ok(()))
+    fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
+        let (deployment, aws) = config::decode_file(&file.path, &file.text, |v, raw: RawFile| {
+            let _ = v.kind(raw.kind.as_ref());
+            let deployment = v.deployment(&raw.deployment);
+            let region = v.region(&raw.aws.region);
+            let aws = v.aws(raw.aws.0, region.as_ref());
+            Some((deployment?, aws?))
+        })?;
+        let graph = Graph::new()
+            .node("vpc", &[], network(&aws), |_| Ok(()))
             .node(
                 "group",
                 &["vpc"],
                 SecurityGroup {
-                    name: format!("plink-{}-test", w.deployment.as_str()),
+                    name: format!("plink-{}-test", deployment.as_str()),
                     existing: None,
-                    release_timeout: w.timeouts.endpoint,
+                    release_timeout: Timeouts::default().endpoint,
                 },
                 |up| {
                     let net: NetworkRecord = up.record("vpc");
@@ -47,13 +58,21 @@ impl WorkflowKind for TestSecurityGroup {
                         vpc_id: net.vpc()?,
                     })
                 },
-            ))
+            );
+        Ok(Loaded {
+            source: file.path.clone(),
+            kind: &TestSecurityGroup,
+            summary: format!("region {}", aws.region.as_str()),
+            clouds: Clouds::new(&aws, None),
+            deployment,
+            graph,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{find, names};
+    use super::super::{load, names};
 
     const FILE: &str = r#"
 kind = "test-security-group"
@@ -63,19 +82,24 @@ name = "test-sg"
 region = "us-east-1"
 vpc = { id = "vpc-0123456789abcdef0" }
 subnets = { ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] }
-[databricks]
-account_id = "00000000-0000-0000-0000-000000000000"
-workspace_ids = [1]
-ncc = { name = "plink-test" }
 "#;
 
     #[test]
-    fn a_kind_is_registered_by_one_line_and_chosen_by_the_kind_key() {
+    fn a_kind_is_registered_by_one_line_and_reads_its_own_tables() {
         assert!(names().contains(&"test-security-group"));
-        let w = crate::config::parse(std::path::Path::new("t.toml"), FILE).expect("valid");
-        assert_eq!(w.kind.name, "test-security-group");
-        let graph = find(&w.kind.name).unwrap().graph(&w).unwrap();
-        assert_eq!(graph.display_order(), vec!["vpc", "group"]);
-        assert_eq!(graph.teardown_order(), vec!["down_group"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, FILE).unwrap();
+        let loaded = load(&path).expect("valid");
+        assert_eq!(loaded.kind.name(), "test-security-group");
+        assert_eq!(loaded.graph.display_order(), vec!["vpc", "group"]);
+        assert_eq!(loaded.graph.teardown_order(), vec!["down_group"]);
+        // Another kind's table is not one of this kind's.
+        std::fs::write(&path, format!("{FILE}[nlb]\nname = \"x\"\n")).unwrap();
+        let error = load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("nlb: unknown key; expected one of: kind, deployment, aws"),
+            "{error}"
+        );
     }
 }

@@ -98,8 +98,8 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
 
     // The state file: every step done, nothing in flight, ids matching the emulators'.
     let state = wd.state_required();
-    let workflow = plink::config::load(&wd.workflow).unwrap();
-    for step in plink::workflow::step_order(&workflow).unwrap() {
+    let workflow = plink::workflow::load(&wd.workflow).unwrap();
+    for step in workflow.graph.display_order() {
         let rec = &state["steps"][step];
         assert_eq!(rec["status"], "done", "step {step} is not done\n{}", ctx());
         assert!(

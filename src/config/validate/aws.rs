@@ -21,7 +21,7 @@ use crate::config::workflow::{
 };
 
 impl Validator<'_> {
-    pub(super) fn aws(&mut self, raw: RawAws, region: Option<&Region>) -> Option<AwsSettings> {
+    pub(crate) fn aws(&mut self, raw: RawAws, region: Option<&Region>) -> Option<AwsSettings> {
         let profile = raw
             .profile
             .as_ref()
@@ -157,7 +157,7 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn endpoint(
+    pub(crate) fn endpoint(
         &mut self,
         raw: Option<RawEndpoint>,
         region: Option<&Region>,
@@ -207,7 +207,7 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn nlb(
+    pub(crate) fn nlb(
         &mut self,
         raw: Option<RawNlb>,
         deployment: Option<&DeploymentName>,

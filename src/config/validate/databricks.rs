@@ -18,7 +18,7 @@ use crate::config::region::{GovShard, Region};
 use crate::config::workflow::{DatabricksSettings, DomainNames, NccSelector};
 
 impl Validator<'_> {
-    pub(super) fn databricks(
+    pub(crate) fn databricks(
         &mut self,
         raw: RawDatabricks,
         region: Option<&Region>,

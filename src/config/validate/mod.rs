@@ -1,5 +1,5 @@
 /*!
-[`RawWorkflow`] → [`Workflow`]: semantic checks, defaults and derived values.
+Raw tables → typed sections: semantic checks, defaults and derived values.
 
 Every check runs even after an earlier one failed, so one run reports every problem of the file
 (each with its key path and line); a value is only skipped when it depends on one that is already
@@ -17,99 +17,91 @@ mod databricks;
 
 use super::error::{Diagnostic, DiagnosticKind};
 use super::names::DeploymentName;
-use super::raw::{RawDuration, RawTimeouts, RawWorkflow};
+use super::raw::{RawDeployment, RawDuration, RawTimeouts};
 use super::region::Region;
 use super::source::SourceText;
 use super::timeouts::{Timeouts, parse_timeout};
-use super::workflow::{DEFAULT_KIND, KindName, Workflow};
+use super::workflow::{DEFAULT_KIND, KindName};
 
 /// Databricks limit: each NCC can be attached to up to 50 workspaces.
 pub const MAX_WORKSPACES_PER_NCC: usize = 50;
 
-/// Validates a decoded file.
-///
-/// # Errors
-/// Every problem found, in file order.
-pub(crate) fn validate(
-    file: &Path,
-    src: &SourceText<'_>,
-    raw: RawWorkflow,
-) -> Result<Workflow, Vec<Diagnostic>> {
-    let mut v = Validator {
-        file,
-        src,
-        diagnostics: Vec::new(),
-    };
-    // Which kinds exist is for the workflow layer to say (`crate::workflow::kind_of`); here
-    // only which one the file names, and where.
-    let kind = Some(match &raw.kind {
-        None => KindName {
-            name: DEFAULT_KIND.to_owned(),
-            location: None,
-        },
-        Some(k) => KindName {
-            name: k.get_ref().clone(),
-            location: Some(src.location(k.span().start)),
-        },
-    });
-    let deployment = v.check(&raw.deployment.name, "deployment.name", |name| {
-        DeploymentName::new(name)
-    });
-    // The region is needed by later checks even when another `[aws]` key is invalid.
-    let region_span = raw.aws.region.span();
-    let region = v.check(&raw.aws.region, "aws.region", |r| Region::new(r));
-    let aws = v.aws(raw.aws.0, region.as_ref());
-    let endpoint = v.endpoint(raw.endpoint.map(|t| t.0), region.as_ref());
-    let nlb = v.nlb(
-        raw.nlb.map(|t| t.0),
-        deployment.as_ref(),
-        &raw.deployment.name,
-    );
-    let databricks = v.databricks(raw.databricks.0, region.as_ref(), region_span);
-    let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
-
-    let workflow = (|| {
-        Some(Workflow {
-            source: file.to_owned(),
-            kind: kind?,
-            deployment: deployment?,
-            aws: aws?,
-            endpoint: endpoint?,
-            nlb: nlb?,
-            databricks: databricks?,
-            timeouts: timeouts?,
-        })
-    })();
-    let mut diagnostics = v.diagnostics;
-    match workflow {
-        Some(workflow) if diagnostics.is_empty() => Ok(workflow),
-        _ => {
-            if diagnostics.is_empty() {
-                // A value was dropped without a diagnostic: a bug here, but still no panic.
-                diagnostics.push(Diagnostic {
-                    file: file.to_owned(),
-                    location: None,
-                    key: None,
-                    kind: DiagnosticKind::InvalidValue,
-                    message: "internal error: workflow rejected without a reason (please report)"
-                        .to_owned(),
-                });
-            }
-            // File order; problems without a position (missing keys) last.
-            diagnostics.sort_by_key(|d| (d.location.is_none(), d.location));
-            Err(diagnostics)
-        }
-    }
-}
-
-struct Validator<'a> {
+/// The semantic checks of a decoded file: a kind's validation calls the section checks it
+/// needs (`deployment`, `aws`, `endpoint`, `nlb`, `databricks`, `timeouts`, …), each of which
+/// reports every problem it finds and gives `None` for an invalid section, then
+/// [`finish`](Validator::finish)es with the typed file.
+pub(crate) struct Validator<'a> {
     file: &'a Path,
     src: &'a SourceText<'a>,
     diagnostics: Vec<Diagnostic>,
 }
 
+impl<'a> Validator<'a> {
+    /// A validator for `file`, whose text is `src`.
+    pub(crate) fn new(file: &'a Path, src: &'a SourceText<'a>) -> Self {
+        Self {
+            file,
+            src,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The typed file if every check passed, else every problem found, in file order.
+    ///
+    /// # Errors
+    /// Every problem found (problems without a position, missing keys, last).
+    pub(crate) fn finish<T>(self, typed: Option<T>) -> Result<T, Vec<Diagnostic>> {
+        let mut diagnostics = self.diagnostics;
+        match typed {
+            Some(typed) if diagnostics.is_empty() => Ok(typed),
+            _ => {
+                if diagnostics.is_empty() {
+                    // A value was dropped without a diagnostic: a bug here, but still no panic.
+                    diagnostics.push(Diagnostic {
+                        file: self.file.to_owned(),
+                        location: None,
+                        key: None,
+                        kind: DiagnosticKind::InvalidValue,
+                        message:
+                            "internal error: workflow rejected without a reason (please report)"
+                                .to_owned(),
+                    });
+                }
+                diagnostics.sort_by_key(|d| (d.location.is_none(), d.location));
+                Err(diagnostics)
+            }
+        }
+    }
+
+    /// `kind`, and where the file says it (which kinds exist is for the workflow layer to say).
+    pub(crate) fn kind(&self, raw: Option<&Spanned<String>>) -> KindName {
+        match raw {
+            None => KindName {
+                name: DEFAULT_KIND.to_owned(),
+                location: None,
+            },
+            Some(k) => KindName {
+                name: k.get_ref().clone(),
+                location: Some(self.src.location(k.span().start)),
+            },
+        }
+    }
+
+    /// `[deployment]`.
+    pub(crate) fn deployment(&mut self, raw: &RawDeployment) -> Option<DeploymentName> {
+        self.check(&raw.name, "deployment.name", |name| {
+            DeploymentName::new(name)
+        })
+    }
+
+    /// `aws.region`, needed by later checks even when another `[aws]` key is invalid.
+    pub(crate) fn region(&mut self, raw: &Spanned<String>) -> Option<Region> {
+        self.check(raw, "aws.region", |r| Region::new(r))
+    }
+}
+
 impl Validator<'_> {
-    fn report(&mut self, span: Option<Range<usize>>, key: &str, message: impl Display) {
+    pub(crate) fn report(&mut self, span: Option<Range<usize>>, key: &str, message: impl Display) {
         self.diagnostics.push(Diagnostic {
             file: self.file.to_owned(),
             location: span.map(|span| self.src.location(span.start)),
@@ -120,7 +112,7 @@ impl Validator<'_> {
     }
 
     /// Runs `check` on a spanned value, reporting its error at the value's line.
-    fn check<T, U, E: Display>(
+    pub(crate) fn check<T, U, E: Display>(
         &mut self,
         value: &Spanned<T>,
         key: &str,
@@ -145,7 +137,8 @@ impl Validator<'_> {
         );
     }
 
-    fn timeouts(&mut self, raw: Option<RawTimeouts>) -> Option<Timeouts> {
+    /// `[timeouts]`.
+    pub(crate) fn timeouts(&mut self, raw: Option<RawTimeouts>) -> Option<Timeouts> {
         let defaults = Timeouts::default();
         let Some(raw) = raw else {
             return Some(defaults);

@@ -8,9 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{Graph, WorkflowKind};
+pub mod config;
+
+use super::{Clouds, Graph, Loaded, WorkflowKind, graph_error};
 use crate::aws::{SubnetSelector, VpcSelector};
-use crate::config::{self, DomainNames, NccSelector, SecurityGroups, Workflow};
+use crate::config::{
+    self as toolkit, ConfigError, DomainNames, NccSelector, SecurityGroups, WorkflowText,
+};
 use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
 use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
 use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
@@ -27,8 +31,10 @@ use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroup
 use crate::resources::targets::{Targets, TargetsInputs};
 use crate::resources::{Res, need};
 
+pub use config::Config;
+
 /// The kind's name (the default of workflow files, which predate kinds).
-pub const NAME: &str = config::DEFAULT_KIND;
+pub const NAME: &str = toolkit::DEFAULT_KIND;
 
 /// S3 over TLS: the NLB passes TCP through to the endpoint's ENIs.
 pub const PORT: i32 = 443;
@@ -46,7 +52,29 @@ impl WorkflowKind for S3PrivateLink {
         "S3 through an interface endpoint behind an internal NLB, privately from Databricks serverless (seed 001)"
     }
 
-    fn graph(&self, w: &Workflow) -> Res<Graph> {
+    fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
+        let config = config::parse(&file.path, &file.text)?;
+        Ok(Loaded {
+            source: config.source.clone(),
+            kind: &S3PrivateLink,
+            deployment: config.deployment.clone(),
+            clouds: Clouds::new(&config.aws, Some(&config.databricks)),
+            summary: format!(
+                "region {}, {} workspace(s)",
+                config.aws.region.as_str(),
+                config.databricks.workspace_ids.len()
+            ),
+            graph: Self::graph(&config).map_err(|e| graph_error(&config.source, e))?,
+        })
+    }
+}
+
+impl S3PrivateLink {
+    /// The graph of an `s3-privatelink` deployment.
+    ///
+    /// # Errors
+    /// A setting no resource can use (validation rules it out).
+    pub fn graph(w: &Config) -> Res<Graph> {
         let deployment = w.deployment.as_str();
         let t = &w.timeouts;
         let domain_names = w.databricks.domain_names.clone();
@@ -259,15 +287,15 @@ impl WorkflowKind for S3PrivateLink {
 }
 
 /// The VPC and subnets of `[aws]`.
-fn network(aws: &config::AwsSettings) -> Network {
+pub(crate) fn network(aws: &toolkit::AwsSettings) -> Network {
     Network {
         vpc: match &aws.vpc {
-            config::VpcSelector::Id(id) => VpcSelector::Id(id.clone()),
-            config::VpcSelector::Tags(tags) => VpcSelector::Tags(pairs(tags)),
+            toolkit::VpcSelector::Id(id) => VpcSelector::Id(id.clone()),
+            toolkit::VpcSelector::Tags(tags) => VpcSelector::Tags(pairs(tags)),
         },
         subnets: match &aws.subnets {
-            config::SubnetSelector::Ids(ids) => SubnetSelector::Ids(ids.clone()),
-            config::SubnetSelector::Tags(tags) => SubnetSelector::Tags(pairs(tags)),
+            toolkit::SubnetSelector::Ids(ids) => SubnetSelector::Ids(ids.clone()),
+            toolkit::SubnetSelector::Tags(tags) => SubnetSelector::Tags(pairs(tags)),
         },
     }
 }
