@@ -1237,3 +1237,29 @@ fn the_teardown_order_documented_in_the_readme_is_the_one_derived_from_the_graph
     let demo = plink::workflow::load(&workflows_dir().join("s3-privatelink.toml")).unwrap();
     assert_eq!(documented, demo.graph.teardown_order());
 }
+
+#[test]
+fn the_teardown_graph_is_the_reverse_graph_through_nodes_with_nothing_to_tear_down() {
+    let demo = plink::workflow::load(&workflows_dir().join("s3-privatelink.toml")).unwrap();
+    let graph: BTreeMap<&str, Vec<&str>> = demo.graph.teardown_graph().into_iter().collect();
+    let expected: BTreeMap<&str, Vec<&str>> = [
+        // Its dependents (established, bind) tear nothing down: first.
+        ("accept", vec![]),
+        ("rule", vec!["down_connections"]),
+        // bind depends on the NCC but tears nothing down: the NCC waits for the rule only.
+        ("ncc", vec!["down_rule"]),
+        ("endpoint_service", vec!["down_connections", "down_rule"]),
+        ("listener", vec!["down_endpoint_service"]),
+        // targets tear nothing down: the target group waits for the listener only.
+        ("target_group", vec!["down_listener"]),
+        (
+            "load_balancer",
+            vec!["down_endpoint_service", "down_listener"],
+        ),
+        ("endpoint", vec!["down_rule"]),
+        ("security_group", vec!["down_endpoint"]),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(graph, expected);
+}

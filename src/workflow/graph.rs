@@ -316,6 +316,24 @@ impl Graph {
     /// nodes with nothing to tear down.
     pub fn down_steps(&self, env: &Arc<Env>) -> Vec<Arc<dyn Step>> {
         let by_id = self.by_id();
+        self.teardown_graph()
+            .into_iter()
+            .map(|(id, deps)| {
+                Arc::new(DownStep {
+                    node: by_id[id].clone(),
+                    env: env.clone(),
+                    deps,
+                    upstream: self.upstream_of(id),
+                }) as Arc<dyn Step>
+            })
+            .collect()
+    }
+
+    /// The teardown graph, in teardown order: each node that tears something down, with the
+    /// teardown steps it waits for (those of the nodes depending on it, directly or through
+    /// nodes with nothing to tear down).
+    pub fn teardown_graph(&self) -> Vec<(StepId, Vec<StepId>)> {
+        let by_id = self.by_id();
         let mut dependents: BTreeMap<StepId, Vec<StepId>> = BTreeMap::new();
         for n in &self.nodes {
             for d in n.deps() {
@@ -323,10 +341,9 @@ impl Graph {
             }
         }
         let order = self.teardown_order();
-        let mut steps: Vec<Arc<dyn Step>> = Vec::new();
+        let mut graph = Vec::new();
         for id in self.display_order().into_iter().rev() {
-            let node = &by_id[id];
-            if !node.tears_down() {
+            if !by_id[id].tears_down() {
                 continue;
             }
             let mut after = BTreeSet::new();
@@ -345,14 +362,9 @@ impl Graph {
             }
             let mut deps: Vec<StepId> = after.into_iter().collect();
             deps.sort_by_key(|d| order.iter().position(|o| o == d));
-            steps.push(Arc::new(DownStep {
-                node: node.clone(),
-                env: env.clone(),
-                deps,
-                upstream: self.upstream_of(id),
-            }));
+            graph.push((id, deps));
         }
-        steps
+        graph
     }
 
     /// The `up` records a finished teardown keeps: those of each resource its teardown had to
