@@ -16,7 +16,8 @@
 //! - **observation** for `plink status` ([`Resource::observe`]);
 //! - **teardown** ([`Resource::teardown`]): everything plink may delete (recorded, tagged, or
 //!   left by an unresolved intent), only if plink owns it (its tags say so) or the user asked,
-//!   deleted and waited gone;
+//!   deleted and waited gone; and **recovery** ([`Resource::recover`]) of its record when the
+//!   state lost it, for the teardown of what depends on it;
 //! - **inventory** for `plink status --orphans` ([`Resource::inventory`]).
 //!
 //! Nothing else restates these facts: `up` and `plan` are [`converge`] and [`plan`], `down` is
