@@ -130,14 +130,16 @@ impl Ncc {
         Ok(ncc)
     }
 
-    /// Whether the NCC is plink's: the record says so, or a create intent is pending (found by
-    /// name after a create whose answer was lost).
+    /// Whether the NCC is plink's: the record says so for the recorded one; another one (found
+    /// by name) only when a create intent is pending (plink's create whose answer was lost).
+    /// An NCC found by name after the recorded one vanished is someone else's: never deleted.
     fn created_by_plink(cx: &Cx<'_>, live: &NetworkConnectivityConfig) -> bool {
         let rec: NccRecord = cx.recorded();
         if rec.ncc_id == live.network_connectivity_config_id {
             return rec.created_by_plink;
         }
-        rec.created_by_plink || cx.pending_intent().is_some()
+        cx.pending_intent()
+            .is_some_and(|i| i.action == "create_ncc")
     }
 
     /// The deployment's NCC as the state knows it: recorded, else one its unresolved create
