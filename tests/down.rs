@@ -626,3 +626,26 @@ fn aws_resources_adopted_by_name_are_released_not_deleted() {
         );
     });
 }
+
+#[test]
+fn regression_an_ncc_found_by_name_after_the_recorded_one_vanished_is_adopted_not_plinks() {
+    // The recorded NCC is gone (here: the state names one that does not exist) and an NCC of the
+    // same name exists: plink cannot tell it made that one, so it adopts it, and `down` would
+    // release it rather than delete it (it counted as plink's before the resource model).
+    let case = Case::new();
+    case.up();
+    let existing = case.nccs_named(NCC_NAME).pop().unwrap();
+    let mut state = case.state();
+    state["steps"]["ncc"]["outputs"]["ncc_id"] = json!("00000000-0000-0000-0000-000000000000");
+    case.write_state(&state);
+    let run = case.plink(&["up"]).code(0).run();
+    assert!(run.stderr.contains("is gone"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("adopting existing NCC"),
+        "{}",
+        run.stderr
+    );
+    let ncc = &case.state()["steps"]["ncc"]["outputs"];
+    assert_eq!(ncc["ncc_id"], existing.as_str(), "{ncc:#}");
+    assert_eq!(ncc["created_by_plink"], false, "{ncc:#}");
+}
