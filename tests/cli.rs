@@ -277,3 +277,50 @@ fn a_state_of_another_workflow_kind_is_refused_and_left_untouched() {
     }
     assert_eq!(std::fs::read_to_string(&state).unwrap(), other);
 }
+
+#[test]
+fn nlb_service_files_are_checked_with_their_own_tables_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let good = std::fs::read_to_string(root.join("nlb-service.toml")).unwrap();
+    let wf = dir.path().join("svc.toml");
+    let check = |file: &str, code: i32, expected: &[&str]| {
+        std::fs::write(&wf, file).unwrap();
+        let out = plink(dir.path(), &["validate", wf.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+        for e in expected {
+            assert!(text(&out).contains(e), "{e}\n{}", text(&out));
+        }
+    };
+    check(
+        &good,
+        0,
+        &["ok (deployment demo-pg, region us-east-1, ports [5432]"],
+    );
+    check(
+        &good.replace("ports = [5432]", "ports = [5432, 0, 5432]"),
+        3,
+        &[
+            "svc.toml:23:16: service.ports[1]: expected a port from 1 to 65535, found 0",
+            "svc.toml:23:19: service.ports[2]: port 5432 is listed twice",
+        ],
+    );
+    check(
+        &good.replace("\"10.20.2.50\"", "\"10.20.2\""),
+        3,
+        &["service.targets.ips[1]: expected an IPv4 address like \"10.0.1.25\", found \"10.20.2\""],
+    );
+    check(
+        &good.replace("domain_names = [\"pg.plink-demo.internal\"]", ""),
+        3,
+        &["databricks.domain_names: required for kind \"nlb-service\""],
+    );
+    // Another kind's table is not this kind's.
+    check(
+        &format!("{good}\n[endpoint]\npolicy_file = \"p.json\"\n"),
+        3,
+        &[
+            "endpoint: unknown key; expected one of: kind, deployment, aws, service, nlb, databricks, timeouts",
+        ],
+    );
+}

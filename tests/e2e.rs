@@ -36,3 +36,6 @@ mod cli;
 
 #[path = "e2e/many.rs"]
 mod many;
+
+#[path = "e2e/kinds.rs"]
+mod kinds;

@@ -469,7 +469,7 @@ impl Graph {
 
 /// `name` as a step id: engine step ids are `&'static str`, and graphs are built anew by every
 /// command, so each distinct name is leaked once and reused after.
-fn intern(name: String) -> StepId {
+pub(crate) fn intern(name: String) -> StepId {
     static NAMES: std::sync::Mutex<BTreeSet<&'static str>> = std::sync::Mutex::new(BTreeSet::new());
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(known) = names.get(name.as_str()) {

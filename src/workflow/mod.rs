@@ -11,10 +11,12 @@
 //! means a folder here and one line in [`KINDS`] (see `ARCHITECTURE.md`).
 
 mod graph;
+pub mod nlb_service;
 pub mod s3_privatelink;
 #[cfg(test)]
 mod test_sg;
 
+pub(crate) use graph::intern;
 pub use graph::{Graph, Upstream};
 
 use std::path::{Path, PathBuf};
@@ -86,6 +88,7 @@ impl Clouds {
 /// The registry: every workflow kind, by name.
 pub static KINDS: &[&dyn WorkflowKind] = &[
     &s3_privatelink::S3PrivateLink,
+    &nlb_service::NlbService,
     #[cfg(test)]
     &test_sg::TestSecurityGroup,
 ];

@@ -1,0 +1,188 @@
+//! The tables an `nlb-service` workflow file takes, and its typed config: `[deployment]`,
+//! `[aws]`, `[service]` (the ports and the targets behind the NLB: this kind's own table),
+//! `[nlb]`, `[databricks]` (with `domain_names` required: the names serverless code will use)
+//! and `[timeouts]`.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::config::{
+    self, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, DomainNames, KindName,
+    NlbSettings, RawAws, RawDatabricks, RawDeployment, RawNlb, RawTimeouts, Table, Timeouts,
+    Validator,
+};
+
+/// At most this many ports (one listener and one target group each; an NLB takes 50).
+pub const MAX_PORTS: usize = 10;
+
+/// The file as written: only these tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawFile {
+    kind: Option<Spanned<String>>,
+    deployment: Table<RawDeployment>,
+    aws: Table<RawAws>,
+    service: Table<RawService>,
+    nlb: Option<Table<RawNlb>>,
+    databricks: Table<RawDatabricks>,
+    timeouts: Option<Table<RawTimeouts>>,
+}
+
+/// `[service]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawService {
+    ports: Spanned<Vec<Spanned<i64>>>,
+    targets: Spanned<Table<RawTargets>>,
+}
+
+/// `service.targets = { ips = [ … ] }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawTargets {
+    ips: Spanned<Vec<Spanned<String>>>,
+}
+
+/// `[service]`: what the NLB forwards to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceSettings {
+    /// `service.ports`: one listener and one target group each (1–10, unique).
+    pub ports: Vec<u16>,
+    /// `service.targets.ips`: the private IPv4 addresses of the service (unique).
+    pub ips: Vec<String>,
+}
+
+/// A validated `nlb-service` workflow file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub source: PathBuf,
+    pub kind: KindName,
+    pub deployment: DeploymentName,
+    pub aws: AwsSettings,
+    pub service: ServiceSettings,
+    pub nlb: NlbSettings,
+    pub databricks: DatabricksSettings,
+    /// `databricks.domain_names` (required for this kind).
+    pub domain_names: Vec<String>,
+    pub timeouts: Timeouts,
+}
+
+/// Validates the text of an `nlb-service` workflow file.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the file, line and key of every problem.
+pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
+    config::decode_file(source_name, text, |v, raw: RawFile| {
+        let kind = v.kind(raw.kind.as_ref());
+        let deployment = v.deployment(&raw.deployment);
+        let region_span = raw.aws.region.span();
+        let region = v.region(&raw.aws.region);
+        let aws = v.aws(raw.aws.0, region.as_ref());
+        let service = service(v, &raw.service);
+        if let Some(tg) = raw.nlb.as_ref().and_then(|n| n.target_group_name.as_ref()) {
+            v.report(
+                Some(tg.span()),
+                "nlb.target_group_name",
+                "not taken by kind \"nlb-service\": each port has its own target group, named pl-<deployment>-<port>",
+            );
+        }
+        let nlb = v.nlb(
+            raw.nlb.map(|t| t.0),
+            deployment.as_ref(),
+            &raw.deployment.name,
+        );
+        let domains_span = raw.databricks.domain_names.as_ref().map(|d| d.span());
+        let databricks = v.databricks(raw.databricks.0, region.as_ref(), region_span);
+        let domain_names = match databricks.as_ref().map(|d| &d.domain_names) {
+            Some(DomainNames::Explicit(names)) => Some(names.clone()),
+            Some(DomainNames::FromEndpoint) => {
+                v.report(
+                    domains_span,
+                    "databricks.domain_names",
+                    "required for kind \"nlb-service\": the names serverless code uses to reach the service (1-10)",
+                );
+                None
+            }
+            None => None,
+        };
+        let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
+        Some(Config {
+            source: source_name.to_owned(),
+            kind,
+            deployment: deployment?,
+            aws: aws?,
+            service: service?,
+            nlb: nlb?,
+            databricks: databricks?,
+            domain_names: domain_names?,
+            timeouts: timeouts?,
+        })
+    })
+}
+
+/// `[service]`: the ports (1–65535, unique, at most [`MAX_PORTS`]) and the target IPs
+/// (IPv4, unique, at least one).
+fn service(v: &mut Validator<'_>, raw: &RawService) -> Option<ServiceSettings> {
+    let mut ok = true;
+    let ports = raw.ports.get_ref();
+    if ports.is_empty() || ports.len() > MAX_PORTS {
+        v.report(
+            Some(raw.ports.span()),
+            "service.ports",
+            format!("expected 1 to {MAX_PORTS} ports, found {}", ports.len()),
+        );
+        ok = false;
+    }
+    let mut seen = BTreeSet::new();
+    let mut valid_ports = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let key = format!("service.ports[{i}]");
+        match v.check(port, &key, |p| {
+            u16::try_from(*p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("expected a port from 1 to 65535, found {p}"))
+        }) {
+            Some(p) if !seen.insert(p) => {
+                v.report(Some(port.span()), &key, format!("port {p} is listed twice"));
+                ok = false;
+            }
+            Some(p) => valid_ports.push(p),
+            None => ok = false,
+        }
+    }
+    let targets = raw.targets.get_ref();
+    let ips = targets.ips.get_ref();
+    if ips.is_empty() {
+        v.report(
+            Some(targets.ips.span()),
+            "service.targets.ips",
+            "expected at least one IP address",
+        );
+        ok = false;
+    }
+    let mut seen = BTreeSet::new();
+    let mut valid_ips = Vec::new();
+    for (i, ip) in ips.iter().enumerate() {
+        let key = format!("service.targets.ips[{i}]");
+        match v.check(ip, &key, |s| {
+            s.parse::<Ipv4Addr>()
+                .map_err(|_| format!("expected an IPv4 address like \"10.0.1.25\", found {s:?}"))
+        }) {
+            Some(addr) if !seen.insert(addr) => {
+                v.report(Some(ip.span()), &key, format!("{addr} is listed twice"));
+                ok = false;
+            }
+            Some(addr) => valid_ips.push(addr.to_string()),
+            None => ok = false,
+        }
+    }
+    ok.then_some(ServiceSettings {
+        ports: valid_ports,
+        ips: valid_ips,
+    })
+}
