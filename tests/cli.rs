@@ -315,6 +315,22 @@ fn nlb_service_files_are_checked_with_their_own_tables_file_line_and_key() {
         3,
         &["databricks.domain_names: required for kind \"nlb-service\""],
     );
+    check(
+        &good.replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { aws_service = \"com.amazonaws.us-east-1.secretsmanager\" }",
+        ),
+        3,
+        &["service.ports: an AWS service's interface endpoint answers on 443 only: expected [443]"],
+    );
+    check(
+        &good.replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { ips = [\"10.20.1.50\"], aws_service = \"com.amazonaws.us-east-1.sqs\" }",
+        ),
+        3,
+        &["service.targets: expected exactly one of \"ips\" or \"aws_service\", found both"],
+    );
     // Another kind's table is not this kind's.
     check(
         &format!("{good}\n[endpoint]\npolicy_file = \"p.json\"\n"),

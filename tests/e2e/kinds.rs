@@ -97,3 +97,47 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
         "{inv}"
     );
 }
+
+#[test]
+fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    let text = repo_file("workflows/nlb-service.toml")
+        .replace("ports = [5432]", "ports = [443]")
+        .replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { aws_service = \"com.amazonaws.us-east-1.kinesis-streams\" }",
+        )
+        .replace("pg.plink-demo.internal", "kinesis.us-east-1.amazonaws.com");
+    assert!(text.contains("aws_service"));
+    let wf = wd.write("kinesis.toml", &text);
+    let wf = wf.to_str().unwrap();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join(".plink/demo-pg/state.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = &state["steps"];
+    assert_eq!(
+        steps["established"]["outputs"]["connection_state"],
+        "ESTABLISHED"
+    );
+    // The target group holds exactly the endpoint's ENI IPs.
+    assert_eq!(
+        steps["targets_443"]["outputs"]["registered_ips"], steps["endpoint"]["outputs"]["ips"],
+        "{state:#}"
+    );
+    let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
+    assert_eq!(
+        (inv.endpoints, inv.security_groups, inv.targets),
+        (1, 1, 2),
+        "{inv}"
+    );
+    stack.clear_all_calls();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:?}",
+        stack.mutating_calls()
+    );
+}

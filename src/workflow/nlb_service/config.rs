@@ -40,11 +40,12 @@ struct RawService {
     targets: Spanned<Table<RawTargets>>,
 }
 
-/// `service.targets = { ips = [ … ] }`
+/// `service.targets = { ips = [ … ] }` or `{ aws_service = "com.amazonaws.<region>.<name>" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 struct RawTargets {
-    ips: Spanned<Vec<Spanned<String>>>,
+    ips: Option<Spanned<Vec<Spanned<String>>>>,
+    aws_service: Option<Spanned<String>>,
 }
 
 /// `[service]`: what the NLB forwards to.
@@ -52,8 +53,19 @@ struct RawTargets {
 pub struct ServiceSettings {
     /// `service.ports`: one listener and one target group each (1–10, unique).
     pub ports: Vec<u16>,
-    /// `service.targets.ips`: the private IPv4 addresses of the service (unique).
-    pub ips: Vec<String>,
+    pub targets: ServiceTargets,
+}
+
+/// `service.targets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceTargets {
+    /// The private IPv4 addresses of the service (unique).
+    Ips(Vec<String>),
+    /// An AWS service without a first-party private path: plink creates its interface endpoint
+    /// (and a security group allowing TCP 443 from the subnets) and targets the endpoint's ENI
+    /// IPs, as `s3-privatelink` does for S3.
+    AwsService(String),
 }
 
 /// A validated `nlb-service` workflow file.
@@ -82,7 +94,7 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         let region_span = raw.aws.region.span();
         let region = v.region(&raw.aws.region);
         let aws = v.aws(raw.aws.0, region.as_ref());
-        let service = service(v, &raw.service);
+        let service = service(v, &raw.service, region.as_ref().map(|r| r.as_str()));
         if let Some(tg) = raw.nlb.as_ref().and_then(|n| n.target_group_name.as_ref()) {
             v.report(
                 Some(tg.span()),
@@ -124,9 +136,14 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     })
 }
 
-/// `[service]`: the ports (1–65535, unique, at most [`MAX_PORTS`]) and the target IPs
-/// (IPv4, unique, at least one).
-fn service(v: &mut Validator<'_>, raw: &RawService) -> Option<ServiceSettings> {
+/// `[service]`: the ports (1–65535, unique, at most [`MAX_PORTS`]) and the targets: IPv4
+/// addresses (unique, at least one), or an AWS service of the region (then only port 443, where
+/// its interface endpoint answers).
+fn service(
+    v: &mut Validator<'_>,
+    raw: &RawService,
+    region: Option<&str>,
+) -> Option<ServiceSettings> {
     let mut ok = true;
     let ports = raw.ports.get_ref();
     if ports.is_empty() || ports.len() > MAX_PORTS {
@@ -156,17 +173,74 @@ fn service(v: &mut Validator<'_>, raw: &RawService) -> Option<ServiceSettings> {
         }
     }
     let targets = raw.targets.get_ref();
-    let ips = targets.ips.get_ref();
+    let targets = match (&targets.ips, &targets.aws_service) {
+        (Some(ips), None) => ips_targets(v, ips),
+        (None, Some(name)) => {
+            if valid_ports != [443] && ok {
+                v.report(
+                    Some(raw.ports.span()),
+                    "service.ports",
+                    "an AWS service's interface endpoint answers on 443 only: expected [443]",
+                );
+                ok = false;
+            }
+            v.check(name, "service.targets.aws_service", |n| {
+                let prefix = region.map(|r| format!("com.amazonaws.{r}."));
+                match prefix {
+                    Some(p)
+                        if n.strip_prefix(&p).is_some_and(|rest| {
+                            !rest.is_empty()
+                                && rest
+                                    .chars()
+                                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+                        }) =>
+                    {
+                        Ok(ServiceTargets::AwsService(n.clone()))
+                    }
+                    Some(p) => Err(format!(
+                        "expected an AWS service of the deployment's region like \"{p}secretsmanager\", found {n:?}"
+                    )),
+                    None => Err(String::from("the region is invalid")),
+                }
+            })
+        }
+        (ips, _) => {
+            let both = ips.is_some();
+            let found = if both { "both" } else { "neither" };
+            v.report(
+                Some(raw.targets.span()),
+                "service.targets",
+                format!("expected exactly one of \"ips\" or \"aws_service\", found {found}"),
+            );
+            None
+        }
+    };
+    match (ok, targets) {
+        (true, Some(targets)) => Some(ServiceSettings {
+            ports: valid_ports,
+            targets,
+        }),
+        _ => None,
+    }
+}
+
+/// `service.targets.ips`: IPv4 addresses, unique, at least one.
+fn ips_targets(
+    v: &mut Validator<'_>,
+    raw: &Spanned<Vec<Spanned<String>>>,
+) -> Option<ServiceTargets> {
+    let ips = raw.get_ref();
+    let mut ok = true;
     if ips.is_empty() {
         v.report(
-            Some(targets.ips.span()),
+            Some(raw.span()),
             "service.targets.ips",
             "expected at least one IP address",
         );
         ok = false;
     }
     let mut seen = BTreeSet::new();
-    let mut valid_ips = Vec::new();
+    let mut valid = Vec::new();
     for (i, ip) in ips.iter().enumerate() {
         let key = format!("service.targets.ips[{i}]");
         match v.check(ip, &key, |s| {
@@ -177,12 +251,9 @@ fn service(v: &mut Validator<'_>, raw: &RawService) -> Option<ServiceSettings> {
                 v.report(Some(ip.span()), &key, format!("{addr} is listed twice"));
                 ok = false;
             }
-            Some(addr) => valid_ips.push(addr.to_string()),
+            Some(addr) => valid.push(addr.to_string()),
             None => ok = false,
         }
     }
-    ok.then_some(ServiceSettings {
-        ports: valid_ports,
-        ips: valid_ips,
-    })
+    ok.then_some(ServiceTargets::Ips(valid))
 }

@@ -13,8 +13,11 @@ pub mod config;
 use super::s3_privatelink::network;
 use super::{Clouds, Graph, Loaded, WorkflowKind, graph_error, intern};
 use crate::config::{ConfigError, NccSelector, WorkflowText};
+use config::ServiceTargets;
+
 use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
 use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
+use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
 use crate::resources::endpoint_service::{
     EndpointService, EndpointServiceInputs, EndpointServiceRecord,
 };
@@ -23,6 +26,7 @@ use crate::resources::load_balancer::{LoadBalancer, LoadBalancerInputs, LoadBala
 use crate::resources::ncc::{Ncc, NccChoice, NccInputs, NccRecord};
 use crate::resources::network::NetworkRecord;
 use crate::resources::rule::{Established, EstablishedInputs, Rule, RuleInputs, RuleRecord};
+use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, SecurityGroupRecord};
 use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
 use crate::resources::targets::{Targets, TargetsInputs};
 use crate::resources::{Res, need};
@@ -89,12 +93,61 @@ impl NlbService {
                     })
                 },
             );
+        // Targets named by an AWS service: its interface endpoint (and the security group on
+        // its ENIs), whose ENI IPs the target groups hold, exactly as for S3 in `s3-privatelink`.
+        let service_endpoint = match &w.service.targets {
+            ServiceTargets::Ips(_) => None,
+            ServiceTargets::AwsService(name) => {
+                graph = graph
+                    .node(
+                        "security_group",
+                        &["network"],
+                        SecurityGroup {
+                            name: format!("plink-{deployment}-endpoint"),
+                            existing: None,
+                            release_timeout: t.endpoint,
+                        },
+                        |up| {
+                            let net: NetworkRecord = up.record("network");
+                            Ok(SecurityGroupInputs {
+                                cidrs: net.subnet_cidrs(),
+                                vpc_id: net.vpc()?,
+                            })
+                        },
+                    )
+                    .node(
+                        "endpoint",
+                        &["network", "security_group"],
+                        Endpoint {
+                            service_name: name.clone(),
+                            policy: None,
+                            name: format!("plink-{deployment}"),
+                            timeout: t.endpoint,
+                        },
+                        |up| {
+                            let net: NetworkRecord = up.record("network");
+                            let groups: SecurityGroupRecord = up.record("security_group");
+                            Ok(EndpointInputs {
+                                subnet_ids: net.subnet_ids(),
+                                vpc_id: net.vpc()?,
+                                security_group_ids: groups.security_group_ids,
+                            })
+                        },
+                    );
+                Some("endpoint")
+            }
+        };
         let mut listeners = vec!["load_balancer"];
         for &port in &w.service.ports {
             let tg = intern(format!("target_group_{port}"));
             let targets = intern(format!("targets_{port}"));
             let listener = intern(format!("listener_{port}"));
-            let ips = w.service.ips.clone();
+            let ips = match &w.service.targets {
+                ServiceTargets::Ips(ips) => ips.clone(),
+                ServiceTargets::AwsService(_) => Vec::new(),
+            };
+            let targets_deps: Vec<&'static str> =
+                service_endpoint.into_iter().chain([tg]).collect();
             graph = graph
                 .node(
                     tg,
@@ -110,15 +163,20 @@ impl NlbService {
                 )
                 .node(
                     targets,
-                    &[tg],
+                    &targets_deps,
                     Targets {
                         port: i32::from(port),
                     },
                     move |up| {
                         let rec: TargetGroupRecord = up.record(tg);
+                        let ips = match service_endpoint {
+                            // The endpoint's ENI IPs, as they are now.
+                            Some(endpoint) => up.record::<EndpointRecord>(endpoint).ips,
+                            None => ips.clone(),
+                        };
                         Ok(TargetsInputs {
                             target_group_arn: need(&rec.target_group_arn, "the target group")?,
-                            ips: ips.clone(),
+                            ips,
                         })
                     },
                 )
