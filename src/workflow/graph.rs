@@ -440,7 +440,16 @@ impl Graph {
             errors: Vec::new(),
         };
         for o in observations {
-            all.fields.extend(o.fields);
+            for (key, value) in o.fields {
+                // Several nodes of one kind (a target group per port) observe the same fields:
+                // their lists are joined.
+                match (all.fields.get_mut(&key), value) {
+                    (Some(Value::Array(seen)), Value::Array(more)) => seen.extend(more),
+                    (_, value) => {
+                        all.fields.insert(key, value);
+                    }
+                }
+            }
             all.lines.extend(o.lines);
             all.errors.extend(o.errors);
         }

@@ -7,7 +7,10 @@ use crate::common::{Stack, Workdir, WorkflowSpec};
 fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_plink() {
     let stack = Stack::start();
     let wd = Workdir::new(WorkflowSpec::default());
-    let wf = wd.write("nlb-service.toml", &repo_file("workflows/nlb-service.toml"));
+    // Two ports (PostgreSQL and a pooler in front of it): a target group and a listener each.
+    let text =
+        repo_file("workflows/nlb-service.toml").replace("ports = [5432]", "ports = [5432, 6432]");
+    let wf = wd.write("nlb-service.toml", &text);
     let wf = wf.to_str().unwrap();
     let run = stack.plink(&wd).args(["up", wf]).code(0).run();
     assert!(
@@ -36,6 +39,22 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
         steps["targets_5432"]["outputs"]["registered_ips"],
         serde_json::json!(["10.20.1.50", "10.20.2.50"])
     );
+    assert_eq!(
+        steps["targets_6432"]["outputs"]["registered_ips"],
+        serde_json::json!(["10.20.1.50", "10.20.2.50"])
+    );
+    // `status` shows every port's targets.
+    let status = stack
+        .plink(&wd)
+        .args(["status", "--json", wf])
+        .code(0)
+        .run()
+        .json();
+    assert_eq!(
+        status["live"]["targets"].as_array().map(Vec::len),
+        Some(4),
+        "{status:#}"
+    );
     let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
     assert_eq!(
         (
@@ -44,7 +63,7 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
             inv.listeners,
             inv.targets
         ),
-        (1, 1, 1, 2),
+        (1, 2, 2, 4),
         "{inv}"
     );
     assert_eq!(
@@ -123,8 +142,16 @@ fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
         "ESTABLISHED"
     );
     // The target group holds exactly the endpoint's ENI IPs.
+    let sorted = |v: &serde_json::Value| {
+        let mut ips: Vec<String> = serde_json::from_value(v.clone()).unwrap_or_default();
+        ips.sort();
+        ips
+    };
+    let eni_ips = sorted(&steps["endpoint"]["outputs"]["ips"]);
+    assert_eq!(eni_ips.len(), 2, "{state:#}");
     assert_eq!(
-        steps["targets_443"]["outputs"]["registered_ips"], steps["endpoint"]["outputs"]["ips"],
+        sorted(&steps["targets_443"]["outputs"]["registered_ips"]),
+        eni_ips,
         "{state:#}"
     );
     let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
