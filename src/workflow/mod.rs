@@ -12,6 +12,7 @@
 
 mod graph;
 pub mod nlb_service;
+mod privatelink;
 pub mod s3_privatelink;
 #[cfg(test)]
 mod test_sg;

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::s3_privatelink::network;
+use super::privatelink::network;
 use super::{Clouds, Graph, Loaded, WorkflowKind};
 use crate::config::{self, ConfigError, RawAws, RawDeployment, Table, Timeouts, WorkflowText};
 use crate::resources::network::NetworkRecord;
