@@ -1,5 +1,9 @@
 //! Connections to the endpoint service: which consumer endpoints asked, accepting and rejecting.
 
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+use aws_sdk_ec2::types::UnsuccessfulItem;
+
 use super::AwsClients;
 use super::endpoint_service::service_id_filter;
 use super::error::{AwsError, ErrorKind, Service};
@@ -44,6 +48,28 @@ fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> EndpointConne
     }
 }
 
+/// A batch call on the connections of a service (`send`): nothing to do is no call; the
+/// answer's per-item failures (`Unsuccessful`, in an HTTP 200) are returned for the caller to
+/// judge, never ignored.
+async fn batch<E, Fut>(
+    operation: &'static str,
+    service_id: &str,
+    vpce_ids: &[String],
+    send: impl FnOnce(Vec<String>) -> Fut,
+) -> Result<Vec<UnsuccessfulItem>, AwsError>
+where
+    Fut: std::future::Future<Output = Result<Vec<UnsuccessfulItem>, SdkError<E>>>,
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    if vpce_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tracing::debug!(service = %service_id, ?vpce_ids, operation);
+    send(vpce_ids.to_vec())
+        .await
+        .map_err(|e| AwsError::from_sdk(Service::Ec2, operation, e))
+}
+
 impl AwsClients {
     /// The connections to `service_id`, optionally only the one of `vpce_id`.
     ///
@@ -86,19 +112,18 @@ impl AwsClients {
         service_id: &str,
         vpce_ids: &[String],
     ) -> Result<(), AwsError> {
-        if vpce_ids.is_empty() {
-            return Ok(());
-        }
-        tracing::debug!(service = %service_id, ?vpce_ids, "AcceptVpcEndpointConnections");
-        let out = self
-            .ec2
-            .accept_vpc_endpoint_connections()
-            .service_id(service_id)
-            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "AcceptVpcEndpointConnections", e))?;
-        match AwsError::from_unsuccessful("AcceptVpcEndpointConnections", out.unsuccessful()) {
+        let operation = "AcceptVpcEndpointConnections";
+        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
+            self.ec2
+                .accept_vpc_endpoint_connections()
+                .service_id(service_id)
+                .set_vpc_endpoint_ids(Some(ids))
+                .send()
+                .await
+                .map(|out| out.unsuccessful().to_vec())
+        })
+        .await?;
+        match AwsError::from_unsuccessful(operation, &failed) {
             Some(err) => Err(err),
             None => Ok(()),
         }
@@ -181,19 +206,18 @@ impl AwsClients {
         service_id: &str,
         vpce_ids: &[String],
     ) -> Result<(), AwsError> {
-        if vpce_ids.is_empty() {
-            return Ok(());
-        }
-        tracing::debug!(service = %service_id, ?vpce_ids, "RejectVpcEndpointConnections");
-        let out = self
-            .ec2
-            .reject_vpc_endpoint_connections()
-            .service_id(service_id)
-            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "RejectVpcEndpointConnections", e))?;
-        match AwsError::from_unsuccessful("RejectVpcEndpointConnections", out.unsuccessful()) {
+        let operation = "RejectVpcEndpointConnections";
+        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
+            self.ec2
+                .reject_vpc_endpoint_connections()
+                .service_id(service_id)
+                .set_vpc_endpoint_ids(Some(ids))
+                .send()
+                .await
+                .map(|out| out.unsuccessful().to_vec())
+        })
+        .await?;
+        match AwsError::from_unsuccessful(operation, &failed) {
             Some(err) if !err.is_not_found() => Err(err),
             _ => Ok(()),
         }

@@ -1,5 +1,7 @@
 //! The target group of the NLB: the interface endpoint's private IPs on TCP 443.
 
+use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_elasticloadbalancingv2::operation::RequestId;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
 use super::AwsClients;
@@ -75,6 +77,29 @@ fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
     ips.iter()
         .map(|ip| TargetDescription::builder().id(ip).port(port).build())
         .collect()
+}
+
+/// `RegisterTargets` or `DeregisterTargets` (`send`) of `ips` on `port`; nothing to do is no
+/// call.
+async fn change_targets<O, E, Fut>(
+    operation: &'static str,
+    target_group_arn: &str,
+    ips: &[String],
+    port: i32,
+    send: impl FnOnce(Vec<TargetDescription>) -> Fut,
+) -> Result<(), AwsError>
+where
+    Fut: std::future::Future<Output = Result<O, SdkError<E>>>,
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    if ips.is_empty() {
+        return Ok(());
+    }
+    tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+    send(ip_targets(ips, port))
+        .await
+        .map_err(|e| AwsError::from_sdk(Service::Elb, operation, e))?;
+    Ok(())
 }
 
 impl AwsClients {
@@ -235,18 +260,14 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
-        if ips.is_empty() {
-            return Ok(());
-        }
-        tracing::debug!(target_group = %target_group_arn, ?ips, port, "RegisterTargets");
-        self.elb
-            .register_targets()
-            .target_group_arn(target_group_arn)
-            .set_targets(Some(ip_targets(ips, port)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "RegisterTargets", e))?;
-        Ok(())
+        change_targets("RegisterTargets", target_group_arn, ips, port, |targets| {
+            self.elb
+                .register_targets()
+                .target_group_arn(target_group_arn)
+                .set_targets(Some(targets))
+                .send()
+        })
+        .await
     }
 
     /// Deregisters IP targets (e.g. stale ENI IPs). Unknown targets are a no-op.
@@ -259,18 +280,20 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
-        if ips.is_empty() {
-            return Ok(());
-        }
-        tracing::debug!(target_group = %target_group_arn, ?ips, port, "DeregisterTargets");
-        self.elb
-            .deregister_targets()
-            .target_group_arn(target_group_arn)
-            .set_targets(Some(ip_targets(ips, port)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DeregisterTargets", e))?;
-        Ok(())
+        change_targets(
+            "DeregisterTargets",
+            target_group_arn,
+            ips,
+            port,
+            |targets| {
+                self.elb
+                    .deregister_targets()
+                    .target_group_arn(target_group_arn)
+                    .set_targets(Some(targets))
+                    .send()
+            },
+        )
+        .await
     }
 
     /// Deletes a target group. One that no longer exists is fine.

@@ -58,6 +58,32 @@ pub struct Loaded {
     pub graph: Graph,
 }
 
+impl Loaded {
+    /// What a kind read: the file `source`, `deployment`, the clouds of its `[aws]` and
+    /// `[databricks]` tables, `validate`'s line and the graph (whose error, never expected once
+    /// the file is valid, becomes the file's).
+    ///
+    /// # Errors
+    /// The graph could not be built.
+    pub(crate) fn new(
+        kind: &'static dyn WorkflowKind,
+        source: &Path,
+        deployment: &DeploymentName,
+        clouds: Clouds,
+        summary: String,
+        graph: Result<Graph, StepError>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            source: source.to_owned(),
+            kind,
+            deployment: deployment.clone(),
+            clouds,
+            summary,
+            graph: graph.map_err(|e| graph_error(source, e))?,
+        })
+    }
+}
+
 /// Where the clouds of a deployment are, and which credentials to use (the rest comes from the
 /// standard chains).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +141,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// A graph that cannot be built from a validated file (a bug: validation covers what the
 /// resources need), as the file's error.
-pub(crate) fn graph_error(source: &Path, e: StepError) -> ConfigError {
+fn graph_error(source: &Path, e: StepError) -> ConfigError {
     ConfigError::Invalid {
         diagnostics: vec![Diagnostic {
             file: source.to_owned(),

@@ -35,11 +35,8 @@ impl WorkflowKind for TestSecurityGroup {
 
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let (deployment, aws) = config::decode_file(&file.path, &file.text, |v, raw: RawFile| {
-            let _ = v.kind(raw.kind.as_ref());
-            let deployment = v.deployment(&raw.deployment);
-            let region = v.region(&raw.aws.region);
-            let aws = v.aws(raw.aws.0, region.as_ref());
-            Some((deployment?, aws?))
+            let head = v.head(raw.kind.as_ref(), &raw.deployment, raw.aws.0);
+            Some((head.deployment?, head.aws?))
         })?;
         let graph = Graph::new()
             .node("vpc", &[], network(&aws), |_| Ok(()))
@@ -59,14 +56,16 @@ impl WorkflowKind for TestSecurityGroup {
                     })
                 },
             );
-        Ok(Loaded {
-            source: file.path.clone(),
-            kind: &TestSecurityGroup,
-            summary: format!("region {}", aws.region.as_str()),
-            clouds: Clouds::new(&aws, None),
-            deployment,
-            graph,
-        })
+        let summary = format!("region {}", aws.region.as_str());
+        let clouds = Clouds::new(&aws, None);
+        Loaded::new(
+            &TestSecurityGroup,
+            &file.path,
+            &deployment,
+            clouds,
+            summary,
+            Ok(graph),
+        )
     }
 }
 

@@ -17,11 +17,23 @@ mod databricks;
 
 use super::error::{Diagnostic, DiagnosticKind};
 use super::names::DeploymentName;
-use super::raw::{RawDeployment, RawDuration, RawTimeouts};
+use super::raw::{RawAws, RawDeployment, RawDuration, RawTimeouts};
 use super::region::Region;
 use super::source::SourceText;
 use super::timeouts::{Timeouts, parse_timeout};
+use super::workflow::AwsSettings;
 use super::workflow::{DEFAULT_KIND, KindName};
+
+/// `kind`, `[deployment]` and `[aws]`, checked ([`Validator::head`]); `None` where invalid
+/// (already reported).
+pub(crate) struct Head {
+    pub kind: KindName,
+    pub deployment: Option<DeploymentName>,
+    pub region: Option<Region>,
+    /// Where `aws.region` is written (checks that derive from the region point at it).
+    pub region_span: Range<usize>,
+    pub aws: Option<AwsSettings>,
+}
 
 /// Databricks limit: each NCC can be attached to up to 50 workspaces.
 pub const MAX_WORKSPACES_PER_NCC: usize = 50;
@@ -97,6 +109,24 @@ impl<'a> Validator<'a> {
     /// `aws.region`, needed by later checks even when another `[aws]` key is invalid.
     pub(crate) fn region(&mut self, raw: &Spanned<String>) -> Option<Region> {
         self.check(raw, "aws.region", |r| Region::new(r))
+    }
+
+    /// What every kind's file starts with: `kind`, `[deployment]` and `[aws]`.
+    pub(crate) fn head(
+        &mut self,
+        kind: Option<&Spanned<String>>,
+        deployment: &RawDeployment,
+        aws: RawAws,
+    ) -> Head {
+        let region_span = aws.region.span();
+        let region = self.region(&aws.region);
+        Head {
+            kind: self.kind(kind),
+            deployment: self.deployment(deployment),
+            aws: self.aws(aws, region.as_ref()),
+            region,
+            region_span,
+        }
     }
 }
 

@@ -89,12 +89,9 @@ pub struct Config {
 /// [`ConfigError::Invalid`] naming the file, line and key of every problem.
 pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     config::decode_file(source_name, text, |v, raw: RawFile| {
-        let kind = v.kind(raw.kind.as_ref());
-        let deployment = v.deployment(&raw.deployment);
-        let region_span = raw.aws.region.span();
-        let region = v.region(&raw.aws.region);
-        let aws = v.aws(raw.aws.0, region.as_ref());
-        let service = service(v, &raw.service, region.as_ref().map(|r| r.as_str()));
+        let head = v.head(raw.kind.as_ref(), &raw.deployment, raw.aws.0);
+        let region = head.region.as_ref();
+        let service = service(v, &raw.service, region.map(|r| r.as_str()));
         if let Some(tg) = raw.nlb.as_ref().and_then(|n| n.target_group_name.as_ref()) {
             v.report(
                 Some(tg.span()),
@@ -104,11 +101,11 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         }
         let nlb = v.nlb(
             raw.nlb.map(|t| t.0),
-            deployment.as_ref(),
+            head.deployment.as_ref(),
             &raw.deployment.name,
         );
         let domains_span = raw.databricks.domain_names.as_ref().map(|d| d.span());
-        let databricks = v.databricks(raw.databricks.0, region.as_ref(), region_span);
+        let databricks = v.databricks(raw.databricks.0, region, head.region_span.clone());
         let domain_names = match databricks.as_ref().map(|d| &d.domain_names) {
             Some(DomainNames::Explicit(names)) => Some(names.clone()),
             Some(DomainNames::FromEndpoint) => {
@@ -124,9 +121,9 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         Some(Config {
             source: source_name.to_owned(),
-            kind,
-            deployment: deployment?,
-            aws: aws?,
+            kind: head.kind,
+            deployment: head.deployment?,
+            aws: head.aws?,
             service: service?,
             nlb: nlb?,
             databricks: databricks?,

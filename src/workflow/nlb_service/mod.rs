@@ -13,7 +13,7 @@ pub mod config;
 use config::ServiceTargets;
 
 use super::privatelink::{Path, PortNodes, RuleNames, TargetIps};
-use super::{Clouds, Graph, Loaded, WorkflowKind, graph_error, intern};
+use super::{Clouds, Graph, Loaded, WorkflowKind, intern};
 use crate::config::{ConfigError, WorkflowText};
 use crate::resources::Res;
 
@@ -36,20 +36,22 @@ impl WorkflowKind for NlbService {
     }
 
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
-        let config = config::parse(&file.path, &file.text)?;
-        Ok(Loaded {
-            source: config.source.clone(),
-            kind: &NlbService,
-            deployment: config.deployment.clone(),
-            clouds: Clouds::new(&config.aws, Some(&config.databricks)),
-            summary: format!(
-                "region {}, ports {:?}, {} workspace(s)",
-                config.aws.region.as_str(),
-                config.service.ports,
-                config.databricks.workspace_ids.len()
-            ),
-            graph: Self::graph(&config).map_err(|e| graph_error(&config.source, e))?,
-        })
+        let c = config::parse(&file.path, &file.text)?;
+        let summary = format!(
+            "region {}, ports {:?}, {} workspace(s)",
+            c.aws.region.as_str(),
+            c.service.ports,
+            c.databricks.workspace_ids.len()
+        );
+        let clouds = Clouds::new(&c.aws, Some(&c.databricks));
+        Loaded::new(
+            &NlbService,
+            &c.source,
+            &c.deployment,
+            clouds,
+            summary,
+            Self::graph(&c),
+        )
     }
 }
 

@@ -67,25 +67,21 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// found (all checks run).
 pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     config::decode_file(source_name, text, |v, raw: RawFile| {
-        let kind = v.kind(raw.kind.as_ref());
-        let deployment = v.deployment(&raw.deployment);
-        // The region is needed by later checks even when another `[aws]` key is invalid.
-        let region_span = raw.aws.region.span();
-        let region = v.region(&raw.aws.region);
-        let aws = v.aws(raw.aws.0, region.as_ref());
-        let endpoint = v.endpoint(raw.endpoint.map(|t| t.0), region.as_ref());
+        let head = v.head(raw.kind.as_ref(), &raw.deployment, raw.aws.0);
+        let region = head.region.as_ref();
+        let endpoint = v.endpoint(raw.endpoint.map(|t| t.0), region);
         let nlb = v.nlb(
             raw.nlb.map(|t| t.0),
-            deployment.as_ref(),
+            head.deployment.as_ref(),
             &raw.deployment.name,
         );
-        let databricks = v.databricks(raw.databricks.0, region.as_ref(), region_span);
+        let databricks = v.databricks(raw.databricks.0, region, head.region_span.clone());
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         Some(Config {
             source: source_name.to_owned(),
-            kind,
-            deployment: deployment?,
-            aws: aws?,
+            kind: head.kind,
+            deployment: head.deployment?,
+            aws: head.aws?,
             endpoint: endpoint?,
             nlb: nlb?,
             databricks: databricks?,

@@ -9,7 +9,7 @@
 pub mod config;
 
 use super::privatelink::{Path, PortNodes, RuleNames, TargetIps};
-use super::{Clouds, Graph, Loaded, WorkflowKind, graph_error};
+use super::{Clouds, Graph, Loaded, WorkflowKind};
 use crate::config::{self as toolkit, ConfigError, DomainNames, SecurityGroups, WorkflowText};
 use crate::resources::Res;
 
@@ -35,19 +35,21 @@ impl WorkflowKind for S3PrivateLink {
     }
 
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
-        let config = config::parse(&file.path, &file.text)?;
-        Ok(Loaded {
-            source: config.source.clone(),
-            kind: &S3PrivateLink,
-            deployment: config.deployment.clone(),
-            clouds: Clouds::new(&config.aws, Some(&config.databricks)),
-            summary: format!(
-                "region {}, {} workspace(s)",
-                config.aws.region.as_str(),
-                config.databricks.workspace_ids.len()
-            ),
-            graph: Self::graph(&config).map_err(|e| graph_error(&config.source, e))?,
-        })
+        let c = config::parse(&file.path, &file.text)?;
+        let summary = format!(
+            "region {}, {} workspace(s)",
+            c.aws.region.as_str(),
+            c.databricks.workspace_ids.len()
+        );
+        let clouds = Clouds::new(&c.aws, Some(&c.databricks));
+        Loaded::new(
+            &S3PrivateLink,
+            &c.source,
+            &c.deployment,
+            clouds,
+            summary,
+            Self::graph(&c),
+        )
     }
 }
 
