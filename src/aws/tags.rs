@@ -180,25 +180,18 @@ pub fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filt
 
 /// EC2 tags as a map.
 pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
+    to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 /// ELBv2 tags as a map.
 pub fn from_elb(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
+    to_map(tags.iter().map(|t| (t.key(), t.value())))
+}
+
+/// (key, value) pairs as a map; a tag without a key is dropped, one without a value is "".
+fn to_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Tags {
+    pairs
+        .filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
         .collect()
 }
 

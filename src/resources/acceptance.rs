@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::aws::{EndpointConnection, EndpointService};
-use crate::engine::{Condition, Poll, StepError, WaitPolicy};
+use crate::engine::{Condition, Poll, StepError};
 use crate::state::Intent;
 
 /// The acceptance the workflow wants.
@@ -112,6 +112,8 @@ impl Resource for ConnectionAcceptance {
     type Fix = ();
 
     const NOUN: &'static str = "connection";
+    const WAITS_FOR: &'static str = "the connection to be available";
+    const POLL_SECS: (u64, u64) = (5, 30);
 
     fn describe(&self) -> String {
         "accept the Databricks endpoint's connection".into()
@@ -242,11 +244,8 @@ impl Resource for ConnectionAcceptance {
         acceptable.and(available).check(conn)
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "the connection to be available".into(),
-            env.wait(5, 30, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, conn: &Self::Live) -> Res<Option<Self::Live>> {

@@ -102,6 +102,13 @@ pub trait Resource: Send + Sync + 'static {
     /// The kind's noun in messages of `up` and `plan` (`recorded NLB … is gone`).
     const NOUN: &'static str;
 
+    /// What `up` waits for, in words (`the NLB to be active`).
+    const WAITS_FOR: &'static str = "the resource to be ready";
+
+    /// How often `up` polls while it waits: first after `.0` seconds, the interval growing to
+    /// `.1` (both divided by `PLINK_WAIT_SCALE` on the local stack).
+    const POLL_SECS: (u64, u64) = (5, 15);
+
     /// What the kind is called in lists and teardown messages (`status --orphans`,
     /// `releasing load balancer …`).
     const KIND: &'static str = Self::NOUN;
@@ -234,12 +241,19 @@ pub trait Resource: Send + Sync + 'static {
         Readiness::Ready
     }
 
-    /// What `up` waits for, in words (`the interface endpoint to be available`), and how.
+    /// What `up` waits for, and how: [`WAITS_FOR`](Resource::WAITS_FOR),
+    /// [`POLL_SECS`](Resource::POLL_SECS), [`timeout`](Resource::timeout).
     fn wait(&self, env: &Env) -> (String, WaitPolicy) {
+        let (initial, max) = Self::POLL_SECS;
         (
-            format!("the {} to be ready", Self::NOUN),
-            env.wait(5, 15, std::time::Duration::from_secs(600)),
+            Self::WAITS_FOR.to_owned(),
+            env.wait(initial, max, self.timeout()),
         )
+    }
+
+    /// How long `up` waits at most (the workflow file's `[timeouts]`).
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
     }
 
     /// The resource read again, for a wait. `None`: not visible (yet).

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
-use crate::engine::{StepError, WaitPolicy};
+use crate::engine::StepError;
 use crate::state::Intent;
 
 /// The interface endpoint the workflow wants.
@@ -80,6 +80,8 @@ impl Resource for Endpoint {
 
     const NOUN: &'static str = "endpoint";
     const KIND: &'static str = "interface endpoint";
+    const WAITS_FOR: &'static str = "the interface endpoint to be available";
+    const POLL_SECS: (u64, u64) = (5, 15);
 
     fn describe(&self) -> String {
         format!("interface endpoint {}", self.service_name)
@@ -173,11 +175,8 @@ impl Resource for Endpoint {
         }
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "the interface endpoint to be available".into(),
-            env.wait(5, 15, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Option<Self::Live>> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::acceptance::reject_live;
 use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateEndpointService, EndpointService as AwsService, ErrorKind, TagQuery, Tags};
-use crate::engine::{StepError, WaitPolicy};
+use crate::engine::StepError;
 use crate::state::Intent;
 
 /// The endpoint service the workflow wants.
@@ -94,6 +94,8 @@ impl Resource for EndpointService {
     type Fix = Permission;
 
     const NOUN: &'static str = "endpoint service";
+    const WAITS_FOR: &'static str = "the endpoint service to be Available";
+    const POLL_SECS: (u64, u64) = (5, 15);
 
     fn describe(&self) -> String {
         "VPC endpoint service (acceptance required, Databricks principal only)".into()
@@ -252,11 +254,8 @@ impl Resource for EndpointService {
         }
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "the endpoint service to be Available".into(),
-            env.wait(5, 15, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, s: &Self::Live) -> Res<Option<Self::Live>> {

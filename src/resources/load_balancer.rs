@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
 use crate::aws::{CreateLoadBalancer, ErrorKind, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
-use crate::engine::{StepError, WaitPolicy};
+use crate::engine::StepError;
 use crate::state::Intent;
 
 /// The NLB the workflow wants.
@@ -72,6 +72,8 @@ impl Resource for LoadBalancer {
 
     const NOUN: &'static str = "NLB";
     const KIND: &'static str = "load balancer";
+    const WAITS_FOR: &'static str = "the NLB to be active";
+    const POLL_SECS: (u64, u64) = (10, 30);
 
     fn describe(&self) -> String {
         format!("internal NLB {}", self.name)
@@ -187,11 +189,8 @@ impl Resource for LoadBalancer {
         }
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "the NLB to be active".into(),
-            env.wait(10, 30, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Option<Self::Live>> {

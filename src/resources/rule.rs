@@ -21,7 +21,7 @@ use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, error
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
-use crate::engine::{Condition, StepError, WaitPolicy};
+use crate::engine::{Condition, StepError};
 use crate::state::Intent;
 
 /// Databricks limit: private endpoints per region per account (reference §8.1).
@@ -201,6 +201,8 @@ impl Resource for Rule {
     type Fix = Vec<String>;
 
     const NOUN: &'static str = "rule";
+    const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
+    const POLL_SECS: (u64, u64) = (10, 60);
 
     fn describe(&self) -> String {
         "private endpoint rule for the endpoint service".into()
@@ -410,11 +412,8 @@ impl Resource for Rule {
         not_failed.and(endpoint_reported).check(rule)
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "Databricks to open its VPC endpoint".into(),
-            env.wait(10, 60, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
@@ -586,6 +585,8 @@ impl Resource for Established {
     type Fix = ();
 
     const NOUN: &'static str = "rule";
+    const WAITS_FOR: &'static str = "the rule to become ESTABLISHED";
+    const POLL_SECS: (u64, u64) = (10, 60);
 
     fn describe(&self) -> String {
         "rule ESTABLISHED".into()
@@ -619,11 +620,8 @@ impl Resource for Established {
         not_failed.and(established).check(rule)
     }
 
-    fn wait(&self, env: &Env) -> (String, WaitPolicy) {
-        (
-            "the rule to become ESTABLISHED".into(),
-            env.wait(10, 60, self.timeout),
-        )
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
