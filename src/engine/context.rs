@@ -100,11 +100,7 @@ impl StepContext {
 
     /// This step's own recorded outputs.
     pub fn recorded_raw(&self) -> Map<String, Value> {
-        self.store
-            .snapshot()
-            .step(self.step)
-            .map(|r| r.outputs.clone())
-            .unwrap_or_default()
+        self.outputs_of(self.step)
     }
 
     /// What `step` recorded (empty when nothing), without a plan's overlay.
@@ -192,23 +188,6 @@ impl StepContext {
             rec.outputs.extend(new);
             rec.intent = None;
             rec.updated_at = crate::state::now_rfc3339();
-        })?;
-        Ok(())
-    }
-
-    /// Forgets recorded outputs `keys` because the resource they describe is gone, and moves to a
-    /// new generation so the next create uses a fresh idempotency token.
-    ///
-    /// # Errors
-    /// [`StepError::State`] if the state cannot be written.
-    pub fn forget(&self, keys: &[&str]) -> Result<(), StepError> {
-        self.store.update(|s| {
-            let rec = s.step_mut(self.step);
-            for k in keys {
-                rec.outputs.remove(*k);
-            }
-            rec.intent = None;
-            rec.generation += 1;
         })?;
         Ok(())
     }

@@ -9,7 +9,6 @@ use crate::workflow::{self, Graph, Loaded, WorkflowKind};
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub workflow: Loaded,
-    pub kind: &'static dyn WorkflowKind,
     pub paths: StatePaths,
 }
 
@@ -43,16 +42,11 @@ impl Deployment {
     /// [`ConfigError`] when the workflow file is missing or invalid, or names an unknown kind.
     pub fn load(file: &Path, state: Option<&Path>) -> Result<Self, ConfigError> {
         let workflow = workflow::load(file)?;
-        let kind = workflow.kind;
         let paths = match state {
             Some(p) => StatePaths::at(p),
             None => StatePaths::for_deployment(Path::new("."), workflow.deployment.as_str()),
         };
-        Ok(Self {
-            workflow,
-            kind,
-            paths,
-        })
+        Ok(Self { workflow, paths })
     }
 
     /// Loads every workflow file of `targets` (files, or directories whose `*.toml` files are
@@ -108,6 +102,11 @@ impl Deployment {
             }
         }
         Ok(loaded)
+    }
+
+    /// The deployment's workflow kind.
+    pub fn kind(&self) -> &'static dyn WorkflowKind {
+        self.workflow.kind
     }
 
     /// The graph of the deployment's kind.

@@ -15,7 +15,7 @@ use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::resources::ncc::{Ncc, NccDown, NccOutcome, NccRecord, check_rebind_target};
 use crate::resources::rule::{Rule, RuleDown};
 use crate::resources::{DownOptions, Options};
-use crate::state::{StateFile, StateStore, now_rfc3339, read_state};
+use crate::state::{StateStore, now_rfc3339, read_state};
 use crate::workflow::Graph;
 
 /// What `plink down` did.
@@ -77,14 +77,14 @@ pub async fn run(
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
-        deployment.kind.name(),
+        deployment.kind().name(),
         "down",
     )?);
     let serial_before = store.snapshot().serial;
     // What the report says about the NCC and the rules, wherever the kind's graph has them.
     let ncc_node = graph.node_of::<Ncc>();
     let rule_down = graph.node_of::<Rule>().map(|(_, down)| down);
-    let rule_before: Option<RuleDown> = rule_down.and_then(|d| output(&store.snapshot(), d));
+    let rule_before: Option<RuleDown> = rule_down.and_then(|d| store.snapshot().outputs(d));
     let resources = Options {
         down: options.clone(),
         ..Options::default()
@@ -93,7 +93,7 @@ pub async fn run(
         super::up::connect_interruptible(deployment, resources, &interrupt, "down").await?,
     );
     if let Some(to) = &options.rebind_to {
-        let own: Option<NccRecord> = ncc_node.and_then(|(ncc, _)| output(&store.snapshot(), ncc));
+        let own: Option<NccRecord> = ncc_node.and_then(|(ncc, _)| store.snapshot().outputs(ncc));
         if own.is_some_and(|n| &n.ncc_id == to) {
             return Err(StepError::needs_user(
                 format!("--rebind-to names the deployment's own NCC ({to})"),
@@ -107,8 +107,8 @@ pub async fn run(
         .with_events(events)
         .with_interrupt(interrupt);
     let run = engine.run(store.clone()).await;
-    let ncc: Option<NccDown> = ncc_node.and_then(|(_, down)| output(&store.snapshot(), down));
-    let rule_after: Option<RuleDown> = rule_down.and_then(|d| output(&store.snapshot(), d));
+    let ncc: Option<NccDown> = ncc_node.and_then(|(_, down)| store.snapshot().outputs(down));
+    let rule_after: Option<RuleDown> = rule_down.and_then(|d| store.snapshot().outputs(d));
     let deleted_rules = match rule_after {
         Some(after) if Some(&after) != rule_before.as_ref() => after.deleted_rule_ids,
         _ => Vec::new(),
@@ -147,9 +147,4 @@ fn finish(store: &StateStore, graph: &Graph) -> anyhow::Result<()> {
         s.destroyed_at = Some(now_rfc3339());
     })?;
     Ok(())
-}
-
-fn output<T: serde::de::DeserializeOwned>(state: &StateFile, step: &str) -> Option<T> {
-    let rec = state.step(step)?;
-    serde_json::from_value(serde_json::Value::Object(rec.outputs.clone())).ok()
 }

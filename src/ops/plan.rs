@@ -33,7 +33,7 @@ pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result
     let store = Arc::new(StateStore::open_read_only(
         deployment.paths.clone(),
         deployment.name(),
-        deployment.kind.name(),
+        deployment.kind().name(),
         "plan",
     )?);
     let state_exists = deployment.paths.state.is_file();

@@ -129,11 +129,11 @@ pub fn recorded(deployment: &Deployment, graph: &Graph) -> Result<StatusReport, 
         report.steps = step_order.iter().map(|s| never_ran(s)).collect();
         return Ok(report);
     };
-    if state.workflow != deployment.kind.name() {
+    if state.workflow != deployment.kind().name() {
         return Err(StateError::WrongKind {
             path: deployment.paths.state.clone(),
             found: state.workflow,
-            expected: deployment.kind.name().to_owned(),
+            expected: deployment.kind().name().to_owned(),
         });
     }
     report.serial = state.serial;

@@ -55,7 +55,7 @@ pub async fn run(
     let store = Arc::new(StateStore::open(
         deployment.paths.clone(),
         deployment.name(),
-        deployment.kind.name(),
+        deployment.kind().name(),
         "up",
     )?);
     let env = connect_interruptible(deployment, options.resources(), &interrupt, "up").await?;

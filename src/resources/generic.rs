@@ -13,7 +13,8 @@ use crate::engine::{Planned, Poll, StepError};
 /// 3. record it at once;
 /// 4. fix every [`Change`](super::Change) [`compare`](Resource::compare) finds, in place, then
 ///    wait until it is ready ([`Resource::readiness`]);
-/// 5. record it again (a converged run writes nothing: the record is unchanged).
+/// 5. record it again if it changed or was waited for (a converged run reads and writes nothing
+///    more).
 ///
 /// # Errors
 /// What the resource's calls fail with; a wait that times out.
@@ -62,8 +63,11 @@ pub async fn converge<R: Resource + ?Sized>(
     } else {
         r.refresh(cx, &live).await?.unwrap_or(live)
     };
-    let live = wait_ready(r, cx, live).await?;
-    cx.step.record(&r.record(cx, inputs, &live).await?)?;
+    let (live, waited) = wait_ready(r, cx, live).await?;
+    // Recorded again only if it moved since (a converged run reads each resource once).
+    if waited || !changes.is_empty() {
+        cx.step.record(&r.record(cx, inputs, &live).await?)?;
+    }
     Ok(live)
 }
 
@@ -89,10 +93,14 @@ async fn create<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, inputs: &R::Inputs) ->
         .await
 }
 
-/// Waits until [`Resource::readiness`] says ready.
-async fn wait_ready<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, live: R::Live) -> Res<R::Live> {
+/// Waits until [`Resource::readiness`] says ready; says whether it had to wait.
+async fn wait_ready<R: Resource + ?Sized>(
+    r: &R,
+    cx: &Cx<'_>,
+    live: R::Live,
+) -> Res<(R::Live, bool)> {
     match r.readiness(&live) {
-        Readiness::Ready => return Ok(live),
+        Readiness::Ready => return Ok((live, false)),
         Readiness::Failed(e) => return Err(e),
         Readiness::Pending(_) => {}
     }
@@ -110,6 +118,7 @@ async fn wait_ready<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, live: R::Live) -> 
             }
         })
         .await
+        .map(|live| (live, true))
 }
 
 /// What [`converge`] would do now, from the same lookups, without changing anything.

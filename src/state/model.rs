@@ -55,6 +55,11 @@ impl StateFile {
     pub fn step(&self, step: &str) -> Option<&StepRecord> {
         self.steps.get(step)
     }
+
+    /// What `step` recorded, as `T`; `None` when it recorded nothing or something else.
+    pub fn outputs<T: serde::de::DeserializeOwned>(&self, step: &str) -> Option<T> {
+        serde_json::from_value(Value::Object(self.step(step)?.outputs.clone())).ok()
+    }
 }
 
 /// What is known about one step.

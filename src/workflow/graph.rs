@@ -61,10 +61,7 @@ impl<'a> Upstream<'a> {
         }
         match self.source {
             Source::Step(cx) => cx.output(node).unwrap_or_default(),
-            Source::State(state) => state
-                .step(node)
-                .and_then(|r| serde_json::from_value(Value::Object(r.outputs.clone())).ok())
-                .unwrap_or_default(),
+            Source::State(state) => state.outputs(node).unwrap_or_default(),
         }
     }
 }
