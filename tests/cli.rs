@@ -329,7 +329,28 @@ fn nlb_service_files_are_checked_with_their_own_tables_file_line_and_key() {
             "targets = { ips = [\"10.20.1.50\"], aws_service = \"com.amazonaws.us-east-1.sqs\" }",
         ),
         3,
-        &["service.targets: expected exactly one of \"ips\" or \"aws_service\", found both"],
+        &[
+            "service.targets: expected exactly one of \"ips\", \"instances\" or \"aws_service\", found both",
+        ],
+    );
+    check(
+        &good.replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { instances = [\"i-0123456789abcdef0\", \"i-12\", \"i-0123456789abcdef0\"] }",
+        ),
+        3,
+        &[
+            "service.targets.instances[1]: expected an EC2 instance id like \"i-0123456789abcdef0\", found \"i-12\"",
+            "service.targets.instances[2]: i-0123456789abcdef0 is listed twice",
+        ],
+    );
+    check(
+        &good.replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { instances = [] }",
+        ),
+        3,
+        &["service.targets.instances: expected at least one instance id"],
     );
     // Another kind's table is not this kind's.
     check(

@@ -23,6 +23,7 @@ pub enum Access {
 pub const ACTIONS: &[(&str, &str, Access)] = &[
     ("ec2", "DescribeVpcs", Access::Read),
     ("ec2", "DescribeSubnets", Access::Read),
+    ("ec2", "DescribeInstances", Access::Read),
     ("ec2", "DescribeSecurityGroups", Access::Read),
     ("ec2", "DescribeNetworkInterfaces", Access::Read),
     ("ec2", "DescribeVpcEndpoints", Access::Read),

@@ -21,6 +21,7 @@ pub mod endpoint_connection;
 pub mod endpoint_service;
 mod error;
 pub mod iam;
+pub mod instance;
 pub mod listener;
 pub mod load_balancer;
 pub mod tags;
@@ -32,6 +33,7 @@ pub use endpoint::{CreateInterfaceEndpoint, EndpointNetworkInterface, VpcEndpoin
 pub use endpoint_connection::EndpointConnection;
 pub use endpoint_service::{AllowedPrincipal, CreateEndpointService, EndpointService};
 pub use error::{AwsError, ErrorKind, Service, UnsuccessfulItem, classify};
+pub use instance::Instance;
 pub use listener::{CreateListener, Listener};
 pub use load_balancer::{CreateLoadBalancer, LoadBalancer, LoadBalancerSubnet};
 pub use tags::{PlinkTags, TagQuery, Tags};

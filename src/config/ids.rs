@@ -12,6 +12,7 @@ pub(crate) enum AwsIdKind {
     Vpc,
     Subnet,
     SecurityGroup,
+    Instance,
 }
 
 impl AwsIdKind {
@@ -20,6 +21,7 @@ impl AwsIdKind {
             AwsIdKind::Vpc => "vpc",
             AwsIdKind::Subnet => "subnet",
             AwsIdKind::SecurityGroup => "sg",
+            AwsIdKind::Instance => "i",
         }
     }
 
@@ -28,6 +30,7 @@ impl AwsIdKind {
             AwsIdKind::Vpc => "a VPC id",
             AwsIdKind::Subnet => "a subnet id",
             AwsIdKind::SecurityGroup => "a security group id",
+            AwsIdKind::Instance => "an EC2 instance id",
         }
     }
 }

@@ -74,6 +74,7 @@ pub use workflow::{
     NccSelector, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector,
 };
 
+pub(crate) use ids::{AwsIdKind, check_aws_id};
 pub(crate) use raw::{
     RawAws, RawDatabricks, RawDeployment, RawEndpoint, RawNlb, RawTimeouts, Table,
 };

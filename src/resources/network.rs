@@ -1,19 +1,40 @@
 //! The VPC and subnets a deployment uses (by id or tag), checked to carry the workflow: one subnet
-//! per availability zone, at least two zones. Read-only: plink never creates or changes them.
+//! per availability zone, at least two zones; and, for a service behind the NLB (`nlb-service`),
+//! the service's addresses, checked to lie in the VPC (issue #10). Read-only: plink never creates
+//! or changes them. Being the first node, a check that fails here stops the run before anything
+//! is created.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Found, Res, Resource, errors};
-use crate::aws::{SubnetSelector, VpcSelector};
+use crate::aws::{AwsClients, SubnetSelector, Vpc, VpcSelector};
 use crate::engine::StepError;
 
 /// The VPC and subnets of the workflow file (`aws.vpc`, `aws.subnets`).
 pub struct Network {
     pub vpc: VpcSelector,
     pub subnets: SubnetSelector,
+    /// The addresses of the service behind the NLB, if the kind has one.
+    pub service: Option<ServiceAddresses>,
+}
+
+/// Where the addresses of a service behind the NLB come from.
+pub struct ServiceAddresses {
+    pub source: AddressSource,
+    /// Where each value is written in the workflow file (`file:line:column: key`), for errors.
+    pub written_at: Vec<String>,
+}
+
+/// The service's addresses as the workflow file gives them.
+pub enum AddressSource {
+    /// IPv4 addresses.
+    Ips(Vec<String>),
+    /// EC2 instance ids: their primary private IPs, read on every run.
+    Instances(Vec<String>),
 }
 
 /// What the state keeps: the VPC and subnets resolved.
@@ -24,6 +45,9 @@ pub struct NetworkRecord {
     /// The AWS account that owns the VPC (the customer account).
     pub account_id: String,
     pub subnets: Vec<SubnetRecord>,
+    /// The addresses of the service behind the NLB (`nlb-service`), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_ips: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,12 +88,23 @@ impl Resource for Network {
     const NOUN: &'static str = "network";
 
     fn describe(&self) -> String {
-        "resolve the VPC and subnets".into()
+        match self.service {
+            Some(_) => "resolve the VPC, subnets and the service's addresses".into(),
+            None => "resolve the VPC and subnets".into(),
+        }
     }
 
     fn label(&self, live: &Self::Live) -> String {
         let subnets: Vec<&str> = live.subnets.iter().map(|s| s.id.as_str()).collect();
-        format!("VPC {}, subnets {}", live.vpc_id, subnets.join(", "))
+        let targets = match live.target_ips.as_slice() {
+            [] => String::new(),
+            ips => format!(", service at {}", ips.join(", ")),
+        };
+        format!(
+            "VPC {}, subnets {}{targets}",
+            live.vpc_id,
+            subnets.join(", ")
+        )
     }
 
     fn summary(&self, live: &Self::Live) -> String {
@@ -104,15 +139,21 @@ impl Resource for Network {
 
     async fn compare(&self, cx: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Vec<Change<()>>> {
         let recorded: NetworkRecord = cx.recorded();
-        Ok(if cx.has_record() && &recorded != live {
-            vec![Change::new(
-                "changed since the last run; up records them, resources already made keep their subnets",
-                "",
-                (),
-            )]
+        if !cx.has_record() || &recorded == live {
+            return Ok(Vec::new());
+        }
+        let plan = if recorded.target_ips != live.target_ips {
+            // An instance replaced, or the file's list changed: the targets follow.
+            format!(
+                "the service's addresses moved from [{}] to [{}]; up registers the new ones",
+                recorded.target_ips.join(", "),
+                live.target_ips.join(", ")
+            )
         } else {
-            Vec::new()
-        })
+            "changed since the last run; up records them, resources already made keep their subnets"
+                .to_owned()
+        };
+        Ok(vec![Change::new(plan, "", ())])
     }
 
     async fn record(&self, _: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Self::Live> {
@@ -167,7 +208,12 @@ impl Network {
                 "select subnets in at least two availability zones (the NLB and the endpoint must survive an AZ outage)",
             ));
         }
+        let target_ips = match &self.service {
+            Some(service) => service.resolve(aws, &vpc).await?,
+            None => Vec::new(),
+        };
         Ok(NetworkRecord {
+            target_ips,
             vpc_id: vpc.id.clone(),
             account_id: vpc
                 .owner_id
@@ -182,5 +228,117 @@ impl Network {
                 })
                 .collect(),
         })
+    }
+}
+
+impl ServiceAddresses {
+    /// The service's addresses, sorted, each checked to lie in `vpc` (an NLB forwards only to
+    /// addresses it can reach, and a typo here would register a black hole).
+    async fn resolve(&self, aws: &AwsClients, vpc: &Vpc) -> Res<Vec<String>> {
+        let ips: Vec<(String, &str)> = match &self.source {
+            AddressSource::Ips(ips) => ips
+                .iter()
+                .zip(&self.written_at)
+                .map(|(ip, at)| (ip.clone(), at.as_str()))
+                .collect(),
+            AddressSource::Instances(ids) => self.instance_ips(aws, vpc, ids).await?,
+        };
+        for (ip, at) in &ips {
+            if !vpc.cidr_blocks.iter().any(|c| in_cidr(ip, c)) {
+                return Err(StepError::needs_user(
+                    format!(
+                        "{at}: {ip} is outside VPC {} ({})",
+                        vpc.id,
+                        vpc.cidr_blocks.join(", ")
+                    ),
+                    "the NLB forwards only to addresses of its VPC: list the service's private addresses in that VPC",
+                ));
+            }
+        }
+        let mut ips: Vec<String> = ips.into_iter().map(|(ip, _)| ip).collect();
+        ips.sort();
+        ips.dedup();
+        Ok(ips)
+    }
+
+    /// The primary private IP of each instance, which must be in `vpc` and not terminated.
+    async fn instance_ips<'a>(
+        &'a self,
+        aws: &AwsClients,
+        vpc: &Vpc,
+        ids: &[String],
+    ) -> Res<Vec<(String, &'a str)>> {
+        let at = |id: &str| {
+            ids.iter()
+                .position(|i| i == id)
+                .and_then(|n| self.written_at.get(n))
+                .map_or("service.targets.instances", String::as_str)
+        };
+        let found = aws.instances(ids).await.map_err(|e| {
+            match ids
+                .iter()
+                .find(|id| e.is_not_found() && e.message.contains(id.as_str()))
+            {
+                Some(id) => StepError::needs_user(
+                    format!("{}: instance {id} does not exist in {}", at(id), aws.region),
+                    "check the instance id, and that aws.region is the instance's region",
+                ),
+                None => errors::aws("reading the instances (service.targets.instances)", e),
+            }
+        })?;
+        let mut ips = Vec::new();
+        for id in ids {
+            let problem = match found.iter().find(|i| &i.id == id) {
+                None => format!("instance {id} does not exist in {}", aws.region),
+                Some(i) if i.vpc_id.as_deref() != Some(vpc.id.as_str()) => format!(
+                    "instance {id} is in VPC {}, not in the deployment's VPC {}",
+                    i.vpc_id.as_deref().unwrap_or("none"),
+                    vpc.id
+                ),
+                Some(i) if matches!(i.state.as_str(), "shutting-down" | "terminated") => {
+                    format!("instance {id} is {}", i.state)
+                }
+                Some(i) => match &i.private_ip {
+                    Some(ip) => {
+                        ips.push((ip.clone(), at(id)));
+                        continue;
+                    }
+                    None => format!("instance {id} has no private IPv4 address"),
+                },
+            };
+            return Err(StepError::needs_user(
+                format!("{}: {problem}", at(id)),
+                "name running instances of the deployment's VPC in service.targets.instances",
+            ));
+        }
+        Ok(ips)
+    }
+}
+
+/// Whether IPv4 address `ip` lies in `cidr` (`10.20.0.0/16`); anything unreadable does not.
+fn in_cidr(ip: &str, cidr: &str) -> bool {
+    let (Ok(ip), Some((net, len))) = (ip.parse::<Ipv4Addr>(), cidr.split_once('/')) else {
+        return false;
+    };
+    let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) else {
+        return false;
+    };
+    let mask = u32::MAX.checked_shl(32 - len.min(32)).unwrap_or(0);
+    len <= 32 && u32::from(ip) & mask == u32::from(net) & mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_cidr;
+
+    #[test]
+    fn addresses_are_matched_against_cidr_blocks() {
+        assert!(in_cidr("10.20.1.50", "10.20.0.0/16"));
+        assert!(!in_cidr("10.21.1.50", "10.20.0.0/16"));
+        assert!(in_cidr("192.168.7.9", "0.0.0.0/0"));
+        assert!(in_cidr("10.0.0.1", "10.0.0.1/32"));
+        assert!(!in_cidr("10.0.0.2", "10.0.0.1/32"));
+        assert!(!in_cidr("10.0.0.x", "10.0.0.0/8"));
+        assert!(!in_cidr("10.0.0.1", "10.0.0.0/33"));
     }
 }

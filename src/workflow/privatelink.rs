@@ -22,7 +22,7 @@ use crate::resources::endpoint_service::{
 use crate::resources::listener::{Listener, ListenerInputs};
 use crate::resources::load_balancer::{LoadBalancer, LoadBalancerInputs, LoadBalancerRecord};
 use crate::resources::ncc::{Ncc, NccChoice, NccInputs, NccRecord};
-use crate::resources::network::{Network, NetworkRecord};
+use crate::resources::network::{Network, NetworkRecord, ServiceAddresses};
 use crate::resources::rule::{Established, EstablishedInputs, Rule, RuleInputs, RuleRecord};
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, SecurityGroupRecord};
 use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
@@ -47,8 +47,8 @@ pub(super) struct PortNodes {
 
 /// Where a port's targets come from.
 pub(super) enum TargetIps {
-    /// These addresses.
-    Fixed(Vec<String>),
+    /// The service's addresses the `network` node resolved.
+    Service,
     /// The ENI IPs of the interface endpoint of node `endpoint`, as they are now.
     EndpointEnis(StepId),
 }
@@ -76,13 +76,19 @@ pub(super) fn network(aws: &config::AwsSettings) -> Network {
             config::SubnetSelector::Ids(ids) => SubnetSelector::Ids(ids.clone()),
             config::SubnetSelector::Tags(tags) => SubnetSelector::Tags(pairs(tags)),
         },
+        service: None,
     }
 }
 
 impl Path<'_> {
-    /// `network`: the VPC and subnets of `[aws]`.
-    pub fn network(&self, graph: Graph) -> Graph {
-        graph.node("network", &[], network(self.aws), |_| Ok(()))
+    /// `network`: the VPC and subnets of `[aws]`, and the addresses of the service behind the
+    /// NLB if it has its own (checked to lie in the VPC).
+    pub fn network(&self, graph: Graph, service: Option<ServiceAddresses>) -> Graph {
+        let network = Network {
+            service,
+            ..network(self.aws)
+        };
+        graph.node("network", &[], network, |_| Ok(()))
     }
 
     /// `security_group` and `endpoint`: the interface endpoint of `service_name` in the subnets,
@@ -167,7 +173,7 @@ impl Path<'_> {
         let (tg, targets) = (nodes.target_group, nodes.targets);
         let targets_deps: Vec<StepId> = match &ips {
             TargetIps::EndpointEnis(endpoint) => vec![endpoint, tg],
-            TargetIps::Fixed(_) => vec![tg],
+            TargetIps::Service => vec!["network", tg],
         };
         graph
             .node(
@@ -187,7 +193,7 @@ impl Path<'_> {
                 Ok(TargetsInputs {
                     target_group_arn: need(&rec.target_group_arn, "the target group")?,
                     ips: match &ips {
-                        TargetIps::Fixed(ips) => ips.clone(),
+                        TargetIps::Service => up.record::<NetworkRecord>("network").target_ips,
                         TargetIps::EndpointEnis(endpoint) => {
                             up.record::<EndpointRecord>(endpoint).ips
                         }

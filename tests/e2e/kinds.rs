@@ -1,7 +1,7 @@
 //! Workflow kinds other than `s3-privatelink`, each from its example file in `workflows/`.
 
 use crate::common::workdir::repo_file;
-use crate::common::{Stack, Workdir, WorkflowSpec};
+use crate::common::{Emu, Stack, Workdir, WorkflowSpec};
 
 #[test]
 fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_plink() {
@@ -167,4 +167,109 @@ fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
         "{:?}",
         stack.mutating_calls()
     );
+}
+
+/// Launches an instance in the fixture subnet `subnet` (`private-a`, `private-b`) at `ip`.
+fn launch(stack: &Stack, subnet: &str, ip: &str) -> String {
+    let fx = stack.fixtures(Emu::Aws);
+    let subnet = fx["regions"]["us-east-1"]["subnets"][subnet]["id"]
+        .as_str()
+        .expect("fixture subnet")
+        .to_owned();
+    let ec2 = stack.aws("us-east-1").ec2;
+    stack.block_on(async {
+        let out = ec2
+            .run_instances()
+            .image_id("ami-12345678")
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet)
+            .private_ip_address(ip)
+            .send()
+            .await
+            .expect("RunInstances");
+        out.instances()[0].instance_id().unwrap().to_owned()
+    })
+}
+
+#[test]
+fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    let a = launch(&stack, "private-a", "10.20.1.61");
+    let b = launch(&stack, "private-b", "10.20.2.62");
+    let with = |ids: &[&str]| {
+        let list = ids
+            .iter()
+            .map(|i| format!("\"{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        repo_file("workflows/nlb-service.toml").replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            &format!("targets = {{ instances = [{list}] }}"),
+        )
+    };
+    let wf = wd.write("api.toml", &with(&[&a, &b]));
+    let wf = wf.to_str().unwrap();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let registered = |wd: &Workdir| {
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(wd.path().join(".plink/demo-pg/state.json")).unwrap(),
+        )
+        .unwrap();
+        (
+            state["steps"]["targets_5432"]["outputs"]["registered_ips"].clone(),
+            state["steps"]["established"]["outputs"]["connection_state"].clone(),
+        )
+    };
+    assert_eq!(
+        registered(&wd),
+        (
+            serde_json::json!(["10.20.1.61", "10.20.2.62"]),
+            serde_json::json!("ESTABLISHED")
+        )
+    );
+    let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
+    assert_eq!(inv.targets, 2, "{inv}");
+    stack.clear_all_calls();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:?}",
+        stack.mutating_calls()
+    );
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+
+    // Instance b is replaced by c (another address): plan says the addresses moved, up registers
+    // the new one and deregisters the old one.
+    let c = launch(&stack, "private-b", "10.20.2.63");
+    wd.write("api.toml", &with(&[&a, &c]));
+    let plan = stack.plink(&wd).args(["plan", wf]).code(10).run();
+    assert!(
+        plan.stdout
+            .contains("the service's addresses moved from [10.20.1.61, 10.20.2.62] to [10.20.1.61, 10.20.2.63]"),
+        "{}",
+        plan.transcript()
+    );
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert_eq!(
+        registered(&wd).0,
+        serde_json::json!(["10.20.1.61", "10.20.2.63"])
+    );
+    let live = stack
+        .plink(&wd)
+        .args(["status", "--json", wf])
+        .code(0)
+        .run()
+        .json();
+    let mut ips: Vec<String> = live["live"]["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter(|t| t["state"] != "draining")
+        .map(|t| t["ip"].as_str().unwrap().to_owned())
+        .collect();
+    ips.sort();
+    assert_eq!(ips, ["10.20.1.61", "10.20.2.63"], "{live:#}");
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
 }

@@ -83,6 +83,16 @@ fn edit(old: &'static str, new: impl Into<String>) -> Text {
     })
 }
 
+/// The `nlb-service` example with `old` replaced by `new` (which must be there).
+fn service_edit(old: &'static str, new: impl Into<String>) -> Text {
+    let new = new.into();
+    Box::new(move |_| {
+        let d = repo_file("workflows/nlb-service.toml");
+        assert!(d.contains(old), "the nlb-service example has no {old:?}");
+        d.replace(old, &new)
+    })
+}
+
 fn append(more: &'static str) -> Text {
     Box::new(move |_| format!("{}\n{more}", demo()))
 }
@@ -428,6 +438,54 @@ fn cases() -> Vec<Case> {
             ),
             &["case.toml:22:15: endpoint.policy_file: policy file nope.json not found"],
         ),
+        // --- nlb-service (issue #10) ---
+        invalid(
+            "nlb-service: a port out of range",
+            service_edit("ports = [5432]", "ports = [70000]"),
+            &["case.toml:23:10: service.ports[0]: expected a port from 1 to 65535, found 70000"],
+        ),
+        invalid(
+            "nlb-service: 11 domain names",
+            service_edit(
+                "domain_names = [\"pg.plink-demo.internal\"]",
+                format!(
+                    "domain_names = [{}]",
+                    (0..11)
+                        .map(|i| format!("\"pg{i}.plink-demo.internal\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            &[
+                "databricks.domain_names: at most 10 domain names per rule (Databricks limit), found 11",
+            ],
+        ),
+        Case {
+            name: "nlb-service: a target IP outside the VPC",
+            command: "up",
+            workflow: service_edit("\"10.20.2.50\"", "\"10.99.2.50\""),
+            prepare: None,
+            code: 4,
+            says: says(&[
+                "case.toml:24:34: service.targets.ips[1]: 10.99.2.50 is outside VPC vpc-",
+                "(10.20.0.0/16)",
+            ]),
+            leaves: Leaves::NoMutation,
+        },
+        Case {
+            name: "nlb-service: an unknown instance id",
+            command: "up",
+            workflow: service_edit(
+                "ips = [\"10.20.1.50\", \"10.20.2.50\"]",
+                "instances = [\"i-0123456789abcdef0\"]",
+            ),
+            prepare: None,
+            code: 4,
+            says: says(&[
+                "case.toml:24:26: service.targets.instances[0]: instance i-0123456789abcdef0 does not exist in us-east-1",
+            ]),
+            leaves: Leaves::NoMutation,
+        },
         // --- semantically wrong, found in the cloud before anything is created: exit 4 ---
         Case {
             name: "VPC: tag matches nothing",

@@ -131,6 +131,13 @@ impl<'a> Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// Where `key` is written (`file:line:column: key`), for a check only the cloud can make
+    /// later (an address outside the VPC), whose error must still name the file, line and key.
+    pub(crate) fn place(&self, span: Range<usize>, key: &str) -> String {
+        let at = self.src.location(span.start);
+        format!("{}:{}:{}: {key}", self.file.display(), at.line, at.column)
+    }
+
     pub(crate) fn report(&mut self, span: Option<Range<usize>>, key: &str, message: impl Display) {
         self.diagnostics.push(Diagnostic {
             file: self.file.to_owned(),

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::config::{
-    self, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, DomainNames, KindName,
-    NlbSettings, RawAws, RawDatabricks, RawDeployment, RawNlb, RawTimeouts, Table, Timeouts,
-    Validator,
+    self, AwsIdKind, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, DomainNames,
+    KindName, NlbSettings, RawAws, RawDatabricks, RawDeployment, RawNlb, RawTimeouts, Table,
+    Timeouts, Validator,
 };
 
 /// At most this many ports (one listener and one target group each; an NLB takes 50).
@@ -40,11 +40,13 @@ struct RawService {
     targets: Spanned<Table<RawTargets>>,
 }
 
-/// `service.targets = { ips = [ … ] }` or `{ aws_service = "com.amazonaws.<region>.<name>" }`.
+/// `service.targets = { ips = [ … ] }`, `{ instances = [ "i-…" ] }` or
+/// `{ aws_service = "com.amazonaws.<region>.<name>" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 struct RawTargets {
     ips: Option<Spanned<Vec<Spanned<String>>>>,
+    instances: Option<Spanned<Vec<Spanned<String>>>>,
     aws_service: Option<Spanned<String>>,
 }
 
@@ -54,6 +56,9 @@ pub struct ServiceSettings {
     /// `service.ports`: one listener and one target group each (1–10, unique).
     pub ports: Vec<u16>,
     pub targets: ServiceTargets,
+    /// Where each IP address or instance id is written (`file:line:column: key`): the VPC
+    /// check `up` and `plan` make against the cloud names it.
+    pub written_at: Vec<String>,
 }
 
 /// `service.targets`.
@@ -62,6 +67,9 @@ pub struct ServiceSettings {
 pub enum ServiceTargets {
     /// The private IPv4 addresses of the service (unique).
     Ips(Vec<String>),
+    /// EC2 instances: their primary private IPs are registered, read again on every run (a
+    /// replaced instance's new address is drift that `up` repairs).
+    Instances(Vec<String>),
     /// An AWS service without a first-party private path: plink creates its interface endpoint
     /// (and a security group allowing TCP 443 from the subnets) and targets the endpoint's ENI
     /// IPs, as `s3-privatelink` does for S3.
@@ -170,9 +178,11 @@ fn service(
         }
     }
     let targets = raw.targets.get_ref();
-    let targets = match (&targets.ips, &targets.aws_service) {
-        (Some(ips), None) => ips_targets(v, ips),
-        (None, Some(name)) => {
+    let mut written_at = Vec::new();
+    let targets = match (&targets.ips, &targets.instances, &targets.aws_service) {
+        (Some(ips), None, None) => ips_targets(v, ips, &mut written_at),
+        (None, Some(ids), None) => instance_targets(v, ids, &mut written_at),
+        (None, None, Some(name)) => {
             if valid_ports != [443] && ok {
                 v.report(
                     Some(raw.ports.span()),
@@ -201,13 +211,19 @@ fn service(
                 }
             })
         }
-        (ips, _) => {
-            let both = ips.is_some();
-            let found = if both { "both" } else { "neither" };
+        (ips, ids, name) => {
+            let given = [ips.is_some(), ids.is_some(), name.is_some()];
+            let found = match given.iter().filter(|g| **g).count() {
+                0 => "neither",
+                2 => "both",
+                _ => "all three",
+            };
             v.report(
                 Some(raw.targets.span()),
                 "service.targets",
-                format!("expected exactly one of \"ips\" or \"aws_service\", found {found}"),
+                format!(
+                    "expected exactly one of \"ips\", \"instances\" or \"aws_service\", found {found}"
+                ),
             );
             None
         }
@@ -216,6 +232,7 @@ fn service(
         (true, Some(targets)) => Some(ServiceSettings {
             ports: valid_ports,
             targets,
+            written_at,
         }),
         _ => None,
     }
@@ -225,32 +242,65 @@ fn service(
 fn ips_targets(
     v: &mut Validator<'_>,
     raw: &Spanned<Vec<Spanned<String>>>,
+    written_at: &mut Vec<String>,
 ) -> Option<ServiceTargets> {
-    let ips = raw.get_ref();
+    unique_list(v, raw, "ips", "IP address", written_at, |s| {
+        s.parse::<Ipv4Addr>()
+            .map(|a| a.to_string())
+            .map_err(|_| format!("expected an IPv4 address like \"10.0.1.25\", found {s:?}"))
+    })
+    .map(ServiceTargets::Ips)
+}
+
+/// `service.targets.instances`: EC2 instance ids, unique, at least one.
+fn instance_targets(
+    v: &mut Validator<'_>,
+    raw: &Spanned<Vec<Spanned<String>>>,
+    written_at: &mut Vec<String>,
+) -> Option<ServiceTargets> {
+    unique_list(v, raw, "instances", "instance id", written_at, |s| {
+        config::check_aws_id(s, AwsIdKind::Instance)
+            .map(|()| s.clone())
+            .map_err(|e| e.to_string())
+    })
+    .map(ServiceTargets::Instances)
+}
+
+/// `service.targets.<field>`: at least one value, each passing `check`, none twice; where each
+/// is written goes to `written_at`.
+fn unique_list(
+    v: &mut Validator<'_>,
+    raw: &Spanned<Vec<Spanned<String>>>,
+    field: &str,
+    noun: &str,
+    written_at: &mut Vec<String>,
+    check: impl Fn(&String) -> Result<String, String>,
+) -> Option<Vec<String>> {
+    let items = raw.get_ref();
     let mut ok = true;
-    if ips.is_empty() {
+    if items.is_empty() {
+        let key = format!("service.targets.{field}");
         v.report(
             Some(raw.span()),
-            "service.targets.ips",
-            "expected at least one IP address",
+            &key,
+            format!("expected at least one {noun}"),
         );
         ok = false;
     }
-    let mut seen = BTreeSet::new();
-    let mut valid = Vec::new();
-    for (i, ip) in ips.iter().enumerate() {
-        let key = format!("service.targets.ips[{i}]");
-        match v.check(ip, &key, |s| {
-            s.parse::<Ipv4Addr>()
-                .map_err(|_| format!("expected an IPv4 address like \"10.0.1.25\", found {s:?}"))
-        }) {
-            Some(addr) if !seen.insert(addr) => {
-                v.report(Some(ip.span()), &key, format!("{addr} is listed twice"));
+    let mut valid: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("service.targets.{field}[{i}]");
+        match v.check(item, &key, &check) {
+            Some(value) if valid.contains(&value) => {
+                v.report(Some(item.span()), &key, format!("{value} is listed twice"));
                 ok = false;
             }
-            Some(addr) => valid.push(addr.to_string()),
+            Some(value) => {
+                written_at.push(v.place(item.span(), &key));
+                valid.push(value);
+            }
             None => ok = false,
         }
     }
-    ok.then_some(ServiceTargets::Ips(valid))
+    ok.then_some(valid)
 }

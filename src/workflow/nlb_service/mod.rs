@@ -16,6 +16,7 @@ use super::privatelink::{Path, PortNodes, RuleNames, TargetIps};
 use super::{Clouds, Graph, Loaded, WorkflowKind, intern};
 use crate::config::{ConfigError, WorkflowText};
 use crate::resources::Res;
+use crate::resources::network::{AddressSource, ServiceAddresses};
 
 pub use config::Config;
 
@@ -71,9 +72,20 @@ impl NlbService {
             databricks: &w.databricks,
             timeouts: &w.timeouts,
         };
-        let mut graph = path.network(Graph::new());
+        let addresses = |source| ServiceAddresses {
+            source,
+            written_at: w.service.written_at.clone(),
+        };
+        let service = match &w.service.targets {
+            ServiceTargets::Ips(ips) => Some(addresses(AddressSource::Ips(ips.clone()))),
+            ServiceTargets::Instances(ids) => {
+                Some(addresses(AddressSource::Instances(ids.clone())))
+            }
+            ServiceTargets::AwsService(_) => None,
+        };
+        let mut graph = path.network(Graph::new(), service);
         let endpoint: &[&str] = match &w.service.targets {
-            ServiceTargets::Ips(_) => &[],
+            ServiceTargets::Ips(_) | ServiceTargets::Instances(_) => &[],
             ServiceTargets::AwsService(name) => {
                 graph = path.interface_endpoint(graph, name, None, None);
                 &["endpoint"]
@@ -88,8 +100,8 @@ impl NlbService {
                 listener: intern(format!("listener_{port}")),
             };
             let ips = match &w.service.targets {
-                ServiceTargets::Ips(ips) => TargetIps::Fixed(ips.clone()),
                 ServiceTargets::AwsService(_) => TargetIps::EndpointEnis("endpoint"),
+                _ => TargetIps::Service,
             };
             graph = path.port(graph, port, &nodes, format!("pl-{deployment}-{port}"), ips);
             listeners.push(nodes.listener);

@@ -72,7 +72,7 @@ impl S3PrivateLink {
             SecurityGroups::CreateManaged => None,
             SecurityGroups::Existing(ids) => Some(ids.clone()),
         };
-        let graph = path.network(Graph::new());
+        let graph = path.network(Graph::new(), None);
         let graph = path.interface_endpoint(
             graph,
             &w.endpoint.service_name,
