@@ -9,7 +9,7 @@ list of rules; for each API request the rules are tried in order and the first t
 |---|---|
 | `http_429` | 429 + `Retry-After`. AWS: `Throttling` error in the service's wire format; Databricks: `{"error_code": "REQUEST_LIMIT_EXCEEDED", ...}` |
 | `http_503` | 503. AWS: `ServiceUnavailable`; Databricks: `{"error_code": "TEMPORARILY_UNAVAILABLE", ...}` |
-| `aws_throttle` | AWS: 400 (or `status`) with `code` (default `RequestLimitExceeded` for EC2, `Throttling` for the query services); Databricks: as `http_429` |
+| `aws_throttle` | AWS: 400 (or `status`) with `code` (default `RequestLimitExceeded` for EC2, `Throttling` for the query services); S3: 503 `SlowDown`; Databricks: as `http_429` |
 | `slow` | sleep `delay_ms`, then serve |
 | `commit_then_timeout` | serve the request (its state change is committed), hold the answer `delay_ms`, then drop the connection (`mode: "drop"`, default) or answer 504 (`mode: "504"`; AWS: `GatewayTimeout` error shape; Databricks: `TEMPORARILY_UNAVAILABLE` "... is taking too long to process your request ...") |
 
@@ -21,8 +21,10 @@ for the same request sequence. Counters per rule: `matched` (eligible requests) 
 
 The call log records every API request (not control routes): time, service, action, method, path,
 status, `mutating` (AWS: Create*/Delete*/Modify*/Register*/Deregister*/Accept*/Reject*/Set*/Add*/
-Remove*/Authorize*/Revoke* actions; Databricks: every non-GET call except the OAuth token endpoint)
-and the fault applied, if any.
+Remove*/Authorize*/Revoke* actions; S3: Put*/Delete*/Create* operations (and the other object writes:
+CopyObject, UploadPart, CompleteMultipartUpload, ...), the operation named from method + path + query
+by `aws/s3.py`; Databricks: every non-GET call except the OAuth token endpoint) and the fault applied,
+if any. S3 errors use S3's XML shape (`<Error><Code>..`), no body on HEAD.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
 from .aws import errors as aws_errors
+from .aws import s3 as aws_s3
 
 KINDS = ("http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout")
 ERROR_KINDS = ("http_429", "http_503", "aws_throttle")
@@ -204,9 +207,17 @@ _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/")
 
 
 def describe_aws(environ: dict) -> RequestInfo:
-    """Service and action of an AWS request (SigV4 scope; Query `Action` or `X-Amz-Target`)."""
+    """Service and action of an AWS request (SigV4 scope; Query `Action` or `X-Amz-Target`; for S3,
+    REST-XML without an action parameter, the operation named by method + path + query)."""
     m = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     signing = m.group(1) if m else ""
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "/")
+    if signing == "s3":
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        action = aws_s3.action_of(method, path, environ.get("QUERY_STRING", ""), headers)
+        return RequestInfo(service="s3", action=action, method=method, path=path,
+                           mutating=aws_s3.is_mutating(action), signing_service="s3")
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     action = target.rsplit(".", 1)[-1] if target else ""
     if not action:
@@ -215,7 +226,7 @@ def describe_aws(environ: dict) -> RequestInfo:
         form = parse_qs(body.decode("utf-8", "replace")) if body else {}
         action = (form.get("Action") or query.get("Action") or [""])[0]
     return RequestInfo(service=SIGNING_TO_SERVICE.get(signing, signing or "aws"), action=action,
-                       method=environ.get("REQUEST_METHOD", "GET"), path=environ.get("PATH_INFO", "/"),
+                       method=method, path=path,
                        mutating=action.startswith(MUTATING_PREFIXES), signing_service=signing,
                        json_protocol=bool(target))
 
@@ -249,21 +260,26 @@ def _retry_after(rule: Rule, default: float | None) -> list[tuple[str, str]]:
 
 def _aws_error(rule: Rule, info: RequestInfo) -> tuple[str, list, bytes]:
     service = info.signing_service or "ec2"
+    head = info.method == "HEAD"  # S3 answers HEAD errors without a body
+
+    def render(status: int, code: str, message: str, extra: list | None = None) -> tuple[str, list, bytes]:
+        return aws_errors.render(service, info.json_protocol, status, code, message, extra, head=head)
+
     if rule.kind == "commit_then_timeout":  # mode "504": the answer that replaces the real one
-        return aws_errors.render(service, info.json_protocol, 504, rule.code or "GatewayTimeout",
-                                 rule.message or "The server did not answer in time.")
+        return render(504, rule.code or "GatewayTimeout", rule.message or "The server did not answer in time.")
     if rule.kind == "http_429":
-        return aws_errors.render(service, info.json_protocol, rule.status or 429, rule.code or "Throttling",
-                                 rule.message or "Rate exceeded", _retry_after(rule, 1))
+        return render(rule.status or 429, rule.code or "Throttling", rule.message or "Rate exceeded",
+                      _retry_after(rule, 1))
     if rule.kind == "http_503":
-        return aws_errors.render(service, info.json_protocol, rule.status or 503,
-                                 rule.code or "ServiceUnavailable",
-                                 rule.message or "Service is unavailable. Please try again later.",
-                                 _retry_after(rule, None))
+        return render(rule.status or 503, rule.code or "ServiceUnavailable",
+                      rule.message or "Service is unavailable. Please try again later.",
+                      _retry_after(rule, None))
+    if service == "s3":  # S3 throttles with 503 SlowDown
+        return render(rule.status or 503, rule.code or "SlowDown",
+                      rule.message or "Please reduce your request rate.", _retry_after(rule, None))
     code = rule.code or ("RequestLimitExceeded" if service == "ec2" else "Throttling")
     message = rule.message or ("Request limit exceeded." if code == "RequestLimitExceeded" else "Rate exceeded")
-    return aws_errors.render(service, info.json_protocol, rule.status or 400, code, message,
-                             _retry_after(rule, None))
+    return render(rule.status or 400, code, message, _retry_after(rule, None))
 
 
 def _databricks_error(rule: Rule, info: RequestInfo) -> tuple[str, list, bytes]:

@@ -295,30 +295,7 @@ def test_delete_pending_rule_removes_endpoint_and_purges(dbx):
         get_rule(a, rule)
 
 
-def test_s3_rule_established_then_enabled(dbx):
-    a = dbx.account_client()
-    dbx.customer()
-    nid = new_ncc(a, "s3-rule").network_connectivity_config_id
-    rule = a.network_connectivity.create_private_endpoint_rule(
-        nid, st.CreatePrivateEndpointRule(endpoint_service="com.amazonaws.us-east-1.s3",
-                                          resource_names=["plink-demo-bucket"]))
-    assert rule.connection_state == S.CREATING and rule.enabled is False
-    with pytest.raises(InvalidState, match="only be updated when connection_state is ESTABLISHED"):
-        a.network_connectivity.update_private_endpoint_rule(
-            nid, rule.rule_id, st.UpdatePrivateEndpointRule(enabled=True), update_mask="enabled")
-    est = wait_state(a, rule, S.ESTABLISHED)
-    assert est.vpc_endpoint_id
-    on = a.network_connectivity.update_private_endpoint_rule(
-        nid, rule.rule_id, st.UpdatePrivateEndpointRule(enabled=True), update_mask="enabled")
-    assert on.enabled is True
-    both = a.network_connectivity.update_private_endpoint_rule(
-        nid, rule.rule_id, st.UpdatePrivateEndpointRule(resource_names=["other-bucket"]),
-        update_mask="resource_names,enabled")  # enabled omitted from the body -> false (field mask)
-    assert both.resource_names == ["other-bucket"] and both.enabled is False
-    with pytest.raises(InvalidParameterValue, match="Updating fields domain_names"):
-        a.network_connectivity.update_private_endpoint_rule(
-            nid, rule.rule_id, st.UpdatePrivateEndpointRule(domain_names=["a.example.com"]),
-            update_mask="domain_names")
+# S3 (first-party) rules: test_databricks_s3_rules.py
 
 
 # --- workspaces ------------------------------------------------------------------------------------------------

@@ -103,8 +103,10 @@ def make_app() -> Callable:
                 log.exception("moto failed on %s", environ.get("PATH_INFO"))
                 _, _, service = request_scope(environ)
                 status, headers, body = errors.render(
-                    service or "ec2", "HTTP_X_AMZ_TARGET" in environ, 500, "InternalFailure",
-                    f"The emulator failed: {type(exc).__name__}: {exc}")
+                    service or "ec2", "HTTP_X_AMZ_TARGET" in environ, 500,
+                    "InternalError" if service == "s3" else "InternalFailure",
+                    f"The emulator failed: {type(exc).__name__}: {exc}",
+                    head=environ.get("REQUEST_METHOD") == "HEAD")
                 start_response(status, headers)
                 return [body]
         body = _real_request_id(body, answer["headers"])

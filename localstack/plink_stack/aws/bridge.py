@@ -7,14 +7,18 @@ through the same patched moto backends the AWS API uses, so the customer sees th
 DescribeVpcEndpointConnections, and allowed-principal checks apply. The consumer VPC (one per account
 and region, with a subnet per Availability Zone the service needs) is created on demand.
 Thread-safe: everything runs under `context.LOCK`, after due state transitions (`scheduler.tick`).
+
+For native S3 rules (endpoint to `com.amazonaws.<region>.s3`), `s3_buckets_allow` tells the
+Databricks side whether every bucket of the rule lets that endpoint in (`aws:SourceVpce`).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from moto.ec2.models import ec2_backends
+from moto.s3.models import s3_backends
 
-from . import aws_services, context, principals, scheduler
+from . import aws_services, context, principals, s3, scheduler
 from .endpoint_services import connections
 
 DATABRICKS_ACCOUNT = "565502421330"
@@ -96,3 +100,32 @@ def delete_consumer_endpoint(region: str, owner_account: str, vpce_id: str) -> N
     with context.LOCK, context.acting_as(context.Caller.root(owner_account)):
         scheduler.tick()
         ec2_backends[owner_account][region].delete_vpc_endpoints([vpce_id])
+
+
+def _bucket(name: str) -> Any | None:
+    """The bucket of that name, in whichever account owns it (one global namespace, as on AWS)."""
+    owner = s3_backends.bucket_accounts.get(name)
+    if owner is None:
+        return None
+    partition, account = owner
+    return s3_backends[account][partition].buckets.get(name)
+
+
+def s3_buckets_allow(region: str, buckets: list[str], vpce_id: str) -> str | None:
+    """None when every bucket exists in `region` and its policy has an `Allow` statement whose
+    `Condition` ties `aws:SourceVpce` to `vpce_id` (see `s3.source_vpce_allowed`); else a short
+    reason naming each bucket that does not (missing, other region, no policy, no such statement).
+    Buckets are looked up by name in the account that owns them (the customer's, normally)."""
+    reasons = []
+    with context.LOCK:
+        for name in buckets:
+            bucket = _bucket(name)
+            if bucket is None:
+                reasons.append(f"bucket {name}: does not exist")
+            elif bucket.region_name != region:
+                reasons.append(f"bucket {name}: is in {bucket.region_name}, not {region}")
+            elif bucket.policy is None:
+                reasons.append(f"bucket {name}: has no bucket policy allowing aws:SourceVpce {vpce_id}")
+            elif not s3.source_vpce_allowed(bucket.policy, vpce_id):
+                reasons.append(f"bucket {name}: no statement allows aws:SourceVpce {vpce_id}")
+    return "; ".join(reasons) or None

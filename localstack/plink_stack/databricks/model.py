@@ -39,7 +39,8 @@ class Rule:
     Bookkeeping: ``state_since`` (clock.now() of the last transition), ``available_since`` (when the
     bridge first reported the connection ``available``), ``endpoint_owner``/``endpoint_live`` (a
     Databricks-side VPC endpoint exists in the AWS emulator and must be deleted eventually),
-    ``retry_at`` (earliest retry after the bridge failed unexpectedly).
+    ``retry_at`` (earliest retry after the bridge failed unexpectedly), ``pending_reason`` (why a
+    PENDING S3 rule is not established yet, from the bridge; logged, never rendered).
     """
 
     id: str
@@ -63,6 +64,7 @@ class Rule:
     endpoint_owner: str = ""
     endpoint_live: bool = False
     retry_at: float = 0.0
+    pending_reason: str | None = None
 
     @property
     def first_party_s3(self) -> bool:

@@ -20,7 +20,11 @@ that is done by ``ticker.py`` against the AWS emulator (real cross-account hands
 Update (§3.6): ``update_mask`` is required (400 "Update mask must be specified"); field-mask
 semantics (a masked field missing from the body is set to its zero value); lists are replaced whole;
 customer rules accept only ``domain_names``, S3 rules ``resource_names`` and ``enabled``, and
-``enabled`` only once ``ESTABLISHED``.
+``enabled`` only once ``ESTABLISHED`` (400 ``INVALID_STATE`` "Field enabled can only be updated when
+connection_state is ESTABLISHED" before; no field of the request is applied then). A
+``resource_names`` update keeps the connection state (emulator's choice, unconfirmed): an ESTABLISHED
+rule stays ESTABLISHED; for a PENDING rule the ticker judges the new list's bucket policies, and the
+``rule_establish`` timer starts again.
 
 Delete (§3.7): the rule is deactivated (``deactivated=true``, ``deactivated_at``) and returned; it is
 still listed until purged after the scaled ``rule_purge`` delay. Its Databricks-side VPC endpoint is
@@ -220,6 +224,8 @@ def update(ctx: Ctx, account_id: str, ncc_id: str, rule_id: str):
         if r.connection_state != "ESTABLISHED":
             raise errors.invalid_state("Field enabled can only be updated when connection_state is ESTABLISHED")
         changes["enabled"] = enabled
+    if "resource_names" in changes and changes["resource_names"] != r.resource_names:
+        r.available_since = None  # a PENDING S3 rule must see the new buckets allow it for rule_establish
     for k, v in changes.items():
         setattr(r, k, v)
     r.updated_time = now_ms()

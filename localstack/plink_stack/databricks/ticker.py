@@ -6,13 +6,19 @@ Rule transitions (databricks-api.md §3.2, §10.4; the AWS side is asked, never 
 * ``CREATING`` --(``rule_creating``)--> the bridge creates Databricks' interface endpoint as
   ``principal_arn_for(region)`` of account 565502421330 -> ``PENDING`` with ``vpc_endpoint_id``;
   ``EndpointServiceNotFound`` / ``PrincipalNotAllowed`` -> ``CREATE_FAILED`` with ``error_message``.
-  S3 first-party rules take the same path (the endpoint goes to ``com.amazonaws.<region>.s3``; the
-  bridge then reports the endpoint's own state, so no customer acceptance is involved).
+  S3 first-party rules take the same path (the endpoint goes to ``com.amazonaws.<region>.s3`` in
+  Databricks' account; the bridge then reports the endpoint's own state, no customer acceptance).
 * ``PENDING``: bridge ``connection_state`` ``available`` for ``rule_establish`` -> ``ESTABLISHED``;
   ``rejected`` -> ``REJECTED``; ``expired`` or still ``pendingAcceptance`` after ``rule_expiry`` ->
   ``EXPIRED``; ``failed`` -> ``CREATE_FAILED``; connection gone/deleting -> ``DISCONNECTED``;
-  ``pending`` (accepted, provisioning) -> wait. Bucket policies of S3 rules are not checked.
-* ``ESTABLISHED``: connection ``rejected``/``deleted``/``failed``/gone -> ``DISCONNECTED``.
+  ``pending`` (accepted, provisioning) -> wait.
+* ``PENDING``, S3 rules: ``ESTABLISHED`` once the endpoint is ``available`` *and* the bridge's
+  ``s3_buckets_allow(region, resource_names, vpc_endpoint_id)`` says every bucket's policy allows that
+  ``aws:SourceVpce``, both holding for ``rule_establish`` (the timer restarts whenever either stops
+  holding, or ``resource_names`` changes); otherwise ``PENDING`` until ``rule_expiry`` -> ``EXPIRED``.
+* ``ESTABLISHED``: connection ``rejected``/``deleted``/``failed``/gone -> ``DISCONNECTED``. An
+  ESTABLISHED S3 rule stays ESTABLISHED when a bucket policy changes later (emulator's choice; the
+  real behaviour is not confirmed).
 * ``CREATE_FAILED``, ``REJECTED``, ``EXPIRED``, ``DISCONNECTED`` are terminal.
 * Deactivated rules only keep being watched for ``ESTABLISHED`` -> ``DISCONNECTED`` and are purged
   after ``rule_purge``; then their remaining endpoint is deleted through the bridge.
@@ -106,7 +112,10 @@ class Ticker:
                         creates.append(self._create_item(r))
                 elif r.connection_state in ("PENDING", "ESTABLISHED") and r.endpoint_live:
                     if r.connection_state == "ESTABLISHED" or not r.deactivated:
-                        polls.append((r.id, r.connection_state, r.region, r.endpoint_service, r.vpc_endpoint_id))
+                        buckets = tuple(r.resource_names or ()) if (
+                            r.first_party_s3 and r.connection_state == "PENDING") else None
+                        polls.append((r.id, r.connection_state, r.region, r.endpoint_service, r.vpc_endpoint_id,
+                                      buckets))
             for ws in m.workspaces.values():
                 if ws.workspace_status == "PROVISIONING" and ws.provisioning_since is not None and \
                         _elapsed(ws.provisioning_since, d.workspace_update):
@@ -155,12 +164,19 @@ class Ticker:
 
     @staticmethod
     def _poll(item):
-        _, _, region, service, vpce = item
+        """("ok", connection state, bucket-policy verdict) or ("error", None, None). The verdict is
+        None unless the item is a PENDING S3 rule whose endpoint is available: then "" when every
+        bucket allows the endpoint, else the bridge's reason."""
+        _, _, region, service, vpce, buckets = item
         try:
-            return ("ok", bridge.get().connection_state(region, service, vpce))
+            conn = bridge.get().connection_state(region, service, vpce)
+            verdict = None
+            if buckets is not None and conn == "available":
+                verdict = bridge.get().s3_buckets_allow(region, list(buckets), vpce) or ""
+            return ("ok", conn, verdict)
         except Exception as exc:
-            log.warning("bridge connection_state failed for %s: %r", vpce, exc)
-            return ("error", None)
+            log.warning("bridge connection_state/s3_buckets_allow failed for %s: %r", vpce, exc)
+            return ("error", None, None)
 
     @staticmethod
     def _delete_endpoint(d) -> None:
@@ -194,11 +210,35 @@ class Ticker:
                     _transition(r, "CREATE_FAILED", value)
                 elif kind == "retry":
                     r.retry_at = clock.now() + clock.scaled(BRIDGE_RETRY_SECONDS)
-            for (rule_id, seen_state, *_), (kind, conn) in states:
+            for (rule_id, seen_state, *_, buckets), (kind, conn, verdict) in states:
                 r = m.rules.get(rule_id)
                 if r is None or kind != "ok" or r.connection_state != seen_state:
                     continue
-                self._advance(r, conn, d)
+                if buckets is not None:
+                    if buckets != tuple(r.resource_names or ()):
+                        continue  # resource_names changed meanwhile: judge the new list next tick
+                    self._advance_s3(r, conn, verdict, d)
+                else:
+                    self._advance(r, conn, d)
+
+    @staticmethod
+    def _advance_s3(r, conn: str | None, verdict: str | None, d) -> None:
+        """A PENDING S3 rule: its endpoint must be available and every bucket must allow it."""
+        if conn == "available" and verdict == "":
+            if r.available_since is None:
+                r.available_since = clock.now()
+            if _elapsed(r.available_since, d.rule_establish):
+                r.pending_reason = None
+                _transition(r, "ESTABLISHED")
+        elif conn in ("available", "pending"):
+            r.available_since = None
+            if verdict and verdict != r.pending_reason:
+                log.info("S3 rule %s stays PENDING: %s", r.id, verdict)
+            r.pending_reason = verdict or None
+            if _elapsed(r.state_since, d.rule_expiry):
+                _transition(r, "EXPIRED")
+        else:
+            Ticker._advance(r, conn, d)
 
     @staticmethod
     def _advance(r, conn: str | None, d) -> None:
