@@ -11,7 +11,7 @@ emulator unless noted:
 | `GET/POST/DELETE /_plink/faults` | read (with counters) / set / clear the fault plan |
 | `GET/DELETE /_plink/calls` | the call log (a JSON array; `?since=<epoch s>` filters) / clear it |
 | `GET/POST /_plink/config` | `{"time_scale": .., "delays": {..}}`, shared by both emulators |
-| `GET /_plink/fixtures` | AWS port: the seeded VPC/subnets; Databricks port: answered by the Databricks app |
+| `GET /_plink/fixtures` | AWS port: the seeded VPC/subnets and S3 buckets; Databricks port: answered by the Databricks app |
 
 Other `/_plink/...` paths (e.g. `/_plink/databricks/config`) and moto's own `/moto-api/...` go to the
 emulator app itself, also unfaulted and unlogged.

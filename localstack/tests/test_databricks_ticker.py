@@ -201,3 +201,67 @@ def test_workspace_provisioning_returns_to_running(env):
     settings.update({"workspace_update": 0})
     ticker.tick()
     assert ws.workspace_status == "RUNNING" and ws.provisioning_since is None
+
+
+# --- native S3 rules -----------------------------------------------------------------------------------
+
+S3 = f"com.amazonaws.{REGION}.s3"
+
+
+def add_s3_rule(model, buckets=("bucket-a", "bucket-b")) -> Rule:
+    r = add_rule(model, S3)
+    r.domain_names, r.resource_names = None, list(buckets)
+    return r
+
+
+def test_s3_rule_waits_for_every_bucket_and_ignores_stale_verdicts(env):
+    model, ticker, fake = env
+    allowed = set()
+    asked = []
+
+    def s3_buckets_allow(region, buckets, vpce_id):
+        asked.append((region, tuple(buckets), vpce_id))
+        missing = [b for b in buckets if b not in allowed]
+        return "; ".join(f"bucket {b}: no statement allows aws:SourceVpce {vpce_id}" for b in missing) or None
+
+    fake.s3_buckets_allow = s3_buckets_allow
+    r = add_s3_rule(model)
+    ticker.tick()
+    assert r.connection_state == "PENDING" and fake.created[0][1] == S3
+    fake.states[r.vpc_endpoint_id] = "pending"  # endpoint still provisioning: policies not asked
+    ticker.tick()
+    assert asked == [] and r.connection_state == "PENDING"
+    fake.states[r.vpc_endpoint_id] = "available"
+    allowed.add("bucket-a")
+    ticker.tick()
+    assert r.connection_state == "PENDING" and "bucket-b" in r.pending_reason
+    assert asked[-1] == (REGION, ("bucket-a", "bucket-b"), r.vpc_endpoint_id)
+
+    # resource_names changed while the bridge was being asked: that verdict is discarded
+    def change_then_allow(region, buckets, vpce_id):
+        r.resource_names = ["bucket-c"]
+        return None
+
+    fake.s3_buckets_allow = change_then_allow
+    ticker.tick()
+    assert r.connection_state == "PENDING"
+    fake.s3_buckets_allow = s3_buckets_allow
+    allowed.add("bucket-c")
+    ticker.tick()
+    assert r.connection_state == "ESTABLISHED" and r.pending_reason is None
+    allowed.clear()  # emulator's choice: an established S3 rule keeps its state
+    ticker.tick()
+    assert r.connection_state == "ESTABLISHED"
+
+
+def test_s3_rule_expires_and_a_bridge_without_the_check_keeps_it_pending(env):
+    model, ticker, fake = env
+    r = add_s3_rule(model)
+    ticker.tick()
+    fake.states[r.vpc_endpoint_id] = "available"
+    ticker.tick()  # FakeBridge has no s3_buckets_allow: an error, the rule waits
+    assert r.connection_state == "PENDING"
+    fake.s3_buckets_allow = lambda region, buckets, vpce: "bucket-a: does not exist"
+    settings.update({"rule_expiry": 0})
+    ticker.tick()
+    assert r.connection_state == "EXPIRED"
