@@ -178,6 +178,15 @@ def source_vpce_allowed(policy: str | bytes | None, vpce_id: str) -> bool:
                for s in statements(policy))
 
 
+def _in_bucket(resource: str, bucket: str) -> bool:
+    """A bucket policy's resource must name the bucket or objects in it (wildcards allowed)."""
+    m = re.fullmatch(r"arn:aws[a-z-]*:s3:::(.+)", resource)
+    if m is None:
+        return False
+    name = m.group(1)
+    return _like(name, bucket) or _like(name, f"{bucket}/x") or name.startswith(f"{bucket}/")
+
+
 def policy_problem(policy: bytes | str, bucket: str) -> str | None:
     """S3's MalformedPolicy message for a bucket policy document, None if it passes the checks."""
     try:
@@ -200,8 +209,7 @@ def policy_problem(policy: bytes | str, bucket: str) -> str | None:
         if not actions or not all(isinstance(a, str) and (a == "*" or a.lower().startswith("s3:")) for a in actions):
             return "Policy has invalid action"
         resources = _as_list(statement.get("Resource", statement.get("NotResource")))
-        arn = f"arn:aws:s3:::{bucket}"
-        if not resources or not all(isinstance(r, str) and (r == arn or r.startswith(arn + "/")) for r in resources):
+        if not resources or not all(isinstance(r, str) and _in_bucket(r, bucket) for r in resources):
             return "Policy has invalid resource"
     return None
 
