@@ -14,14 +14,18 @@ fn pascal(snake: &str) -> String {
         .collect()
 }
 
-/// Every `.ec2.<op>(` / `.elb.<op>(` call in `src/aws/`, whitespace and line breaks allowed.
+/// Every `.ec2.<op>(` / `.elb.<op>(` / `.s3.<op>(` call in `src/aws/`, whitespace and line breaks allowed.
 fn calls_in_source() -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/aws");
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         let compact: String = text.split_whitespace().collect();
-        for (client, prefix) in [(".ec2.", "ec2"), (".elb.", "elasticloadbalancing")] {
+        for (client, prefix) in [
+            (".ec2.", "ec2"),
+            (".elb.", "elasticloadbalancing"),
+            (".s3.", "s3"),
+        ] {
             for piece in compact.split(client).skip(1) {
                 let op: String = piece
                     .chars()

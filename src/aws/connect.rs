@@ -1,4 +1,4 @@
-//! Building the EC2 and ELBv2 clients.
+//! Building the EC2, ELBv2 and S3 clients.
 //!
 //! Credentials and endpoints come from aws-config's default chain, exactly as in every AWS tool:
 //! environment (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
@@ -164,6 +164,7 @@ async fn resolve_account(config: &SdkConfig) -> Result<Option<String>, AwsError>
 pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub s3: aws_sdk_s3::Client,
     /// The caller's account.
     ///
     /// Taken from the credentials when they carry it, otherwise from EC2: the owner of the
@@ -179,6 +180,13 @@ impl AwsClients {
         Self {
             ec2: aws_sdk_ec2::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    // An endpoint override (the local stack, a proxy) cannot take the bucket in
+                    // its host name.
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
             account_id,
             region,
         }

@@ -22,6 +22,8 @@ pub enum Service {
     Ec2,
     /// Elastic Load Balancing v2 (load balancers, target groups, listeners).
     Elb,
+    /// Amazon S3 (bucket policies, `s3-native`).
+    S3,
     /// Credentials resolution (profiles, SSO, assume role), before any service call.
     Credentials,
 }
@@ -31,6 +33,7 @@ impl fmt::Display for Service {
         f.write_str(match self {
             Self::Ec2 => "ec2",
             Self::Elb => "elasticloadbalancing",
+            Self::S3 => "s3",
             Self::Credentials => "credentials",
         })
     }
@@ -327,7 +330,8 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         }
         _ => {}
     }
-    if bare.ends_with("NotFound") {
+    // S3 names its absences `NoSuch…` (NoSuchBucket, NoSuchBucketPolicy).
+    if bare.ends_with("NotFound") || bare.starts_with("NoSuch") {
         return ErrorKind::NotFound;
     }
     if bare.ends_with("LimitExceeded") || bare.starts_with("TooMany") || bare.ends_with("Limit") {

@@ -17,6 +17,9 @@ pub enum Access {
     Create,
     /// Changes or deletes an existing resource: only resources tagged `plink:managed-by=plink`.
     ChangeTagged,
+    /// Writes a bucket policy (`s3-native`): buckets carry no plink tag, so the statement
+    /// names all buckets; narrow its `Resource` to yours.
+    BucketPolicy,
 }
 
 /// Every AWS API action plink calls, with its service prefix and access class.
@@ -24,6 +27,10 @@ pub const ACTIONS: &[(&str, &str, Access)] = &[
     ("ec2", "DescribeVpcs", Access::Read),
     ("ec2", "DescribeSubnets", Access::Read),
     ("ec2", "DescribeInstances", Access::Read),
+    ("s3", "GetBucketLocation", Access::Read),
+    ("s3", "GetBucketPolicy", Access::Read),
+    ("s3", "PutBucketPolicy", Access::BucketPolicy),
+    ("s3", "DeleteBucketPolicy", Access::BucketPolicy),
     ("ec2", "DescribeSecurityGroups", Access::Read),
     ("ec2", "DescribeNetworkInterfaces", Access::Read),
     ("ec2", "DescribeVpcEndpoints", Access::Read),
@@ -139,6 +146,7 @@ pub fn policy_document() -> Value {
             { "Sid": "PlinkRead", "Effect": "Allow", "Action": actions(Access::Read), "Resource": "*" },
             { "Sid": "PlinkCreate", "Effect": "Allow", "Action": actions(Access::Create), "Resource": "*" },
             { "Sid": "PlinkChangeOwnResources", "Effect": "Allow", "Action": actions(Access::ChangeTagged), "Resource": "*", "Condition": tagged },
+            { "Sid": "PlinkBucketPolicies", "Effect": "Allow", "Action": actions(Access::BucketPolicy), "Resource": "arn:aws:s3:::*" },
             {
                 "Sid": "PlinkTagOnCreateEc2", "Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": "*",
                 "Condition": { "StringEquals": { "ec2:CreateAction": creates("ec2") } }

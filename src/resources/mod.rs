@@ -34,6 +34,8 @@ mod generic;
 
 pub mod acceptance;
 pub mod binding;
+pub mod bucket_policy;
+pub mod buckets;
 pub mod coordination;
 pub mod endpoint;
 pub mod endpoint_service;

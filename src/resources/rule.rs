@@ -40,13 +40,55 @@ pub const DEACTIVATION_NOTE: &str = "Databricks does not delete a rule at once: 
 pub struct Rule {
     /// How long Databricks may take to open its endpoint.
     pub timeout: Duration,
+    /// What the rule reaches, for messages (`the endpoint service`, `S3 buckets a, b`).
+    pub reaches: String,
 }
 
-/// What upstream decides: the NCC, the endpoint service, and the domain names.
+/// What upstream decides: the NCC, the endpoint service, and what the rule reaches: domain
+/// names (a customer endpoint service) or buckets (`resource_names`, the regional S3 service).
 pub struct RuleInputs {
     pub ncc_id: String,
     pub service_name: String,
     pub domain_names: Vec<String>,
+    /// Non-empty exactly for an S3 rule (`s3-native`).
+    pub resource_names: Vec<String>,
+}
+
+impl RuleInputs {
+    /// The field the rule's target is in, and its wanted value.
+    fn target(&self) -> (RuleField, &[String]) {
+        if self.resource_names.is_empty() {
+            (RuleField::DomainNames, &self.domain_names)
+        } else {
+            (RuleField::ResourceNames, &self.resource_names)
+        }
+    }
+
+    /// Whether `rule` is this deployment's by its natural key: the endpoint service, and for an
+    /// S3 rule (whose service, the regional S3 one, other deployments share) the same buckets.
+    fn is_key_of(&self, rule: &PrivateEndpointRule) -> bool {
+        same_target(rule, &self.service_name, &self.resource_names)
+    }
+}
+
+/// `rule` points at `service` and, when `buckets` is not empty, names the same buckets.
+fn same_target(rule: &PrivateEndpointRule, service: &str, buckets: &[String]) -> bool {
+    rule.endpoint_service.as_deref() == Some(service)
+        && (buckets.is_empty() || sorted(&rule.resource_names) == sorted(buckets))
+}
+
+fn sorted(names: &[String]) -> Vec<&str> {
+    let mut v: Vec<&str> = names.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The value of `field` on the rule.
+fn current(rule: &PrivateEndpointRule, field: RuleField) -> &[String] {
+    match field {
+        RuleField::ResourceNames => &rule.resource_names,
+        _ => &rule.domain_names,
+    }
 }
 
 /// What the state keeps.
@@ -56,6 +98,9 @@ pub struct RuleRecord {
     pub rule_id: String,
     pub endpoint_service: String,
     pub domain_names: Vec<String>,
+    /// The buckets of an S3 rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_names: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_id: Option<String>,
 }
@@ -81,6 +126,9 @@ pub struct RuleView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     pub deactivated: bool,
+    /// S3 rules only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 fn is_failed(rule: &PrivateEndpointRule) -> bool {
@@ -119,6 +167,15 @@ fn established(rule: &PrivateEndpointRule) -> Readiness {
         Some(ConnectionState::Established) => Readiness::Ready,
         Some(ConnectionState::Pending) => Readiness::Pending(pending_text(rule)),
         _ => Readiness::Pending(state_text(rule)),
+    }
+}
+
+/// How messages name a rule field.
+fn words(field: RuleField) -> &'static str {
+    match field {
+        RuleField::ResourceNames => "buckets",
+        RuleField::Enabled => "enabled",
+        RuleField::DomainNames => "domain names",
     }
 }
 
@@ -198,14 +255,14 @@ impl Resource for Rule {
     type Inputs = RuleInputs;
     type Live = PrivateEndpointRule;
     type Record = RuleRecord;
-    type Fix = Vec<String>;
+    type Fix = (RuleField, Vec<String>);
 
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
     const POLL_SECS: (u64, u64) = (10, 60);
 
     fn describe(&self) -> String {
-        "private endpoint rule for the endpoint service".into()
+        format!("private endpoint rule for {}", self.reaches)
     }
 
     fn label(&self, live: &Self::Live) -> String {
@@ -234,9 +291,7 @@ impl Resource for Rule {
         let rec: RuleRecord = cx.recorded();
         let recorded = Some(rec.rule_id).filter(|r| !r.is_empty());
         let by_id = live.iter().find(|r| Some(&r.rule_id) == recorded.as_ref());
-        let by_key = live
-            .iter()
-            .find(|r| r.endpoint_service.as_deref() == Some(inputs.service_name.as_str()));
+        let by_key = live.iter().find(|r| inputs.is_key_of(r));
         let (rule, is_recorded) = match (by_id, by_key) {
             (Some(rule), _) => (rule.clone(), true),
             (None, Some(rule)) => (rule.clone(), false),
@@ -272,10 +327,12 @@ impl Resource for Rule {
     }
 
     fn create_detail(&self, inputs: &Self::Inputs) -> String {
+        let (field, names) = inputs.target();
         format!(
-            "private endpoint rule for {} with domain names [{}]",
+            "private endpoint rule for {} with {} [{}]",
             inputs.service_name,
-            inputs.domain_names.join(", ")
+            words(field),
+            names.join(", ")
         )
     }
 
@@ -316,22 +373,24 @@ impl Resource for Rule {
     }
 
     async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
-        cx.begin(
-            Intent::new("create_private_endpoint_rule")
-                .key("ncc_id", &inputs.ncc_id)
-                .key("endpoint_service", &inputs.service_name),
-        )?;
+        let mut intent = Intent::new("create_private_endpoint_rule")
+            .key("ncc_id", &inputs.ncc_id)
+            .key("endpoint_service", &inputs.service_name);
+        if !inputs.resource_names.is_empty() {
+            intent = intent.key("resource_names", inputs.resource_names.join(","));
+        }
+        cx.begin(intent)?;
+        let body = match inputs.target() {
+            (RuleField::ResourceNames, buckets) => {
+                CreateRule::resource_names(&inputs.service_name, buckets.iter().cloned())
+            }
+            (_, names) => CreateRule::domain_names(&inputs.service_name, names.iter().cloned()),
+        };
         // No idempotency token exists for this POST: it is sent once; any failure that may have
         // committed it is retried by the engine, whose next attempt lists the rules first.
         cx.env
             .databricks
-            .create_rule(
-                &inputs.ncc_id,
-                &CreateRule::domain_names(
-                    &inputs.service_name,
-                    inputs.domain_names.iter().cloned(),
-                ),
-            )
+            .create_rule(&inputs.ncc_id, &body)
             .await
             .map(Some)
             .map_err(|e| match e.kind() {
@@ -359,27 +418,33 @@ impl Resource for Rule {
             .map_err(|e| errors::databricks("deleting the rule to replace", e))
     }
 
-    /// The domain names are the only mutable part (full replacement, reference §3.6).
+    /// The domain names, or an S3 rule's buckets, are the only mutable part (full
+    /// replacement, reference §3.6).
     async fn compare(
         &self,
         _: &Cx<'_>,
         inputs: &Self::Inputs,
         rule: &Self::Live,
     ) -> Result<Vec<Change<Self::Fix>>, StepError> {
-        if rule.domain_names == inputs.domain_names {
+        let (field, wanted) = inputs.target();
+        let now = current(rule, field);
+        let same = match field {
+            // Buckets are a set; domain names keep the file's order.
+            RuleField::ResourceNames => sorted(now) == sorted(wanted),
+            _ => now == wanted,
+        };
+        if same {
             return Ok(Vec::new());
         }
         Ok(vec![Change::new(
             format!(
-                "domain names [{}] → [{}]",
-                rule.domain_names.join(", "),
-                inputs.domain_names.join(", ")
+                "{} [{}] → [{}]",
+                words(field),
+                now.join(", "),
+                wanted.join(", ")
             ),
-            format!(
-                "updating domain names {:?} → {:?}",
-                rule.domain_names, inputs.domain_names
-            ),
-            inputs.domain_names.clone(),
+            format!("updating {} {now:?} → {wanted:?}", words(field)),
+            (field, wanted.to_vec()),
         )])
     }
 
@@ -388,24 +453,22 @@ impl Resource for Rule {
         cx: &Cx<'_>,
         inputs: &Self::Inputs,
         rule: &Self::Live,
-        names: &Self::Fix,
+        (field, names): &Self::Fix,
     ) -> Res<()> {
-        let update = UpdateRule {
-            domain_names: Some(names.clone()),
-            ..UpdateRule::default()
-        };
-        cx.begin(Intent::new("update_rule_domain_names").key("rule_id", &rule.rule_id))?;
+        let mut update = UpdateRule::default();
+        match field {
+            RuleField::ResourceNames => update.resource_names = Some(names.clone()),
+            _ => update.domain_names = Some(names.clone()),
+        }
+        cx.begin(
+            Intent::new(format!("update_rule_{}", field.as_str())).key("rule_id", &rule.rule_id),
+        )?;
         cx.env
             .databricks
-            .update_rule(
-                &inputs.ncc_id,
-                &rule.rule_id,
-                &[RuleField::DomainNames],
-                &update,
-            )
+            .update_rule(&inputs.ncc_id, &rule.rule_id, &[*field], &update)
             .await
             .map(|_| ())
-            .map_err(|e| errors::databricks("updating the rule's domain names", e))
+            .map_err(|e| errors::databricks(&format!("updating the rule's {}", words(*field)), e))
     }
 
     fn readiness(&self, rule: &Self::Live) -> Readiness {
@@ -435,6 +498,7 @@ impl Resource for Rule {
                 .clone()
                 .unwrap_or_else(|| inputs.service_name.clone()),
             domain_names: rule.domain_names.clone(),
+            resource_names: rule.resource_names.clone(),
             vpc_endpoint_id: rule.vpc_endpoint_id().map(str::to_owned),
         })
     }
@@ -464,6 +528,7 @@ impl Resource for Rule {
                 vpc_endpoint_id: r.vpc_endpoint_id().map(str::to_owned),
                 error_message: r.error_message.clone().filter(|m| !m.is_empty()),
                 deactivated: r.deactivated,
+                enabled: r.enabled.filter(|_| !r.resource_names.is_empty()),
                 rule_id: r.rule_id,
             },
             Err(err) if err.is_not_found() => RuleView {
@@ -473,6 +538,7 @@ impl Resource for Rule {
                 days_left_before_expiry: None,
                 error_message: None,
                 deactivated: false,
+                enabled: None,
             },
             Err(err) => {
                 o.error("rule", err);
@@ -488,10 +554,15 @@ impl Resource for Rule {
             .as_ref()
             .map(|e| format!(" — {e}"))
             .unwrap_or_default();
+        let enabled = match view.enabled {
+            Some(true) => ", enabled",
+            Some(false) => ", NOT enabled",
+            None => "",
+        };
         o.line(
             "rule",
             format!(
-                "{} {} vpc_endpoint_id {}{days}{error}",
+                "{} {} vpc_endpoint_id {}{enabled}{days}{error}",
                 view.rule_id,
                 view.connection_state,
                 view.vpc_endpoint_id.as_deref().unwrap_or("-")
@@ -514,21 +585,31 @@ impl Resource for Rule {
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(errors::databricks("listing the NCC's rules", e)),
         };
-        let mut services: Vec<String> = vec![rec.endpoint_service.clone()];
-        services.extend(inputs.map(|i| i.service_name.clone()));
-        services.extend(
-            cx.pending_intent()
-                .and_then(|i| i.natural_key.get("endpoint_service").cloned()),
-        );
-        services.retain(|s| !s.is_empty());
+        // The natural keys plink's rule may have: recorded, wanted, or named by a create intent
+        // whose answer was lost (an S3 rule's with its buckets).
+        let mut keys: Vec<(String, Vec<String>)> =
+            vec![(rec.endpoint_service.clone(), rec.resource_names.clone())];
+        keys.extend(inputs.map(|i| (i.service_name.clone(), i.resource_names.clone())));
+        keys.extend(cx.pending_intent().and_then(|i| {
+            let service = i.natural_key.get("endpoint_service")?.clone();
+            let buckets = i
+                .natural_key
+                .get("resource_names")
+                .map_or_else(Vec::new, |b| {
+                    b.split(',')
+                        .filter(|b| !b.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                });
+            Some((service, buckets))
+        }));
+        keys.retain(|(s, _)| !s.is_empty());
         let ours: Vec<_> = rules
             .iter()
             .filter(|r| !r.deactivated)
             .filter(|r| {
                 r.rule_id == rec.rule_id
-                    || r.endpoint_service
-                        .as_ref()
-                        .is_some_and(|s| services.contains(s))
+                    || keys.iter().any(|(s, buckets)| same_target(r, s, buckets))
             })
             .collect();
         if ours.is_empty() {
@@ -636,6 +717,126 @@ impl Resource for Established {
                 Some(s @ ConnectionState::Established) => s.as_str().to_owned(),
                 _ => String::new(),
             },
+        })
+    }
+
+    fn tears_down(&self) -> bool {
+        false
+    }
+}
+
+/// An S3 rule's `enabled`: ignored at create, refused before `ESTABLISHED` (reference §3.3,
+/// field update §1.4), so a node of its own after `established`. Disabled out of band, it is
+/// drift `up` repairs.
+pub struct Enabled;
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnabledRecord {
+    pub enabled: bool,
+}
+
+fn is_enabled(rule: &PrivateEndpointRule) -> Readiness {
+    if rule.enabled == Some(true) {
+        Readiness::Ready
+    } else {
+        Readiness::Pending("enabled=false".into())
+    }
+}
+
+#[async_trait]
+impl Resource for Enabled {
+    type Inputs = EstablishedInputs;
+    type Live = PrivateEndpointRule;
+    type Record = EnabledRecord;
+    type Fix = ();
+
+    const NOUN: &'static str = "rule";
+    const WAITS_FOR: &'static str = "the rule to be enabled";
+    const POLL_SECS: (u64, u64) = (2, 10);
+
+    fn describe(&self) -> String {
+        "enable the S3 rule".into()
+    }
+
+    fn label(&self, live: &Self::Live) -> String {
+        live.rule_id.clone()
+    }
+
+    fn summary(&self, live: &Self::Live) -> String {
+        format!("rule {} enabled", live.rule_id)
+    }
+
+    async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
+        get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
+            .await
+            .map(Found::Recorded)
+    }
+
+    fn create_detail(&self, _: &Self::Inputs) -> String {
+        String::new()
+    }
+
+    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
+        Ok(None)
+    }
+
+    async fn compare(
+        &self,
+        _: &Cx<'_>,
+        _: &Self::Inputs,
+        rule: &Self::Live,
+    ) -> Res<Vec<Change<()>>> {
+        Ok(match is_enabled(rule) {
+            Readiness::Ready => Vec::new(),
+            _ => vec![Change::new(
+                "is not enabled: up enables it",
+                format!("enabling rule {}", rule.rule_id),
+                (),
+            )],
+        })
+    }
+
+    /// `PATCH ?update_mask=enabled` (idempotent: the client retries it).
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Self::Inputs,
+        rule: &Self::Live,
+        _: &(),
+    ) -> Res<()> {
+        cx.begin(Intent::new("enable_rule").key("rule_id", &rule.rule_id))?;
+        let update = UpdateRule {
+            enabled: Some(true),
+            ..UpdateRule::default()
+        };
+        cx.env
+            .databricks
+            .update_rule(
+                &inputs.ncc_id,
+                &rule.rule_id,
+                &[RuleField::Enabled],
+                &update,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::databricks("enabling the rule", e))
+    }
+
+    fn readiness(&self, rule: &Self::Live) -> Readiness {
+        not_failed.and(is_enabled).check(rule)
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
+        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
+            .await
+            .map(Some)
+    }
+
+    async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, rule: &Self::Live) -> Res<Self::Record> {
+        Ok(EnabledRecord {
+            enabled: rule.enabled == Some(true),
         })
     }
 

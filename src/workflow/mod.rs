@@ -10,9 +10,11 @@
 //! The registry ([`KINDS`]) maps the `kind` key of a workflow file to its kind. Adding a kind
 //! means a folder here and one line in [`KINDS`] (see `ARCHITECTURE.md`).
 
+mod databricks_side;
 mod graph;
 pub mod nlb_service;
 mod privatelink;
+pub mod s3_native;
 pub mod s3_privatelink;
 #[cfg(test)]
 mod test_sg;
@@ -116,6 +118,7 @@ impl Clouds {
 pub static KINDS: &[&dyn WorkflowKind] = &[
     &s3_privatelink::S3PrivateLink,
     &nlb_service::NlbService,
+    &s3_native::S3Native,
     #[cfg(test)]
     &test_sg::TestSecurityGroup,
 ];

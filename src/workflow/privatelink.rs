@@ -9,21 +9,20 @@
 
 use std::collections::BTreeMap;
 
-use super::{Graph, Upstream};
+use super::{Graph, databricks_side};
 use crate::aws::{SubnetSelector, VpcSelector};
-use crate::config::{self, DatabricksSettings, NccSelector, NlbSettings, Timeouts};
+use crate::config::{self, DatabricksSettings, NlbSettings, Timeouts};
 use crate::engine::StepId;
 use crate::resources::acceptance::{AcceptanceInputs, ConnectionAcceptance};
-use crate::resources::binding::{Binding, BindingInputs, BindingRecord};
 use crate::resources::endpoint::{Endpoint, EndpointInputs, EndpointRecord};
 use crate::resources::endpoint_service::{
     EndpointService, EndpointServiceInputs, EndpointServiceRecord,
 };
 use crate::resources::listener::{Listener, ListenerInputs};
 use crate::resources::load_balancer::{LoadBalancer, LoadBalancerInputs, LoadBalancerRecord};
-use crate::resources::ncc::{Ncc, NccChoice, NccInputs, NccRecord};
+use crate::resources::ncc::NccRecord;
 use crate::resources::network::{Network, NetworkRecord, ServiceAddresses};
-use crate::resources::rule::{Established, EstablishedInputs, Rule, RuleInputs, RuleRecord};
+use crate::resources::rule::{Rule, RuleInputs, RuleRecord};
 use crate::resources::security_group::{SecurityGroup, SecurityGroupInputs, SecurityGroupRecord};
 use crate::resources::target_group::{TargetGroup, TargetGroupInputs, TargetGroupRecord};
 use crate::resources::targets::{Targets, TargetsInputs};
@@ -236,52 +235,31 @@ impl Path<'_> {
         service_deps.extend_from_slice(listeners);
         let mut rule_deps = vec!["ncc", "endpoint_service"];
         rule_deps.extend_from_slice(rule_after);
-        Ok(graph
-            .node(
-                "endpoint_service",
-                &service_deps,
-                EndpointService {
-                    principal: self.databricks.principal_arn.clone(),
-                    name: format!("plink-{}", self.deployment),
-                    timeout: t.endpoint_service,
-                },
-                |up| {
-                    let lb: LoadBalancerRecord = up.record("load_balancer");
-                    Ok(EndpointServiceInputs {
-                        load_balancer_arn: need(&lb.load_balancer_arn, "the NLB")?,
-                        load_balancer_name: lb.name,
-                    })
-                },
-            )
-            .node(
-                "ncc",
-                // After `network`: a VPC or subnets that cannot carry the workflow stop the run
-                // before anything is created, NCC included (one of only 10 per region).
-                &["network"],
-                Ncc {
-                    choice: match &self.databricks.ncc {
-                        NccSelector::Name(name) => NccChoice::Named(name.as_str().to_owned()),
-                        NccSelector::Id(id) => NccChoice::Id(id.clone()),
-                    },
-                    workspace_timeout: t.workspace,
-                },
-                |up| {
-                    // For teardown: the NCCs `up --replace-ncc-binding` switched away from.
-                    let bind: BindingRecord = up.record("bind");
-                    Ok(NccInputs {
-                        replaced_ncc_ids: bind
-                            .workspaces
-                            .into_iter()
-                            .filter_map(|w| w.replaced_ncc_id.map(|r| (w.workspace_id, r)))
-                            .collect(),
-                    })
-                },
-            )
+        let graph = graph.node(
+            "endpoint_service",
+            &service_deps,
+            EndpointService {
+                principal: self.databricks.principal_arn.clone(),
+                name: format!("plink-{}", self.deployment),
+                timeout: t.endpoint_service,
+            },
+            |up| {
+                let lb: LoadBalancerRecord = up.record("load_balancer");
+                Ok(EndpointServiceInputs {
+                    load_balancer_arn: need(&lb.load_balancer_arn, "the NLB")?,
+                    load_balancer_name: lb.name,
+                })
+            },
+        );
+        // After `network`: a VPC or subnets that cannot carry the workflow stop the run first.
+        let graph = databricks_side::ncc(graph, &["network"], self.databricks, t);
+        let graph = graph
             .node(
                 "rule",
                 &rule_deps,
                 Rule {
                     timeout: t.rule_endpoint,
+                    reaches: "the endpoint service".into(),
                 },
                 move |up| {
                     let ncc: NccRecord = up.record("ncc");
@@ -289,6 +267,7 @@ impl Path<'_> {
                     Ok(RuleInputs {
                         ncc_id: need(&ncc.ncc_id, "the NCC")?,
                         service_name: need(&service.service_name, "the service name")?,
+                        resource_names: Vec::new(),
                         domain_names: match &names {
                             RuleNames::Fixed(names) => names.clone(),
                             RuleNames::EndpointDns(endpoint) => {
@@ -312,38 +291,13 @@ impl Path<'_> {
                 },
                 // The name `plink down` has always recorded the rejected connections under.
                 "down_connections",
-            )
-            .node(
-                "established",
-                &["accept"],
-                Established {
-                    timeout: t.rule_established,
-                },
-                established_inputs,
-            )
-            .node(
-                "bind",
-                // The NCC too: an NCC kept by `down` keeps its bindings' record.
-                &["established", "ncc"],
-                Binding {
-                    workspace_ids: self.databricks.workspace_ids.clone(),
-                    timeout: t.workspace,
-                },
-                |up| {
-                    let ncc: NccRecord = up.record("ncc");
-                    Ok(BindingInputs {
-                        ncc_id: need(&ncc.ncc_id, "the NCC")?,
-                    })
-                },
-            ))
+            );
+        let graph = databricks_side::established(graph, &["accept"], t);
+        Ok(databricks_side::bind(
+            graph,
+            "established",
+            self.databricks,
+            t,
+        ))
     }
-}
-
-fn established_inputs(up: &Upstream<'_>) -> Res<EstablishedInputs> {
-    let ncc: NccRecord = up.record("ncc");
-    let rule: RuleRecord = up.record("rule");
-    Ok(EstablishedInputs {
-        ncc_id: need(&ncc.ncc_id, "the NCC")?,
-        rule_id: need(&rule.rule_id, "the rule")?,
-    })
 }

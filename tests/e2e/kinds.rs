@@ -273,3 +273,265 @@ fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
     assert_eq!(ips, ["10.20.1.61", "10.20.2.63"], "{live:#}");
     stack.plink(&wd).args(["plan", wf]).code(0).run();
 }
+
+/// The policy of `bucket` as a JSON value (`null` when it has none).
+fn bucket_policy(stack: &Stack, bucket: &str) -> serde_json::Value {
+    stack.block_on(async {
+        let aws = stack.clients().await;
+        match aws.bucket_policy(bucket).await.expect("GetBucketPolicy") {
+            Some(text) => serde_json::from_str(&text).expect("policy JSON"),
+            None => serde_json::Value::Null,
+        }
+    })
+}
+
+fn put_bucket_policy(stack: &Stack, bucket: &str, policy: &serde_json::Value) {
+    stack.block_on(async {
+        let aws = stack.clients().await;
+        match policy {
+            serde_json::Value::Null => aws.delete_bucket_policy(bucket).await,
+            p => aws.put_bucket_policy(bucket, &p.to_string()).await,
+        }
+        .expect("write the bucket policy");
+    });
+}
+
+/// The `Sid`s of a policy's statements, in order.
+fn sids(policy: &serde_json::Value) -> Vec<String> {
+    policy["Statement"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|s| s["Sid"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn s3_state(wd: &Workdir, deployment: &str) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join(format!(".plink/{deployment}/state.json")))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores_the_policies() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    let wf = wd.write("s3n.toml", &repo_file("workflows/s3-native.toml"));
+    let wf = wf.to_str().unwrap();
+    let logs_before = bucket_policy(&stack, "plink-demo-logs");
+    assert_eq!(sids(&logs_before), ["DenyInsecureTransport"]);
+    assert_eq!(
+        bucket_policy(&stack, "plink-demo-data"),
+        serde_json::Value::Null
+    );
+
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let state = s3_state(&wd, "demo-s3n");
+    let steps = &state["steps"];
+    assert_eq!(state["workflow"], "s3-native", "{state:#}");
+    assert_eq!(
+        steps["established"]["outputs"]["connection_state"],
+        "ESTABLISHED"
+    );
+    assert_eq!(steps["enabled"]["outputs"]["enabled"], true);
+    let rule = stack
+        .live_rule("plink-demo-s3n-ncc", "us-east-1")
+        .expect("one live rule");
+    assert_eq!(
+        rule.endpoint_service.as_deref(),
+        Some("com.amazonaws.us-east-1.s3")
+    );
+    assert_eq!(rule.resource_names, ["plink-demo-data", "plink-demo-logs"]);
+    assert_eq!(rule.enabled, Some(true));
+    let vpce = rule.vpc_endpoint_id.clone().expect("the rule's endpoint");
+    // plink's statement allows exactly that endpoint; the other team's statement stays first.
+    let logs = bucket_policy(&stack, "plink-demo-logs");
+    assert_eq!(
+        sids(&logs),
+        ["DenyInsecureTransport", "PlinkDemoS3n"],
+        "{logs:#}"
+    );
+    assert_eq!(logs["Statement"][0], logs_before["Statement"][0]);
+    assert_eq!(
+        logs["Statement"][1]["Condition"]["StringEquals"]["aws:SourceVpce"],
+        vpce.as_str()
+    );
+    assert_ne!(logs["Statement"][1]["Principal"], "*");
+    assert_eq!(
+        sids(&bucket_policy(&stack, "plink-demo-data")),
+        ["PlinkDemoS3n"]
+    );
+    assert_eq!(
+        stack
+            .workspace(2222222222222222)
+            .network_connectivity_config_id,
+        stack
+            .ncc_named("plink-demo-s3n-ncc", "us-east-1")
+            .map(|n| n.network_connectivity_config_id)
+    );
+
+    // A second `up` changes nothing; `plan` agrees.
+    stack.clear_all_calls();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:?}",
+        stack.mutating_calls()
+    );
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+
+    // Drift: plink's statement removed out of band, and the rule disabled.
+    put_bucket_policy(&stack, "plink-demo-logs", &logs_before);
+    stack
+        .block_on(stack.databricks().update_rule(
+            &rule.network_connectivity_config_id,
+            &rule.rule_id,
+            &[plink::databricks::RuleField::Enabled],
+            &plink::databricks::UpdateRule {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        ))
+        .expect("disable the rule");
+    let plan = stack.plink(&wd).args(["plan", wf]).code(10).run();
+    assert!(
+        plan.stdout
+            .contains("bucket plink-demo-logs: statement PlinkDemoS3n missing")
+            && plan.stdout.contains("is not enabled: up enables it"),
+        "{}",
+        plan.transcript()
+    );
+    let status = stack.plink(&wd).args(["status", "--json", wf]).run().json();
+    assert!(
+        status["live"]["bucket_policies"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|b| b["statement"] == "missing")),
+        "{status:#}"
+    );
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert_eq!(
+        sids(&bucket_policy(&stack, "plink-demo-logs")),
+        ["DenyInsecureTransport", "PlinkDemoS3n"]
+    );
+    let rule = stack.live_rule("plink-demo-s3n-ncc", "us-east-1").unwrap();
+    assert_eq!(rule.enabled, Some(true));
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+
+    // The bucket list changes: the rule follows, and the dropped bucket loses plink's statement.
+    wd.write(
+        "s3n.toml",
+        &repo_file("workflows/s3-native.toml").replace(
+            "buckets = [\"plink-demo-data\", \"plink-demo-logs\"]",
+            "buckets = [\"plink-demo-logs\"]",
+        ),
+    );
+    let plan = stack.plink(&wd).args(["plan", wf]).code(10).run();
+    assert!(
+        plan.stdout
+            .contains("bucket plink-demo-data is no longer listed"),
+        "{}",
+        plan.transcript()
+    );
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let rule = stack.live_rule("plink-demo-s3n-ncc", "us-east-1").unwrap();
+    assert_eq!(rule.resource_names, ["plink-demo-logs"]);
+    assert_eq!(
+        bucket_policy(&stack, "plink-demo-data"),
+        serde_json::Value::Null
+    );
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+
+    // `down` (switching the workspace to a parking NCC) leaves the policies as they were.
+    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
+    let parking = parking.expect("parking NCC").network_connectivity_config_id;
+    stack
+        .plink(&wd)
+        .args(["down", "--rebind-to", &parking, wf])
+        .code(0)
+        .run();
+    assert_eq!(bucket_policy(&stack, "plink-demo-logs"), logs_before);
+    assert_eq!(
+        bucket_policy(&stack, "plink-demo-data"),
+        serde_json::Value::Null
+    );
+    assert!(stack.ncc_named("plink-demo-s3n-ncc", "us-east-1").is_none());
+}
+
+#[test]
+fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    let text = repo_file("workflows/s3-native.toml")
+        .replace(
+            "buckets = [\"plink-demo-data\", \"plink-demo-logs\"]",
+            "buckets = [\"plink-demo-data\"]",
+        )
+        .replace("bucket_policy = \"manage\"", "bucket_policy = \"print\"");
+    let wf = wd.write("s3n.toml", &text);
+    let wf = wf.to_str().unwrap().to_owned();
+    let mut up = stack.plink(&wd).args(["up", &wf]).code(0).spawn();
+    // Once Databricks reported its endpoint, another team adds the statement plink prints.
+    let state_path = wd.path().join(".plink/demo-s3n/state.json");
+    let vpce = loop {
+        let state: serde_json::Value = std::fs::read_to_string(&state_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        if let Some(v) = state["steps"]["rule"]["outputs"]["vpc_endpoint_id"].as_str() {
+            break v.to_owned();
+        }
+        assert!(!up.exited(), "up ended before the rule had an endpoint");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        bucket_policy(&stack, "plink-demo-data"),
+        serde_json::Value::Null,
+        "print mode never writes a policy"
+    );
+    let statement = serde_json::json!({
+        "Sid": "PlinkDemoS3n",
+        "Effect": "Allow",
+        "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:GetBucketLocation"],
+        "Resource": ["arn:aws:s3:::plink-demo-data", "arn:aws:s3:::plink-demo-data/*"],
+        "Condition": { "StringEquals": { "aws:SourceVpce": vpce } },
+    });
+    put_bucket_policy(
+        &stack,
+        "plink-demo-data",
+        &serde_json::json!({ "Version": "2012-10-17", "Statement": [statement] }),
+    );
+    let run = up.wait();
+    assert!(
+        run.stderr
+            .contains("add this statement to the policy of bucket plink-demo-data")
+            && run.stderr.contains(&vpce),
+        "{}",
+        run.transcript()
+    );
+    let state = s3_state(&wd, "demo-s3n");
+    assert_eq!(state["steps"]["enabled"]["outputs"]["enabled"], true);
+    // `down` leaves the other team's policy alone and says what to remove.
+    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
+    let parking = parking.expect("parking NCC").network_connectivity_config_id;
+    let down = stack
+        .plink(&wd)
+        .args(["down", "--rebind-to", &parking, &wf])
+        .code(0)
+        .run();
+    assert!(
+        down.stderr
+            .contains("remove statement PlinkDemoS3n from the policy of bucket plink-demo-data"),
+        "{}",
+        down.transcript()
+    );
+    assert_eq!(
+        sids(&bucket_policy(&stack, "plink-demo-data")),
+        ["PlinkDemoS3n"]
+    );
+}

@@ -22,26 +22,36 @@ use crate::config::workflow::{
 
 impl Validator<'_> {
     pub(crate) fn aws(&mut self, raw: RawAws, region: Option<&Region>) -> Option<AwsSettings> {
-        let profile = raw
-            .profile
-            .as_ref()
-            .map(|p| self.check(p, "aws.profile", |p| check_profile(p)));
-        let role_arn = raw.role_arn.as_ref().map(|arn| {
+        let identity = self.aws_identity(raw.profile.as_ref(), raw.role_arn.as_ref(), region);
+        let vpc = self.vpc(&raw.vpc);
+        let subnets = self.subnets(&raw.subnets);
+        let region = region?.clone();
+        let (profile, role_arn) = identity?;
+        Some(AwsSettings {
+            partition: region.partition(),
+            region,
+            profile,
+            role_arn,
+            vpc: vpc?,
+            subnets: subnets?,
+        })
+    }
+
+    /// `aws.profile` and `aws.role_arn` (what every kind that calls AWS takes, with or without
+    /// a VPC).
+    pub(crate) fn aws_identity(
+        &mut self,
+        profile: Option<&Spanned<String>>,
+        role_arn: Option<&Spanned<String>>,
+        region: Option<&Region>,
+    ) -> Option<(Option<String>, Option<String>)> {
+        let profile = profile.map(|p| self.check(p, "aws.profile", |p| check_profile(p)));
+        let role_arn = role_arn.map(|arn| {
             self.check(arn, "aws.role_arn", |arn| {
                 check_role_arn(arn, region).map(|()| arn.clone())
             })
         });
-        let vpc = self.vpc(&raw.vpc);
-        let subnets = self.subnets(&raw.subnets);
-        let region = region?.clone();
-        Some(AwsSettings {
-            partition: region.partition(),
-            region,
-            profile: optional(profile)?,
-            role_arn: optional(role_arn)?,
-            vpc: vpc?,
-            subnets: subnets?,
-        })
+        Some((optional(profile)?, optional(role_arn)?))
     }
 
     fn vpc(&mut self, raw: &Spanned<Table<RawVpc>>) -> Option<VpcSelector> {

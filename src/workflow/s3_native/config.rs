@@ -1,0 +1,232 @@
+//! The tables an `s3-native` workflow file takes, and its typed config: `[deployment]`, `[aws]`
+//! (the account and region only: no VPC is involved), `[s3]` (the buckets and who writes their
+//! policies: this kind's own table), `[databricks]` (without `domain_names`: an S3 rule names
+//! buckets) and `[timeouts]`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::config::{
+    self, ConfigError, DatabricksSettings, DeploymentName, DomainNames, KindName, RawDatabricks,
+    RawDeployment, RawTimeouts, Region, Table, Timeouts, Validator,
+};
+
+/// The file as written: only these tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawFile {
+    kind: Option<Spanned<String>>,
+    deployment: Table<RawDeployment>,
+    aws: Table<RawAwsAccount>,
+    s3: Table<RawS3>,
+    databricks: Table<RawDatabricks>,
+    timeouts: Option<Table<RawTimeouts>>,
+}
+
+/// `[aws]` of this kind: no `vpc` or `subnets` (Databricks' endpoint goes straight to S3).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawAwsAccount {
+    region: Spanned<String>,
+    profile: Option<Spanned<String>>,
+    role_arn: Option<Spanned<String>>,
+}
+
+/// `[s3]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawS3 {
+    buckets: Spanned<Vec<Spanned<String>>>,
+    bucket_policy: Option<Spanned<String>>,
+}
+
+/// Who writes plink's statement into each bucket's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyMode {
+    /// plink reads each policy, adds or updates only its own statement, and writes it back
+    /// (the default).
+    Manage,
+    /// Another team owns the policies: plink prints the exact statement to add and waits.
+    Print,
+}
+
+/// `[aws]`: the account and region whose buckets are used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsAccount {
+    pub region: Region,
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+/// `[s3]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct S3Settings {
+    /// `s3.buckets`: the rule's `resource_names`, in the deployment's region (checked by `up`).
+    pub buckets: Vec<String>,
+    /// `s3.bucket_policy`: `"manage"` (default) or `"print"`.
+    pub bucket_policy: PolicyMode,
+    /// Where each bucket is written (`file:line:column: key`), for the checks only the cloud
+    /// can make (the bucket exists, in this region).
+    pub written_at: Vec<String>,
+}
+
+/// A validated `s3-native` workflow file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub source: PathBuf,
+    pub kind: KindName,
+    pub deployment: DeploymentName,
+    pub aws: AwsAccount,
+    pub s3: S3Settings,
+    pub databricks: DatabricksSettings,
+    pub timeouts: Timeouts,
+}
+
+/// Validates the text of an `s3-native` workflow file.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the file, line and key of every problem.
+pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
+    config::decode_file(source_name, text, |v, raw: RawFile| {
+        let kind = v.kind(raw.kind.as_ref());
+        let deployment = v.deployment(&raw.deployment);
+        let region_span = raw.aws.region.span();
+        let region = v.region(&raw.aws.region);
+        let identity = v.aws_identity(
+            raw.aws.profile.as_ref(),
+            raw.aws.role_arn.as_ref(),
+            region.as_ref(),
+        );
+        let s3 = s3(v, &raw.s3);
+        if let Some(names) = &raw.databricks.domain_names {
+            v.report(
+                Some(names.span()),
+                "databricks.domain_names",
+                "not taken by kind \"s3-native\": an S3 rule names buckets (s3.buckets), not domain names",
+            );
+        }
+        let databricks = v.databricks(raw.databricks.0, region.as_ref(), region_span);
+        let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
+        let (profile, role_arn) = identity?;
+        Some(Config {
+            source: source_name.to_owned(),
+            kind,
+            deployment: deployment?,
+            aws: AwsAccount {
+                region: region?,
+                profile,
+                role_arn,
+            },
+            s3: s3?,
+            databricks: databricks.filter(|d| d.domain_names == DomainNames::FromEndpoint)?,
+            timeouts: timeouts?,
+        })
+    })
+}
+
+/// `[s3]`: bucket names (S3's naming rules, unique, at least one) and the policy mode.
+fn s3(v: &mut Validator<'_>, raw: &RawS3) -> Option<S3Settings> {
+    let mut ok = true;
+    let buckets = raw.buckets.get_ref();
+    if buckets.is_empty() {
+        v.report(
+            Some(raw.buckets.span()),
+            "s3.buckets",
+            "expected at least one bucket name",
+        );
+        ok = false;
+    }
+    let mut valid: Vec<String> = Vec::new();
+    let mut written_at = Vec::new();
+    for (i, bucket) in buckets.iter().enumerate() {
+        let key = format!("s3.buckets[{i}]");
+        match v.check(bucket, &key, |b| check_bucket_name(b).map(|()| b.clone())) {
+            Some(name) if valid.contains(&name) => {
+                v.report(Some(bucket.span()), &key, format!("{name} is listed twice"));
+                ok = false;
+            }
+            Some(name) => {
+                written_at.push(v.place(bucket.span(), &key));
+                valid.push(name);
+            }
+            None => ok = false,
+        }
+    }
+    let mode = match &raw.bucket_policy {
+        None => Some(PolicyMode::Manage),
+        Some(mode) => v.check(mode, "s3.bucket_policy", |m| match m.as_str() {
+            "manage" => Ok(PolicyMode::Manage),
+            "print" => Ok(PolicyMode::Print),
+            other => Err(format!("expected \"manage\" or \"print\", found {other:?}")),
+        }),
+    };
+    ok.then_some(S3Settings {
+        buckets: valid,
+        bucket_policy: mode?,
+        written_at,
+    })
+}
+
+/// S3's bucket naming rules (general purpose buckets): 3–63 characters of lowercase letters,
+/// digits, dots and hyphens, starting and ending with a letter or digit, no `..`, not an IPv4
+/// address, none of the reserved prefixes and suffixes.
+fn check_bucket_name(name: &str) -> Result<(), String> {
+    let expected = |why: &str| {
+        Err(format!(
+            "expected an S3 bucket name like \"my-data-bucket\" ({why}), found {name:?}"
+        ))
+    };
+    if !(3..=63).contains(&name.len()) {
+        return expected("3 to 63 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return expected("lowercase letters, digits, dots and hyphens");
+    }
+    let edge = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge(name.as_bytes()[0]) || !edge(name.as_bytes()[name.len() - 1]) {
+        return expected("starting and ending with a letter or digit");
+    }
+    if name.contains("..") || name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return expected("no two dots in a row, not an IP address");
+    }
+    let reserved_prefix = ["xn--", "sthree-", "amzn-s3-demo-"];
+    let reserved_suffix = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    if reserved_prefix.iter().any(|p| name.starts_with(p))
+        || reserved_suffix.iter().any(|s| name.ends_with(s))
+    {
+        return expected("no prefix or suffix reserved by S3");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_bucket_name;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for good in ["plink-demo-data", "a.b-c", "abc", &"a".repeat(63)] {
+            assert_eq!(check_bucket_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ab",
+            &"a".repeat(64),
+            "Plink",
+            "under_score",
+            "-start",
+            "end.",
+            "a..b",
+            "192.168.1.1",
+            "xn--bucket",
+            "data-s3alias",
+        ] {
+            assert!(check_bucket_name(bad).is_err(), "{bad}");
+        }
+    }
+}
