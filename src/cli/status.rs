@@ -24,15 +24,13 @@ pub struct StatusArgs {
 
 /// `plink status`: only reads.
 pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
-    let deployments = args.target.load()?;
     if args.orphans {
-        return orphans(&deployments, args.json).await;
+        return orphans(&args.target.load()?, args.json).await;
     }
     let offline = args.offline;
     each::report(
         "status",
-        deployments,
-        args.target.parallel,
+        &args.target,
         args.json,
         |d| async move { Ok((super::exit::OK, ops::status::report(&d, offline).await?)) },
         render,

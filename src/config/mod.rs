@@ -14,32 +14,8 @@ workflows/bad.toml:14:7: aws.subnets.ids[1]: expected a subnet id like "subnet-0
 workflows/bad.toml:9:1: aws.vpcc: unknown key; expected one of: region, profile, role_arn, vpc, subnets
 ```
 
-# The format
-
-`workflows/reference.toml` lists every key with its default. In short:
-
-| key | required | default |
-|---|---|---|
-| `kind` | no | `s3-privatelink` |
-| `deployment.name` | yes | — (`^[a-z][a-z0-9-]{1,22}$`) |
-| `aws.region` | yes | — (commercial or `us-gov-*`) |
-| `aws.profile` | no | default credential chain |
-| `aws.role_arn` | no | no role assumed |
-| `aws.vpc` | yes | — (`{ id = "vpc-…" }` or `{ tags = {…} }`) |
-| `aws.subnets` | yes | — (`{ ids = [≥2] }` or `{ tags = {…} }`) |
-| `endpoint.service_name` | no | `com.amazonaws.<region>.s3` |
-| `endpoint.security_group_ids` | no | plink creates one allowing TCP 443 from the subnets' CIDRs |
-| `endpoint.policy_file` | no | none (AWS default: full access); relative to the workflow file |
-| `nlb.name` | no | `plink-<deployment>` |
-| `nlb.target_group_name` | no | `plink-<deployment>-tg` |
-| `nlb.cross_zone` | no | `true` |
-| `databricks.profile` | no | `DATABRICKS_*` environment variables |
-| `databricks.account_id` | no | from the environment / profile |
-| `databricks.workspace_ids` | yes | — (≥1, unique, positive) |
-| `databricks.domain_names` | no | the endpoint's regional DNS name ([`DomainNames::FromEndpoint`]) |
-| `databricks.ncc` | yes | — (`{ name = "…" }` or `{ id = "<uuid>" }`) |
-| `databricks.gov_shard` | iff GovCloud | — (`"civilian"` or `"dod"`) |
-| `timeouts.*` | no | see [`Timeouts`] |
+`workflows/reference.toml` lists every key with its default; the typed sections
+([`AwsSettings`], [`DatabricksSettings`], …) say the same per field.
 */
 
 mod decode;
@@ -125,12 +101,9 @@ pub fn read(path: &Path) -> Result<WorkflowText, ConfigError> {
 /// # Errors
 /// [`ConfigError::Invalid`] for a TOML syntax error or a `kind` that is not a string.
 pub fn header(source_name: &Path, text: &str) -> Result<KindName, ConfigError> {
-    let src = source::SourceText::new(text);
-    let raw: raw::RawHeader =
-        decode::decode(source_name, &src, text).map_err(|diagnostic| ConfigError::Invalid {
-            diagnostics: vec![diagnostic],
-        })?;
-    Ok(Validator::new(source_name, &src).kind(raw.kind.as_ref()))
+    decode_file(source_name, text, |v, raw: raw::RawHeader| {
+        Some(v.kind(raw.kind.as_ref()))
+    })
 }
 
 /// Decodes `text` as the file type `R` of a workflow kind ("parse low": a TOML syntax error, an
