@@ -38,10 +38,7 @@ pub use dns::MAX_DOMAIN_NAMES;
 pub use error::{ConfigError, Diagnostic, DiagnosticKind, InvalidValue, Location};
 pub use names::{DEPLOYMENT_NAME_MAX, DeploymentName, ELB_NAME_MAX, NccName};
 pub use policy::{EndpointPolicy, MAX_POLICY_CHARS};
-pub use principal::{
-    COMMERCIAL_ACCOUNT, GOV_CIVILIAN_ACCOUNT, GOV_DOD_ACCOUNT, GOV_REGION, PrincipalError,
-    databricks_principal,
-};
+pub use principal::{PrincipalError, databricks_principal};
 pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
@@ -80,29 +77,22 @@ pub fn read(path: &Path) -> Result<WorkflowText, ConfigError> {
         },
     })?;
     let text = String::from_utf8(bytes).map_err(|error| {
-        let location =
-            source::utf8_error_location(error.as_bytes(), error.utf8_error().valid_up_to());
+        let valid = error.utf8_error().valid_up_to();
+        let prefix = std::str::from_utf8(&error.as_bytes()[..valid]).unwrap_or("");
+        let location = source::SourceText::new(prefix).location(valid);
         ConfigError::NotUtf8 {
             path: path.to_owned(),
             line: location.line,
             column: location.column,
         }
     })?;
-    let kind = header(path, &text)?;
+    let kind = decode_file(path, &text, |v, raw: raw::RawHeader| {
+        Some(v.kind(raw.kind.as_ref()))
+    })?;
     Ok(WorkflowText {
         path: path.to_owned(),
         text,
         kind,
-    })
-}
-
-/// The `kind` the text names (the default when it names none).
-///
-/// # Errors
-/// [`ConfigError::Invalid`] for a TOML syntax error or a `kind` that is not a string.
-pub fn header(source_name: &Path, text: &str) -> Result<KindName, ConfigError> {
-    decode_file(source_name, text, |v, raw: raw::RawHeader| {
-        Some(v.kind(raw.kind.as_ref()))
     })
 }
 

@@ -95,12 +95,10 @@ impl Region {
         }
     }
 
-    /// The region name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The partition the region belongs to.
     pub fn partition(&self) -> Partition {
         if self.0.starts_with("us-gov-") {
             Partition::AwsUsGov

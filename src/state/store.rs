@@ -112,12 +112,10 @@ impl StateStore {
         self
     }
 
-    /// Where the state lives.
     pub fn paths(&self) -> &StatePaths {
         &self.paths
     }
 
-    /// A copy of the current state.
     pub fn snapshot(&self) -> StateFile {
         self.guard().clone()
     }

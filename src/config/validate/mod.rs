@@ -100,18 +100,6 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// `[deployment]`.
-    pub(crate) fn deployment(&mut self, raw: &RawDeployment) -> Option<DeploymentName> {
-        self.check(&raw.name, "deployment.name", |name| {
-            DeploymentName::new(name)
-        })
-    }
-
-    /// `aws.region`, needed by later checks even when another `[aws]` key is invalid.
-    pub(crate) fn region(&mut self, raw: &Spanned<String>) -> Option<Region> {
-        self.check(raw, "aws.region", |r| Region::new(r))
-    }
-
     /// What every kind's file starts with: `kind`, `[deployment]` and `[aws]`.
     pub(crate) fn head(
         &mut self,
@@ -120,10 +108,13 @@ impl<'a> Validator<'a> {
         aws: RawAws,
     ) -> Head {
         let region_span = aws.region.span();
-        let region = self.region(&aws.region);
+        // Checked first: later checks need it even when another `[aws]` key is invalid.
+        let region = self.check(&aws.region, "aws.region", |r| Region::new(r));
         Head {
             kind: self.kind(kind),
-            deployment: self.deployment(deployment),
+            deployment: self.check(&deployment.name, "deployment.name", |n| {
+                DeploymentName::new(n)
+            }),
             aws: self.aws(aws, region.as_ref()),
             region,
             region_span,
