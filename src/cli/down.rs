@@ -1,7 +1,6 @@
 use clap::Args;
 
-use super::{Target, each, exit, logging, render};
-use crate::engine::{EventSink, Interrupt};
+use super::{Target, each, exit};
 use crate::ops::{self, down::DownOutcome};
 use crate::resources::DownOptions;
 use crate::resources::ncc::{NccDown, NccOutcome};
@@ -55,61 +54,40 @@ pub struct DownArgs {
 
 /// `plink down`: tear the deployments down, with a live progress view.
 pub async fn run(args: DownArgs) -> anyhow::Result<u8> {
-    let options = DownOptions {
+    let options = &DownOptions {
         rebind_to: args.rebind_to,
         delete_adopted: args.delete_adopted,
     };
-    each::run_live(
-        COMMAND,
-        args.target.load()?,
-        args.target.parallel,
-        |d, events, interrupt| {
-            let options = options.clone();
-            async move { one(&d, &options, events, interrupt).await }
-        },
-    )
+    each::run_live(COMMAND, &args.target, |d, events, interrupt| async move {
+        let outcome = ops::down::run(&d, options, events, interrupt).await?;
+        Ok(one(&d, outcome))
+    })
     .await
 }
 
-async fn one(
-    deployment: &ops::Deployment,
-    options: &DownOptions,
-    events: EventSink,
-    interrupt: Interrupt,
-) -> anyhow::Result<u8> {
+/// Says what `down` did to one deployment; its exit code.
+fn one(deployment: &ops::Deployment, outcome: DownOutcome) -> u8 {
     let name = deployment.name();
-    let result = ops::down::run(deployment, options, events, interrupt).await;
-    let report = match result? {
+    let report = match outcome {
         DownOutcome::NeverUp => {
             eprintln!(
                 "plink: deployment {name} has no state at {}: `plink up` never ran with it, so \
                  plink created nothing and there is nothing to tear down",
                 deployment.paths.state.display()
             );
-            return Ok(exit::OK);
+            return exit::OK;
         }
         DownOutcome::Ran(report) => report,
     };
-    if report.run.interrupted() {
-        eprintln!(
-            "plink: {name}: interrupted; everything done so far is saved. Run `plink {COMMAND}` \
-             again to resume."
-        );
-        return Ok(exit::INTERRUPTED);
-    }
-    let mut code = exit::OK;
-    for (step, error) in report.run.failures() {
-        eprintln!(
-            "plink: {name}: step `{step}` failed: {}",
-            render::step_error(error, COMMAND, logging::verbosity())
-        );
-        code = code.max(exit::step_code(error));
-    }
+    let code = each::run_code(COMMAND, name, &report.run);
     if code != exit::OK {
-        eprintln!(
-            "plink: {name}: the teardown is not finished; run `plink {COMMAND}` again to resume it"
-        );
-        return Ok(code);
+        if !report.run.interrupted() {
+            eprintln!(
+                "plink: {name}: the teardown is not finished; run `plink {COMMAND}` again to \
+                 resume it"
+            );
+        }
+        return code;
     }
     if !report.deleted_rules.is_empty() {
         eprintln!("plink: note: {DEACTIVATION_NOTE}");
@@ -125,7 +103,7 @@ async fn one(
     }
     if report.ncc_kept() {
         eprintln!("plink: deployment {name} is torn down, except its NCC (see above)");
-        return Ok(exit::NCC_KEPT);
+        return exit::NCC_KEPT;
     }
     if report.changed {
         eprintln!("plink: deployment {name} is torn down");
@@ -139,7 +117,7 @@ async fn one(
                 .unwrap_or_default()
         );
     }
-    Ok(exit::OK)
+    exit::OK
 }
 
 /// What became of the NCC, in words.
@@ -214,7 +192,7 @@ mod tests {
             waited: std::time::Duration::from_secs(60),
             last_seen: "deleting".into(),
         };
-        let text = render::step_error(&timeout, COMMAND, 0);
+        let text = crate::cli::render::step_error(&timeout, COMMAND, 0);
         assert!(
             text.ends_with("; run `plink down` again to resume waiting"),
             "{text}"

@@ -5,54 +5,30 @@ use std::future::Future;
 
 use futures::stream::{self, StreamExt};
 
-use super::{exit, logging, progress, render, signals};
-use crate::engine::{EventSink, Interrupt};
+use super::{Target, exit, logging, progress, render, signals};
+use crate::engine::{EventSink, Interrupt, RunReport};
 use crate::ops::Deployment;
 
-/// Runs `one` for every deployment, `parallel` at a time, and returns the combined exit code
-/// (see [`summarize`]). A lone deployment's error is returned as is, for the usual report.
+/// Runs `one` for every deployment of `target`, `--parallel` at a time, for commands that change
+/// things (`up`, `down`): Ctrl-C handling shared by every deployment, and one live progress view
+/// (steps named `<deployment>/<step>` when several run). Returns the combined exit code (see
+/// [`summarize`]); a lone deployment's error is returned as is, for the usual report.
 ///
 /// # Errors
-/// The error of the only deployment, when there is exactly one.
-pub async fn run<F, Fut>(
-    command: &'static str,
-    deployments: Vec<Deployment>,
-    parallel: u16,
-    one: F,
-) -> anyhow::Result<u8>
-where
-    F: Fn(Deployment) -> Fut,
-    Fut: Future<Output = anyhow::Result<u8>>,
-{
-    let mut results = map(deployments, parallel, one).await;
-    if results.len() == 1 {
-        return results.pop().expect("one").1;
-    }
-    Ok(summarize(command, results))
-}
-
-/// [`run`] for commands that change things (`up`, `down`): Ctrl-C handling shared by every
-/// deployment, and one live progress view (steps named `<deployment>/<step>` when several run).
-///
-/// # Errors
-/// As [`run`].
-pub async fn run_live<F, Fut>(
-    command: &'static str,
-    deployments: Vec<Deployment>,
-    parallel: u16,
-    one: F,
-) -> anyhow::Result<u8>
+/// An invalid workflow file; the error of the only deployment, when there is exactly one.
+pub async fn run_live<F, Fut>(command: &'static str, target: &Target, one: F) -> anyhow::Result<u8>
 where
     F: Fn(Deployment, EventSink, Interrupt) -> Fut,
     Fut: Future<Output = anyhow::Result<u8>>,
 {
+    let deployments = target.load()?;
     let many = deployments.len() > 1;
     let interrupt = Interrupt::new();
     signals::install(&interrupt, command);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
     let sink = EventSink::new(tx);
-    let code = run(command, deployments, parallel, |d| {
+    let mut results = map(deployments, target.parallel, |d| {
         let events = if many {
             sink.for_deployment(d.name())
         } else {
@@ -61,13 +37,38 @@ where
         one(d, events, interrupt.clone())
     })
     .await;
+    let code = match results.len() {
+        1 => results.pop().expect("one").1,
+        _ => Ok(summarize(command, results)),
+    };
     drop(sink);
     let _ = renderer.await;
     code
 }
 
+/// The exit code of one deployment's run of `command`, after saying what stopped it: an
+/// interrupt (everything done so far is saved), or each failed step. [`exit::OK`] if neither.
+pub fn run_code(command: &str, name: &str, report: &RunReport) -> u8 {
+    if report.interrupted() {
+        eprintln!(
+            "plink: {name}: interrupted; everything done so far is saved. Run `plink {command}` \
+             again to resume."
+        );
+        return exit::INTERRUPTED;
+    }
+    let mut code = exit::OK;
+    for (step, error) in report.failures() {
+        eprintln!(
+            "plink: {name}: step `{step}` failed: {}",
+            render::step_error(error, command, logging::verbosity())
+        );
+        code = code.max(exit::step_code(error));
+    }
+    code
+}
+
 /// Runs `one` for every deployment, `parallel` at a time; results keep the order of the files.
-pub async fn map<T, F, Fut>(
+async fn map<T, F, Fut>(
     deployments: Vec<Deployment>,
     parallel: u16,
     one: F,
@@ -87,7 +88,7 @@ where
 
 /// Prints each failed deployment's error with its name and a one-line-per-deployment summary;
 /// returns 130 if any was interrupted, else the highest code.
-pub fn summarize(command: &str, results: Vec<(String, anyhow::Result<u8>)>) -> u8 {
+fn summarize(command: &str, results: Vec<(String, anyhow::Result<u8>)>) -> u8 {
     let mut codes = Vec::new();
     for (name, result) in results {
         let code = match result {
@@ -127,11 +128,11 @@ fn describe(code: u8) -> String {
 /// exit codes as [`summarize`] does.
 ///
 /// # Errors
-/// The error of the only deployment, when there is exactly one; printing failures.
+/// An invalid workflow file; the error of the only deployment, when there is exactly one;
+/// printing failures.
 pub async fn report<R, F, Fut>(
     command: &'static str,
-    deployments: Vec<Deployment>,
-    parallel: u16,
+    target: &Target,
     json: bool,
     one: F,
     render: impl Fn(&R) -> String,
@@ -141,7 +142,7 @@ where
     F: Fn(Deployment) -> Fut,
     Fut: Future<Output = anyhow::Result<(u8, R)>>,
 {
-    let mut results = map(deployments, parallel, one).await;
+    let mut results = map(target.load()?, target.parallel, one).await;
     if results.len() == 1 {
         let (code, report) = results.pop().expect("one").1?;
         if json {

@@ -9,31 +9,18 @@ use crate::ops::DeploymentSetError;
 use crate::ops::up::ConnectError;
 use crate::state::StateError;
 
-/// Success; for `plan`, nothing would change.
+// What each code means is in [`HELP`], shown by `plink --help`.
 pub const OK: u8 = 0;
-/// An unexpected failure (a bug or an environment problem), with its message.
 pub const FAILURE: u8 = 1;
-/// Bad command-line usage (unknown flag, missing argument).
 pub const USAGE: u8 = 2;
-/// The workflow file is invalid (`plink validate` says why); nothing was touched.
 pub const INVALID_WORKFLOW: u8 = 3;
-/// A cloud step failed and needs the user (permissions, quota, a rejected connection...).
 pub const STEP_FAILED: u8 = 4;
-/// A wait timed out; everything so far is saved, `plink up` resumes the wait.
 pub const TIMED_OUT: u8 = 5;
-/// Another plink command holds the deployment's lock.
 pub const LOCKED: u8 = 6;
-/// The state file cannot be read (corrupt, truncated, newer schema); it was left untouched.
 pub const STATE_UNREADABLE: u8 = 7;
-/// The clouds cannot be reached, or refuse the credentials (the message says which setting).
 pub const CANNOT_CONNECT: u8 = 8;
-/// `plan`: `up` would change something.
 pub const PLAN_HAS_CHANGES: u8 = 10;
-/// `down`: everything else is gone, but the NCC plink created was kept because workspaces are
-/// still bound to it (a binding can be switched, never removed: `--rebind-to`) or it has other
-/// live rules. The notice says which; the NCC stays in the state.
 pub const NCC_KEPT: u8 = 11;
-/// Stopped by Ctrl-C after saving state.
 pub const INTERRUPTED: u8 = 130;
 
 /// The exit code for `error`.

@@ -135,7 +135,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            report(&error, command);
+            // The error and its causes, one per line, never a backtrace (`-v`: with request ids
+            // and error codes).
+            let verbosity = logging::verbosity();
+            eprintln!("{}", render::error_report("", &error, command, verbosity));
             ExitCode::from(code_for(&error))
         }
     }
@@ -154,15 +157,6 @@ impl Command {
             Self::IamPolicy(_) => "iam-policy",
         }
     }
-}
-
-/// Prints an error and its causes, one per line, never a backtrace (`-v`: with request ids and
-/// error codes).
-fn report(error: &anyhow::Error, command: &str) {
-    eprintln!(
-        "{}",
-        render::error_report("", error, command, logging::verbosity())
-    );
 }
 
 #[cfg(test)]

@@ -25,20 +25,15 @@ pub struct PlanArgs {
 /// # Errors
 /// The workflow file is invalid, the state is locked or unreadable, credentials are missing.
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
-    let deployments = args.target.load()?;
-    let options = ops::up::UpOptions {
+    let options = &ops::up::UpOptions {
         replace_ncc_binding: args.replace_ncc_binding,
     };
     let json = args.json;
     each::report(
         "plan",
-        deployments,
-        args.target.parallel,
+        &args.target,
         json,
-        |d| {
-            let options = options.clone();
-            async move { one(&d, &options, json).await }
-        },
+        |d| async move { one(&d, options, json).await },
         render,
     )
     .await

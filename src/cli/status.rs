@@ -24,15 +24,13 @@ pub struct StatusArgs {
 
 /// `plink status`: only reads.
 pub async fn run(args: StatusArgs) -> anyhow::Result<u8> {
-    let deployments = args.target.load()?;
     if args.orphans {
-        return orphans(&deployments, args.json).await;
+        return orphans(&args.target.load()?, args.json).await;
     }
     let offline = args.offline;
     each::report(
         "status",
-        deployments,
-        args.target.parallel,
+        &args.target,
         args.json,
         |d| async move { Ok((super::exit::OK, ops::status::report(&d, offline).await?)) },
         render,
@@ -98,17 +96,18 @@ fn render(report: &StatusReport) -> String {
             step.status.to_string(),
             facts.join(" ")
         ));
+        // Under the step, past its name and status columns.
+        let mut note = |text: String| out.push_str(&format!("  {:<w$} {:<8} {text}\n", "", ""));
         if let Some(intent) = &step.pending_intent {
-            out.push_str(&format!(
-                "  {:<w$} {:<8} in flight since {}: {} (its result was not recorded; the next `plink up` or `plink down` looks for it)\n",
-                "", "", intent.started_at, intent.action
+            note(format!(
+                "in flight since {}: {} (its result was not recorded; the next `plink up` or \
+                 `plink down` looks for it)",
+                intent.started_at, intent.action
             ));
         }
         if let Some(error) = &step.error {
-            out.push_str(&format!(
-                "  {:<w$} {:<8} last error: {}\n",
-                "",
-                "",
+            note(format!(
+                "last error: {}",
                 error.lines().next().unwrap_or_default()
             ));
         }

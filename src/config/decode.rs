@@ -10,14 +10,12 @@ error, so there is at most one diagnostic from here; semantic checks (which coll
 run afterwards on the decoded structs.
 */
 
-use std::ops::Range;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
 use super::error::{Diagnostic, DiagnosticKind};
-use serde::de::DeserializeOwned;
-
 use super::source::SourceText;
 
 /// Parses and decodes a workflow file into `T`.
@@ -38,10 +36,11 @@ pub(crate) fn decode<T: DeserializeOwned>(
         message: format!("invalid TOML: {}", one_line(error.message())),
     })?;
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let key = key_path(error.path());
+        let mut key = key_path(error.path());
         let inner = error.into_inner();
         let span = inner.span();
-        let (kind, key, message) = rephrase(inner.message(), key, span.clone(), src);
+        let found = span.clone().map_or("", |span| src.slice(span));
+        let (kind, message) = rephrase(inner.message(), &mut key, found);
         Diagnostic {
             file: file.to_owned(),
             // A missing key has no position of its own (toml reports the enclosing table).
@@ -94,65 +93,52 @@ pub(crate) fn push_key(path: &mut String, key: &str) {
     }
 }
 
-/// Serde's standard messages → (kind, key path, message in the file's vocabulary). Unrecognised
-/// messages are kept verbatim, so nothing is ever lost.
-fn rephrase(
-    message: &str,
-    mut key: String,
-    span: Option<Range<usize>>,
-    src: &SourceText<'_>,
-) -> (DiagnosticKind, String, String) {
+/// Serde's standard messages → (kind, message in the file's vocabulary); `found` is the text
+/// the error's span covers, and a missing key is appended to `key`. Unrecognised messages are
+/// kept verbatim, so nothing is ever lost.
+fn rephrase(message: &str, key: &mut String, found: &str) -> (DiagnosticKind, String) {
     let message = one_line(message);
     if let Some(rest) = message.strip_prefix("invalid type: ")
-        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+        && let Some((unexpected, expected)) = rest.rsplit_once(", expected ")
     {
-        let found = describe_found(found, span.map(|s| src.slice(s)).unwrap_or(""));
+        let found = describe_found(unexpected, found);
         let expected = describe_expected(expected);
         return (
             DiagnosticKind::WrongType,
-            key,
             format!("expected {expected}, found {found}"),
         );
     }
     if let Some(rest) = message.strip_prefix("invalid value: ")
         && let Some((found, expected)) = rest.rsplit_once(", expected ")
     {
-        return (
-            DiagnosticKind::InvalidValue,
-            key,
-            format!("expected {expected}, found {found}"),
-        );
+        let message = format!("expected {expected}, found {found}");
+        return (DiagnosticKind::InvalidValue, message);
     }
     if message.starts_with(&format!("unknown field `{TOML_DATETIME}")) {
         // A date-time where a table is expected reaches the table as a map with a private key.
-        return (
-            DiagnosticKind::WrongType,
-            key,
-            "expected a table, found a date-time".to_owned(),
-        );
+        let message = "expected a table, found a date-time".to_owned();
+        return (DiagnosticKind::WrongType, message);
     }
     if message.starts_with("unknown field `") {
         // "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`" / "there are no fields"
         let names: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-        let expected = names.get(1..).unwrap_or(&[]);
-        let message = match expected {
+        let message = match names.get(1..).unwrap_or(&[]) {
             [] => "unknown key; this table takes no keys".to_owned(),
             [only] => format!("unknown key; expected: {only}"),
             many => format!("unknown key; expected one of: {}", many.join(", ")),
         };
-        return (DiagnosticKind::UnknownKey, key, message);
+        return (DiagnosticKind::UnknownKey, message);
     }
     if let Some(rest) = message.strip_prefix("missing field `")
         && let Some(field) = rest.strip_suffix('`')
     {
-        push_key(&mut key, field);
+        push_key(key, field);
         return (
             DiagnosticKind::MissingKey,
-            key,
             "required key missing".to_owned(),
         );
     }
-    (DiagnosticKind::InvalidValue, key, message)
+    (DiagnosticKind::InvalidValue, message)
 }
 
 /// serde's `Unexpected` ("integer `5`", "string \"x\"", "map", ...) → "an integer", "a table", ...
@@ -212,8 +198,7 @@ mod tests {
 
     #[test]
     fn unknown_messages_are_kept() {
-        let src = SourceText::new("");
-        let (kind, _, message) = rephrase("something new", "a".into(), None, &src);
+        let (kind, message) = rephrase("something new", &mut "a".to_owned(), "");
         assert_eq!(kind, DiagnosticKind::InvalidValue);
         assert_eq!(message, "something new");
     }

@@ -1,15 +1,6 @@
 /*!
-Errors of the workflow-file layer.
-
-Every problem found in a workflow file is a [`Diagnostic`]: the file, the position (1-based line
-and column, when one is known), the key path (`aws.subnets.ids[1]`) and what was expected. A file
-that cannot be read at all gets its own [`ConfigError`] variant; everything else is
-[`ConfigError::Invalid`] with one or more diagnostics, rendered one per line:
-
-```text
-workflows/bad.toml:14:7: aws.subnets.ids[1]: expected a subnet id like "subnet-0123456789abcdef0", found "sub-12"
-workflows/bad.toml: databricks.workspace_ids: required key missing
-```
+Errors of the workflow-file layer: every problem found in a file is a [`Diagnostic`]; a file that
+cannot be read at all gets its own [`ConfigError`] variant.
 */
 
 use std::fmt;
@@ -20,9 +11,7 @@ use serde::Serialize;
 /// A 1-based line and column (in characters) inside a workflow file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
-    /// Line number, starting at 1.
     pub line: usize,
-    /// Column number in characters, starting at 1.
     pub column: usize,
 }
 
@@ -75,32 +64,26 @@ impl fmt::Display for Diagnostic {
 pub enum ConfigError {
     /// The file does not exist.
     #[error("{}: workflow file not found", path.display())]
-    NotFound {
-        /// The path as given.
-        path: PathBuf,
-    },
+    NotFound { path: PathBuf },
     /// The file exists but cannot be read (permissions, a directory, an I/O error).
     #[error("{}: cannot read workflow file: {error}", path.display())]
     Unreadable {
-        /// The path as given.
         path: PathBuf,
-        /// The underlying I/O error (already part of the message).
+        /// Already part of the message.
         error: std::io::Error,
     },
     /// The file is not UTF-8 (TOML files must be).
     #[error("{}:{line}:{column}: workflow file is not valid UTF-8 (TOML files must be UTF-8)", path.display())]
     NotUtf8 {
-        /// The path as given.
         path: PathBuf,
-        /// Line of the first invalid byte.
+        /// Where the first invalid byte is.
         line: usize,
-        /// Column (in characters) of the first invalid byte.
         column: usize,
     },
     /// The file was read but is not a valid workflow: every problem found, in file order.
-    #[error("{}", DiagnosticLines(diagnostics))]
+    #[error("{}", diagnostics.iter().map(Diagnostic::to_string).collect::<Vec<_>>().join("\n"))]
     Invalid {
-        /// At least one diagnostic.
+        /// At least one.
         diagnostics: Vec<Diagnostic>,
     },
 }
@@ -112,20 +95,6 @@ impl ConfigError {
             ConfigError::Invalid { diagnostics } => diagnostics,
             _ => &[],
         }
-    }
-}
-
-struct DiagnosticLines<'a>(&'a [Diagnostic]);
-
-impl fmt::Display for DiagnosticLines<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, diagnostic) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{diagnostic}")?;
-        }
-        Ok(())
     }
 }
 

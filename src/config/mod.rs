@@ -14,32 +14,8 @@ workflows/bad.toml:14:7: aws.subnets.ids[1]: expected a subnet id like "subnet-0
 workflows/bad.toml:9:1: aws.vpcc: unknown key; expected one of: region, profile, role_arn, vpc, subnets
 ```
 
-# The format
-
-`workflows/reference.toml` lists every key with its default. In short:
-
-| key | required | default |
-|---|---|---|
-| `kind` | no | `s3-privatelink` |
-| `deployment.name` | yes | — (`^[a-z][a-z0-9-]{1,22}$`) |
-| `aws.region` | yes | — (commercial or `us-gov-*`) |
-| `aws.profile` | no | default credential chain |
-| `aws.role_arn` | no | no role assumed |
-| `aws.vpc` | yes | — (`{ id = "vpc-…" }` or `{ tags = {…} }`) |
-| `aws.subnets` | yes | — (`{ ids = [≥2] }` or `{ tags = {…} }`) |
-| `endpoint.service_name` | no | `com.amazonaws.<region>.s3` |
-| `endpoint.security_group_ids` | no | plink creates one allowing TCP 443 from the subnets' CIDRs |
-| `endpoint.policy_file` | no | none (AWS default: full access); relative to the workflow file |
-| `nlb.name` | no | `plink-<deployment>` |
-| `nlb.target_group_name` | no | `plink-<deployment>-tg` |
-| `nlb.cross_zone` | no | `true` |
-| `databricks.profile` | no | `DATABRICKS_*` environment variables |
-| `databricks.account_id` | no | from the environment / profile |
-| `databricks.workspace_ids` | yes | — (≥1, unique, positive) |
-| `databricks.domain_names` | no | the endpoint's regional DNS name ([`DomainNames::FromEndpoint`]) |
-| `databricks.ncc` | yes | — (`{ name = "…" }` or `{ id = "<uuid>" }`) |
-| `databricks.gov_shard` | iff GovCloud | — (`"civilian"` or `"dod"`) |
-| `timeouts.*` | no | see [`Timeouts`] |
+`workflows/reference.toml` lists every key with its default; the typed sections
+([`AwsSettings`], [`DatabricksSettings`], …) say the same per field.
 */
 
 mod decode;
@@ -62,10 +38,7 @@ pub use dns::MAX_DOMAIN_NAMES;
 pub use error::{ConfigError, Diagnostic, DiagnosticKind, InvalidValue, Location};
 pub use names::{DEPLOYMENT_NAME_MAX, DeploymentName, ELB_NAME_MAX, NccName};
 pub use policy::{EndpointPolicy, MAX_POLICY_CHARS};
-pub use principal::{
-    COMMERCIAL_ACCOUNT, GOV_CIVILIAN_ACCOUNT, GOV_DOD_ACCOUNT, GOV_REGION, PrincipalError,
-    databricks_principal,
-};
+pub use principal::{PrincipalError, databricks_principal};
 pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
@@ -105,33 +78,23 @@ pub fn read(path: &Path) -> Result<WorkflowText, ConfigError> {
         },
     })?;
     let text = String::from_utf8(bytes).map_err(|error| {
-        let location =
-            source::utf8_error_location(error.as_bytes(), error.utf8_error().valid_up_to());
+        let valid = error.utf8_error().valid_up_to();
+        let prefix = std::str::from_utf8(&error.as_bytes()[..valid]).unwrap_or("");
+        let location = source::SourceText::new(prefix).location(valid);
         ConfigError::NotUtf8 {
             path: path.to_owned(),
             line: location.line,
             column: location.column,
         }
     })?;
-    let kind = header(path, &text)?;
+    let kind = decode_file(path, &text, |v, raw: raw::RawHeader| {
+        Some(v.kind(raw.kind.as_ref()))
+    })?;
     Ok(WorkflowText {
         path: path.to_owned(),
         text,
         kind,
     })
-}
-
-/// The `kind` the text names (the default when it names none).
-///
-/// # Errors
-/// [`ConfigError::Invalid`] for a TOML syntax error or a `kind` that is not a string.
-pub fn header(source_name: &Path, text: &str) -> Result<KindName, ConfigError> {
-    let src = source::SourceText::new(text);
-    let raw: raw::RawHeader =
-        decode::decode(source_name, &src, text).map_err(|diagnostic| ConfigError::Invalid {
-            diagnostics: vec![diagnostic],
-        })?;
-    Ok(Validator::new(source_name, &src).kind(raw.kind.as_ref()))
 }
 
 /// Decodes `text` as the file type `R` of a workflow kind ("parse low": a TOML syntax error, an

@@ -31,25 +31,16 @@ pub enum PrincipalError {
         "required for GovCloud region {region}: set gov_shard = \"civilian\" or \"dod\" \
          (the Databricks GovCloud deployment of your account)"
     )]
-    GovShardRequired {
-        /// The GovCloud region.
-        region: Region,
-    },
+    GovShardRequired { region: Region },
     /// A commercial region with a GovCloud shard set: almost certainly a copy-paste mistake.
     #[error("only valid for GovCloud (us-gov-*) regions, but the region is {region}")]
-    GovShardNotApplicable {
-        /// The commercial region.
-        region: Region,
-    },
+    GovShardNotApplicable { region: Region },
     /// A GovCloud region other than us-gov-west-1.
     #[error(
         "Databricks serverless private connectivity in GovCloud is documented for {GOV_REGION} \
          only, found {region}"
     )]
-    UnsupportedGovRegion {
-        /// The GovCloud region.
-        region: Region,
-    },
+    UnsupportedGovRegion { region: Region },
 }
 
 /// The Databricks principal ARN for endpoint connections in `region`.

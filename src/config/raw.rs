@@ -101,7 +101,7 @@ pub(crate) struct RawSubnets {
 }
 
 /// `[endpoint]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(crate) struct RawEndpoint {
     pub service_name: Option<Spanned<String>>,
@@ -110,7 +110,7 @@ pub(crate) struct RawEndpoint {
 }
 
 /// `[nlb]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(crate) struct RawNlb {
     pub name: Option<Spanned<String>>,

@@ -95,12 +95,10 @@ impl Region {
         }
     }
 
-    /// The region name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The partition the region belongs to.
     pub fn partition(&self) -> Partition {
         if self.0.starts_with("us-gov-") {
             Partition::AwsUsGov
@@ -108,24 +106,11 @@ impl Region {
             Partition::Aws
         }
     }
-
-    /// Whether this is a GovCloud (US) region.
-    pub fn is_gov_cloud(&self) -> bool {
-        self.partition() == Partition::AwsUsGov
-    }
 }
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for Region {
-    type Err = InvalidValue;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Region::new(s)
     }
 }
 
@@ -202,18 +187,12 @@ mod tests {
                 "{name}: {error}"
             );
         }
-        assert!(Region::new("cn-north-1").unwrap_err().0.contains("China"));
-        assert!(
-            Region::new("us-iso-east-1")
-                .unwrap_err()
-                .0
-                .contains("isolated")
-        );
-        assert!(
-            Region::new("xx-east-1")
-                .unwrap_err()
-                .0
-                .contains("aws partition")
-        );
+        for (name, reason) in [
+            ("cn-north-1", "China"),
+            ("us-iso-east-1", "isolated"),
+            ("xx-east-1", "aws partition"),
+        ] {
+            assert!(Region::new(name).unwrap_err().0.contains(reason), "{name}");
+        }
     }
 }

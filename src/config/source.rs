@@ -42,13 +42,6 @@ impl<'a> SourceText<'a> {
     }
 }
 
-/// Line and column of the first invalid byte of a non-UTF-8 file.
-pub(crate) fn utf8_error_location(bytes: &[u8], valid_up_to: usize) -> Location {
-    // The prefix is valid UTF-8 by definition of `valid_up_to`.
-    let prefix = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or("");
-    SourceText::new(prefix).location(valid_up_to)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::LockInfo;
 
@@ -82,6 +82,20 @@ pub enum StateError {
     Hook(String),
 }
 
+impl StateError {
+    /// [`StateError::Io`] for a failed `action` on `path`, for `map_err`.
+    pub(crate) fn io<'a>(
+        path: &'a Path,
+        action: &'static str,
+    ) -> impl Fn(std::io::Error) -> Self + 'a {
+        move |source| StateError::Io {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    }
+}
+
 fn backup_hint(backup: &Option<PathBuf>) -> String {
     match backup {
         Some(b) => format!(
@@ -92,7 +106,7 @@ fn backup_hint(backup: &Option<PathBuf>) -> String {
     }
 }
 
-fn locked_message(path: &std::path::Path, info: &Option<LockInfo>) -> String {
+fn locked_message(path: &Path, info: &Option<LockInfo>) -> String {
     match info {
         Some(i) => format!(
             "{}: locked by `plink {}` (pid {} on {}, user {}) since {}; wait for it to finish, \

@@ -9,7 +9,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,8 +48,6 @@ impl LockInfo {
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
-    path: PathBuf,
-    info: LockInfo,
 }
 
 impl StateLock {
@@ -60,48 +58,19 @@ impl StateLock {
     /// [`StateError::Io`] when the file cannot be created or written.
     pub fn acquire(path: &Path, operation: &str) -> Result<Self, StateError> {
         let mut file = open_lock_file(path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StateError::Locked {
-                    path: path.to_owned(),
-                    info: read_info(&mut file),
-                });
-            }
-            Err(TryLockError::Error(source)) => {
-                return Err(StateError::Io {
-                    path: path.to_owned(),
-                    action: "lock",
-                    source,
-                });
-            }
+        if !try_lock(&file, path)? {
+            return Err(StateError::Locked {
+                path: path.to_owned(),
+                info: read_info(&mut file),
+            });
         }
-        let info = LockInfo::current(operation);
-        let body = serde_json::to_vec_pretty(&info).expect("lock info serializes");
-        let io = |source| StateError::Io {
-            path: path.to_owned(),
-            action: "write the lock file",
-            source,
-        };
-        file.set_len(0).map_err(io)?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        file.write_all(&body).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        Ok(Self {
-            file,
-            path: path.to_owned(),
-            info,
-        })
-    }
-
-    /// Who holds this lock (us).
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        let body = serde_json::to_vec_pretty(&LockInfo::current(operation)).expect("serializes");
+        let io = StateError::io(path, "write the lock file");
+        file.set_len(0).map_err(&io)?;
+        file.seek(SeekFrom::Start(0)).map_err(&io)?;
+        file.write_all(&body).map_err(&io)?;
+        file.sync_all().map_err(&io)?;
+        Ok(Self { file })
     }
 }
 
@@ -136,30 +105,26 @@ pub fn unlock(path: &Path, force: bool) -> Result<UnlockOutcome, StateError> {
         return Ok(UnlockOutcome::WasFree { stale_info: None });
     }
     let mut file = open_lock_file(path)?;
+    if try_lock(&file, path)? {
+        let stale_info = read_info(&mut file);
+        let _ = file.set_len(0);
+        let _ = file.unlock();
+        return Ok(UnlockOutcome::WasFree { stale_info });
+    }
+    let info = read_info(&mut file);
+    if !force {
+        return Ok(UnlockOutcome::HeldBy(info));
+    }
+    std::fs::remove_file(path).map_err(StateError::io(path, "remove the lock file"))?;
+    Ok(UnlockOutcome::Forced(info))
+}
+
+/// Locks `file` without waiting: `false` when another process holds the lock.
+fn try_lock(file: &File, path: &Path) -> Result<bool, StateError> {
     match file.try_lock() {
-        Ok(()) => {
-            let stale_info = read_info(&mut file);
-            let _ = file.set_len(0);
-            let _ = file.unlock();
-            Ok(UnlockOutcome::WasFree { stale_info })
-        }
-        Err(TryLockError::WouldBlock) => {
-            let info = read_info(&mut file);
-            if !force {
-                return Ok(UnlockOutcome::HeldBy(info));
-            }
-            std::fs::remove_file(path).map_err(|source| StateError::Io {
-                path: path.to_owned(),
-                action: "remove the lock file",
-                source,
-            })?;
-            Ok(UnlockOutcome::Forced(info))
-        }
-        Err(TryLockError::Error(source)) => Err(StateError::Io {
-            path: path.to_owned(),
-            action: "lock",
-            source,
-        }),
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(source)) => Err(StateError::io(path, "lock")(source)),
     }
 }
 
@@ -171,11 +136,7 @@ fn open_lock_file(path: &Path) -> Result<File, StateError> {
         .truncate(false)
         .mode(0o600)
         .open(path)
-        .map_err(|source| StateError::Io {
-            path: path.to_owned(),
-            action: "open the lock file",
-            source,
-        })
+        .map_err(StateError::io(path, "open the lock file"))
 }
 
 fn read_info(file: &mut File) -> Option<LockInfo> {

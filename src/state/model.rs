@@ -51,7 +51,6 @@ impl StateFile {
         self.steps.entry(step.to_owned()).or_default()
     }
 
-    /// The record of `step`, if any.
     pub fn step(&self, step: &str) -> Option<&StepRecord> {
         self.steps.get(step)
     }
@@ -132,7 +131,6 @@ pub struct Intent {
 }
 
 impl Intent {
-    /// An intent to perform `action`.
     pub fn new(action: impl Into<String>) -> Self {
         Self {
             action: action.into(),

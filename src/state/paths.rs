@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 /// Where a deployment's state, backup and lock live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatePaths {
-    /// The state file itself.
     pub state: PathBuf,
 }
 
@@ -25,7 +24,6 @@ impl StatePaths {
         with_suffix(&self.state, ".bak")
     }
 
-    /// The advisory lock file.
     pub fn lock(&self) -> PathBuf {
         with_suffix(&self.state, ".lock")
     }

@@ -57,13 +57,7 @@ impl StateStore {
         ensure_dir(paths.dir())?;
         let lock = StateLock::acquire(&paths.lock(), operation)?;
         let current = load(&paths, deployment, workflow)?;
-        Ok(Self {
-            paths,
-            current: Mutex::new(current),
-            write_hook: None,
-            read_only: None,
-            _lock: Some(lock),
-        })
+        Ok(Self::new(paths, current, None, Some(lock)))
     }
 
     /// Locks and loads the state like [`open`](Self::open), for a command that must never write
@@ -88,30 +82,28 @@ impl StateStore {
             None
         };
         let current = load(&paths, deployment, workflow)?;
-        Ok(Self {
-            paths,
-            current: Mutex::new(current),
-            write_hook: None,
-            read_only: Some(operation.to_owned()),
-            _lock: lock,
-        })
+        Ok(Self::new(paths, current, Some(operation), lock))
     }
 
     /// A read-only store over `state`, without taking the lock (for `status`, which must work
     /// while another command runs). Every [`update`](Self::update) is refused.
     pub fn read_only(paths: StatePaths, state: StateFile, operation: &str) -> Self {
+        Self::new(paths, state, Some(operation), None)
+    }
+
+    fn new(
+        paths: StatePaths,
+        state: StateFile,
+        read_only: Option<&str>,
+        lock: Option<StateLock>,
+    ) -> Self {
         Self {
             paths,
             current: Mutex::new(state),
             write_hook: None,
-            read_only: Some(operation.to_owned()),
-            _lock: None,
+            read_only: read_only.map(str::to_owned),
+            _lock: lock,
         }
-    }
-
-    /// Whether writes are refused.
-    pub fn is_read_only(&self) -> bool {
-        self.read_only.is_some()
     }
 
     /// Installs a hook run before every write (see [`WriteHook`]).
@@ -120,12 +112,10 @@ impl StateStore {
         self
     }
 
-    /// Where the state lives.
     pub fn paths(&self) -> &StatePaths {
         &self.paths
     }
 
-    /// A copy of the current state.
     pub fn snapshot(&self) -> StateFile {
         self.guard().clone()
     }
@@ -202,13 +192,7 @@ pub fn read_state(paths: &StatePaths) -> Result<Option<StateFile>, StateError> {
     let text = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                path: path.clone(),
-                action: "read the state file",
-                source,
-            });
-        }
+        Err(source) => return Err(StateError::io(path, "read the state file")(source)),
     };
     let backup = Some(paths.backup()).filter(|b| b.exists());
     let unreadable = |what, e: &serde_json::Error| StateError::Unreadable {
@@ -248,22 +232,14 @@ fn ensure_dir(dir: &Path) -> Result<(), StateError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|source| StateError::Io {
-            path: dir.to_owned(),
-            action: "create the state directory",
-            source,
-        })
+        .map_err(StateError::io(dir, "create the state directory"))
 }
 
 /// Temporary file in the same directory, fsync, keep the old file as `.bak`, rename, fsync the
 /// directory (field notes §C.5; cargo's `write_atomic` plus the directory fsync).
 fn write_atomic(paths: &StatePaths, state: &StateFile) -> Result<(), StateError> {
     let dir = paths.dir();
-    let io = |action, source| StateError::Io {
-        path: paths.state.clone(),
-        action,
-        source,
-    };
+    let io = |action| StateError::io(&paths.state, action);
     let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
     body.push(b'\n');
 
@@ -272,21 +248,21 @@ fn write_atomic(paths: &StatePaths, state: &StateFile) -> Result<(), StateError>
         .prefix(".state.")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| io("create a temporary state file", e))?;
+        .map_err(io("create a temporary state file"))?;
     tmp.write_all(&body)
-        .map_err(|e| io("write the temporary state file", e))?;
+        .map_err(io("write the temporary state file"))?;
     tmp.as_file()
         .sync_all()
-        .map_err(|e| io("fsync the temporary state file", e))?;
+        .map_err(io("fsync the temporary state file"))?;
 
     if paths.state.exists() {
-        keep_backup(paths).map_err(|e| io("keep the previous state as .bak", e))?;
+        keep_backup(paths).map_err(io("keep the previous state as .bak"))?;
     }
     tmp.persist(&paths.state)
-        .map_err(|e| io("rename the new state into place", e.error))?;
+        .map_err(|e| io("rename the new state into place")(e.error))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io("fsync the state directory", e))?;
+        .map_err(io("fsync the state directory"))?;
     Ok(())
 }
 

@@ -2,12 +2,12 @@
 `[aws]`, `[endpoint]` and `[nlb]`: the customer side.
 */
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use toml::Spanned;
 
-use super::{Validator, check_profile, optional};
+use super::{Validator, check_profile};
 use crate::config::decode::push_key;
 use crate::config::ids::{AwsIdKind, check_aws_id, check_role_arn, check_service_name};
 use crate::config::names::{DeploymentName, ElbNameKind, check_elb_name};
@@ -19,6 +19,9 @@ use crate::config::region::Region;
 use crate::config::workflow::{
     AwsSettings, EndpointSettings, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector,
 };
+
+/// What `endpoint.security_group_ids = []` lacks.
+const EMPTY_SECURITY_GROUPS: &str = "security group id (omit the key to let plink create one)";
 
 impl Validator<'_> {
     pub(crate) fn aws(&mut self, raw: RawAws, region: Option<&Region>) -> Option<AwsSettings> {
@@ -45,13 +48,11 @@ impl Validator<'_> {
         role_arn: Option<&Spanned<String>>,
         region: Option<&Region>,
     ) -> Option<(Option<String>, Option<String>)> {
-        let profile = profile.map(|p| self.check(p, "aws.profile", |p| check_profile(p)));
-        let role_arn = role_arn.map(|arn| {
-            self.check(arn, "aws.role_arn", |arn| {
-                check_role_arn(arn, region).map(|()| arn.clone())
-            })
+        let profile = self.check_optional(profile, "aws.profile", |p| check_profile(p));
+        let role_arn = self.check_optional(role_arn, "aws.role_arn", |arn| {
+            check_role_arn(arn, region).map(|()| arn.clone())
         });
-        Some((optional(profile)?, optional(role_arn)?))
+        Some((profile?, role_arn?))
     }
 
     fn vpc(&mut self, raw: &Spanned<Table<RawVpc>>) -> Option<VpcSelector> {
@@ -99,30 +100,7 @@ impl Validator<'_> {
 
     /// A list of AWS ids: each checked, duplicates reported at the repeated entry.
     fn id_list(&mut self, raw: &SpannedStrings, key: &str, kind: AwsIdKind) -> Option<Vec<String>> {
-        let mut ok = true;
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, id) in raw.get_ref().iter().enumerate() {
-            let item_key = format!("{key}[{i}]");
-            if self
-                .check(id, &item_key, |id| check_aws_id(id, kind))
-                .is_none()
-            {
-                ok = false;
-            } else if let Some(first) = seen.insert(id.get_ref(), i) {
-                self.report(
-                    Some(id.span()),
-                    &item_key,
-                    format_args!("duplicate of {key}[{first}] ({:?})", id.get_ref()),
-                );
-                ok = false;
-            }
-        }
-        ok.then(|| {
-            raw.get_ref()
-                .iter()
-                .map(|id| id.get_ref().clone())
-                .collect()
-        })
+        self.unique_items(raw, key, |id| check_aws_id(id, kind).map(|()| id.clone()))
     }
 
     /// A tag selector: at least one tag, keys 1–128 characters, values at most 256.
@@ -172,44 +150,29 @@ impl Validator<'_> {
         raw: Option<RawEndpoint>,
         region: Option<&Region>,
     ) -> Option<EndpointSettings> {
-        let raw = raw.unwrap_or(RawEndpoint {
-            service_name: None,
-            security_group_ids: None,
-            policy_file: None,
-        });
+        let raw = raw.unwrap_or_default();
         let service_name = match &raw.service_name {
             Some(name) => self.check(name, "endpoint.service_name", |name| {
                 check_service_name(name, region).map(|()| name.clone())
             }),
             None => region.map(|region| format!("com.amazonaws.{region}.s3")),
         };
+        let sg_key = "endpoint.security_group_ids";
         let security_groups = match &raw.security_group_ids {
             None => Some(SecurityGroups::CreateManaged),
-            Some(ids) if ids.get_ref().is_empty() => {
-                self.report(
-                    Some(ids.span()),
-                    "endpoint.security_group_ids",
-                    "expected at least one security group id (omit the key to let plink create \
-                     one), found an empty array",
-                );
-                None
-            }
+            Some(ids) if self.reject_empty(ids, sg_key, EMPTY_SECURITY_GROUPS) => None,
             Some(ids) => self
-                .id_list(ids, "endpoint.security_group_ids", AwsIdKind::SecurityGroup)
+                .id_list(ids, sg_key, AwsIdKind::SecurityGroup)
                 .map(SecurityGroups::Existing),
         };
-        let policy = match &raw.policy_file {
-            None => Some(None),
-            Some(path) => self
-                .check(path, "endpoint.policy_file", |path| {
-                    if path.trim().is_empty() {
-                        return Err("expected a path to a JSON policy file, found \"\"".to_owned());
-                    }
-                    let base = self.file.parent().unwrap_or(Path::new(""));
-                    load_policy(&base.join(path))
-                })
-                .map(Some),
-        };
+        let policy =
+            self.check_optional(raw.policy_file.as_ref(), "endpoint.policy_file", |path| {
+                if path.trim().is_empty() {
+                    return Err("expected a path to a JSON policy file, found \"\"".to_owned());
+                }
+                let base = self.file.parent().unwrap_or(Path::new(""));
+                load_policy(&base.join(path))
+            });
         Some(EndpointSettings {
             service_name: service_name?,
             security_groups: security_groups?,
@@ -223,11 +186,7 @@ impl Validator<'_> {
         deployment: Option<&DeploymentName>,
         deployment_raw: &Spanned<String>,
     ) -> Option<NlbSettings> {
-        let raw = raw.unwrap_or(RawNlb {
-            name: None,
-            target_group_name: None,
-            cross_zone: None,
-        });
+        let raw = raw.unwrap_or_default();
         let name = self.elb_name(
             raw.name.as_ref(),
             "nlb.name",

@@ -2,12 +2,11 @@
 `[databricks]`: the NCC, its private endpoint rule, the workspaces and the principal.
 */
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{MAX_WORKSPACES_PER_NCC, Validator, check_profile, optional};
+use super::{MAX_WORKSPACES_PER_NCC, Validator, check_profile};
 use crate::config::dns::{MAX_DOMAIN_NAMES, check_domain_name};
 use crate::config::error::{Diagnostic, DiagnosticKind};
 use crate::config::ids::check_uuid;
@@ -24,39 +23,35 @@ impl Validator<'_> {
         region: Option<&Region>,
         region_span: Range<usize>,
     ) -> Option<DatabricksSettings> {
-        let profile = raw
-            .profile
-            .as_ref()
-            .map(|p| self.check(p, "databricks.profile", |p| check_profile(p)));
-        let account_id = raw.account_id.as_ref().map(|id| {
-            self.check(id, "databricks.account_id", |id| {
-                check_uuid(id, "a Databricks account id").map(|()| id.to_ascii_lowercase())
-            })
+        let profile = self.check_optional(raw.profile.as_ref(), "databricks.profile", |p| {
+            check_profile(p)
         });
+        let account_id =
+            self.check_optional(raw.account_id.as_ref(), "databricks.account_id", |id| {
+                check_uuid(id, "a Databricks account id").map(|()| id.to_ascii_lowercase())
+            });
         let workspace_ids = self.workspace_ids(&raw.workspace_ids);
         let domain_names = match &raw.domain_names {
             None => Some(DomainNames::FromEndpoint),
             Some(names) => self.domain_names(names).map(DomainNames::Explicit),
         };
         let ncc = self.ncc(&raw.ncc);
-        let gov_shard = raw
-            .gov_shard
-            .as_ref()
-            .map(|shard| self.check(shard, "databricks.gov_shard", |s| GovShard::new(s)));
-        let principal_arn = match (region, &gov_shard) {
-            (Some(region), None) => self.principal(region, None, &raw.gov_shard, region_span),
-            (Some(region), Some(Some(shard))) => {
-                self.principal(region, Some(*shard), &raw.gov_shard, region_span)
+        let gov_shard = self.check_optional(raw.gov_shard.as_ref(), "databricks.gov_shard", |s| {
+            GovShard::new(s)
+        });
+        let principal_arn = match (region, gov_shard) {
+            (Some(region), Some(shard)) => {
+                self.principal(region, shard, &raw.gov_shard, region_span)
             }
             _ => None,
         };
         Some(DatabricksSettings {
-            profile: optional(profile)?,
-            account_id: optional(account_id)?,
+            profile: profile?,
+            account_id: account_id?,
             workspace_ids: workspace_ids?,
             domain_names: domain_names?,
             ncc: ncc?,
-            gov_shard: optional(gov_shard)?,
+            gov_shard: gov_shard?,
             principal_arn: principal_arn?,
         })
     }
@@ -97,93 +92,51 @@ impl Validator<'_> {
 
     fn workspace_ids(&mut self, raw: &Spanned<Vec<Spanned<i64>>>) -> Option<Vec<i64>> {
         let key = "databricks.workspace_ids";
-        let ids = raw.get_ref();
-        if ids.is_empty() {
-            self.report(
-                Some(raw.span()),
-                key,
-                "expected at least one workspace id, found an empty array",
-            );
+        if self.reject_empty(raw, key, "workspace id") {
             return None;
         }
-        let mut ok = true;
-        if ids.len() > MAX_WORKSPACES_PER_NCC {
-            self.report(
-                Some(raw.span()),
-                key,
-                format_args!(
-                    "at most {MAX_WORKSPACES_PER_NCC} workspaces per NCC (Databricks limit), \
-                     found {}",
-                    ids.len()
-                ),
-            );
-            ok = false;
-        }
-        let mut seen: HashMap<i64, usize> = HashMap::new();
-        for (i, id) in ids.iter().enumerate() {
-            let item_key = format!("{key}[{i}]");
-            let value = *id.get_ref();
-            if value <= 0 {
-                self.report(
-                    Some(id.span()),
-                    &item_key,
-                    format_args!("expected a positive workspace id, found {value}"),
-                );
-                ok = false;
-            } else if let Some(first) = seen.insert(value, i) {
-                self.report(
-                    Some(id.span()),
-                    &item_key,
-                    format_args!("duplicate of {key}[{first}] ({value})"),
-                );
-                ok = false;
+        let within_limit =
+            self.within_limit(raw, key, MAX_WORKSPACES_PER_NCC, "workspaces per NCC");
+        let ids = self.unique_items(raw, key, |&id| {
+            if id > 0 {
+                Ok(id)
+            } else {
+                Err(format!("expected a positive workspace id, found {id}"))
             }
-        }
-        ok.then(|| ids.iter().map(|id| *id.get_ref()).collect())
+        });
+        ids.filter(|_| within_limit)
     }
 
     fn domain_names(&mut self, raw: &SpannedStrings) -> Option<Vec<String>> {
         let key = "databricks.domain_names";
-        let names = raw.get_ref();
-        let mut ok = true;
-        if names.is_empty() {
-            self.report(
-                Some(raw.span()),
-                key,
-                "expected at least one domain name (omit the key to use the endpoint's DNS \
-                 name), found an empty array",
-            );
+        let what = "domain name (omit the key to use the endpoint's DNS name)";
+        if self.reject_empty(raw, key, what) {
             return None;
         }
-        if names.len() > MAX_DOMAIN_NAMES {
+        let within_limit = self.within_limit(raw, key, MAX_DOMAIN_NAMES, "domain names per rule");
+        let names = self.unique_items(raw, key, |name| {
+            check_domain_name(name).map(|()| name.to_ascii_lowercase())
+        });
+        names.filter(|_| within_limit)
+    }
+
+    /// Reports a list longer than the Databricks limit `max` (of `what`: `workspaces per NCC`).
+    fn within_limit<T>(
+        &mut self,
+        raw: &Spanned<Vec<T>>,
+        key: &str,
+        max: usize,
+        what: &str,
+    ) -> bool {
+        let count = raw.get_ref().len();
+        if count > max {
             self.report(
                 Some(raw.span()),
                 key,
-                format_args!(
-                    "at most {MAX_DOMAIN_NAMES} domain names per rule (Databricks limit), found {}",
-                    names.len()
-                ),
+                format_args!("at most {max} {what} (Databricks limit), found {count}"),
             );
-            ok = false;
         }
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (i, name) in names.iter().enumerate() {
-            let item_key = format!("{key}[{i}]");
-            if self
-                .check(name, &item_key, |n| check_domain_name(n))
-                .is_none()
-            {
-                ok = false;
-            } else if let Some(first) = seen.insert(name.get_ref().to_ascii_lowercase(), i) {
-                self.report(
-                    Some(name.span()),
-                    &item_key,
-                    format_args!("duplicate of {key}[{first}] ({:?})", name.get_ref()),
-                );
-                ok = false;
-            }
-        }
-        ok.then(|| names.iter().map(|n| n.get_ref().clone()).collect())
+        count <= max
     }
 
     fn ncc(&mut self, raw: &Spanned<Table<RawNcc>>) -> Option<NccSelector> {

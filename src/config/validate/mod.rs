@@ -6,7 +6,9 @@ Every check runs even after an earlier one failed, so one run reports every prob
 reported as invalid (no cascades: a bad region does not also produce a bad-principal error).
 */
 
-use std::fmt::Display;
+use std::collections::HashMap;
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
 use std::ops::Range;
 use std::path::Path;
 
@@ -17,12 +19,11 @@ mod databricks;
 
 use super::error::{Diagnostic, DiagnosticKind};
 use super::names::DeploymentName;
-use super::raw::{RawAws, RawDeployment, RawDuration, RawTimeouts};
+use super::raw::{RawAws, RawDeployment, RawTimeouts};
 use super::region::Region;
 use super::source::SourceText;
 use super::timeouts::{Timeouts, parse_timeout};
-use super::workflow::AwsSettings;
-use super::workflow::{DEFAULT_KIND, KindName};
+use super::workflow::{AwsSettings, DEFAULT_KIND, KindName};
 
 /// `kind`, `[deployment]` and `[aws]`, checked ([`Validator::head`]); `None` where invalid
 /// (already reported).
@@ -99,18 +100,6 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// `[deployment]`.
-    pub(crate) fn deployment(&mut self, raw: &RawDeployment) -> Option<DeploymentName> {
-        self.check(&raw.name, "deployment.name", |name| {
-            DeploymentName::new(name)
-        })
-    }
-
-    /// `aws.region`, needed by later checks even when another `[aws]` key is invalid.
-    pub(crate) fn region(&mut self, raw: &Spanned<String>) -> Option<Region> {
-        self.check(raw, "aws.region", |r| Region::new(r))
-    }
-
     /// What every kind's file starts with: `kind`, `[deployment]` and `[aws]`.
     pub(crate) fn head(
         &mut self,
@@ -119,10 +108,13 @@ impl<'a> Validator<'a> {
         aws: RawAws,
     ) -> Head {
         let region_span = aws.region.span();
-        let region = self.region(&aws.region);
+        // Checked first: later checks need it even when another `[aws]` key is invalid.
+        let region = self.check(&aws.region, "aws.region", |r| Region::new(r));
         Head {
             kind: self.kind(kind),
-            deployment: self.deployment(deployment),
+            deployment: self.check(&deployment.name, "deployment.name", |n| {
+                DeploymentName::new(n)
+            }),
             aws: self.aws(aws, region.as_ref()),
             region,
             region_span,
@@ -174,45 +166,103 @@ impl Validator<'_> {
         );
     }
 
-    /// `[timeouts]`.
+    /// `[timeouts]`: each key defaults independently.
     pub(crate) fn timeouts(&mut self, raw: Option<RawTimeouts>) -> Option<Timeouts> {
-        let defaults = Timeouts::default();
+        let mut timeouts = Timeouts::default();
         let Some(raw) = raw else {
-            return Some(defaults);
+            return Some(timeouts);
         };
-        let mut one = |value: &Option<Spanned<RawDuration>>, key: &str, default| match value {
-            None => Some(default),
-            Some(value) => self.check(value, key, |d| parse_timeout(&d.0)),
-        };
-        let endpoint = one(&raw.endpoint, "timeouts.endpoint", defaults.endpoint);
-        let load_balancer = one(
-            &raw.load_balancer,
-            "timeouts.load_balancer",
-            defaults.load_balancer,
-        );
-        let endpoint_service = one(
-            &raw.endpoint_service,
-            "timeouts.endpoint_service",
-            defaults.endpoint_service,
-        );
-        let rule_endpoint = one(
-            &raw.rule_endpoint,
-            "timeouts.rule_endpoint",
-            defaults.rule_endpoint,
-        );
-        let rule_established = one(
-            &raw.rule_established,
-            "timeouts.rule_established",
-            defaults.rule_established,
-        );
-        let workspace = one(&raw.workspace, "timeouts.workspace", defaults.workspace);
-        Some(Timeouts {
-            endpoint: endpoint?,
-            load_balancer: load_balancer?,
-            endpoint_service: endpoint_service?,
-            rule_endpoint: rule_endpoint?,
-            rule_established: rule_established?,
-            workspace: workspace?,
+        let mut ok = true;
+        for (value, key, slot) in [
+            (raw.endpoint, "timeouts.endpoint", &mut timeouts.endpoint),
+            (
+                raw.load_balancer,
+                "timeouts.load_balancer",
+                &mut timeouts.load_balancer,
+            ),
+            (
+                raw.endpoint_service,
+                "timeouts.endpoint_service",
+                &mut timeouts.endpoint_service,
+            ),
+            (
+                raw.rule_endpoint,
+                "timeouts.rule_endpoint",
+                &mut timeouts.rule_endpoint,
+            ),
+            (
+                raw.rule_established,
+                "timeouts.rule_established",
+                &mut timeouts.rule_established,
+            ),
+            (raw.workspace, "timeouts.workspace", &mut timeouts.workspace),
+        ] {
+            match self.check_optional(value.as_ref(), key, |d| parse_timeout(&d.0)) {
+                Some(Some(duration)) => *slot = duration,
+                Some(None) => {}
+                None => ok = false,
+            }
+        }
+        ok.then_some(timeouts)
+    }
+
+    /// Runs `check` on an optional value: absent → `Some(None)`, valid → `Some(Some(v))`,
+    /// invalid (already reported) → `None`.
+    pub(crate) fn check_optional<T, U, E: Display>(
+        &mut self,
+        value: Option<&Spanned<T>>,
+        key: &str,
+        check: impl FnOnce(&T) -> Result<U, E>,
+    ) -> Option<Option<U>> {
+        match value {
+            None => Some(None),
+            Some(value) => self.check(value, key, check).map(Some),
+        }
+    }
+
+    /// Reports an empty list; `what` is what one item is (`a workspace id`).
+    fn reject_empty<T>(&mut self, raw: &Spanned<Vec<T>>, key: &str, what: &str) -> bool {
+        let empty = raw.get_ref().is_empty();
+        if empty {
+            self.report(
+                Some(raw.span()),
+                key,
+                format_args!("expected at least one {what}, found an empty array"),
+            );
+        }
+        empty
+    }
+
+    /// Checks every item of a list with `check`, which gives the item's identity; a repeated
+    /// identity is reported at the repeated entry.
+    fn unique_items<T: Clone + Debug, K: Eq + Hash, E: Display>(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<T>>>,
+        key: &str,
+        check: impl Fn(&T) -> Result<K, E>,
+    ) -> Option<Vec<T>> {
+        let mut ok = true;
+        let mut seen: HashMap<K, usize> = HashMap::new();
+        for (i, item) in raw.get_ref().iter().enumerate() {
+            let item_key = format!("{key}[{i}]");
+            let Some(identity) = self.check(item, &item_key, &check) else {
+                ok = false;
+                continue;
+            };
+            if let Some(first) = seen.insert(identity, i) {
+                self.report(
+                    Some(item.span()),
+                    &item_key,
+                    format_args!("duplicate of {key}[{first}] ({:?})", item.get_ref()),
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| {
+            raw.get_ref()
+                .iter()
+                .map(|item| item.get_ref().clone())
+                .collect()
         })
     }
 }
@@ -230,14 +280,5 @@ fn check_profile(name: &str) -> Result<String, String> {
         ))
     } else {
         Ok(name.to_owned())
-    }
-}
-
-/// An optional key that was checked: absent → `Some(None)`, valid → `Some(Some(v))`,
-/// invalid (already reported) → `None`.
-fn optional<T>(checked: Option<Option<T>>) -> Option<Option<T>> {
-    match checked {
-        None => Some(None),
-        Some(valid) => valid.map(Some),
     }
 }

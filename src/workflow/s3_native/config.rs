@@ -92,9 +92,11 @@ pub struct Config {
 pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     config::decode_file(source_name, text, |v, raw: RawFile| {
         let kind = v.kind(raw.kind.as_ref());
-        let deployment = v.deployment(&raw.deployment);
+        let deployment = v.check(&raw.deployment.name, "deployment.name", |n| {
+            DeploymentName::new(n)
+        });
         let region_span = raw.aws.region.span();
-        let region = v.region(&raw.aws.region);
+        let region = v.check(&raw.aws.region, "aws.region", |r| Region::new(r));
         let identity = v.aws_identity(
             raw.aws.profile.as_ref(),
             raw.aws.role_arn.as_ref(),
