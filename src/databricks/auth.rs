@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use reqwest::header::ACCEPT;
 use serde_json::Value;
 
 use super::error::{DatabricksError, ErrorKind};
@@ -89,7 +88,6 @@ struct Flight {
 /// OAuth M2M tokens of one service principal, cached; see the module docs.
 pub(crate) struct M2mTokenSource {
     transport: Arc<Transport>,
-    host: String,
     account_id: String,
     token_path: String,
     client_id: String,
@@ -104,14 +102,12 @@ pub(crate) struct M2mTokenSource {
 impl M2mTokenSource {
     pub(crate) fn new(
         transport: Arc<Transport>,
-        host: &str,
         account_id: &str,
         client_id: &str,
         client_secret: Secret,
     ) -> Self {
         Self {
             transport,
-            host: host.to_owned(),
             account_id: account_id.to_owned(),
             token_path: format!(
                 "/oidc/accounts/{}/v1/token",
@@ -169,9 +165,7 @@ impl M2mTokenSource {
 
     async fn fetch(&self) -> Result<Secret, DatabricksError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}{}", self.host, self.token_path);
-        let client = self.transport.client();
-        let answer = self
+        let body = self
             .transport
             .send(
                 &Method::POST,
@@ -179,17 +173,15 @@ impl M2mTokenSource {
                 // Minting a token has no side effect worth protecting: retry like a GET.
                 Replay::Idempotent,
                 &[self.client_secret.expose()],
-                || {
-                    client
-                        .post(&url)
+                |builder| {
+                    builder
                         .basic_auth(&self.client_id, Some(self.client_secret.expose()))
-                        .header(ACCEPT, "application/json")
                         .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
                 },
             )
             .await
             .map_err(|e| self.token_error(e))?;
-        let (token, lifetime) = parse_token_answer(&answer.body).ok_or_else(|| {
+        let (token, lifetime) = parse_token_answer(&body).ok_or_else(|| {
             DatabricksError::decode(
                 "POST",
                 &self.token_path,
@@ -212,14 +204,13 @@ impl M2mTokenSource {
     /// Rewrites a token-endpoint failure into a message for a person:
     /// "authentication failed for client_id X at HOST: invalid_client (…)".
     fn token_error(&self, err: DatabricksError) -> DatabricksError {
-        let prefix = format!(
-            "authentication failed for client_id {} at {}",
-            self.client_id, self.host
-        );
+        let (client_id, host, account_id) =
+            (&self.client_id, self.transport.host(), &self.account_id);
+        let prefix = format!("authentication failed for client_id {client_id} at {host}");
         let hint = format!(
-            "check client_id {} and its OAuth secret, and that the service principal belongs to \
-             Databricks account {} (an OAuth secret may have expired or been revoked)",
-            self.client_id, self.account_id
+            "check client_id {client_id} and its OAuth secret, and that the service principal \
+             belongs to Databricks account {account_id} (an OAuth secret may have expired or been \
+             revoked)"
         );
         let detail = match (err.error_code(), err.message()) {
             (Some(code), message) if !message.is_empty() => format!("{code} ({message})"),
@@ -227,13 +218,12 @@ impl M2mTokenSource {
             (None, message) => message.to_owned(),
         };
         match err.status() {
-            Some(400 | 401) => {
-                let message = format!("{prefix}: {detail}");
-                err.into_token_error(ErrorKind::Unauthenticated, message, Some(hint))
-            }
-            Some(403) => {
-                let message = format!("{prefix}: {detail}");
-                err.into_token_error(ErrorKind::PermissionDenied, message, Some(hint))
+            Some(status @ (400 | 401 | 403)) => {
+                let kind = match status {
+                    403 => ErrorKind::PermissionDenied,
+                    _ => ErrorKind::Unauthenticated,
+                };
+                err.into_token_error(kind, format!("{prefix}: {detail}"), Some(hint))
             }
             Some(404) => {
                 let message = format!(
@@ -241,18 +231,15 @@ impl M2mTokenSource {
                     self.token_path
                 );
                 let hint = format!(
-                    "check the host ({}) and the account id ({}): the host must be the account \
-                     console, e.g. https://accounts.cloud.databricks.com",
-                    self.host, self.account_id
+                    "check the host ({host}) and the account id ({account_id}): the host must be \
+                     the account console, e.g. https://accounts.cloud.databricks.com"
                 );
                 err.into_token_error(ErrorKind::Unauthenticated, message, Some(hint))
             }
             _ => {
                 let kind = err.kind();
-                let message = format!(
-                    "cannot get an OAuth token for client_id {} at {}: {err}",
-                    self.client_id, self.host
-                );
+                let message =
+                    format!("cannot get an OAuth token for client_id {client_id} at {host}: {err}");
                 err.into_token_error(kind, message, None)
             }
         }

@@ -309,15 +309,12 @@ impl DatabricksError {
         self
     }
 
+    /// Prefers `Retry-After` (when the answer has one) to the body's delay.
     pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        if retry_after.is_some() {
-            self.inner.retry_after = retry_after;
-        }
+        self.inner.retry_after = retry_after.or(self.inner.retry_after);
         self
     }
-}
 
-impl DatabricksError {
     /// The error without its Databricks error code and request id: method, path, HTTP status
     /// and message (for default output; `Display` has everything).
     pub fn summary(&self) -> String {

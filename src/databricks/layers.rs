@@ -40,34 +40,28 @@ impl Key {
         Key::RetryTimeoutSeconds,
     ];
 
-    /// The config-file key (also the attribute name in messages).
-    pub(crate) fn name(self) -> &'static str {
+    /// The config-file key (also the attribute name in messages) and the environment variable.
+    fn names(self) -> (&'static str, Option<&'static str>) {
         match self {
-            Key::Host => "host",
-            Key::AccountId => "account_id",
-            Key::ClientId => "client_id",
-            Key::ClientSecret => "client_secret",
-            Key::Token => "token",
-            Key::AuthType => "auth_type",
-            Key::Profile => "profile",
-            Key::ConfigFile => "config_file",
-            Key::HttpTimeoutSeconds => "http_timeout_seconds",
-            Key::RetryTimeoutSeconds => "retry_timeout_seconds",
+            Key::Host => ("host", Some("DATABRICKS_HOST")),
+            Key::AccountId => ("account_id", Some("DATABRICKS_ACCOUNT_ID")),
+            Key::ClientId => ("client_id", Some("DATABRICKS_CLIENT_ID")),
+            Key::ClientSecret => ("client_secret", Some("DATABRICKS_CLIENT_SECRET")),
+            Key::Token => ("token", Some("DATABRICKS_TOKEN")),
+            Key::AuthType => ("auth_type", Some("DATABRICKS_AUTH_TYPE")),
+            Key::Profile => ("profile", Some("DATABRICKS_CONFIG_PROFILE")),
+            Key::ConfigFile => ("config_file", Some("DATABRICKS_CONFIG_FILE")),
+            Key::HttpTimeoutSeconds => ("http_timeout_seconds", None),
+            Key::RetryTimeoutSeconds => ("retry_timeout_seconds", None),
         }
     }
 
+    pub(crate) fn name(self) -> &'static str {
+        self.names().0
+    }
+
     fn env(self) -> Option<&'static str> {
-        Some(match self {
-            Key::Host => "DATABRICKS_HOST",
-            Key::AccountId => "DATABRICKS_ACCOUNT_ID",
-            Key::ClientId => "DATABRICKS_CLIENT_ID",
-            Key::ClientSecret => "DATABRICKS_CLIENT_SECRET",
-            Key::Token => "DATABRICKS_TOKEN",
-            Key::AuthType => "DATABRICKS_AUTH_TYPE",
-            Key::Profile => "DATABRICKS_CONFIG_PROFILE",
-            Key::ConfigFile => "DATABRICKS_CONFIG_FILE",
-            Key::HttpTimeoutSeconds | Key::RetryTimeoutSeconds => return None,
-        })
+        self.names().1
     }
 
     /// Attributes that make the Go SDK skip an un-named config file.
@@ -94,16 +88,12 @@ pub(crate) enum FileStatus {
 /// plain strings until they are wrapped into [`Secret`].
 #[derive(Default)]
 pub(crate) struct Layers {
-    values: [Option<(String, Source)>; 10],
+    values: [Option<(String, Source)>; Key::ALL.len()],
 }
 
 impl Layers {
-    fn index(key: Key) -> usize {
-        Key::ALL.iter().position(|k| *k == key).unwrap_or(0)
-    }
-
     pub(crate) fn get(&self, key: Key) -> Option<&(String, Source)> {
-        self.values[Self::index(key)].as_ref()
+        self.values[key as usize].as_ref()
     }
 
     fn value(&self, key: Key) -> Option<&str> {
@@ -112,7 +102,7 @@ impl Layers {
 
     /// Sets `key` unless it is already set or `value` is empty.
     fn fill(&mut self, key: Key, value: Option<&str>, source: impl FnOnce() -> Source) {
-        let slot = &mut self.values[Self::index(key)];
+        let slot = &mut self.values[key as usize];
         if slot.is_none()
             && let Some(v) = value.map(str::trim).filter(|v| !v.is_empty())
         {
