@@ -45,18 +45,6 @@ impl Auth {
         }
     }
 
-    /// Forgets `token` after the API refused it, so that the next [`Auth::token`] fetches anew.
-    pub(crate) fn invalidate(&self, token: &Secret) {
-        if let Auth::M2m(source) = self {
-            source.invalidate(token);
-        }
-    }
-
-    /// Whether a refused token can be replaced by a new one.
-    pub(crate) fn refreshable(&self) -> bool {
-        matches!(self, Auth::M2m(_))
-    }
-
     /// Token requests made so far.
     pub(crate) fn fetches(&self) -> u64 {
         match self {
@@ -79,12 +67,6 @@ struct Cached {
     refresh_at: Instant,
 }
 
-/// Outcome of the latest token request, shared with the callers that waited for it.
-#[derive(Default)]
-struct Flight {
-    last_error: Option<DatabricksError>,
-}
-
 /// OAuth M2M tokens of one service principal, cached; see the module docs.
 pub(crate) struct M2mTokenSource {
     transport: Arc<Transport>,
@@ -93,7 +75,8 @@ pub(crate) struct M2mTokenSource {
     client_id: String,
     client_secret: Secret,
     cache: Mutex<Option<Cached>>,
-    flight: tokio::sync::Mutex<Flight>,
+    /// Held during a token request; the latest one's error, shared with the callers that waited.
+    flight: tokio::sync::Mutex<Option<DatabricksError>>,
     /// Incremented (under `flight`) when a token request ends.
     generation: AtomicU64,
     fetches: AtomicU64,
@@ -116,7 +99,7 @@ impl M2mTokenSource {
             client_id: client_id.to_owned(),
             client_secret,
             cache: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(Flight::default()),
+            flight: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
         }
@@ -131,19 +114,19 @@ impl M2mTokenSource {
             return Ok(token);
         }
         let seen = self.generation.load(Ordering::Acquire);
-        let mut flight = self.flight.lock().await;
+        let mut last_error = self.flight.lock().await;
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
         if self.generation.load(Ordering::Acquire) != seen
-            && let Some(err) = &flight.last_error
+            && let Some(err) = &*last_error
         {
             // We queued behind a token request that just failed: share its error instead of
             // hammering the token endpoint with the same bad credentials.
             return Err(err.clone());
         }
         let result = self.fetch().await;
-        flight.last_error = result.as_ref().err().cloned();
+        *last_error = result.as_ref().err().cloned();
         self.generation.fetch_add(1, Ordering::Release);
         result
     }
@@ -156,7 +139,8 @@ impl M2mTokenSource {
             .map(|c| c.token.clone())
     }
 
-    fn invalidate(&self, token: &Secret) {
+    /// Forgets `token` after the API refused it, so that the next [`Self::token`] fetches anew.
+    pub(crate) fn invalidate(&self, token: &Secret) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.as_ref().is_some_and(|c| &c.token == token) {
             *cache = None;
@@ -273,18 +257,10 @@ mod tests {
 
     #[test]
     fn margins_scale_with_lifetime() {
-        assert_eq!(
-            refresh_margin(Duration::from_secs(3600)),
-            Duration::from_secs(720)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(2)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(200)),
-            Duration::from_secs(60)
-        );
+        for (lifetime, margin) in [(3600, 720), (2, 1), (200, 60)] {
+            let got = refresh_margin(Duration::from_secs(lifetime));
+            assert_eq!(got, Duration::from_secs(margin), "{lifetime} s");
+        }
     }
 
     #[test]

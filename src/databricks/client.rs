@@ -192,18 +192,18 @@ impl AccountClient {
                 .await;
             match result {
                 // A 401 is decided before the request is processed, so replaying is safe even
-                // for a create; the token may have been revoked or expired early.
-                Err(err)
-                    if err.status() == Some(401)
-                        && !replayed_after_401
-                        && inner.auth.refreshable() =>
-                {
+                // for a create; the token may have been revoked or expired early. A PAT cannot be
+                // replaced.
+                Err(err) if err.status() == Some(401) && !replayed_after_401 => {
+                    let Auth::M2m(source) = &inner.auth else {
+                        return Err(err);
+                    };
                     tracing::debug!(
                         method = %request.method,
                         path = %request.path,
                         "token refused (401): fetching a new one and replaying once"
                     );
-                    inner.auth.invalidate(&token);
+                    source.invalidate(&token);
                     inner.transport.count_retry();
                     replayed_after_401 = true;
                 }

@@ -63,16 +63,6 @@ impl Key {
     fn env(self) -> Option<&'static str> {
         self.names().1
     }
-
-    /// Attributes that make the Go SDK skip an un-named config file.
-    fn is_auth(self) -> bool {
-        matches!(self, Key::ClientId | Key::ClientSecret | Key::Token)
-    }
-
-    /// Attributes read from a profile (not `profile` / `config_file` themselves).
-    fn in_file(self) -> bool {
-        !matches!(self, Key::Profile | Key::ConfigFile)
-    }
 }
 
 /// What happened to the config file; used to say where a missing value was looked for.
@@ -151,10 +141,10 @@ impl Layers {
             .value(Key::ConfigFile)
             .unwrap_or(DEFAULT_CONFIG_FILE)
             .to_owned();
-        let configured_elsewhere = self.value(Key::Host).is_some()
-            || Key::ALL
-                .iter()
-                .any(|k| k.is_auth() && self.value(*k).is_some());
+        // A host or a credential attribute makes the Go SDK skip an un-named config file.
+        let configured_elsewhere = [Key::Host, Key::ClientId, Key::ClientSecret, Key::Token]
+            .into_iter()
+            .any(|k| self.value(k).is_some());
         if named.is_none() && configured_elsewhere {
             return Ok(FileStatus::Skipped { path: raw_path });
         }
@@ -229,7 +219,8 @@ impl Layers {
             }
             return Ok(FileStatus::NoProfile { path, profile });
         }
-        for key in Key::ALL.into_iter().filter(|k| k.in_file()) {
+        let in_file = |k: &Key| !matches!(k, Key::Profile | Key::ConfigFile);
+        for key in Key::ALL.into_iter().filter(in_file) {
             // A later duplicate in the named section wins over the general section.
             let value = entries
                 .iter()
@@ -258,22 +249,15 @@ impl Layers {
     }
 
     pub(crate) fn credentials(&self, file: &FileStatus) -> Result<Credentials, ConfigError> {
-        let token = self.get(Key::Token);
-        let client_id = self.get(Key::ClientId);
-        let client_secret = self.get(Key::ClientSecret);
         let m2m = || -> Result<Credentials, ConfigError> {
-            let (id, _) = self.require(Key::ClientId, file)?;
-            let (secret, _) = self.require(Key::ClientSecret, file)?;
             Ok(Credentials::OAuthM2m {
-                client_id: id,
-                client_secret: Secret::new(secret),
+                client_id: self.require(Key::ClientId, file)?.0,
+                client_secret: Secret::new(self.require(Key::ClientSecret, file)?.0),
             })
         };
         let pat = || -> Result<Credentials, ConfigError> {
-            let (token, _) = self.require(Key::Token, file)?;
-            Ok(Credentials::Pat {
-                token: Secret::new(token),
-            })
+            let token = Secret::new(self.require(Key::Token, file)?.0);
+            Ok(Credentials::Pat { token })
         };
         match self.get(Key::AuthType) {
             Some((t, _)) if t == "oauth-m2m" => return m2m(),
@@ -286,7 +270,8 @@ impl Layers {
             }
             None => {}
         }
-        match (token, client_id.or(client_secret)) {
+        let client = self.get(Key::ClientId).or(self.get(Key::ClientSecret));
+        match (self.get(Key::Token), client) {
             (Some((_, pat_source)), Some((_, m2m_source))) => Err(ConfigError::ConflictingAuth {
                 pat: pat_source.clone(),
                 m2m: m2m_source.clone(),
@@ -297,12 +282,13 @@ impl Layers {
         }
     }
 
-    pub(crate) fn seconds(&self, key: Key) -> Result<Option<Duration>, ConfigError> {
+    /// The attribute as a whole number of seconds, or `default` if it is unset.
+    pub(crate) fn seconds(&self, key: Key, default: Duration) -> Result<Duration, ConfigError> {
         let Some((value, source)) = self.get(key) else {
-            return Ok(None);
+            return Ok(default);
         };
         match value.parse::<u64>() {
-            Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
             _ => Err(ConfigError::InvalidValue {
                 key: key.name(),
                 value: value.clone(),

@@ -46,12 +46,6 @@ macro_rules! string_enum {
             }
         }
 
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                Self::from(s.to_owned())
-            }
-        }
-
         impl From<$name> for String {
             fn from(v: $name) -> String {
                 v.as_str().to_owned()
@@ -100,17 +94,12 @@ impl ConnectionState {
 string_enum! {
     /// `workspace_status` (§4.3).
     pub enum WorkspaceStatus {
-        /// Not provisioned yet.
         NotProvisioned = "NOT_PROVISIONED",
         /// Being provisioned or updated.
         Provisioning = "PROVISIONING",
-        /// Running.
         Running = "RUNNING",
-        /// Failed.
         Failed = "FAILED",
-        /// Banned.
         Banned = "BANNED",
-        /// Being cancelled.
         Cancelling = "CANCELLING",
     }
 }
@@ -147,7 +136,6 @@ pub struct NccEgressDefaultRules {
 /// `aws_stable_ip_rule`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AwsStableIpRule {
-    /// CIDR blocks.
     #[serde(default)]
     pub cidr_blocks: Vec<String>,
 }
@@ -157,17 +145,14 @@ pub struct AwsStableIpRule {
 pub struct PrivateEndpointRule {
     /// Server-assigned id (UUID).
     pub rule_id: String,
-    /// Parent NCC.
     #[serde(default)]
     pub network_connectivity_config_id: String,
     /// Connection state; `None` only if the server omitted it.
     pub connection_state: Option<ConnectionState>,
-    /// Creation time, epoch ms.
     pub creation_time: Option<i64>,
     /// True once deletion has started (the rule is purged a day later).
     #[serde(default)]
     pub deactivated: bool,
-    /// When it was deactivated, epoch ms.
     pub deactivated_at: Option<i64>,
     /// Details of `CREATE_FAILED` and similar states.
     pub error_message: Option<String>,
@@ -244,7 +229,6 @@ pub enum RuleField {
 }
 
 impl RuleField {
-    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleField::DomainNames => "domain_names",
@@ -257,28 +241,19 @@ impl RuleField {
 /// New values for `update_rule`; only the fields named in the mask are sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateRule {
-    /// New `domain_names`.
     pub domain_names: Option<Vec<String>>,
-    /// New `resource_names`.
     pub resource_names: Option<Vec<String>>,
-    /// New `enabled`.
     pub enabled: Option<bool>,
 }
 
 /// A workspace (§4.2); fields plink does not use are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workspace {
-    /// Workspace id.
     pub workspace_id: i64,
-    /// Name.
     pub workspace_name: Option<String>,
-    /// AWS region.
     pub aws_region: Option<String>,
-    /// The attached NCC, if any.
     pub network_connectivity_config_id: Option<String>,
-    /// Status.
     pub workspace_status: Option<WorkspaceStatus>,
-    /// Status detail.
     pub workspace_status_message: Option<String>,
 }
 
