@@ -130,14 +130,6 @@ impl AccountClient {
             .map_err(|e| DatabricksError::decode(request.method.as_str(), &request.path, e))
     }
 
-    /// Sends `request` and ignores the answer's body (empty or `{}`).
-    pub(crate) async fn call_no_content(
-        &self,
-        request: &ApiRequest,
-    ) -> Result<(), DatabricksError> {
-        self.execute(request).await.map(|_| ())
-    }
-
     /// GETs every page of a `{"items", "next_page_token"}` list.
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
@@ -171,7 +163,8 @@ impl AccountClient {
         ))
     }
 
-    async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
+    /// Sends `request` and returns the answer's body.
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
         let inner = &*self.inner;
         let mut replayed_after_401 = false;
         loop {

@@ -154,6 +154,10 @@ impl Layers {
                 None => Ok(FileStatus::NoHome),
             };
         };
+        let unreadable = |e: &dyn std::fmt::Display| ConfigError::ConfigFileUnreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -162,24 +166,14 @@ impl Layers {
                     None => Ok(FileStatus::Missing { path }),
                 };
             }
-            Err(e) => {
-                return Err(ConfigError::ConfigFileUnreadable {
-                    path,
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(unreadable(&e)),
         };
         let options = ini::ParseOption {
             enabled_quote: false,
             enabled_escape: false,
             ..ini::ParseOption::default()
         };
-        let ini = ini::Ini::load_from_str_opt(&text, options).map_err(|e| {
-            ConfigError::ConfigFileUnreadable {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let ini = ini::Ini::load_from_str_opt(&text, options).map_err(|e| unreadable(&e))?;
 
         let default_profile = ini
             .section(Some(SETTINGS_SECTION))
@@ -201,20 +195,19 @@ impl Layers {
         }
         if entries.is_empty() {
             if must_exist {
-                let available = ini
+                let mut available = ini
                     .sections()
                     .flatten()
                     .filter(|s| *s != SETTINGS_SECTION)
                     .collect::<Vec<_>>()
                     .join(", ");
+                if available.is_empty() {
+                    available = "none".into();
+                }
                 return Err(ConfigError::ProfileNotFound {
                     profile,
                     path,
-                    available: if available.is_empty() {
-                        "none".into()
-                    } else {
-                        available
-                    },
+                    available,
                 });
             }
             return Ok(FileStatus::NoProfile { path, profile });

@@ -73,6 +73,7 @@ impl AccountClient {
     /// use the NCC, and that condition is eventually consistent (retry later).
     pub async fn delete_ncc(&self, ncc_id: &str) -> Result<(), DatabricksError> {
         let path = self.account_path(&format!("{BASE}/{}", segment(ncc_id)));
-        self.call_no_content(&ApiRequest::delete(path)).await
+        // The answer's body (empty or `{}`) says nothing more.
+        self.execute(&ApiRequest::delete(path)).await.map(drop)
     }
 }

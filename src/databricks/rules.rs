@@ -121,8 +121,7 @@ impl AccountClient {
             .map(|f| f.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let request =
-            ApiRequest::patch(path.clone(), Value::Object(body)).query("update_mask", mask);
+        let request = ApiRequest::patch(path, Value::Object(body)).query("update_mask", mask);
         self.call(&request).await
     }
 
