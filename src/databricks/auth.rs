@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use reqwest::header::ACCEPT;
 use serde_json::Value;
 
 use super::error::{DatabricksError, ErrorKind};
@@ -46,18 +45,6 @@ impl Auth {
         }
     }
 
-    /// Forgets `token` after the API refused it, so that the next [`Auth::token`] fetches anew.
-    pub(crate) fn invalidate(&self, token: &Secret) {
-        if let Auth::M2m(source) = self {
-            source.invalidate(token);
-        }
-    }
-
-    /// Whether a refused token can be replaced by a new one.
-    pub(crate) fn refreshable(&self) -> bool {
-        matches!(self, Auth::M2m(_))
-    }
-
     /// Token requests made so far.
     pub(crate) fn fetches(&self) -> u64 {
         match self {
@@ -80,22 +67,16 @@ struct Cached {
     refresh_at: Instant,
 }
 
-/// Outcome of the latest token request, shared with the callers that waited for it.
-#[derive(Default)]
-struct Flight {
-    last_error: Option<DatabricksError>,
-}
-
 /// OAuth M2M tokens of one service principal, cached; see the module docs.
 pub(crate) struct M2mTokenSource {
     transport: Arc<Transport>,
-    host: String,
     account_id: String,
     token_path: String,
     client_id: String,
     client_secret: Secret,
     cache: Mutex<Option<Cached>>,
-    flight: tokio::sync::Mutex<Flight>,
+    /// Held during a token request; the latest one's error, shared with the callers that waited.
+    flight: tokio::sync::Mutex<Option<DatabricksError>>,
     /// Incremented (under `flight`) when a token request ends.
     generation: AtomicU64,
     fetches: AtomicU64,
@@ -104,14 +85,12 @@ pub(crate) struct M2mTokenSource {
 impl M2mTokenSource {
     pub(crate) fn new(
         transport: Arc<Transport>,
-        host: &str,
         account_id: &str,
         client_id: &str,
         client_secret: Secret,
     ) -> Self {
         Self {
             transport,
-            host: host.to_owned(),
             account_id: account_id.to_owned(),
             token_path: format!(
                 "/oidc/accounts/{}/v1/token",
@@ -120,7 +99,7 @@ impl M2mTokenSource {
             client_id: client_id.to_owned(),
             client_secret,
             cache: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(Flight::default()),
+            flight: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
         }
@@ -135,19 +114,19 @@ impl M2mTokenSource {
             return Ok(token);
         }
         let seen = self.generation.load(Ordering::Acquire);
-        let mut flight = self.flight.lock().await;
+        let mut last_error = self.flight.lock().await;
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
         if self.generation.load(Ordering::Acquire) != seen
-            && let Some(err) = &flight.last_error
+            && let Some(err) = &*last_error
         {
             // We queued behind a token request that just failed: share its error instead of
             // hammering the token endpoint with the same bad credentials.
             return Err(err.clone());
         }
         let result = self.fetch().await;
-        flight.last_error = result.as_ref().err().cloned();
+        *last_error = result.as_ref().err().cloned();
         self.generation.fetch_add(1, Ordering::Release);
         result
     }
@@ -160,7 +139,8 @@ impl M2mTokenSource {
             .map(|c| c.token.clone())
     }
 
-    fn invalidate(&self, token: &Secret) {
+    /// Forgets `token` after the API refused it, so that the next [`Self::token`] fetches anew.
+    pub(crate) fn invalidate(&self, token: &Secret) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.as_ref().is_some_and(|c| &c.token == token) {
             *cache = None;
@@ -169,9 +149,7 @@ impl M2mTokenSource {
 
     async fn fetch(&self) -> Result<Secret, DatabricksError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}{}", self.host, self.token_path);
-        let client = self.transport.client();
-        let answer = self
+        let body = self
             .transport
             .send(
                 &Method::POST,
@@ -179,17 +157,15 @@ impl M2mTokenSource {
                 // Minting a token has no side effect worth protecting: retry like a GET.
                 Replay::Idempotent,
                 &[self.client_secret.expose()],
-                || {
-                    client
-                        .post(&url)
+                |builder| {
+                    builder
                         .basic_auth(&self.client_id, Some(self.client_secret.expose()))
-                        .header(ACCEPT, "application/json")
                         .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
                 },
             )
             .await
             .map_err(|e| self.token_error(e))?;
-        let (token, lifetime) = parse_token_answer(&answer.body).ok_or_else(|| {
+        let (token, lifetime) = parse_token_answer(&body).ok_or_else(|| {
             DatabricksError::decode(
                 "POST",
                 &self.token_path,
@@ -212,14 +188,13 @@ impl M2mTokenSource {
     /// Rewrites a token-endpoint failure into a message for a person:
     /// "authentication failed for client_id X at HOST: invalid_client (…)".
     fn token_error(&self, err: DatabricksError) -> DatabricksError {
-        let prefix = format!(
-            "authentication failed for client_id {} at {}",
-            self.client_id, self.host
-        );
+        let (client_id, host, account_id) =
+            (&self.client_id, self.transport.host(), &self.account_id);
+        let prefix = format!("authentication failed for client_id {client_id} at {host}");
         let hint = format!(
-            "check client_id {} and its OAuth secret, and that the service principal belongs to \
-             Databricks account {} (an OAuth secret may have expired or been revoked)",
-            self.client_id, self.account_id
+            "check client_id {client_id} and its OAuth secret, and that the service principal \
+             belongs to Databricks account {account_id} (an OAuth secret may have expired or been \
+             revoked)"
         );
         let detail = match (err.error_code(), err.message()) {
             (Some(code), message) if !message.is_empty() => format!("{code} ({message})"),
@@ -227,13 +202,12 @@ impl M2mTokenSource {
             (None, message) => message.to_owned(),
         };
         match err.status() {
-            Some(400 | 401) => {
-                let message = format!("{prefix}: {detail}");
-                err.into_token_error(ErrorKind::Unauthenticated, message, Some(hint))
-            }
-            Some(403) => {
-                let message = format!("{prefix}: {detail}");
-                err.into_token_error(ErrorKind::PermissionDenied, message, Some(hint))
+            Some(status @ (400 | 401 | 403)) => {
+                let kind = match status {
+                    403 => ErrorKind::PermissionDenied,
+                    _ => ErrorKind::Unauthenticated,
+                };
+                err.into_token_error(kind, format!("{prefix}: {detail}"), Some(hint))
             }
             Some(404) => {
                 let message = format!(
@@ -241,18 +215,15 @@ impl M2mTokenSource {
                     self.token_path
                 );
                 let hint = format!(
-                    "check the host ({}) and the account id ({}): the host must be the account \
-                     console, e.g. https://accounts.cloud.databricks.com",
-                    self.host, self.account_id
+                    "check the host ({host}) and the account id ({account_id}): the host must be \
+                     the account console, e.g. https://accounts.cloud.databricks.com"
                 );
                 err.into_token_error(ErrorKind::Unauthenticated, message, Some(hint))
             }
             _ => {
                 let kind = err.kind();
-                let message = format!(
-                    "cannot get an OAuth token for client_id {} at {}: {err}",
-                    self.client_id, self.host
-                );
+                let message =
+                    format!("cannot get an OAuth token for client_id {client_id} at {host}: {err}");
                 err.into_token_error(kind, message, None)
             }
         }
@@ -286,18 +257,10 @@ mod tests {
 
     #[test]
     fn margins_scale_with_lifetime() {
-        assert_eq!(
-            refresh_margin(Duration::from_secs(3600)),
-            Duration::from_secs(720)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(2)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(200)),
-            Duration::from_secs(60)
-        );
+        for (lifetime, margin) in [(3600, 720), (2, 1), (200, 60)] {
+            let got = refresh_margin(Duration::from_secs(lifetime));
+            assert_eq!(got, Duration::from_secs(margin), "{lifetime} s");
+        }
     }
 
     #[test]

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use reqwest::Method;
-use reqwest::header::ACCEPT;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::auth::{Auth, M2mTokenSource};
-use super::config::{ConfigError, Credentials, ResolvedConfig, is_loopback};
+use super::config::{ConfigError, Credentials, ResolvedConfig};
 use super::error::DatabricksError;
-use super::http::{Answer, ClientOptions, Transport};
+use super::http::{ClientOptions, Transport};
 use super::model::Page;
 use super::retry::Replay;
 
@@ -37,14 +36,13 @@ pub struct AccountClient {
 struct Inner {
     transport: Arc<Transport>,
     auth: Auth,
-    host: String,
     account_id: String,
 }
 
 impl std::fmt::Debug for AccountClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountClient")
-            .field("host", &self.inner.host)
+            .field("host", &self.inner.transport.host())
             .field("account_id", &self.inner.account_id)
             .finish_non_exhaustive()
     }
@@ -67,9 +65,7 @@ impl AccountClient {
         config: &ResolvedConfig,
         options: ClientOptions,
     ) -> Result<Self, ConfigError> {
-        let loopback = config.host.host_str().is_some_and(is_loopback);
-        let transport = Arc::new(Transport::new(options, loopback)?);
-        let host = config.host_str().to_owned();
+        let transport = Arc::new(Transport::new(config, options)?);
         let auth = match &config.credentials {
             Credentials::Pat { token } => Auth::Pat(token.clone()),
             Credentials::OAuthM2m {
@@ -77,7 +73,6 @@ impl AccountClient {
                 client_secret,
             } => Auth::M2m(Box::new(M2mTokenSource::new(
                 transport.clone(),
-                &host,
                 &config.account_id,
                 client_id,
                 client_secret.clone(),
@@ -87,7 +82,6 @@ impl AccountClient {
             inner: Arc::new(Inner {
                 transport,
                 auth,
-                host,
                 account_id: config.account_id.clone(),
             }),
         })
@@ -96,11 +90,6 @@ impl AccountClient {
     /// The account id.
     pub fn account_id(&self) -> &str {
         &self.inner.account_id
-    }
-
-    /// The host, without a trailing slash.
-    pub fn host(&self) -> &str {
-        &self.inner.host
     }
 
     /// Automatic retries performed so far by this client and its clones: each extra attempt
@@ -136,17 +125,9 @@ impl AccountClient {
         &self,
         request: &ApiRequest,
     ) -> Result<T, DatabricksError> {
-        let answer = self.execute(request).await?;
-        serde_json::from_slice(&answer.body)
+        let body = self.execute(request).await?;
+        serde_json::from_slice(&body)
             .map_err(|e| DatabricksError::decode(request.method.as_str(), &request.path, e))
-    }
-
-    /// Sends `request` and ignores the answer's body (empty or `{}`).
-    pub(crate) async fn call_no_content(
-        &self,
-        request: &ApiRequest,
-    ) -> Result<(), DatabricksError> {
-        self.execute(request).await.map(|_| ())
     }
 
     /// GETs every page of a `{"items", "next_page_token"}` list.
@@ -182,51 +163,40 @@ impl AccountClient {
         ))
     }
 
-    async fn execute(&self, request: &ApiRequest) -> Result<Answer, DatabricksError> {
+    /// Sends `request` and returns the answer's body.
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
         let inner = &*self.inner;
-        let url = format!("{}{}", inner.host, request.path);
-        let client = inner.transport.client();
         let mut replayed_after_401 = false;
         loop {
             let token = inner.auth.token().await?;
-            let build = || {
-                let mut builder = client
-                    .request(request.method.clone(), &url)
-                    .bearer_auth(token.expose())
-                    .header(ACCEPT, "application/json");
-                if !request.query.is_empty() {
-                    builder = builder.query(&request.query);
-                }
-                if let Some(body) = &request.body {
-                    builder = builder.json(body);
-                }
-                builder
-            };
             let secrets = [token.expose(), inner.auth.credential()];
+            let complete = |builder: reqwest::RequestBuilder| {
+                // reqwest leaves out an empty query.
+                let builder = builder.bearer_auth(token.expose()).query(&request.query);
+                match &request.body {
+                    Some(body) => builder.json(body),
+                    None => builder,
+                }
+            };
+            let (method, path) = (&request.method, &request.path);
             let result = inner
                 .transport
-                .send(
-                    &request.method,
-                    &request.path,
-                    request.replay,
-                    &secrets,
-                    build,
-                )
+                .send(method, path, request.replay, &secrets, complete)
                 .await;
             match result {
                 // A 401 is decided before the request is processed, so replaying is safe even
-                // for a create; the token may have been revoked or expired early.
-                Err(err)
-                    if err.status() == Some(401)
-                        && !replayed_after_401
-                        && inner.auth.refreshable() =>
-                {
+                // for a create; the token may have been revoked or expired early. A PAT cannot be
+                // replaced.
+                Err(err) if err.status() == Some(401) && !replayed_after_401 => {
+                    let Auth::M2m(source) = &inner.auth else {
+                        return Err(err);
+                    };
                     tracing::debug!(
                         method = %request.method,
                         path = %request.path,
                         "token refused (401): fetching a new one and replaying once"
                     );
-                    inner.auth.invalidate(&token);
+                    source.invalidate(&token);
                     inner.transport.count_retry();
                     replayed_after_401 = true;
                 }

@@ -74,12 +74,7 @@ pub enum Source {
     /// An environment variable.
     Env(&'static str),
     /// A profile of a config file.
-    File {
-        /// The config file.
-        path: PathBuf,
-        /// The profile (section) name.
-        profile: String,
-    },
+    File { path: PathBuf, profile: String },
 }
 
 impl fmt::Display for Source {
@@ -101,14 +96,10 @@ pub enum Credentials {
     OAuthM2m {
         /// The service principal's application id.
         client_id: String,
-        /// The OAuth secret.
         client_secret: Secret,
     },
     /// A personal access token, sent as is.
-    Pat {
-        /// The token.
-        token: Secret,
-    },
+    Pat { token: Secret },
 }
 
 impl Credentials {
@@ -130,16 +121,12 @@ impl Credentials {
 pub struct ResolvedConfig {
     /// Account API host (origin), e.g. `https://accounts.cloud.databricks.com`.
     pub host: Url,
-    /// Databricks account id.
     pub account_id: String,
-    /// Credentials.
     pub credentials: Credentials,
     /// Per-request timeout.
     pub http_timeout: Duration,
     /// Overall retry budget of one call.
     pub retry_timeout: Duration,
-    /// The config file read, if one was.
-    pub config_file: Option<PathBuf>,
     /// The profile read, if one was.
     pub profile: Option<String>,
     sources: Vec<(&'static str, Source)>,
@@ -169,7 +156,6 @@ impl ResolvedConfig {
             credentials,
             http_timeout: DEFAULT_HTTP_TIMEOUT,
             retry_timeout: DEFAULT_RETRY_TIMEOUT,
-            config_file: None,
             profile: None,
             sources: Vec::new(),
         })
@@ -219,9 +205,7 @@ pub enum ConfigError {
     /// A required attribute is missing.
     #[error("{message}")]
     Missing {
-        /// The attribute (`host`, `account_id`, `client_secret`, …).
         field: &'static str,
-        /// What is missing, where plink looked and how to fix it.
         message: String,
     },
     /// No credentials at all.
@@ -232,70 +216,39 @@ pub enum ConfigError {
         "more than one authentication method configured: pat (token from {pat}) and oauth-m2m \
          (client_id/client_secret from {m2m}); remove one or set auth_type"
     )]
-    ConflictingAuth {
-        /// Where the token came from.
-        pat: Source,
-        /// Where the client credentials came from.
-        m2m: Source,
-    },
+    ConflictingAuth { pat: Source, m2m: Source },
     /// `auth_type` names a method plink does not implement.
     #[error("auth_type {value:?} (from {origin}) is not supported; use oauth-m2m or pat")]
-    UnsupportedAuthType {
-        /// The value.
-        value: String,
-        /// Where it came from.
-        origin: Source,
-    },
+    UnsupportedAuthType { value: String, origin: Source },
     /// A named profile is not in the config file.
     #[error("{} has no [{profile}] profile configured (profiles found: {available})", path.display())]
     ProfileNotFound {
-        /// The profile.
         profile: String,
-        /// The file.
         path: PathBuf,
-        /// Comma-separated profile names in the file.
         available: String,
     },
     /// A profile was named but the config file does not exist.
     #[error("profile [{profile}] was requested but the config file {} does not exist", path.display())]
-    ConfigFileMissing {
-        /// The profile.
-        profile: String,
-        /// The file.
-        path: PathBuf,
-    },
+    ConfigFileMissing { profile: String, path: PathBuf },
     /// The config file exists but cannot be read or parsed.
     #[error("cannot read the config file {}: {reason}", path.display())]
-    ConfigFileUnreadable {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    ConfigFileUnreadable { path: PathBuf, reason: String },
     /// A profile was named but the home directory is unknown.
     #[error("cannot locate {path}: HOME is not set; set DATABRICKS_CONFIG_FILE")]
-    NoHome {
-        /// The path with `~`.
-        path: String,
-    },
+    NoHome { path: String },
     /// The host is not an acceptable URL.
     #[error("host {host:?} is not valid: {reason}")]
     InvalidHost {
-        /// The host as given (never containing user info).
+        /// The host as given, never with user info.
         host: String,
-        /// Why.
         reason: String,
     },
     /// An attribute has a malformed value.
     #[error("{key} = {value:?} (from {origin}) is not valid: {reason}")]
     InvalidValue {
-        /// The attribute.
         key: &'static str,
-        /// The value.
         value: String,
-        /// Where it came from.
         origin: Source,
-        /// Why.
         reason: String,
     },
     /// The HTTP client could not be initialised (TLS backend).
@@ -327,19 +280,15 @@ pub fn resolve(
 
     let http_timeout = match settings.http_timeout {
         Some(d) => d,
-        None => layers
-            .seconds(Key::HttpTimeoutSeconds)?
-            .unwrap_or(DEFAULT_HTTP_TIMEOUT),
+        None => layers.seconds(Key::HttpTimeoutSeconds, DEFAULT_HTTP_TIMEOUT)?,
     };
     let retry_timeout = match settings.retry_timeout {
         Some(d) => d,
-        None => layers
-            .seconds(Key::RetryTimeoutSeconds)?
-            .unwrap_or(DEFAULT_RETRY_TIMEOUT),
+        None => layers.seconds(Key::RetryTimeoutSeconds, DEFAULT_RETRY_TIMEOUT)?,
     };
-    let (config_file, profile) = match &file {
-        FileStatus::Loaded { path, profile } => (Some(path.clone()), Some(profile.clone())),
-        _ => (None, None),
+    let profile = match &file {
+        FileStatus::Loaded { profile, .. } => Some(profile.clone()),
+        _ => None,
     };
     let sources = Key::ALL
         .iter()
@@ -351,7 +300,6 @@ pub fn resolve(
         credentials,
         http_timeout,
         retry_timeout,
-        config_file,
         profile,
         sources,
     };
@@ -428,19 +376,28 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert!(parse_host("https://accounts.cloud.databricks.com/").is_ok());
+        let accepted = [
+            "https://accounts.cloud.databricks.com/",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ];
+        for host in accepted {
+            assert!(parse_host(host).is_ok(), "{host}");
+        }
+        for host in [
+            "http://accounts.cloud.databricks.com",
+            "ftp://x",
+            "https://x/login",
+        ] {
+            assert!(parse_host(host).is_err(), "{host}");
+        }
         assert_eq!(
             parse_host("accounts.cloud.databricks.com")
                 .unwrap()
                 .as_str(),
             "https://accounts.cloud.databricks.com/"
         );
-        assert!(parse_host("http://127.0.0.1:8080").is_ok());
-        assert!(parse_host("http://localhost:8080").is_ok());
-        assert!(parse_host("http://[::1]:8080").is_ok());
-        assert!(parse_host("http://accounts.cloud.databricks.com").is_err());
-        assert!(parse_host("ftp://x").is_err());
-        assert!(parse_host("https://x/login").is_err());
         let e = parse_host("https://u:hunter22@x").unwrap_err().to_string();
         assert!(!e.contains("hunter22"), "{e}");
     }

@@ -81,14 +81,6 @@ pub enum ErrorClass {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// An account API call.
-    Api,
-    /// The OAuth token endpoint; the message is complete on its own.
-    Token,
-}
-
 /// A failed Databricks call.
 ///
 /// # Guarantees
@@ -111,7 +103,8 @@ struct Inner {
     path: String,
     retry_after: Option<Duration>,
     hint: Option<String>,
-    origin: Origin,
+    /// Set for token endpoint errors: the message is complete on its own.
+    complete_message: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -214,7 +207,7 @@ impl DatabricksError {
             path: path.to_owned(),
             retry_after: None,
             hint: None,
-            origin: Origin::Api,
+            complete_message: false,
             source: None,
         };
         Self {
@@ -305,19 +298,16 @@ impl DatabricksError {
         self.inner.kind = kind;
         self.inner.message = message;
         self.inner.hint = hint;
-        self.inner.origin = Origin::Token;
+        self.inner.complete_message = true;
         self
     }
 
+    /// Prefers `Retry-After` (when the answer has one) to the body's delay.
     pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        if retry_after.is_some() {
-            self.inner.retry_after = retry_after;
-        }
+        self.inner.retry_after = retry_after.or(self.inner.retry_after);
         self
     }
-}
 
-impl DatabricksError {
     /// The error without its Databricks error code and request id: method, path, HTTP status
     /// and message (for default output; `Display` has everything).
     pub fn summary(&self) -> String {
@@ -327,7 +317,7 @@ impl DatabricksError {
     }
 
     fn write(&self, f: &mut impl fmt::Write, details: bool) -> fmt::Result {
-        if self.inner.origin == Origin::Token {
+        if self.inner.complete_message {
             f.write_str(&self.inner.message)?;
         } else {
             write!(f, "{} {}: ", self.inner.method, self.inner.path)?;
@@ -449,20 +439,17 @@ mod tests {
 
     #[test]
     fn classification_prefers_the_code() {
-        assert_eq!(
-            kind_for(400, Some("RESOURCE_DOES_NOT_EXIST")),
-            ErrorKind::NotFound
-        );
-        assert_eq!(
-            kind_for(429, Some("RESOURCE_EXHAUSTED")),
-            ErrorKind::TooManyRequests
-        );
-        assert_eq!(
-            kind_for(400, Some("RESOURCE_EXHAUSTED")),
-            ErrorKind::QuotaExceeded
-        );
-        assert_eq!(kind_for(418, Some("SOMETHING_NEW")), ErrorKind::Other);
-        assert_eq!(kind_for(503, None), ErrorKind::Unavailable);
-        assert_eq!(kind_for(504, None), ErrorKind::Timeout);
+        use ErrorKind::*;
+        let cases = [
+            (400, Some("RESOURCE_DOES_NOT_EXIST"), NotFound),
+            (429, Some("RESOURCE_EXHAUSTED"), TooManyRequests),
+            (400, Some("RESOURCE_EXHAUSTED"), QuotaExceeded),
+            (418, Some("SOMETHING_NEW"), Other),
+            (503, None, Unavailable),
+            (504, None, Timeout),
+        ];
+        for (status, code, kind) in cases {
+            assert_eq!(kind_for(status, code), kind, "{status} {code:?}");
+        }
     }
 }

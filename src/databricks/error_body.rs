@@ -38,23 +38,15 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> ParsedBody {
             // A non-string error_code (legacy endpoints put the status there) counts as absent.
             parsed.error_code = s("error_code").filter(|c| !c.is_empty());
             parsed.message = s("message").unwrap_or_default();
-            if let Some(Value::Array(details)) = map.get("details") {
-                for d in details {
-                    if parsed.request_id.is_none() {
-                        parsed.request_id = d
-                            .get("request_id")
-                            .and_then(Value::as_str)
-                            .filter(|id| !id.is_empty())
-                            .map(str::to_owned);
-                    }
-                    if parsed.retry_delay.is_none() {
-                        parsed.retry_delay = d
-                            .get("retry_delay")
-                            .and_then(Value::as_str)
-                            .and_then(parse_proto_duration);
-                    }
-                }
-            }
+            let details = map.get("details").and_then(Value::as_array);
+            let details = details.map(Vec::as_slice).unwrap_or_default();
+            parsed.request_id = details.iter().find_map(|d| {
+                let id = d.get("request_id")?.as_str()?;
+                (!id.is_empty()).then(|| id.to_owned())
+            });
+            parsed.retry_delay = details
+                .iter()
+                .find_map(|d| parse_proto_duration(d.get("retry_delay")?.as_str()?));
         } else if let Some(error) = s("error") {
             match s("error_description") {
                 // OAuth 2.0 (RFC 6749 §5.2).

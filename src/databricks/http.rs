@@ -12,15 +12,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder};
 
-use super::config::{ConfigError, ResolvedConfig};
+use super::config::{ConfigError, ResolvedConfig, is_loopback};
 use super::error::DatabricksError;
 use super::retry::{self, Replay, RetryPolicy, Verdict};
-
-/// `User-Agent` of every request.
-pub const USER_AGENT: &str = concat!("plink/", env!("CARGO_PKG_VERSION"));
 
 /// Transport settings of an [`AccountClient`](super::AccountClient).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,32 +52,25 @@ impl ClientOptions {
     }
 }
 
-/// A complete success answer.
-pub(crate) struct Answer {
-    pub body: Vec<u8>,
-}
-
-/// Why one attempt failed.
-enum Failure {
-    Answer(DatabricksError),
-    Transport(reqwest::Error),
-}
-
-/// The HTTP client and the retry loop; shared by the API client and the token source.
+/// The HTTP client of one host and the retry loop; shared by the API client and the token source.
 pub(crate) struct Transport {
     client: reqwest::Client,
+    host: String,
     options: ClientOptions,
     retries: AtomicU64,
 }
 
 impl Transport {
-    pub(crate) fn new(options: ClientOptions, loopback: bool) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        config: &ResolvedConfig,
+        options: ClientOptions,
+    ) -> Result<Self, ConfigError> {
         let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
+            .user_agent(concat!("plink/", env!("CARGO_PKG_VERSION")))
             .timeout(options.http_timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none());
-        if loopback {
+        if config.host.host_str().is_some_and(is_loopback) {
             builder = builder.no_proxy();
         }
         let client = builder
@@ -88,13 +78,15 @@ impl Transport {
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         Ok(Self {
             client,
+            host: config.host_str().to_owned(),
             options,
             retries: AtomicU64::new(0),
         })
     }
 
-    pub(crate) fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// The host, without a trailing slash.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
     }
 
     /// Retries performed so far (each extra attempt counts one).
@@ -106,10 +98,10 @@ impl Transport {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sends the request made by `build` (called once per attempt) until it succeeds, fails for
-    /// good, or the retry budget is spent; see [`retry`] for the rules.
-    ///
-    /// `secrets` are redacted from server text copied into errors.
+    /// Sends `method path` until it succeeds, fails for good, or the retry budget is spent (see
+    /// [`retry`] for the rules), and returns the success answer's body. `complete` adds the
+    /// credentials and the body to each attempt's request; `secrets` are redacted from server text
+    /// copied into errors.
     ///
     /// # Errors
     /// The last attempt's error; [`super::ErrorKind::Ambiguous`] for a create whose outcome is
@@ -120,33 +112,25 @@ impl Transport {
         path: &str,
         replay: Replay,
         secrets: &[&str],
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Answer, DatabricksError> {
+        complete: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Vec<u8>, DatabricksError> {
+        let url = format!("{}{path}", self.host);
         let started = Instant::now();
         let policy = &self.options.retry;
         let mut backoff = policy.backoff();
         let mut attempt = 1u32;
         loop {
-            let (err, verdict) = match self.attempt(build(), method, path, secrets).await {
-                Ok(answer) => {
+            let request = self
+                .client
+                .request(method.clone(), &url)
+                .header(ACCEPT, "application/json");
+            let attempted = self.attempt(complete(request), method, path, replay, secrets);
+            let (err, verdict) = match attempted.await {
+                Ok(body) => {
                     tracing::debug!(%method, path, attempt, "databricks request succeeded");
-                    return Ok(answer);
+                    return Ok(body);
                 }
-                Err(Failure::Answer(err)) => {
-                    let status = err.status().unwrap_or_default();
-                    let verdict = retry::verdict_for_answer(replay, status, err.error_code());
-                    (err, verdict)
-                }
-                Err(Failure::Transport(e)) => {
-                    let verdict = retry::verdict_for_transport(replay, &e);
-                    let err = DatabricksError::transport(
-                        method.as_str(),
-                        path,
-                        e,
-                        self.options.http_timeout,
-                    );
-                    (err, verdict)
-                }
+                Err(failure) => failure,
             };
             match verdict {
                 Verdict::Fail => return Err(err),
@@ -172,40 +156,50 @@ impl Transport {
         }
     }
 
+    /// One attempt: the success answer's body, or the error and what to do about it.
     async fn attempt(
         &self,
-        request: reqwest::RequestBuilder,
+        request: RequestBuilder,
         method: &Method,
         path: &str,
+        replay: Replay,
         secrets: &[&str],
-    ) -> Result<Answer, Failure> {
-        let response = request.send().await.map_err(Failure::Transport)?;
+    ) -> Result<Vec<u8>, (DatabricksError, Verdict)> {
+        let no_answer = |e: reqwest::Error| {
+            let verdict = retry::verdict_for_transport(replay, &e);
+            let timeout = self.options.http_timeout;
+            (
+                DatabricksError::transport(method.as_str(), path, e, timeout),
+                verdict,
+            )
+        };
+        let response = request.send().await.map_err(no_answer)?;
         let status = response.status();
         let header = |name: &str| {
             response
                 .headers()
                 .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
         let request_id = header("x-request-id").or_else(|| header("x-databricks-request-id"));
         let retry_after = retry::parse_retry_after(response.headers().get(RETRY_AFTER));
-        let body = response.bytes().await.map_err(Failure::Transport)?;
+        let body = response.bytes().await.map_err(no_answer)?;
         if status.is_success() {
-            return Ok(Answer {
-                body: body.to_vec(),
-            });
+            return Ok(body.to_vec());
         }
+        let status = status.as_u16();
         let err = DatabricksError::from_response(
             method.as_str(),
             path,
-            status.as_u16(),
+            status,
             request_id,
             &body,
             secrets,
         )
         .with_retry_after(retry_after);
-        tracing::debug!(%method, path, status = status.as_u16(), code = err.error_code(), "databricks error answer");
-        Err(Failure::Answer(err))
+        tracing::debug!(%method, path, status, code = err.error_code(), "databricks error answer");
+        let verdict = retry::verdict_for_answer(replay, status, err.error_code());
+        Err((err, verdict))
     }
 }

@@ -40,44 +40,28 @@ impl Key {
         Key::RetryTimeoutSeconds,
     ];
 
-    /// The config-file key (also the attribute name in messages).
-    pub(crate) fn name(self) -> &'static str {
+    /// The config-file key (also the attribute name in messages) and the environment variable.
+    fn names(self) -> (&'static str, Option<&'static str>) {
         match self {
-            Key::Host => "host",
-            Key::AccountId => "account_id",
-            Key::ClientId => "client_id",
-            Key::ClientSecret => "client_secret",
-            Key::Token => "token",
-            Key::AuthType => "auth_type",
-            Key::Profile => "profile",
-            Key::ConfigFile => "config_file",
-            Key::HttpTimeoutSeconds => "http_timeout_seconds",
-            Key::RetryTimeoutSeconds => "retry_timeout_seconds",
+            Key::Host => ("host", Some("DATABRICKS_HOST")),
+            Key::AccountId => ("account_id", Some("DATABRICKS_ACCOUNT_ID")),
+            Key::ClientId => ("client_id", Some("DATABRICKS_CLIENT_ID")),
+            Key::ClientSecret => ("client_secret", Some("DATABRICKS_CLIENT_SECRET")),
+            Key::Token => ("token", Some("DATABRICKS_TOKEN")),
+            Key::AuthType => ("auth_type", Some("DATABRICKS_AUTH_TYPE")),
+            Key::Profile => ("profile", Some("DATABRICKS_CONFIG_PROFILE")),
+            Key::ConfigFile => ("config_file", Some("DATABRICKS_CONFIG_FILE")),
+            Key::HttpTimeoutSeconds => ("http_timeout_seconds", None),
+            Key::RetryTimeoutSeconds => ("retry_timeout_seconds", None),
         }
     }
 
+    pub(crate) fn name(self) -> &'static str {
+        self.names().0
+    }
+
     fn env(self) -> Option<&'static str> {
-        Some(match self {
-            Key::Host => "DATABRICKS_HOST",
-            Key::AccountId => "DATABRICKS_ACCOUNT_ID",
-            Key::ClientId => "DATABRICKS_CLIENT_ID",
-            Key::ClientSecret => "DATABRICKS_CLIENT_SECRET",
-            Key::Token => "DATABRICKS_TOKEN",
-            Key::AuthType => "DATABRICKS_AUTH_TYPE",
-            Key::Profile => "DATABRICKS_CONFIG_PROFILE",
-            Key::ConfigFile => "DATABRICKS_CONFIG_FILE",
-            Key::HttpTimeoutSeconds | Key::RetryTimeoutSeconds => return None,
-        })
-    }
-
-    /// Attributes that make the Go SDK skip an un-named config file.
-    fn is_auth(self) -> bool {
-        matches!(self, Key::ClientId | Key::ClientSecret | Key::Token)
-    }
-
-    /// Attributes read from a profile (not `profile` / `config_file` themselves).
-    fn in_file(self) -> bool {
-        !matches!(self, Key::Profile | Key::ConfigFile)
+        self.names().1
     }
 }
 
@@ -94,16 +78,12 @@ pub(crate) enum FileStatus {
 /// plain strings until they are wrapped into [`Secret`].
 #[derive(Default)]
 pub(crate) struct Layers {
-    values: [Option<(String, Source)>; 10],
+    values: [Option<(String, Source)>; Key::ALL.len()],
 }
 
 impl Layers {
-    fn index(key: Key) -> usize {
-        Key::ALL.iter().position(|k| *k == key).unwrap_or(0)
-    }
-
     pub(crate) fn get(&self, key: Key) -> Option<&(String, Source)> {
-        self.values[Self::index(key)].as_ref()
+        self.values[key as usize].as_ref()
     }
 
     fn value(&self, key: Key) -> Option<&str> {
@@ -112,7 +92,7 @@ impl Layers {
 
     /// Sets `key` unless it is already set or `value` is empty.
     fn fill(&mut self, key: Key, value: Option<&str>, source: impl FnOnce() -> Source) {
-        let slot = &mut self.values[Self::index(key)];
+        let slot = &mut self.values[key as usize];
         if slot.is_none()
             && let Some(v) = value.map(str::trim).filter(|v| !v.is_empty())
         {
@@ -161,10 +141,10 @@ impl Layers {
             .value(Key::ConfigFile)
             .unwrap_or(DEFAULT_CONFIG_FILE)
             .to_owned();
-        let configured_elsewhere = self.value(Key::Host).is_some()
-            || Key::ALL
-                .iter()
-                .any(|k| k.is_auth() && self.value(*k).is_some());
+        // A host or a credential attribute makes the Go SDK skip an un-named config file.
+        let configured_elsewhere = [Key::Host, Key::ClientId, Key::ClientSecret, Key::Token]
+            .into_iter()
+            .any(|k| self.value(k).is_some());
         if named.is_none() && configured_elsewhere {
             return Ok(FileStatus::Skipped { path: raw_path });
         }
@@ -174,6 +154,10 @@ impl Layers {
                 None => Ok(FileStatus::NoHome),
             };
         };
+        let unreadable = |e: &dyn std::fmt::Display| ConfigError::ConfigFileUnreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -182,24 +166,14 @@ impl Layers {
                     None => Ok(FileStatus::Missing { path }),
                 };
             }
-            Err(e) => {
-                return Err(ConfigError::ConfigFileUnreadable {
-                    path,
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(unreadable(&e)),
         };
         let options = ini::ParseOption {
             enabled_quote: false,
             enabled_escape: false,
             ..ini::ParseOption::default()
         };
-        let ini = ini::Ini::load_from_str_opt(&text, options).map_err(|e| {
-            ConfigError::ConfigFileUnreadable {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let ini = ini::Ini::load_from_str_opt(&text, options).map_err(|e| unreadable(&e))?;
 
         let default_profile = ini
             .section(Some(SETTINGS_SECTION))
@@ -221,25 +195,25 @@ impl Layers {
         }
         if entries.is_empty() {
             if must_exist {
-                let available = ini
+                let mut available = ini
                     .sections()
                     .flatten()
                     .filter(|s| *s != SETTINGS_SECTION)
                     .collect::<Vec<_>>()
                     .join(", ");
+                if available.is_empty() {
+                    available = "none".into();
+                }
                 return Err(ConfigError::ProfileNotFound {
                     profile,
                     path,
-                    available: if available.is_empty() {
-                        "none".into()
-                    } else {
-                        available
-                    },
+                    available,
                 });
             }
             return Ok(FileStatus::NoProfile { path, profile });
         }
-        for key in Key::ALL.into_iter().filter(|k| k.in_file()) {
+        let in_file = |k: &Key| !matches!(k, Key::Profile | Key::ConfigFile);
+        for key in Key::ALL.into_iter().filter(in_file) {
             // A later duplicate in the named section wins over the general section.
             let value = entries
                 .iter()
@@ -268,22 +242,15 @@ impl Layers {
     }
 
     pub(crate) fn credentials(&self, file: &FileStatus) -> Result<Credentials, ConfigError> {
-        let token = self.get(Key::Token);
-        let client_id = self.get(Key::ClientId);
-        let client_secret = self.get(Key::ClientSecret);
         let m2m = || -> Result<Credentials, ConfigError> {
-            let (id, _) = self.require(Key::ClientId, file)?;
-            let (secret, _) = self.require(Key::ClientSecret, file)?;
             Ok(Credentials::OAuthM2m {
-                client_id: id,
-                client_secret: Secret::new(secret),
+                client_id: self.require(Key::ClientId, file)?.0,
+                client_secret: Secret::new(self.require(Key::ClientSecret, file)?.0),
             })
         };
         let pat = || -> Result<Credentials, ConfigError> {
-            let (token, _) = self.require(Key::Token, file)?;
-            Ok(Credentials::Pat {
-                token: Secret::new(token),
-            })
+            let token = Secret::new(self.require(Key::Token, file)?.0);
+            Ok(Credentials::Pat { token })
         };
         match self.get(Key::AuthType) {
             Some((t, _)) if t == "oauth-m2m" => return m2m(),
@@ -296,7 +263,8 @@ impl Layers {
             }
             None => {}
         }
-        match (token, client_id.or(client_secret)) {
+        let client = self.get(Key::ClientId).or(self.get(Key::ClientSecret));
+        match (self.get(Key::Token), client) {
             (Some((_, pat_source)), Some((_, m2m_source))) => Err(ConfigError::ConflictingAuth {
                 pat: pat_source.clone(),
                 m2m: m2m_source.clone(),
@@ -307,12 +275,13 @@ impl Layers {
         }
     }
 
-    pub(crate) fn seconds(&self, key: Key) -> Result<Option<Duration>, ConfigError> {
+    /// The attribute as a whole number of seconds, or `default` if it is unset.
+    pub(crate) fn seconds(&self, key: Key, default: Duration) -> Result<Duration, ConfigError> {
         let Some((value, source)) = self.get(key) else {
-            return Ok(None);
+            return Ok(default);
         };
         match value.parse::<u64>() {
-            Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
             _ => Err(ConfigError::InvalidValue {
                 key: key.name(),
                 value: value.clone(),

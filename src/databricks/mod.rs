@@ -50,7 +50,7 @@ pub use config::{
     ConfigError, Credentials, ResolvedConfig, Settings, Source, resolve, resolve_from_process_env,
 };
 pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
-pub use http::{ClientOptions, USER_AGENT};
+pub use http::ClientOptions;
 pub use model::{
     ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,
     RuleTarget, UpdateRule, Workspace, WorkspaceStatus,

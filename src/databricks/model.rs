@@ -7,7 +7,6 @@
 //!   `connection_state` added by Databricks is reported, not fatal.
 //! - Request bodies are flat objects (the API takes the inner object, not a wrapper).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -44,12 +43,6 @@ macro_rules! string_enum {
                     $( $wire => Self::$variant, )*
                     _ => Self::Unknown(s),
                 }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                Self::from(s.to_owned())
             }
         }
 
@@ -101,17 +94,12 @@ impl ConnectionState {
 string_enum! {
     /// `workspace_status` (§4.3).
     pub enum WorkspaceStatus {
-        /// Not provisioned yet.
         NotProvisioned = "NOT_PROVISIONED",
         /// Being provisioned or updated.
         Provisioning = "PROVISIONING",
-        /// Running.
         Running = "RUNNING",
-        /// Failed.
         Failed = "FAILED",
-        /// Banned.
         Banned = "BANNED",
-        /// Being cancelled.
         Cancelling = "CANCELLING",
     }
 }
@@ -121,23 +109,13 @@ string_enum! {
 pub struct NetworkConnectivityConfig {
     /// Server-assigned id (UUID).
     pub network_connectivity_config_id: String,
-    /// Account id.
-    #[serde(default)]
-    pub account_id: Option<String>,
     /// Name, `^[0-9a-zA-Z-_]{3,30}$`.
     #[serde(default)]
     pub name: String,
     /// Region, e.g. `us-east-1`.
     #[serde(default)]
     pub region: String,
-    /// Creation time, epoch ms.
-    #[serde(default)]
-    pub creation_time: Option<i64>,
-    /// Last update time, epoch ms.
-    #[serde(default)]
-    pub updated_time: Option<i64>,
     /// Egress configuration (output only).
-    #[serde(default)]
     pub egress_config: Option<NccEgressConfig>,
 }
 
@@ -145,35 +123,21 @@ pub struct NetworkConnectivityConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NccEgressConfig {
     /// Default rules (stable egress IPs).
-    #[serde(default)]
     pub default_rules: Option<NccEgressDefaultRules>,
-    /// Target rules (mirrors of the private endpoint rules).
-    #[serde(default)]
-    pub target_rules: Option<NccEgressTargetRules>,
 }
 
 /// `egress_config.default_rules`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NccEgressDefaultRules {
     /// AWS: the CIDRs serverless egress originates from.
-    #[serde(default)]
     pub aws_stable_ip_rule: Option<AwsStableIpRule>,
 }
 
 /// `aws_stable_ip_rule`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AwsStableIpRule {
-    /// CIDR blocks.
     #[serde(default)]
     pub cidr_blocks: Vec<String>,
-}
-
-/// `egress_config.target_rules`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NccEgressTargetRules {
-    /// AWS private endpoint rules of the NCC.
-    #[serde(default)]
-    pub aws_private_endpoint_rules: Vec<PrivateEndpointRule>,
 }
 
 /// An NCC private endpoint rule, AWS fields (§3.1).
@@ -181,44 +145,23 @@ pub struct NccEgressTargetRules {
 pub struct PrivateEndpointRule {
     /// Server-assigned id (UUID).
     pub rule_id: String,
-    /// Parent NCC.
     #[serde(default)]
     pub network_connectivity_config_id: String,
-    /// Account id.
-    #[serde(default)]
-    pub account_id: Option<String>,
     /// Connection state; `None` only if the server omitted it.
-    #[serde(default)]
     pub connection_state: Option<ConnectionState>,
-    /// Creation time, epoch ms.
-    #[serde(default)]
     pub creation_time: Option<i64>,
-    /// Last update time, epoch ms.
-    #[serde(default)]
-    pub updated_time: Option<i64>,
     /// True once deletion has started (the rule is purged a day later).
     #[serde(default)]
     pub deactivated: bool,
-    /// When it was deactivated, epoch ms.
-    #[serde(default)]
     pub deactivated_at: Option<i64>,
     /// Details of `CREATE_FAILED` and similar states.
-    #[serde(default)]
     pub error_message: Option<String>,
     /// AWS endpoint service name (immutable).
-    #[serde(default)]
     pub endpoint_service: Option<String>,
     /// Target FQDNs (customer endpoint services).
     #[serde(default)]
     pub domain_names: Vec<String>,
-    /// S3 bucket names (S3 rules).
-    #[serde(default)]
-    pub resource_names: Vec<String>,
-    /// S3 rules only: whether the endpoint is active.
-    #[serde(default)]
-    pub enabled: Option<bool>,
     /// The Databricks-owned VPC endpoint whose connection must be accepted; empty at first.
-    #[serde(default)]
     pub vpc_endpoint_id: Option<String>,
 }
 
@@ -230,7 +173,8 @@ impl PrivateEndpointRule {
 }
 
 /// What a new rule reaches: exactly one of `domain_names` / `resource_names`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RuleTarget {
     /// FQDNs served through a customer VPC endpoint service (at most 10).
     DomainNames(Vec<String>),
@@ -239,12 +183,13 @@ pub enum RuleTarget {
 }
 
 /// Body of `create_rule`: `{"endpoint_service", "domain_names" | "resource_names"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CreateRule {
     /// Full AWS endpoint service name, e.g. `com.amazonaws.vpce.us-east-1.vpce-svc-…` or
     /// `com.amazonaws.us-east-1.s3`.
     pub endpoint_service: String,
-    /// The target.
+    /// The target, flattened into the body as its one key.
+    #[serde(flatten)]
     pub target: RuleTarget,
 }
 
@@ -272,29 +217,6 @@ impl CreateRule {
     }
 }
 
-impl Serialize for CreateRule {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            endpoint_service: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            domain_names: Option<&'a [String]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            resource_names: Option<&'a [String]>,
-        }
-        let (domain_names, resource_names) = match &self.target {
-            RuleTarget::DomainNames(d) => (Some(d.as_slice()), None),
-            RuleTarget::ResourceNames(r) => (None, Some(r.as_slice())),
-        };
-        Wire {
-            endpoint_service: &self.endpoint_service,
-            domain_names,
-            resource_names,
-        }
-        .serialize(serializer)
-    }
-}
-
 /// A field of a rule that `update_rule` can change; the names are the `update_mask` entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleField {
@@ -307,7 +229,6 @@ pub enum RuleField {
 }
 
 impl RuleField {
-    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleField::DomainNames => "domain_names",
@@ -320,67 +241,20 @@ impl RuleField {
 /// New values for `update_rule`; only the fields named in the mask are sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateRule {
-    /// New `domain_names`.
     pub domain_names: Option<Vec<String>>,
-    /// New `resource_names`.
     pub resource_names: Option<Vec<String>>,
-    /// New `enabled`.
     pub enabled: Option<bool>,
 }
 
 /// A workspace (§4.2); fields plink does not use are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workspace {
-    /// Workspace id.
     pub workspace_id: i64,
-    /// Name.
-    #[serde(default)]
     pub workspace_name: Option<String>,
-    /// Account id.
-    #[serde(default)]
-    pub account_id: Option<String>,
-    /// AWS region.
-    #[serde(default)]
     pub aws_region: Option<String>,
-    /// Cloud (`aws`).
-    #[serde(default)]
-    pub cloud: Option<String>,
-    /// Deployment name (`<deployment>.cloud.databricks.com`).
-    #[serde(default)]
-    pub deployment_name: Option<String>,
-    /// `HYBRID` or `SERVERLESS`.
-    #[serde(default)]
-    pub compute_mode: Option<String>,
-    /// Pricing tier.
-    #[serde(default)]
-    pub pricing_tier: Option<String>,
-    /// The attached NCC, if any.
-    #[serde(default)]
     pub network_connectivity_config_id: Option<String>,
-    /// Customer-managed network, if any.
-    #[serde(default)]
-    pub network_id: Option<String>,
-    /// Credentials configuration.
-    #[serde(default)]
-    pub credentials_id: Option<String>,
-    /// Storage configuration.
-    #[serde(default)]
-    pub storage_configuration_id: Option<String>,
-    /// Private access settings.
-    #[serde(default)]
-    pub private_access_settings_id: Option<String>,
-    /// Status.
-    #[serde(default)]
     pub workspace_status: Option<WorkspaceStatus>,
-    /// Status detail.
-    #[serde(default)]
     pub workspace_status_message: Option<String>,
-    /// Creation time, epoch ms.
-    #[serde(default)]
-    pub creation_time: Option<i64>,
-    /// Custom tags.
-    #[serde(default)]
-    pub custom_tags: Option<BTreeMap<String, String>>,
 }
 
 /// One page of a list answer: `{"items": [...], "next_page_token": "..."}`.
@@ -388,7 +262,6 @@ pub struct Workspace {
 pub(crate) struct Page<T> {
     #[serde(default = "Vec::new")]
     pub items: Vec<T>,
-    #[serde(default)]
     pub next_page_token: Option<String>,
 }
 

@@ -12,43 +12,31 @@ const BASE: &str = "/network-connectivity-configs";
 impl AccountClient {
     /// Creates an NCC: `POST …/network-connectivity-configs` with `{"name", "region"}`.
     ///
-    /// **Not retried** (no idempotency token exists): after an [`ErrorKind::Ambiguous`] error, look
-    /// the NCC up by `name` + `region` (with [`AccountClient::list_nccs`]) before creating it again.
+    /// **Not retried** (no idempotency token exists): after an
+    /// [`Ambiguous`](super::ErrorKind::Ambiguous) error, look the NCC up by `name` + `region` (with
+    /// [`Self::list_nccs`]) before creating it again.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`] without a request if `name` does not match
-    /// `^[0-9a-zA-Z-_]{3,30}$` or `region` is empty; otherwise the server's error
-    /// ([`ErrorKind::QuotaExceeded`] past 10 NCCs per region, …).
-    ///
-    /// [`ErrorKind::Ambiguous`]: super::ErrorKind::Ambiguous
-    /// [`ErrorKind::InvalidParameter`]: super::ErrorKind::InvalidParameter
-    /// [`ErrorKind::QuotaExceeded`]: super::ErrorKind::QuotaExceeded
+    /// `InvalidParameter` without a request if `name` does not match `^[0-9a-zA-Z-_]{3,30}$` or
+    /// `region` is empty; otherwise the server's error (`QuotaExceeded` past 10 NCCs per region, …).
     pub async fn create_ncc(
         &self,
         name: &str,
         region: &str,
     ) -> Result<NetworkConnectivityConfig, DatabricksError> {
         let path = self.account_path(BASE);
+        let refuse = |message: &str| Err(DatabricksError::invalid_argument("POST", &path, message));
         let valid_name = (3..=30).contains(&name.len())
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid_name {
-            return Err(DatabricksError::invalid_argument(
-                "POST",
-                &path,
-                format!(
-                    "NCC name {name:?} is invalid: 3 to 30 characters among letters, digits, '-' \
-                     and '_'"
-                ),
+            return refuse(&format!(
+                "NCC name {name:?} is invalid: 3 to 30 characters among letters, digits, '-' and '_'"
             ));
         }
         if region.trim().is_empty() {
-            return Err(DatabricksError::invalid_argument(
-                "POST",
-                &path,
-                "NCC region must not be empty",
-            ));
+            return refuse("NCC region must not be empty");
         }
         let body = json!({ "name": name, "region": region });
         self.call(&ApiRequest::create(path, body)).await
@@ -85,6 +73,7 @@ impl AccountClient {
     /// use the NCC, and that condition is eventually consistent (retry later).
     pub async fn delete_ncc(&self, ncc_id: &str) -> Result<(), DatabricksError> {
         let path = self.account_path(&format!("{BASE}/{}", segment(ncc_id)));
-        self.call_no_content(&ApiRequest::delete(path)).await
+        // The answer's body (empty or `{}`) says nothing more.
+        self.execute(&ApiRequest::delete(path)).await.map(drop)
     }
 }

@@ -189,40 +189,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn creates_need_proof() {
+    fn creates_need_proof_and_idempotent_requests_retry() {
         use Verdict::*;
-        let c = Replay::Create;
-        assert_eq!(
-            verdict_for_answer(c, 429, Some("REQUEST_LIMIT_EXCEEDED")),
-            Retry
-        );
-        assert_eq!(
-            verdict_for_answer(c, 503, Some("TEMPORARILY_UNAVAILABLE")),
-            Retry
-        );
-        assert_eq!(verdict_for_answer(c, 503, None), FailAmbiguous);
-        assert_eq!(
-            verdict_for_answer(c, 504, Some("TEMPORARILY_UNAVAILABLE")),
-            FailAmbiguous
-        );
-        assert_eq!(verdict_for_answer(c, 429, None), Fail);
-        assert_eq!(verdict_for_answer(c, 500, None), FailAmbiguous);
-        assert_eq!(verdict_for_answer(c, 400, None), Fail);
-    }
-
-    #[test]
-    fn idempotent_rules() {
-        use Verdict::*;
-        let i = Replay::Idempotent;
-        for s in [429, 502, 503, 504] {
-            assert_eq!(verdict_for_answer(i, s, None), Retry);
+        let (c, i) = (Replay::Create, Replay::Idempotent);
+        let cases = [
+            (c, 429, Some("REQUEST_LIMIT_EXCEEDED"), Retry),
+            (c, 503, Some("TEMPORARILY_UNAVAILABLE"), Retry),
+            (c, 503, None, FailAmbiguous),
+            (c, 504, Some("TEMPORARILY_UNAVAILABLE"), FailAmbiguous),
+            (c, 429, None, Fail),
+            (c, 500, None, FailAmbiguous),
+            (c, 400, None, Fail),
+            (i, 429, None, Retry),
+            (i, 502, None, Retry),
+            (i, 503, None, Retry),
+            (i, 504, None, Retry),
+            (i, 500, None, Fail),
+            (i, 404, None, Fail),
+            (i, 400, Some("RESOURCE_EXHAUSTED"), Retry),
+        ];
+        for (replay, status, code, verdict) in cases {
+            let got = verdict_for_answer(replay, status, code);
+            assert_eq!(got, verdict, "{replay:?} {status} {code:?}");
         }
-        assert_eq!(verdict_for_answer(i, 500, None), Fail);
-        assert_eq!(verdict_for_answer(i, 404, None), Fail);
-        assert_eq!(
-            verdict_for_answer(i, 400, Some("RESOURCE_EXHAUSTED")),
-            Retry
-        );
     }
 
     #[test]

@@ -24,15 +24,12 @@ impl AccountClient {
     /// `connection_state` `CREATING` and no `vpc_endpoint_id` yet: poll [`Self::get_rule`].
     ///
     /// **Not retried** (no idempotency token exists, and creates are known to time out after
-    /// committing): after an [`ErrorKind::Ambiguous`] error, look the rule up with
+    /// committing): after an [`Ambiguous`](super::ErrorKind::Ambiguous) error, look the rule up with
     /// [`Self::list_rules`] by `endpoint_service` + names before creating it again.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`] without a request if `endpoint_service` or the name list
-    /// is empty; otherwise the server's error.
-    ///
-    /// [`ErrorKind::Ambiguous`]: super::ErrorKind::Ambiguous
-    /// [`ErrorKind::InvalidParameter`]: super::ErrorKind::InvalidParameter
+    /// `InvalidParameter` without a request if `endpoint_service` or the name list is empty;
+    /// otherwise the server's error.
     pub async fn create_rule(
         &self,
         ncc_id: &str,
@@ -86,11 +83,9 @@ impl AccountClient {
     /// such). Retried (the update is idempotent).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`] without a request if `mask` is empty (the server would
-    /// answer "Update mask must be specified") or names a field `update` has no value for;
-    /// otherwise the server's error (e.g. `enabled` before `ESTABLISHED`, or on a non-S3 rule).
-    ///
-    /// [`ErrorKind::InvalidParameter`]: super::ErrorKind::InvalidParameter
+    /// `InvalidParameter` without a request if `mask` is empty (the server would answer "Update
+    /// mask must be specified") or names a field `update` has no value for; otherwise the
+    /// server's error (e.g. `enabled` before `ESTABLISHED`, or on a non-S3 rule).
     pub async fn update_rule(
         &self,
         ncc_id: &str,
@@ -126,8 +121,7 @@ impl AccountClient {
             .map(|f| f.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let request =
-            ApiRequest::patch(path.clone(), Value::Object(body)).query("update_mask", mask);
+        let request = ApiRequest::patch(path, Value::Object(body)).query("update_mask", mask);
         self.call(&request).await
     }
 
