@@ -161,6 +161,11 @@ pub struct PrivateEndpointRule {
     /// Target FQDNs (customer endpoint services).
     #[serde(default)]
     pub domain_names: Vec<String>,
+    /// S3 bucket names (S3 rules, `s3-native`).
+    #[serde(default)]
+    pub resource_names: Vec<String>,
+    /// S3 rules only: whether the endpoint is active (settable once `ESTABLISHED`).
+    pub enabled: Option<bool>,
     /// The Databricks-owned VPC endpoint whose connection must be accepted; empty at first.
     pub vpc_endpoint_id: Option<String>,
 }
