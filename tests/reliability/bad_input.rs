@@ -83,6 +83,16 @@ fn edit(old: &'static str, new: impl Into<String>) -> Text {
     })
 }
 
+/// The `s3-native` example with `old` replaced by `new` (which must be there).
+fn s3_edit(old: &'static str, new: impl Into<String>) -> Text {
+    let new = new.into();
+    Box::new(move |_| {
+        let d = repo_file("workflows/s3-native.toml");
+        assert!(d.contains(old), "the s3-native example has no {old:?}");
+        d.replace(old, &new)
+    })
+}
+
 /// The `nlb-service` example with `old` replaced by `new` (which must be there).
 fn service_edit(old: &'static str, new: impl Into<String>) -> Text {
     let new = new.into();
@@ -484,6 +494,53 @@ fn cases() -> Vec<Case> {
             says: says(&[
                 "case.toml:24:26: service.targets.instances[0]: instance i-0123456789abcdef0 does not exist in us-east-1",
             ]),
+            leaves: Leaves::NoMutation,
+        },
+        // --- s3-native (issue #10) ---
+        invalid(
+            "s3-native: a bucket name S3 refuses",
+            s3_edit("\"plink-demo-logs\"", "\"Plink_Logs\""),
+            &["case.toml:20:31: s3.buckets[1]: expected an S3 bucket name like \"my-data-bucket\""],
+        ),
+        invalid(
+            "s3-native: domain names on an S3 rule",
+            s3_edit(
+                "ncc = { name = \"plink-demo-s3n-ncc\" }",
+                "ncc = { name = \"plink-demo-s3n-ncc\" }\ndomain_names = [\"s3.example.com\"]",
+            ),
+            &["databricks.domain_names: not taken by kind \"s3-native\""],
+        ),
+        invalid(
+            "s3-native: a VPC in [aws]",
+            s3_edit(
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\nvpc = { tags = { Name = \"plink-demo-vpc\" } }",
+            ),
+            &["aws.vpc: unknown key; expected one of: region, profile, role_arn"],
+        ),
+        invalid(
+            "s3-native: an unknown bucket_policy mode",
+            s3_edit("bucket_policy = \"manage\"", "bucket_policy = \"write\""),
+            &["s3.bucket_policy: expected \"manage\" or \"print\", found \"write\""],
+        ),
+        Case {
+            name: "s3-native: a bucket in another region",
+            command: "up",
+            workflow: s3_edit("\"plink-demo-logs\"", "\"plink-demo-west\""),
+            prepare: None,
+            code: 4,
+            says: says(&[
+                "case.toml:20:31: s3.buckets[1]: bucket plink-demo-west is in us-west-2, the deployment in us-east-1",
+            ]),
+            leaves: Leaves::NoMutation,
+        },
+        Case {
+            name: "s3-native: a bucket that does not exist",
+            command: "up",
+            workflow: s3_edit("\"plink-demo-logs\"", "\"plink-no-such-bucket\""),
+            prepare: None,
+            code: 4,
+            says: says(&["s3.buckets[1]: bucket plink-no-such-bucket does not exist"]),
             leaves: Leaves::NoMutation,
         },
         // --- semantically wrong, found in the cloud before anything is created: exit 4 ---
