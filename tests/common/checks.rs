@@ -3,7 +3,7 @@
 use super::cloud::{DATABRICKS_AWS, Inventory, established, rule_state};
 use super::run::Run;
 use super::stack::Stack;
-use super::workdir::Workdir;
+use super::workdir::{Kind, Workdir, WorkflowSpec};
 
 use plink::databricks::WorkspaceStatus;
 
@@ -15,6 +15,51 @@ pub struct Converged {
     pub rule_id: String,
     pub rule_vpce: String,
     pub service_id: String,
+}
+
+/// What the suites count on the emulators, by name: plink's resources (AWS, Databricks,
+/// bucket statements), live Databricks connections, rules ever made.
+pub fn counts(inv: &Inventory) -> Vec<(&'static str, usize)> {
+    let live_dbx = inv
+        .connections
+        .iter()
+        .filter(|c| c.owner == DATABRICKS_AWS && is_live(&c.state))
+        .count();
+    vec![
+        ("endpoint", inv.endpoints),
+        ("security group", inv.security_groups),
+        ("load balancer", inv.load_balancers),
+        ("target group", inv.target_groups),
+        ("listener", inv.listeners),
+        ("endpoint service", inv.endpoint_services),
+        ("Databricks endpoint", inv.databricks_endpoints),
+        ("live Databricks connection", live_dbx),
+        ("NCC", inv.nccs),
+        ("live rule", inv.live_rules),
+        ("rule (ever)", inv.rules),
+        ("bucket statement", inv.bucket_statements),
+    ]
+}
+
+/// What [`counts`] gives for a converged deployment of `spec`.
+pub fn expected(spec: &WorkflowSpec) -> Vec<usize> {
+    match spec.kind {
+        Kind::S3PrivateLink => vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+        // The example: IP targets, one port.
+        Kind::NlbService => vec![0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+        // Databricks' endpoint goes to S3 itself: no connection to a service of the customer.
+        Kind::S3Native => vec![0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, spec.buckets().len()],
+    }
+}
+
+/// The counts above what a converged deployment has: `(what, found, expected)`.
+pub fn excess(spec: &WorkflowSpec, inv: &Inventory) -> Vec<(&'static str, usize, usize)> {
+    counts(inv)
+        .into_iter()
+        .zip(expected(spec))
+        .filter(|((what, n), e)| *what != "live rule" && n > e)
+        .map(|((what, n), e)| (what, n, e))
+        .collect()
 }
 
 /// Asserts the deployment of `wd` is up: exactly one live resource of each kind (one live rule,
@@ -36,21 +81,20 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
         .iter()
         .filter(|c| c.owner == DATABRICKS_AWS && is_live(&c.state))
         .collect();
-    let ok = inv.endpoints == 1
-        && inv.security_groups == 1
-        && inv.load_balancers == 1
-        && inv.target_groups == 1
-        && inv.listeners == 1
-        && inv.endpoint_services == 1
-        && inv.databricks_endpoints == 1
-        && inv.nccs == 1
-        && inv.live_rules == 1
-        && live_dbx_conns.len() == 1;
-    assert!(ok, "not exactly one of every resource: {inv}\n{}", ctx());
+    let wrong: Vec<String> = counts(&inv)
+        .into_iter()
+        .zip(expected(spec))
+        .filter(|((what, n), e)| *what != "rule (ever)" && n != e)
+        .map(|((what, n), e)| format!("{n} × {what}, expected {e}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "not exactly what a converged {} deployment has: {} ({inv})\n{}",
+        spec.kind.name(),
+        wrong.join(", "),
+        ctx()
+    );
 
-    let (service_id, service_name) = stack
-        .endpoint_service(&spec.region)
-        .expect("an endpoint service");
     let ncc = stack
         .ncc_named(&spec.ncc_name, &spec.region)
         .expect("the NCC");
@@ -64,21 +108,47 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
         rule_state(&rule),
         ctx()
     );
-    assert_eq!(
-        rule.endpoint_service.as_deref(),
-        Some(service_name.as_str()),
-        "the rule points at another service\n{}",
-        ctx()
-    );
     let rule_vpce = rule.vpc_endpoint_id().expect("rule vpce id").to_owned();
-    let conn = live_dbx_conns[0];
-    assert_eq!(
-        conn.vpc_endpoint_id,
-        rule_vpce,
-        "the live connection is not the rule's\n{}",
-        ctx()
-    );
-    assert_eq!(conn.state, "available", "the rule's connection\n{}", ctx());
+    let mut service_id = String::new();
+    if spec.kind == Kind::S3Native {
+        assert_eq!(
+            rule.endpoint_service,
+            Some(format!("com.amazonaws.{}.s3", spec.region)),
+            "{}",
+            ctx()
+        );
+        assert_eq!(
+            rule.enabled,
+            Some(true),
+            "the rule is not enabled\n{}",
+            ctx()
+        );
+    } else {
+        let (id, service_name) = stack
+            .endpoint_service(&spec.region)
+            .expect("an endpoint service");
+        assert_eq!(
+            rule.endpoint_service.as_deref(),
+            Some(service_name.as_str()),
+            "the rule points at another service\n{}",
+            ctx()
+        );
+        let conn = live_dbx_conns[0];
+        assert_eq!(
+            conn.vpc_endpoint_id,
+            rule_vpce,
+            "the live connection is not the rule's\n{}",
+            ctx()
+        );
+        assert_eq!(conn.state, "available", "the rule's connection\n{}", ctx());
+        assert_eq!(
+            wd.output("endpoint_service", "service_id").as_deref(),
+            Some(id.as_str()),
+            "{}",
+            ctx()
+        );
+        service_id = id;
+    }
 
     for &id in &spec.workspace_ids {
         let ws = stack.workspace(id);
@@ -108,12 +178,6 @@ pub fn assert_converged(stack: &Stack, wd: &Workdir, run: &Run) -> Converged {
             ctx()
         );
     }
-    assert_eq!(
-        wd.output("endpoint_service", "service_id").as_deref(),
-        Some(service_id.as_str()),
-        "{}",
-        ctx()
-    );
     assert_eq!(
         wd.output("ncc", "ncc_id").as_deref(),
         Some(ncc.network_connectivity_config_id.as_str()),

@@ -69,6 +69,10 @@ pub struct Inventory {
     pub rules: usize,
     /// Rules of those NCCs that are not deactivated.
     pub live_rules: usize,
+    /// Statements of plink's (`Sid` `Plink…`) in the customer's bucket policies, all buckets.
+    pub bucket_statements: usize,
+    /// Every other statement of those policies (the fixtures hold one).
+    pub other_statements: usize,
 }
 
 impl fmt::Display for Inventory {
@@ -76,7 +80,8 @@ impl fmt::Display for Inventory {
         write!(
             f,
             "endpoints={} security_groups={} nlbs={} target_groups={} listeners={} targets={} \
-             endpoint_services={} connections={:?} databricks_endpoints={} nccs={} rules={} live_rules={}",
+             endpoint_services={} connections={:?} databricks_endpoints={} nccs={} rules={} live_rules={} \
+             bucket_statements={} other_statements={}",
             self.endpoints,
             self.security_groups,
             self.load_balancers,
@@ -88,7 +93,9 @@ impl fmt::Display for Inventory {
             self.databricks_endpoints,
             self.nccs,
             self.rules,
-            self.live_rules
+            self.live_rules,
+            self.bucket_statements,
+            self.other_statements
         )
     }
 }
@@ -495,6 +502,7 @@ impl Stack {
             inv
         });
         inv.connections = self.connections(region);
+        (inv.bucket_statements, inv.other_statements) = self.bucket_statements();
         let nccs: Vec<_> = self
             .nccs()
             .into_iter()
@@ -507,6 +515,30 @@ impl Stack {
             inv.live_rules += rules.iter().filter(|r| !r.deactivated).count();
         }
         inv
+    }
+
+    /// Statements in the customer's bucket policies: (plink's, every other), all buckets.
+    pub fn bucket_statements(&self) -> (usize, usize) {
+        self.block_on(async {
+            let aws = self.clients().await;
+            let buckets = aws.s3.list_buckets().send().await.expect("ListBuckets");
+            let (mut ours, mut others) = (0, 0);
+            for b in buckets.buckets() {
+                let name = b.name().unwrap_or_default();
+                let Some(text) = aws.bucket_policy(name).await.expect("GetBucketPolicy") else {
+                    continue;
+                };
+                let policy: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+                for st in policy["Statement"].as_array().into_iter().flatten() {
+                    if st["Sid"].as_str().is_some_and(|s| s.starts_with("Plink")) {
+                        ours += 1;
+                    } else {
+                        others += 1;
+                    }
+                }
+            }
+            (ours, others)
+        })
     }
 
     /// The connection states of the customer's endpoint services, by endpoint id.

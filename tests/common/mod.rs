@@ -50,4 +50,4 @@ pub use stack::{Call, Emu, Stack};
 #[allow(unused_imports)]
 pub use wait::{eventually, wait_until};
 #[allow(unused_imports)]
-pub use workdir::{Workdir, WorkflowSpec, repo_file};
+pub use workdir::{Kind, Workdir, WorkflowSpec, repo_file};

@@ -7,9 +7,38 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// Edits applied to the demo workflow (`workflows/s3-privatelink.toml`).
+/// A workflow kind, by its example file in `workflows/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    S3PrivateLink,
+    NlbService,
+    S3Native,
+}
+
+impl Kind {
+    /// Every kind the suites run on.
+    pub const ALL: [Kind; 3] = [Kind::S3PrivateLink, Kind::NlbService, Kind::S3Native];
+
+    /// The kind's name (its example is `workflows/<name>.toml`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::S3PrivateLink => "s3-privatelink",
+            Kind::NlbService => "nlb-service",
+            Kind::S3Native => "s3-native",
+        }
+    }
+
+    /// The text of the kind's example.
+    pub fn example(self) -> String {
+        repo_file(&format!("workflows/{}.toml", self.name()))
+    }
+}
+
+/// Edits applied to a kind's example workflow (`workflows/<kind>.toml`; the default is the demo,
+/// `s3-privatelink`).
 #[derive(Debug, Clone)]
 pub struct WorkflowSpec {
+    pub kind: Kind,
     pub deployment: String,
     pub region: String,
     pub workspace_ids: Vec<i64>,
@@ -23,6 +52,7 @@ pub struct WorkflowSpec {
 impl Default for WorkflowSpec {
     fn default() -> Self {
         Self {
+            kind: Kind::S3PrivateLink,
             deployment: "demo-s3".into(),
             region: "us-east-1".into(),
             workspace_ids: vec![1111111111111111],
@@ -34,6 +64,38 @@ impl Default for WorkflowSpec {
 }
 
 impl WorkflowSpec {
+    /// The example of `kind` as it is (its deployment, NCC and workspaces).
+    pub fn of(kind: Kind) -> Self {
+        let doc: toml::Table = toml::from_str(&kind.example()).expect("the example parses");
+        let db = &doc["databricks"];
+        Self {
+            kind,
+            deployment: doc["deployment"]["name"].as_str().unwrap().to_owned(),
+            region: doc["aws"]["region"].as_str().unwrap().to_owned(),
+            workspace_ids: db["workspace_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(toml::Value::as_integer)
+                .collect(),
+            ncc_name: db["ncc"]["name"].as_str().unwrap().to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The buckets of an `s3-native` spec (none for other kinds).
+    pub fn buckets(&self) -> Vec<String> {
+        let doc: toml::Table = toml::from_str(&self.kind.example()).expect("the example parses");
+        doc.get("s3")
+            .and_then(|s| s["buckets"].as_array())
+            .map(|b| {
+                b.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The demo workflow moved to `region` (its VPC fixture exists there too) and `workspaces`.
     pub fn in_region(region: &str, workspaces: &[i64]) -> Self {
         Self {
@@ -43,9 +105,9 @@ impl WorkflowSpec {
         }
     }
 
-    /// The TOML text of the edited demo workflow.
+    /// The TOML text of the edited example workflow.
     pub fn render(&self) -> String {
-        let demo = repo_file("workflows/s3-privatelink.toml");
+        let demo = self.kind.example();
         let mut doc: toml::Table = toml::from_str(&demo).expect("the demo workflow parses");
         let table = |doc: &mut toml::Table, name: &str| -> toml::Table {
             doc.get(name)
@@ -59,14 +121,17 @@ impl WorkflowSpec {
 
         let mut aws = table(&mut doc, "aws");
         aws.insert("region".into(), self.region.clone().into());
-        let mut tags = toml::Table::new();
-        tags.insert(
-            self.subnets_tag.0.clone(),
-            self.subnets_tag.1.clone().into(),
-        );
-        let mut subnets = toml::Table::new();
-        subnets.insert("tags".into(), tags.into());
-        aws.insert("subnets".into(), subnets.into());
+        // Only the kinds with a VPC take subnets.
+        if aws.contains_key("subnets") {
+            let mut tags = toml::Table::new();
+            tags.insert(
+                self.subnets_tag.0.clone(),
+                self.subnets_tag.1.clone().into(),
+            );
+            let mut subnets = toml::Table::new();
+            subnets.insert("tags".into(), tags.into());
+            aws.insert("subnets".into(), subnets.into());
+        }
         doc.insert("aws".into(), aws.into());
 
         let mut db = table(&mut doc, "databricks");

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, Stack, Workdir, WorkflowSpec, knobs};
+use crate::common::{Kind, Run, Stack, Workdir, WorkflowSpec, knobs};
 use crate::suite::{
     Deployment, Findings, PHASES, Phase, Rng, StateTracker, catch, run_seed, secs, seed_or_random,
     table,
@@ -35,8 +35,9 @@ use crate::suite::{
 pub const MAX_KILLS_IN_ROW: usize = 4;
 /// Chance that a resumed attempt is killed again.
 const KILL_AGAIN: f64 = 0.5;
-/// Runs in the CI mode.
+/// Runs in the CI mode: the demo kind, and each other kind.
 const CI_RUNS: usize = 5;
+const CI_RUNS_OTHER_KINDS: usize = 2;
 /// A single attempt longer than this fails the run.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -137,7 +138,13 @@ fn phase_with_kills(
 }
 
 /// One crash run: every phase under kills, then the checks.
-fn crash_run(stack: &Stack, expected: &[(Phase, Duration)], seed: u64, index: usize) -> Tally {
+fn crash_run(
+    stack: &Stack,
+    kind: Kind,
+    expected: &[(Phase, Duration)],
+    seed: u64,
+    index: usize,
+) -> Tally {
     let mut tally = Tally {
         runs: 1,
         ..Tally::default()
@@ -146,7 +153,7 @@ fn crash_run(stack: &Stack, expected: &[(Phase, Duration)], seed: u64, index: us
     let mut lines = Vec::new();
     let outcome = catch(|| {
         stack.reset();
-        let d = Deployment::new(stack, Workdir::new(WorkflowSpec::default()));
+        let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
         let mut tracker = StateTracker::new();
         for &(phase, exp) in expected {
             tracker.keep_ids = phase == Phase::Up;
@@ -209,7 +216,8 @@ fn crash_run(stack: &Stack, expected: &[(Phase, Duration)], seed: u64, index: us
             .push(format!("run {index}: harness failure: {msg}"));
     }
     eprintln!(
-        "crash run {index}: {} | kills {} resumes {} dup {} orphans {} lost {}{}",
+        "crash run {index} ({}): {} | kills {} resumes {} dup {} orphans {} lost {}{}",
+        kind.name(),
         lines.join(" | "),
         tally.kills,
         tally.resumes,
@@ -226,9 +234,9 @@ fn crash_run(stack: &Stack, expected: &[(Phase, Duration)], seed: u64, index: us
 }
 
 /// A clean pass through every phase: how long each takes on this stack.
-fn calibrate(stack: &Stack) -> Vec<(Phase, Duration)> {
+fn calibrate(stack: &Stack, kind: Kind) -> Vec<(Phase, Duration)> {
     stack.reset();
-    let d = Deployment::new(stack, Workdir::new(WorkflowSpec::default()));
+    let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
     let mut out = Vec::new();
     for &phase in PHASES {
         let run = d.run(stack, phase, &[]);
@@ -240,14 +248,30 @@ fn calibrate(stack: &Stack) -> Vec<(Phase, Duration)> {
 
 #[test]
 fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_state() {
+    crash_suite(Kind::S3PrivateLink, CI_RUNS);
+}
+
+#[test]
+fn crash_nlb_service_kill9_then_resume_leaves_no_duplicate_orphan_or_lost_state() {
+    crash_suite(Kind::NlbService, CI_RUNS_OTHER_KINDS);
+}
+
+#[test]
+fn crash_s3_native_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_or_policy_statement() {
+    crash_suite(Kind::S3Native, CI_RUNS_OTHER_KINDS);
+}
+
+/// The suite on the example of `kind`: `ci_runs` runs unless `PLINK_CRASH_RUNS` says otherwise.
+fn crash_suite(kind: Kind, ci_runs: usize) {
     let knobs = knobs();
     let (seed, given) = seed_or_random(knobs.crash_seed);
-    let runs = knobs.crash_runs.unwrap_or(CI_RUNS);
+    let runs = knobs.crash_runs.unwrap_or(ci_runs);
     let only = knobs.crash_only;
     let workers = knobs.crash_workers.unwrap_or(1).clamp(1, 8);
     eprintln!(
-        "crash: seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; replay \
-         with PLINK_CRASH_SEED={seed:#x}",
+        "crash ({}): seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; \
+         replay with PLINK_CRASH_SEED={seed:#x}",
+        kind.name(),
         if given {
             "from PLINK_CRASH_SEED"
         } else {
@@ -267,12 +291,12 @@ fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_
         for _ in 0..workers.min(indices.len()) {
             scope.spawn(|| {
                 let stack = Stack::start();
-                let expected = calibrate(&stack);
+                let expected = calibrate(&stack, kind);
                 calibrations.lock().unwrap().push(expected.clone());
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&index) = indices.get(k) else { break };
-                    let t = crash_run(&stack, &expected, seed, index);
+                    let t = crash_run(&stack, kind, &expected, seed, index);
                     total.lock().unwrap().add(t);
                 }
             });
@@ -294,6 +318,7 @@ fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_
         )
     };
     let mut rows = vec![
+        vec!["kind".into(), kind.name().to_owned()],
         vec!["seed".into(), format!("{seed:#x}")],
         vec!["runs".into(), total.runs.to_string()],
         vec!["kills (SIGKILL)".into(), total.kills.to_string()],
@@ -329,7 +354,11 @@ fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_
         ],
         vec!["wall time".into(), format!("{}s", secs(wall))],
     ]);
-    eprintln!("\ncrash suite\n{}", table(&["", "value"], &rows));
+    eprintln!(
+        "\ncrash suite ({})\n{}",
+        kind.name(),
+        table(&["", "value"], &rows)
+    );
     assert!(
         total.failures.is_empty(),
         "{} failure(s) (replay with PLINK_CRASH_SEED={seed:#x}):\n\n{}",

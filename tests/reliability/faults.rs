@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::common::{Emu, Stack, Workdir, WorkflowSpec, knobs};
+use crate::common::{Emu, Kind, Stack, Workdir, WorkflowSpec, knobs};
 use crate::suite::{Deployment, Findings, PHASES, catch, secs, table};
 
 /// Which calls `commit_then_timeout` hits.
@@ -151,9 +151,9 @@ struct Row {
 }
 
 /// Runs every phase once on a reset stack with `plans` (None: clean); one row per phase.
-fn run_phases(stack: &Stack, label: &str, plans: Option<(Value, Value)>) -> Vec<Row> {
+fn run_phases(stack: &Stack, kind: Kind, label: &str, plans: Option<(Value, Value)>) -> Vec<Row> {
     stack.reset();
-    let d = Deployment::new(stack, Workdir::new(WorkflowSpec::default()));
+    let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
     let mut rows = Vec::new();
     for &phase in PHASES {
         stack.clear_all_calls();
@@ -235,12 +235,27 @@ fn run_phases(stack: &Stack, label: &str, plans: Option<(Value, Value)>) -> Vec<
 
 #[test]
 fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
+    fault_suite(Kind::S3PrivateLink);
+}
+
+#[test]
+fn faults_nlb_service_completes_without_duplicates() {
+    fault_suite(Kind::NlbService);
+}
+
+#[test]
+fn faults_s3_native_completes_without_duplicates_or_a_lost_policy_statement() {
+    fault_suite(Kind::S3Native);
+}
+
+/// The suite on the example of `kind`: one faulty run (CI) or `PLINK_FAULT_RUNS`.
+fn fault_suite(kind: Kind) {
     let full = knobs().fault_runs.is_some();
     let runs = knobs().fault_runs.unwrap_or(1);
     let base_seed = knobs().fault_seed.unwrap_or(1);
     let started = Instant::now();
     let stack = Stack::start();
-    let clean = run_phases(&stack, "clean", None);
+    let clean = run_phases(&stack, kind, "clean", None);
     for r in &clean {
         assert!(
             r.problems.is_empty(),
@@ -259,6 +274,7 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
         eprintln!("faults: {label} …");
         rows.extend(run_phases(
             &stack,
+            kind,
             &label,
             Some((
                 aws_plan(seed, rate, lost),
@@ -343,7 +359,8 @@ fn faults_up_to_30_percent_on_both_clouds_complete_without_duplicates() {
     }
     let total_fired: u64 = rows.iter().flat_map(|r| r.fired.values()).sum();
     eprintln!(
-        "\nfault suite ({} faulted run(s), {total_fired} faults injected, {}s)\n{}",
+        "\nfault suite ({}: {} faulted run(s), {total_fired} faults injected, {}s)\n{}",
+        kind.name(),
         runs,
         secs(started.elapsed()),
         table(&headers, &body)

@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::common::Stack;
-use crate::common::checks::{assert_converged, is_live};
-use crate::common::cloud::{DATABRICKS_AWS, Inventory};
-use crate::common::{Run, Workdir};
+use crate::common::checks::{assert_converged, excess};
+use crate::common::cloud::Inventory;
+use crate::common::{Run, Workdir, WorkflowSpec};
 
 /// Tag key plink puts on every AWS resource it creates (`src/aws/tags.rs`).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -203,52 +203,12 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Extra copies per kind of resource: every count above one.
-pub fn duplicates(inv: &Inventory) -> Vec<String> {
-    let live_dbx = inv
-        .connections
-        .iter()
-        .filter(|c| c.owner == DATABRICKS_AWS && is_live(&c.state))
-        .count();
-    [
-        ("endpoint", inv.endpoints),
-        ("security group", inv.security_groups),
-        ("load balancer", inv.load_balancers),
-        ("target group", inv.target_groups),
-        ("listener", inv.listeners),
-        ("endpoint service", inv.endpoint_services),
-        ("Databricks endpoint", inv.databricks_endpoints),
-        ("live Databricks connection", live_dbx),
-        ("NCC", inv.nccs),
-        ("rule (ever)", inv.rules),
-    ]
-    .iter()
-    .filter(|(_, n)| *n > 1)
-    .map(|(what, n)| format!("{} × {what}", n))
-    .collect()
-}
-
-fn excess(inv: &Inventory) -> usize {
-    let live_dbx = inv
-        .connections
-        .iter()
-        .filter(|c| c.owner == DATABRICKS_AWS && is_live(&c.state))
-        .count();
-    [
-        inv.endpoints,
-        inv.security_groups,
-        inv.load_balancers,
-        inv.target_groups,
-        inv.listeners,
-        inv.endpoint_services,
-        inv.databricks_endpoints,
-        live_dbx,
-        inv.nccs,
-        inv.rules,
-    ]
-    .iter()
-    .map(|n| n.saturating_sub(1))
-    .sum()
+/// Extra copies per kind of resource: every count above what a converged deployment has.
+pub fn duplicates(spec: &WorkflowSpec, inv: &Inventory) -> Vec<String> {
+    excess(spec, inv)
+        .into_iter()
+        .map(|(what, n, e)| format!("{} × {what}", n - e + 1))
+        .collect()
 }
 
 /// After `up`: one of everything (counted on the emulators), the harness's "converged" checks,
@@ -257,11 +217,11 @@ fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
-    f.duplicates = excess(&inv);
+    f.duplicates = excess(spec, &inv).iter().map(|(_, n, e)| n - e).sum();
     if f.duplicates > 0 {
         f.problem(format!(
             "duplicates: {} ({inv})",
-            duplicates(&inv).join(", ")
+            duplicates(spec, &inv).join(", ")
         ));
     }
     if let Err(msg) = catch(|| assert_converged(stack, &d.wd, last)) {
@@ -291,12 +251,20 @@ fn check_down(stack: &Stack, d: &Deployment) -> Findings {
         ("endpoint service", inv.endpoint_services),
         ("NCC", inv.nccs),
         ("live rule", inv.live_rules),
+        ("bucket statement of plink's", inv.bucket_statements),
     ];
     for (what, n) in left {
         if n > 0 {
             f.orphans += n;
             f.problem(format!("{n} × {what} left after down ({inv})"));
         }
+    }
+    // The other teams' statements are all still there (the fixtures hold one).
+    if inv.other_statements != 1 {
+        f.problem(format!(
+            "{} statement(s) of others in the bucket policies after down, expected 1 ({inv})",
+            inv.other_statements
+        ));
     }
     let tagged = tagged_resources(stack, &spec.region, &spec.deployment);
     if !tagged.is_empty() {
