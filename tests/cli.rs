@@ -330,8 +330,16 @@ fn nlb_service_files_are_checked_with_their_own_tables_file_line_and_key() {
         ),
         3,
         &[
-            "service.targets: expected exactly one of \"ips\", \"instances\" or \"aws_service\", found both",
+            "service.targets: expected exactly one of \"ips\", \"instances\", \"rds_instance\", \"rds_cluster\" or \"aws_service\", found 2 (ips, aws_service)",
         ],
+    );
+    check(
+        &good.replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { rds_instance = \"orders--db\" }",
+        ),
+        3,
+        &["service.targets.rds_instance: expected an RDS identifier like \"orders-db\""],
     );
     check(
         &good.replace(

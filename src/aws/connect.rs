@@ -1,4 +1,4 @@
-//! Building the EC2, ELBv2 and S3 clients.
+//! Building the EC2, ELBv2, S3 and RDS clients.
 //!
 //! Credentials and endpoints come from aws-config's default chain, exactly as in every AWS tool:
 //! environment (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
@@ -165,6 +165,7 @@ pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub s3: aws_sdk_s3::Client,
+    pub rds: aws_sdk_rds::Client,
     /// The caller's account.
     ///
     /// Taken from the credentials when they carry it, otherwise from EC2: the owner of the
@@ -187,6 +188,7 @@ impl AwsClients {
                     .force_path_style(config.endpoint_url().is_some())
                     .build(),
             ),
+            rds: aws_sdk_rds::Client::new(config),
             account_id,
             region,
         }

@@ -24,6 +24,8 @@ pub enum Service {
     Elb,
     /// Amazon S3 (bucket policies, `s3-native`).
     S3,
+    /// Amazon RDS (database targets of `nlb-service`).
+    Rds,
     /// Credentials resolution (profiles, SSO, assume role), before any service call.
     Credentials,
 }
@@ -34,6 +36,7 @@ impl fmt::Display for Service {
             Self::Ec2 => "ec2",
             Self::Elb => "elasticloadbalancing",
             Self::S3 => "s3",
+            Self::Rds => "rds",
             Self::Credentials => "credentials",
         })
     }
@@ -278,8 +281,10 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             None => ErrorKind::Transport,
         };
     };
-    // Codes sometimes come with an `Exception` suffix (JSON protocols, some proxies).
+    // Codes sometimes come with an `Exception` suffix (JSON protocols, some proxies), RDS's
+    // with `Fault` (`DBClusterNotFoundFault`).
     let bare = code.strip_suffix("Exception").unwrap_or(code);
+    let bare = bare.strip_suffix("Fault").unwrap_or(bare);
     match bare {
         "Throttling"
         | "Throttled"

@@ -24,6 +24,7 @@ pub mod iam;
 pub mod instance;
 pub mod listener;
 pub mod load_balancer;
+pub mod rds;
 pub mod s3;
 pub mod tags;
 pub mod target_group;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Found, Res, Resource, errors};
-use crate::aws::{AwsClients, SubnetSelector, Vpc, VpcSelector};
+use crate::aws::{AwsClients, ErrorKind, SubnetSelector, Vpc, VpcSelector};
 use crate::engine::StepError;
 
 /// The VPC and subnets of the workflow file (`aws.vpc`, `aws.subnets`).
@@ -25,6 +25,8 @@ pub struct Network {
 /// Where the addresses of a service behind the NLB come from.
 pub struct ServiceAddresses {
     pub source: AddressSource,
+    /// The ports the NLB forwards (a database must answer on one of them).
+    pub ports: Vec<u16>,
     /// Where each value is written in the workflow file (`file:line:column: key`), for errors.
     pub written_at: Vec<String>,
 }
@@ -35,6 +37,10 @@ pub enum AddressSource {
     Ips(Vec<String>),
     /// EC2 instance ids: their primary private IPs, read on every run.
     Instances(Vec<String>),
+    /// An RDS DB instance: the address its endpoint resolves to (a failover moves it).
+    RdsInstance(String),
+    /// An Aurora cluster: the address its writer endpoint resolves to.
+    RdsCluster(String),
 }
 
 /// What the state keeps: the VPC and subnets resolved.
@@ -242,6 +248,12 @@ impl ServiceAddresses {
                 .map(|(ip, at)| (ip.clone(), at.as_str()))
                 .collect(),
             AddressSource::Instances(ids) => self.instance_ips(aws, vpc, ids).await?,
+            AddressSource::RdsInstance(id) => {
+                vec![(self.db_ip(aws, vpc, id, false).await?, self.at(0))]
+            }
+            AddressSource::RdsCluster(id) => {
+                vec![(self.db_ip(aws, vpc, id, true).await?, self.at(0))]
+            }
         };
         for (ip, at) in &ips {
             if !vpc.cidr_blocks.iter().any(|c| in_cidr(ip, c)) {
@@ -259,6 +271,85 @@ impl ServiceAddresses {
         ips.sort();
         ips.dedup();
         Ok(ips)
+    }
+
+    fn at(&self, n: usize) -> &str {
+        self.written_at
+            .get(n)
+            .map_or("service.targets", String::as_str)
+    }
+
+    /// The address a database's endpoint (the writer's, for a cluster) resolves to now: it
+    /// must be in `vpc`, answer on one of the NLB's ports, and not be going away.
+    async fn db_ip(&self, aws: &AwsClients, vpc: &Vpc, id: &str, cluster: bool) -> Res<String> {
+        let what = if cluster { "DB cluster" } else { "DB instance" };
+        let at = self.at(0);
+        let found = if cluster {
+            aws.db_cluster(id).await
+        } else {
+            aws.db_instance(id).await
+        };
+        let db = found.map_err(|e| match e.kind {
+            ErrorKind::NotFound => StepError::needs_user(
+                format!("{at}: RDS {what} {id} does not exist in {}", aws.region),
+                "check the identifier, and that aws.region is the database's region",
+            ),
+            _ => errors::aws(&format!("reading RDS {what} {id}"), e),
+        })?;
+        let problem = if db.vpc_id.as_deref() != Some(vpc.id.as_str()) {
+            Some(format!(
+                "RDS {what} {id} is in VPC {}, not in the deployment's VPC {}",
+                db.vpc_id.as_deref().unwrap_or("none"),
+                vpc.id
+            ))
+        } else if matches!(
+            db.status.as_str(),
+            "deleting" | "failed" | "stopped" | "stopping"
+        ) {
+            Some(format!("RDS {what} {id} is {}", db.status))
+        } else if !self.ports.contains(&db.port) {
+            Some(format!(
+                "RDS {what} {id} answers on port {}, which is not in service.ports {:?}",
+                db.port, self.ports
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(StepError::needs_user(
+                format!("{at}: {problem}"),
+                "name an available database of the deployment's VPC, and list its port in service.ports",
+            ));
+        }
+        if db.address.is_empty() {
+            // Still being created: its endpoint comes with it.
+            return Err(StepError::retryable(format!(
+                "RDS {what} {id} has no endpoint yet ({})",
+                db.status
+            )));
+        }
+        // On AWS the endpoint is a DNS name that resolves to the writer's private IP, from
+        // anywhere; a failover points it at another one.
+        let addrs = tokio::net::lookup_host((db.address.as_str(), db.port))
+            .await
+            .map_err(|e| {
+                StepError::retryable(format!("resolving {} (RDS {what} {id}): {e}", db.address))
+            })?;
+        addrs
+            .filter_map(|a| match a.ip() {
+                std::net::IpAddr::V4(ip) => Some(ip.to_string()),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .next()
+            .ok_or_else(|| {
+                StepError::needs_user(
+                    format!(
+                        "{at}: {} (RDS {what} {id}) resolves to no IPv4 address",
+                        db.address
+                    ),
+                    "an NLB IP target needs an IPv4 address",
+                )
+            })
     }
 
     /// The primary private IP of each instance, which must be in `vpc` and not terminated.

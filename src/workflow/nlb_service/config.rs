@@ -40,13 +40,15 @@ struct RawService {
     targets: Spanned<Table<RawTargets>>,
 }
 
-/// `service.targets = { ips = [ … ] }`, `{ instances = [ "i-…" ] }` or
-/// `{ aws_service = "com.amazonaws.<region>.<name>" }`.
+/// `service.targets = { ips = [ … ] }`, `{ instances = [ "i-…" ] }`, `{ rds_instance = "…" }`,
+/// `{ rds_cluster = "…" }` or `{ aws_service = "com.amazonaws.<region>.<name>" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 struct RawTargets {
     ips: Option<Spanned<Vec<Spanned<String>>>>,
     instances: Option<Spanned<Vec<Spanned<String>>>>,
+    rds_instance: Option<Spanned<String>>,
+    rds_cluster: Option<Spanned<String>>,
     aws_service: Option<Spanned<String>>,
 }
 
@@ -70,6 +72,11 @@ pub enum ServiceTargets {
     /// EC2 instances: their primary private IPs are registered, read again on every run (a
     /// replaced instance's new address is drift that `up` repairs).
     Instances(Vec<String>),
+    /// An RDS DB instance: the address its endpoint resolves to, read on every run (a Multi-AZ
+    /// failover moves it: drift `up` repairs).
+    RdsInstance(String),
+    /// An Aurora cluster: the address its writer endpoint resolves to (a failover moves it).
+    RdsCluster(String),
     /// An AWS service without a first-party private path: plink creates its interface endpoint
     /// (and a security group allowing TCP 443 from the subnets) and targets the endpoint's ENI
     /// IPs, as `s3-privatelink` does for S3.
@@ -179,10 +186,53 @@ fn service(
     }
     let targets = raw.targets.get_ref();
     let mut written_at = Vec::new();
-    let targets = match (&targets.ips, &targets.instances, &targets.aws_service) {
-        (Some(ips), None, None) => ips_targets(v, ips, &mut written_at),
-        (None, Some(ids), None) => instance_targets(v, ids, &mut written_at),
-        (None, None, Some(name)) => {
+    let given: Vec<&str> = [
+        ("ips", targets.ips.is_some()),
+        ("instances", targets.instances.is_some()),
+        ("rds_instance", targets.rds_instance.is_some()),
+        ("rds_cluster", targets.rds_cluster.is_some()),
+        ("aws_service", targets.aws_service.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect();
+    let rds =
+        |v: &mut Validator<'_>, id: &Spanned<String>, key: &str, written_at: &mut Vec<String>| {
+            let checked = v.check(id, key, |id| check_rds_identifier(id).map(|()| id.clone()));
+            if checked.is_some() {
+                written_at.push(v.place(id.span(), key));
+            }
+            checked
+        };
+    let targets = match (
+        &targets.ips,
+        &targets.instances,
+        &targets.rds_instance,
+        &targets.rds_cluster,
+        &targets.aws_service,
+    ) {
+        _ if given.len() != 1 => {
+            let found = match given.as_slice() {
+                [] => "none".to_owned(),
+                keys => format!("{} ({})", keys.len(), keys.join(", ")),
+            };
+            v.report(
+                Some(raw.targets.span()),
+                "service.targets",
+                format!(
+                    "expected exactly one of \"ips\", \"instances\", \"rds_instance\", \"rds_cluster\" or \"aws_service\", found {found}"
+                ),
+            );
+            None
+        }
+        (Some(ips), ..) => ips_targets(v, ips, &mut written_at),
+        (_, Some(ids), ..) => instance_targets(v, ids, &mut written_at),
+        (_, _, Some(id), ..) => rds(v, id, "service.targets.rds_instance", &mut written_at)
+            .map(ServiceTargets::RdsInstance),
+        (_, _, _, Some(id), _) => rds(v, id, "service.targets.rds_cluster", &mut written_at)
+            .map(ServiceTargets::RdsCluster),
+        (_, _, _, _, None) => None,
+        (.., Some(name)) => {
             if valid_ports != [443] && ok {
                 v.report(
                     Some(raw.ports.span()),
@@ -210,22 +260,6 @@ fn service(
                     None => Err(String::from("the region is invalid")),
                 }
             })
-        }
-        (ips, ids, name) => {
-            let given = [ips.is_some(), ids.is_some(), name.is_some()];
-            let found = match given.iter().filter(|g| **g).count() {
-                0 => "neither",
-                2 => "both",
-                _ => "all three",
-            };
-            v.report(
-                Some(raw.targets.span()),
-                "service.targets",
-                format!(
-                    "expected exactly one of \"ips\", \"instances\" or \"aws_service\", found {found}"
-                ),
-            );
-            None
         }
     };
     match (ok, targets) {
@@ -303,4 +337,21 @@ fn unique_list(
         }
     }
     ok.then_some(valid)
+}
+
+/// An RDS DB instance or cluster identifier: 1 to 63 letters, digits and hyphens, starting with
+/// a letter, no two hyphens in a row, not ending with a hyphen.
+fn check_rds_identifier(id: &str) -> Result<(), String> {
+    let ok = (1..=63).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !id.contains("--")
+        && !id.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected an RDS identifier like \"orders-db\" (letters, digits and hyphens, starting with a letter), found {id:?}"
+        ))
+    }
 }

@@ -72,24 +72,25 @@ impl NlbService {
             databricks: &w.databricks,
             timeouts: &w.timeouts,
         };
-        let addresses = |source| ServiceAddresses {
-            source,
-            written_at: w.service.written_at.clone(),
-        };
-        let service = match &w.service.targets {
-            ServiceTargets::Ips(ips) => Some(addresses(AddressSource::Ips(ips.clone()))),
-            ServiceTargets::Instances(ids) => {
-                Some(addresses(AddressSource::Instances(ids.clone())))
-            }
+        let source = match &w.service.targets {
+            ServiceTargets::Ips(ips) => Some(AddressSource::Ips(ips.clone())),
+            ServiceTargets::Instances(ids) => Some(AddressSource::Instances(ids.clone())),
+            ServiceTargets::RdsInstance(id) => Some(AddressSource::RdsInstance(id.clone())),
+            ServiceTargets::RdsCluster(id) => Some(AddressSource::RdsCluster(id.clone())),
             ServiceTargets::AwsService(_) => None,
         };
+        let service = source.map(|source| ServiceAddresses {
+            source,
+            ports: w.service.ports.clone(),
+            written_at: w.service.written_at.clone(),
+        });
         let mut graph = path.network(Graph::new(), service);
         let endpoint: &[&str] = match &w.service.targets {
-            ServiceTargets::Ips(_) | ServiceTargets::Instances(_) => &[],
             ServiceTargets::AwsService(name) => {
                 graph = path.interface_endpoint(graph, name, None, None);
                 &["endpoint"]
             }
+            _ => &[],
         };
         graph = path.load_balancer(graph);
         let mut listeners = Vec::new();
