@@ -13,7 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::ProvideCredentials;
 
-use super::error::{AwsError, ErrorKind, Service, chain};
+use super::error::{AwsError, ErrorKind, Service, chain, ec2_error};
 use super::tags::filter;
 
 /// Session name of assumed roles, visible in CloudTrail.
@@ -63,13 +63,6 @@ impl AwsConnect {
     #[must_use]
     pub fn role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.role_arn = Some(role_arn.into());
-        self
-    }
-
-    /// Sets the SDK's attempts per call (1 = no SDK retries; the engine still retries steps).
-    #[must_use]
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
         self
     }
 
@@ -134,23 +127,22 @@ impl AwsConnect {
 /// returns the account id they carry, if they do (SSO, assumed roles, `aws_account_id` in a
 /// profile, `AWS_ACCOUNT_ID`).
 async fn resolve_account(config: &SdkConfig) -> Result<Option<String>, AwsError> {
-    let Some(provider) = config.credentials_provider() else {
-        return Err(AwsError::local(
-            Service::Credentials,
-            "ResolveCredentials",
-            ErrorKind::AccessDenied,
-            "no AWS credentials provider is configured",
-        ));
-    };
-    let creds = provider.provide_credentials().await.map_err(|e| {
-        // `CredentialsError`'s text names the failing provider and its reason, never a secret.
+    let denied = |msg: String| {
         AwsError::local(
             Service::Credentials,
             "ResolveCredentials",
             ErrorKind::AccessDenied,
-            format!("cannot resolve AWS credentials: {}", chain(&e)),
+            msg,
         )
-    })?;
+    };
+    let Some(provider) = config.credentials_provider() else {
+        return Err(denied("no AWS credentials provider is configured".into()));
+    };
+    // `CredentialsError`'s text names the failing provider and its reason, never a secret.
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| denied(format!("cannot resolve AWS credentials: {}", chain(&e))))?;
     Ok(creds.account_id().map(|a| a.as_str().to_owned()))
 }
 
@@ -191,7 +183,7 @@ impl AwsClients {
             .filters(filter("is-default", ["true"]))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcs", e))?;
+            .map_err(ec2_error("DescribeVpcs"))?;
         if let Some(owner) = vpcs.vpcs().iter().find_map(|v| v.owner_id()) {
             return Ok(owner.to_owned());
         }
@@ -203,7 +195,7 @@ impl AwsClients {
             .max_results(50)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
+            .map_err(ec2_error("DescribeSecurityGroups"))?;
         let mut owners: Vec<&str> = groups
             .security_groups()
             .iter()

@@ -2,9 +2,9 @@
 
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
-use super::AwsClients;
-use super::error::{AwsError, Service};
+use super::error::{AwsError, ErrorKind, Service, check_unsuccessful, ec2_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
+use super::{AwsClients, or_empty};
 
 /// An interface VPC endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,14 +75,11 @@ pub struct EndpointNetworkInterface {
 
 fn to_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> VpcEndpoint {
     VpcEndpoint {
-        id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
-        state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
-        service_name: e.service_name().unwrap_or_default().to_owned(),
-        endpoint_type: e
-            .vpc_endpoint_type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
+        id: or_empty(e.vpc_endpoint_id()),
+        state: or_empty(e.state()),
+        vpc_id: or_empty(e.vpc_id()),
+        service_name: or_empty(e.service_name()),
+        endpoint_type: or_empty(e.vpc_endpoint_type()),
         subnet_ids: e.subnet_ids().to_vec(),
         security_group_ids: e
             .groups()
@@ -119,27 +116,20 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` other than `InvalidVpcEndpointId.NotFound`.
     pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>, AwsError> {
-        match self
+        let found = self
             .ec2
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(id)
             .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .vpc_endpoints()
-                .iter()
-                .find(|e| e.vpc_endpoint_id() == Some(id))
-                .map(to_endpoint)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpoints", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+            .await;
+        let Some(out) = unless_not_found(found.map_err(ec2_error("DescribeVpcEndpoints")))? else {
+            return Ok(None);
+        };
+        let endpoint = out
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(id));
+        Ok(endpoint.map(to_endpoint))
     }
 
     /// The endpoints carrying plink's tags for `query`, including ones being deleted.
@@ -147,19 +137,11 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints`.
     pub async fn find_vpc_endpoints(&self, query: &TagQuery) -> Result<Vec<VpcEndpoint>, AwsError> {
-        Ok(self
+        let req = self
             .ec2
             .describe_vpc_endpoints()
-            .set_filters(Some(query.ec2_filters()))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpoints", e))?
-            .iter()
-            .map(to_endpoint)
-            .collect())
+            .set_filters(Some(query.ec2_filters()));
+        all_items!(req, ec2_error("DescribeVpcEndpoints"), to_endpoint)
     }
 
     /// Creates an interface endpoint.
@@ -169,8 +151,8 @@ impl AwsClients {
     /// re-issues the create with its recorded token instead of searching for the endpoint.
     ///
     /// # Errors
-    /// [`ErrorKind::Conflict`](super::ErrorKind::Conflict) (`IdempotentParameterMismatch`) if the
-    /// token was used with other parameters; [`ErrorKind::Quota`](super::ErrorKind::Quota)
+    /// [`ErrorKind::Conflict`] (`IdempotentParameterMismatch`) if the token was used with other
+    /// parameters; [`ErrorKind::Quota`]
     /// (`VpcEndpointLimitExceeded`); any other [`AwsError`] of `CreateVpcEndpoint`.
     pub async fn create_interface_endpoint(
         &self,
@@ -198,16 +180,10 @@ impl AwsClients {
             .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "CreateVpcEndpoint", e))?;
-        let endpoint = out.vpc_endpoint().ok_or_else(|| {
-            AwsError::local(
-                Service::Ec2,
-                "CreateVpcEndpoint",
-                super::ErrorKind::Transport,
-                "the answer carries no endpoint",
-            )
-        })?;
-        Ok(to_endpoint(endpoint))
+            .map_err(ec2_error("CreateVpcEndpoint"))?;
+        out.vpc_endpoint()
+            .map(to_endpoint)
+            .ok_or_else(|| AwsError::no_answer(Service::Ec2, "CreateVpcEndpoint", "endpoint"))
     }
 
     /// The endpoint's network interfaces and their private IPv4 addresses, sorted by AZ.
@@ -216,7 +192,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeNetworkInterfaces` (an ENI deleted meanwhile gives
-    /// `InvalidNetworkInterfaceID.NotFound`, a [`NotFound`](super::ErrorKind::NotFound)).
+    /// `InvalidNetworkInterfaceID.NotFound`, a [`NotFound`](ErrorKind::NotFound)).
     pub async fn endpoint_network_interfaces(
         &self,
         endpoint: &VpcEndpoint,
@@ -224,28 +200,19 @@ impl AwsClients {
         if endpoint.network_interface_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut enis: Vec<EndpointNetworkInterface> = self
+        let req = self
             .ec2
             .describe_network_interfaces()
-            .set_network_interface_ids(Some(endpoint.network_interface_ids.clone()))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeNetworkInterfaces", e))?
-            .iter()
-            .map(|n| EndpointNetworkInterface {
-                id: n.network_interface_id().unwrap_or_default().to_owned(),
-                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
-                availability_zone: n.availability_zone().unwrap_or_default().to_owned(),
-                private_ip: n.private_ip_address().unwrap_or_default().to_owned(),
-                status: n
-                    .status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-            })
-            .collect();
+            .set_network_interface_ids(Some(endpoint.network_interface_ids.clone()));
+        let mut enis = all_items!(req, ec2_error("DescribeNetworkInterfaces"), |n| {
+            EndpointNetworkInterface {
+                id: or_empty(n.network_interface_id()),
+                subnet_id: or_empty(n.subnet_id()),
+                availability_zone: or_empty(n.availability_zone()),
+                private_ip: or_empty(n.private_ip_address()),
+                status: or_empty(n.status()),
+            }
+        })?;
         enis.sort_by(|a, b| (&a.availability_zone, &a.id).cmp(&(&b.availability_zone, &b.id)));
         Ok(enis)
     }
@@ -254,19 +221,18 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` / `DescribeNetworkInterfaces`;
-    /// [`NotFound`](super::ErrorKind::NotFound) if the endpoint does not exist.
+    /// [`NotFound`](ErrorKind::NotFound) if the endpoint does not exist.
     pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>, AwsError> {
-        let endpoint = self
-            .describe_vpc_endpoint(endpoint_id)
-            .await?
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Ec2,
-                    "DescribeVpcEndpoints",
-                    super::ErrorKind::NotFound,
-                    format!("VPC endpoint {endpoint_id} does not exist"),
-                )
-            })?;
+        let Some(endpoint) = self.describe_vpc_endpoint(endpoint_id).await? else {
+            let msg = format!("VPC endpoint {endpoint_id} does not exist");
+            let kind = ErrorKind::NotFound;
+            return Err(AwsError::local(
+                Service::Ec2,
+                "DescribeVpcEndpoints",
+                kind,
+                msg,
+            ));
+        };
         Ok(self
             .endpoint_network_interfaces(&endpoint)
             .await?
@@ -292,10 +258,7 @@ impl AwsClients {
             .set_vpc_endpoint_ids(Some(ids.to_vec()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DeleteVpcEndpoints", e))?;
-        match AwsError::from_unsuccessful("DeleteVpcEndpoints", out.unsuccessful()) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
-        }
+            .map_err(ec2_error("DeleteVpcEndpoints"))?;
+        check_unsuccessful("DeleteVpcEndpoints", out.unsuccessful())
     }
 }

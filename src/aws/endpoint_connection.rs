@@ -4,10 +4,9 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use aws_sdk_ec2::types::UnsuccessfulItem;
 
-use super::AwsClients;
-use super::endpoint_service::service_id_filter;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Service, ec2_error};
 use super::tags::filter;
+use super::{AwsClients, or_empty};
 
 /// A consumer's connection to the endpoint service, as the provider sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +35,10 @@ impl EndpointConnection {
 
 fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> EndpointConnection {
     EndpointConnection {
-        service_id: c.service_id().unwrap_or_default().to_owned(),
-        vpce_id: c.vpc_endpoint_id().unwrap_or_default().to_owned(),
-        owner: c.vpc_endpoint_owner().unwrap_or_default().to_owned(),
-        state: c
-            .vpc_endpoint_state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        service_id: or_empty(c.service_id()),
+        vpce_id: or_empty(c.vpc_endpoint_id()),
+        owner: or_empty(c.vpc_endpoint_owner()),
+        state: or_empty(c.vpc_endpoint_state()),
         connection_id: c.vpc_endpoint_connection_id().map(str::to_owned),
         created: c.creation_timestamp().map(ToString::to_string),
     }
@@ -65,9 +61,7 @@ where
         return Ok(Vec::new());
     }
     tracing::debug!(service = %service_id, ?vpce_ids, operation);
-    send(vpce_ids.to_vec())
-        .await
-        .map_err(|e| AwsError::from_sdk(Service::Ec2, operation, e))
+    send(vpce_ids.to_vec()).await.map_err(ec2_error(operation))
 }
 
 impl AwsClients {
@@ -83,19 +77,17 @@ impl AwsClients {
         let mut req = self
             .ec2
             .describe_vpc_endpoint_connections()
-            .filters(service_id_filter(service_id));
+            .filters(filter("service-id", [service_id]));
         if let Some(id) = vpce_id {
             req = req.filters(filter("vpc-endpoint-id", [id]));
         }
-        Ok(req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointConnections", e))?
-            .iter()
-            .map(to_connection)
+        let all = all_items!(
+            req,
+            ec2_error("DescribeVpcEndpointConnections"),
+            to_connection
+        )?;
+        Ok(all
+            .into_iter()
             // Filters are applied by the server; checking again costs nothing.
             .filter(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id))
             .collect())
@@ -123,10 +115,7 @@ impl AwsClients {
                 .map(|out| out.unsuccessful().to_vec())
         })
         .await?;
-        match AwsError::from_unsuccessful(operation, &failed) {
-            Some(err) => Err(err),
-            None => Ok(()),
-        }
+        AwsError::from_unsuccessful(operation, &failed).map_or(Ok(()), Err)
     }
 
     /// Accepts the connection of `vpce_id` only if it belongs to `expected_owner` (Databricks'
@@ -147,40 +136,28 @@ impl AwsClients {
         expected_owner: &str,
     ) -> Result<EndpointConnection, AwsError> {
         const OP: &str = "AcceptVpcEndpointConnections";
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, OP, kind, msg));
         let found = self.endpoint_connections(service_id, Some(vpce_id)).await?;
         let Some(conn) = found.into_iter().next() else {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::NotFound,
-                format!("endpoint service {service_id} has no connection from {vpce_id}"),
-            ));
+            let msg = format!("endpoint service {service_id} has no connection from {vpce_id}");
+            return fail(ErrorKind::NotFound, msg);
         };
-        if conn.owner != expected_owner {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::Invalid,
-                format!(
-                    "refusing to accept {vpce_id}: it belongs to account {}, expected {expected_owner}",
-                    conn.owner
-                ),
-            ));
+        let (owner, state) = (&conn.owner, &conn.state);
+        if owner != expected_owner {
+            let msg = format!(
+                "refusing to accept {vpce_id}: it belongs to account {owner}, expected {expected_owner}"
+            );
+            return fail(ErrorKind::Invalid, msg);
         }
-        if conn.is_available() || conn.state == "pending" {
+        if conn.is_available() || state == "pending" {
             return Ok(conn);
         }
         if !conn.is_pending_acceptance() {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::Invalid,
-                format!(
-                    "connection {vpce_id} is `{}` and cannot be accepted; the consumer must \
-                     create a new endpoint",
-                    conn.state
-                ),
-            ));
+            let msg = format!(
+                "connection {vpce_id} is `{state}` and cannot be accepted; the consumer must \
+                 create a new endpoint"
+            );
+            return fail(ErrorKind::Invalid, msg);
         }
         self.accept_endpoint_connections(service_id, &[vpce_id.to_owned()])
             .await?;

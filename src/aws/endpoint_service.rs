@@ -1,10 +1,13 @@
 //! The VPC endpoint service on the NLB, and who may connect to it.
 
+use aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builders::DescribeVpcEndpointServiceConfigurationsFluentBuilder as DescribeServices;
 use aws_sdk_ec2::types::ResourceType;
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
-use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2};
+use super::error::{
+    AwsError, ErrorKind, Service, check_unsuccessful, ec2_error, ignore_codes, unless_not_found,
+};
+use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
+use super::{AwsClients, or_empty};
 
 /// A VPC endpoint service (the provider side of PrivateLink).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +58,9 @@ pub struct CreateEndpointService {
 
 fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
     EndpointService {
-        id: s.service_id().unwrap_or_default().to_owned(),
-        name: s.service_name().unwrap_or_default().to_owned(),
-        state: s
-            .service_state()
-            .map(|x| x.as_str().to_owned())
-            .unwrap_or_default(),
+        id: or_empty(s.service_id()),
+        name: or_empty(s.service_name()),
+        state: or_empty(s.service_state()),
         acceptance_required: s.acceptance_required().unwrap_or(false),
         nlb_arns: s.network_load_balancer_arns().to_vec(),
         availability_zones: s.availability_zones().to_vec(),
@@ -88,25 +88,13 @@ fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsEr
     Ok(())
 }
 
-impl AwsClients {
-    async fn describe_services(
-        &self,
-        req: aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builders::DescribeVpcEndpointServiceConfigurationsFluentBuilder,
-    ) -> Result<Vec<EndpointService>, AwsError> {
-        Ok(req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServiceConfigurations", e)
-            })?
-            .iter()
-            .map(to_service)
-            .collect())
-    }
+/// Every endpoint service a `DescribeVpcEndpointServiceConfigurations` request answers.
+async fn describe_services(req: DescribeServices) -> Result<Vec<EndpointService>, AwsError> {
+    let to_error = ec2_error("DescribeVpcEndpointServiceConfigurations");
+    all_items!(req, to_error, to_service)
+}
 
+impl AwsClients {
     /// The endpoint service with this id, `None` if it does not exist.
     ///
     /// # Errors
@@ -120,11 +108,8 @@ impl AwsClients {
             .ec2
             .describe_vpc_endpoint_service_configurations()
             .service_ids(service_id);
-        match self.describe_services(req).await {
-            Ok(all) => Ok(all.into_iter().find(|s| s.id == service_id)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        let found = unless_not_found(describe_services(req).await)?;
+        Ok(found.and_then(|all| all.into_iter().find(|s| s.id == service_id)))
     }
 
     /// The endpoint services carrying plink's tags for `query`.
@@ -139,7 +124,7 @@ impl AwsClients {
             .ec2
             .describe_vpc_endpoint_service_configurations()
             .set_filters(Some(query.ec2_filters()));
-        self.describe_services(req).await
+        describe_services(req).await
     }
 
     /// The endpoint service that uses this NLB, if any (an NLB serves at most one service).
@@ -152,8 +137,7 @@ impl AwsClients {
     ) -> Result<Option<EndpointService>, AwsError> {
         // No server-side filter on the NLB: list the account's services (few) and match.
         let req = self.ec2.describe_vpc_endpoint_service_configurations();
-        Ok(self
-            .describe_services(req)
+        Ok(describe_services(req)
             .await?
             .into_iter()
             .find(|s| !s.is_gone() && s.nlb_arns.iter().any(|a| a == nlb_arn)))
@@ -180,17 +164,11 @@ impl AwsClients {
             .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService))
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "CreateVpcEndpointServiceConfiguration", e)
-            })?;
-        out.service_configuration().map(to_service).ok_or_else(|| {
-            AwsError::local(
-                Service::Ec2,
-                "CreateVpcEndpointServiceConfiguration",
-                ErrorKind::Transport,
-                "the answer carries no service configuration",
-            )
-        })
+            .map_err(ec2_error("CreateVpcEndpointServiceConfiguration"))?;
+        let operation = "CreateVpcEndpointServiceConfiguration";
+        out.service_configuration()
+            .map(to_service)
+            .ok_or_else(|| AwsError::no_answer(Service::Ec2, operation, "service configuration"))
     }
 
     /// The principals allowed to connect.
@@ -202,26 +180,16 @@ impl AwsClients {
         &self,
         service_id: &str,
     ) -> Result<Vec<AllowedPrincipal>, AwsError> {
-        let all = self
+        let req = self
             .ec2
             .describe_vpc_endpoint_service_permissions()
-            .service_id(service_id)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServicePermissions", e)
-            })?;
-        Ok(all
-            .iter()
-            .map(|p| AllowedPrincipal {
-                principal: p.principal().unwrap_or_default().to_owned(),
-                principal_type: p.principal_type().map(|t| t.as_str().to_owned()),
-                permission_id: p.service_permission_id().map(str::to_owned),
-            })
-            .collect())
+            .service_id(service_id);
+        let to_error = ec2_error("DescribeVpcEndpointServicePermissions");
+        all_items!(req, to_error, |p| AllowedPrincipal {
+            principal: or_empty(p.principal()),
+            principal_type: p.principal_type().map(|t| t.as_str().to_owned()),
+            permission_id: p.service_permission_id().map(str::to_owned),
+        })
     }
 
     /// Allows `principal` (an explicit IAM ARN) to connect. Allowing it again is a no-op.
@@ -238,9 +206,7 @@ impl AwsClients {
             .add_allowed_principals(principal)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e)
-            })?;
+            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"))?;
         Ok(())
     }
 
@@ -254,26 +220,16 @@ impl AwsClients {
         service_id: &str,
         principal: &str,
     ) -> Result<(), AwsError> {
-        match self
+        let sent = self
             .ec2
             .modify_vpc_endpoint_service_permissions()
             .service_id(service_id)
             .remove_allowed_principals(principal)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err =
-                    AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e);
-                // Removing a principal that is not there: nothing to do.
-                if err.has_code("InvalidPrincipal.NotFound") || err.has_code("InvalidParameter") {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"));
+        // Removing a principal that is not there: nothing to do.
+        ignore_codes(sent, &["InvalidPrincipal.NotFound", "InvalidParameter"])
     }
 
     /// Deletes endpoint services. Services that no longer exist are fine.
@@ -294,22 +250,9 @@ impl AwsClients {
             .set_service_ids(Some(service_ids.to_vec()))
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DeleteVpcEndpointServiceConfigurations", e)
-            })?;
-        match AwsError::from_unsuccessful(
-            "DeleteVpcEndpointServiceConfigurations",
-            out.unsuccessful(),
-        ) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
-        }
+            .map_err(ec2_error("DeleteVpcEndpointServiceConfigurations"))?;
+        check_unsuccessful("DeleteVpcEndpointServiceConfigurations", out.unsuccessful())
     }
-}
-
-/// EC2 filter narrowing connections to one endpoint service.
-pub(crate) fn service_id_filter(service_id: &str) -> aws_sdk_ec2::types::Filter {
-    filter("service-id", [service_id])
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ impl fmt::Display for UnsuccessfulItem {
 /// The message never contains credentials: it is built from the error code and message AWS
 /// returns (with access key ids masked) or from the transport error, never from the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}", summary(.service, .operation, .code, .message, .unsuccessful), hint_suffix(.kind))]
+#[error("{}{}", self.summary(), hint_suffix(self.hint()))]
 pub struct AwsError {
     pub service: Service,
     /// The API action, e.g. `CreateVpcEndpoint`.
@@ -101,36 +101,51 @@ pub struct AwsError {
     pub unsuccessful: Vec<UnsuccessfulItem>,
 }
 
-fn summary(
-    service: &Service,
-    operation: &str,
-    code: &Option<String>,
-    message: &str,
-    unsuccessful: &[UnsuccessfulItem],
-) -> String {
-    match code {
-        // Batch failures list each item with its own code in the message.
-        Some(c) if unsuccessful.is_empty() => format!("{service} {operation}: {c}: {message}"),
-        _ => format!("{service} {operation}: {message}"),
-    }
-}
-
 const ACCESS_HINT: &str = "check which AWS credentials are in use (AWS_PROFILE, --profile, \
      --role-arn, environment) and that they grant the permissions listed by `plink iam-policy`";
 const QUOTA_HINT: &str = "request a higher quota in Service Quotas, or delete unused resources";
 
-fn hint(kind: &ErrorKind) -> Option<&'static str> {
-    match kind {
-        ErrorKind::AccessDenied => Some(ACCESS_HINT),
-        ErrorKind::Quota => Some(QUOTA_HINT),
-        _ => None,
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!("\n  hint: {h}")).unwrap_or_default()
+}
+
+/// `map_err` adapter for an EC2 call: `.map_err(ec2_error("DescribeVpcs"))`.
+pub(crate) fn ec2_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    move |err| AwsError::from_sdk(Service::Ec2, operation, err)
+}
+
+/// `map_err` adapter for an ELBv2 call: `.map_err(elb_error("DescribeTags"))`.
+pub(crate) fn elb_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    move |err| AwsError::from_sdk(Service::Elb, operation, err)
+}
+
+/// `Ok(())` also when the call failed with one of `codes` (e.g. a rule that already exists).
+///
+/// # Errors
+/// Every other error of `result`.
+pub(crate) fn ignore_codes<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<(), AwsError> {
+    match result {
+        Err(e) if !codes.iter().any(|c| e.has_code(c)) => Err(e),
+        _ => Ok(()),
     }
 }
 
-fn hint_suffix(kind: &ErrorKind) -> String {
-    hint(kind)
-        .map(|h| format!("\n  hint: {h}"))
-        .unwrap_or_default()
+/// `Err` listing the failed items of a batch delete or reject, unless every one only says "not
+/// found" (gone is what the caller wanted).
+pub(crate) fn check_unsuccessful(
+    operation: &'static str,
+    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
+) -> Result<(), AwsError> {
+    match AwsError::from_unsuccessful(operation, items) {
+        Some(err) if !err.is_not_found() => Err(err),
+        _ => Ok(()),
+    }
 }
 
 impl AwsError {
@@ -150,6 +165,12 @@ impl AwsError {
             request_id: None,
             unsuccessful: Vec::new(),
         }
+    }
+
+    /// A create call answered without the resource it made (`what`): worth a retry.
+    pub(crate) fn no_answer(service: Service, operation: &'static str, what: &str) -> Self {
+        let message = format!("the answer carries no {what}");
+        Self::local(service, operation, ErrorKind::Transport, message)
     }
 
     /// Converts an SDK error of either client.
@@ -222,13 +243,9 @@ impl AwsError {
             })
             .collect();
         // The kind is the first item's, unless every item only says "not found".
-        let kinds: Vec<ErrorKind> = items
+        let kind = items
             .iter()
             .map(|i| classify(i.code.as_deref(), None))
-            .collect();
-        let kind = kinds
-            .iter()
-            .copied()
             .find(|k| *k != ErrorKind::NotFound)
             .unwrap_or(ErrorKind::NotFound);
         let listed: Vec<String> = items.iter().map(ToString::to_string).collect();
@@ -261,6 +278,36 @@ impl AwsError {
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// The error without its hint: service, operation, code and message.
+    pub fn summary(&self) -> String {
+        let (service, operation, message) = (self.service, self.operation, &self.message);
+        match &self.code {
+            // Batch failures list each item with its own code in the message.
+            Some(c) if self.unsuccessful.is_empty() => {
+                format!("{service} {operation}: {c}: {message}")
+            }
+            _ => format!("{service} {operation}: {message}"),
+        }
+    }
+
+    /// [`summary`](Self::summary) followed by the request id AWS returned, if any (for `-v`
+    /// output and support cases; the default message leaves it out).
+    pub fn summary_with_request_id(&self) -> String {
+        match &self.request_id {
+            Some(id) => format!("{} (request id {id})", self.summary()),
+            None => self.summary(),
+        }
+    }
+
+    /// What the user can do about it, for access and quota errors.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.kind {
+            ErrorKind::AccessDenied => Some(ACCESS_HINT),
+            ErrorKind::Quota => Some(QUOTA_HINT),
+            _ => None,
+        }
+    }
 }
 
 /// Classifies an AWS error code (and the HTTP status when there is one).
@@ -277,6 +324,8 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     };
     // Codes sometimes come with an `Exception` suffix (JSON protocols, some proxies).
     let bare = code.strip_suffix("Exception").unwrap_or(code);
+    let is_quota =
+        bare.ends_with("LimitExceeded") || bare.starts_with("TooMany") || bare.ends_with("Limit");
     match bare {
         "Throttling"
         | "Throttled"
@@ -286,17 +335,13 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "SlowDown"
         | "EC2Throttled"
         | "PriorRequestNotComplete"
-        | "BandwidthLimitExceeded" => {
-            return ErrorKind::Throttled;
-        }
+        | "BandwidthLimitExceeded" => ErrorKind::Throttled,
         "ServiceUnavailable"
         | "InternalError"
         | "InternalFailure"
         | "Unavailable"
         | "InsufficientCapacity"
-        | "RequestTimeout" => {
-            return ErrorKind::Unavailable;
-        }
+        | "RequestTimeout" => ErrorKind::Unavailable,
         "UnauthorizedOperation"
         | "AccessDenied"
         | "AuthFailure"
@@ -307,9 +352,7 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "UnrecognizedClient"
         | "OptInRequired"
         | "Blocked"
-        | "IncompleteSignature" => {
-            return ErrorKind::AccessDenied;
-        }
+        | "IncompleteSignature" => ErrorKind::AccessDenied,
         "DuplicateLoadBalancerName"
         | "DuplicateTargetGroupName"
         | "DuplicateListener"
@@ -322,21 +365,14 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "InvalidGroup.InUse"
         | "IncorrectState"
         | "InvalidState"
-        | "OperationNotPermitted" => {
-            return ErrorKind::Conflict;
-        }
-        _ => {}
-    }
-    if bare.ends_with("NotFound") {
-        return ErrorKind::NotFound;
-    }
-    if bare.ends_with("LimitExceeded") || bare.starts_with("TooMany") || bare.ends_with("Limit") {
-        return ErrorKind::Quota;
-    }
-    match status {
-        Some(s) if s >= 500 => ErrorKind::Unavailable,
-        Some(401 | 403) => ErrorKind::AccessDenied,
-        _ => ErrorKind::Invalid,
+        | "OperationNotPermitted" => ErrorKind::Conflict,
+        _ if bare.ends_with("NotFound") => ErrorKind::NotFound,
+        _ if is_quota => ErrorKind::Quota,
+        _ => match status {
+            Some(s) if s >= 500 => ErrorKind::Unavailable,
+            Some(401 | 403) => ErrorKind::AccessDenied,
+            _ => ErrorKind::Invalid,
+        },
     }
 }
 
@@ -390,33 +426,6 @@ pub fn unless_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, Aws
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-impl AwsError {
-    /// The error without its hint: service, operation, code and message.
-    pub fn summary(&self) -> String {
-        summary(
-            &self.service,
-            self.operation,
-            &self.code,
-            &self.message,
-            &self.unsuccessful,
-        )
-    }
-
-    /// [`summary`](Self::summary) followed by the request id AWS returned, if any (for `-v`
-    /// output and support cases; the default message leaves it out).
-    pub fn summary_with_request_id(&self) -> String {
-        match &self.request_id {
-            Some(id) => format!("{} (request id {id})", self.summary()),
-            None => self.summary(),
-        }
-    }
-
-    /// What the user can do about it, for access and quota errors.
-    pub fn hint(&self) -> Option<&'static str> {
-        hint(&self.kind)
     }
 }
 

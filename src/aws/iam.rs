@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::tags::{MANAGED_BY_PLINK, TAG_MANAGED_BY};
+use Access::{ChangeTagged, Create, Read};
 
 /// How an action is granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,94 +20,45 @@ pub enum Access {
     ChangeTagged,
 }
 
+const EC2: &str = "ec2";
+const ELB: &str = "elasticloadbalancing";
+
 /// Every AWS API action plink calls, with its service prefix and access class.
 pub const ACTIONS: &[(&str, &str, Access)] = &[
-    ("ec2", "DescribeVpcs", Access::Read),
-    ("ec2", "DescribeSubnets", Access::Read),
-    ("ec2", "DescribeSecurityGroups", Access::Read),
-    ("ec2", "DescribeNetworkInterfaces", Access::Read),
-    ("ec2", "DescribeVpcEndpoints", Access::Read),
-    ("ec2", "DescribeVpcEndpointConnections", Access::Read),
-    (
-        "ec2",
-        "DescribeVpcEndpointServiceConfigurations",
-        Access::Read,
-    ),
-    ("ec2", "DescribeVpcEndpointServicePermissions", Access::Read),
-    ("ec2", "CreateSecurityGroup", Access::Create),
-    ("ec2", "CreateVpcEndpoint", Access::Create),
-    (
-        "ec2",
-        "CreateVpcEndpointServiceConfiguration",
-        Access::Create,
-    ),
-    ("ec2", "AuthorizeSecurityGroupIngress", Access::ChangeTagged),
-    (
-        "ec2",
-        "ModifyVpcEndpointServicePermissions",
-        Access::ChangeTagged,
-    ),
-    ("ec2", "AcceptVpcEndpointConnections", Access::ChangeTagged),
-    ("ec2", "RejectVpcEndpointConnections", Access::ChangeTagged),
-    ("ec2", "DeleteSecurityGroup", Access::ChangeTagged),
-    ("ec2", "DeleteVpcEndpoints", Access::ChangeTagged),
-    (
-        "ec2",
-        "DeleteVpcEndpointServiceConfigurations",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancers",
-        Access::Read,
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancerAttributes",
-        Access::Read,
-    ),
-    ("elasticloadbalancing", "DescribeTargetGroups", Access::Read),
-    ("elasticloadbalancing", "DescribeTargetHealth", Access::Read),
-    ("elasticloadbalancing", "DescribeListeners", Access::Read),
-    ("elasticloadbalancing", "DescribeTags", Access::Read),
-    ("elasticloadbalancing", "CreateLoadBalancer", Access::Create),
-    ("elasticloadbalancing", "CreateTargetGroup", Access::Create),
-    ("elasticloadbalancing", "CreateListener", Access::Create),
-    (
-        "elasticloadbalancing",
-        "ModifyLoadBalancerAttributes",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "SetSecurityGroups",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "RegisterTargets",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeregisterTargets",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteListener",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteTargetGroup",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteLoadBalancer",
-        Access::ChangeTagged,
-    ),
+    (EC2, "DescribeVpcs", Read),
+    (EC2, "DescribeSubnets", Read),
+    (EC2, "DescribeSecurityGroups", Read),
+    (EC2, "DescribeNetworkInterfaces", Read),
+    (EC2, "DescribeVpcEndpoints", Read),
+    (EC2, "DescribeVpcEndpointConnections", Read),
+    (EC2, "DescribeVpcEndpointServiceConfigurations", Read),
+    (EC2, "DescribeVpcEndpointServicePermissions", Read),
+    (EC2, "CreateSecurityGroup", Create),
+    (EC2, "CreateVpcEndpoint", Create),
+    (EC2, "CreateVpcEndpointServiceConfiguration", Create),
+    (EC2, "AuthorizeSecurityGroupIngress", ChangeTagged),
+    (EC2, "ModifyVpcEndpointServicePermissions", ChangeTagged),
+    (EC2, "AcceptVpcEndpointConnections", ChangeTagged),
+    (EC2, "RejectVpcEndpointConnections", ChangeTagged),
+    (EC2, "DeleteSecurityGroup", ChangeTagged),
+    (EC2, "DeleteVpcEndpoints", ChangeTagged),
+    (EC2, "DeleteVpcEndpointServiceConfigurations", ChangeTagged),
+    (ELB, "DescribeLoadBalancers", Read),
+    (ELB, "DescribeLoadBalancerAttributes", Read),
+    (ELB, "DescribeTargetGroups", Read),
+    (ELB, "DescribeTargetHealth", Read),
+    (ELB, "DescribeListeners", Read),
+    (ELB, "DescribeTags", Read),
+    (ELB, "CreateLoadBalancer", Create),
+    (ELB, "CreateTargetGroup", Create),
+    (ELB, "CreateListener", Create),
+    (ELB, "ModifyLoadBalancerAttributes", ChangeTagged),
+    (ELB, "SetSecurityGroups", ChangeTagged),
+    (ELB, "RegisterTargets", ChangeTagged),
+    (ELB, "DeregisterTargets", ChangeTagged),
+    (ELB, "DeleteListener", ChangeTagged),
+    (ELB, "DeleteTargetGroup", ChangeTagged),
+    (ELB, "DeleteLoadBalancer", ChangeTagged),
 ];
 
 /// The actions of one class, as `service:Action` strings.
@@ -140,11 +92,11 @@ pub fn policy_document() -> Value {
             { "Sid": "PlinkChangeOwnResources", "Effect": "Allow", "Action": actions(Access::ChangeTagged), "Resource": "*", "Condition": tagged },
             {
                 "Sid": "PlinkTagOnCreateEc2", "Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": "*",
-                "Condition": { "StringEquals": { "ec2:CreateAction": creates("ec2") } }
+                "Condition": { "StringEquals": { "ec2:CreateAction": creates(EC2) } }
             },
             {
                 "Sid": "PlinkTagOnCreateElb", "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags"], "Resource": "*",
-                "Condition": { "StringEquals": { "elasticloadbalancing:CreateAction": creates("elasticloadbalancing") } }
+                "Condition": { "StringEquals": { "elasticloadbalancing:CreateAction": creates(ELB) } }
             }
         ]
     })

@@ -2,9 +2,9 @@
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+use super::error::{AwsError, Service, elb_error, unless_not_found};
 use super::tags::PlinkTags;
+use super::{AwsClients, or_empty};
 
 /// A listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +44,10 @@ fn to_listener(l: &aws_sdk_elasticloadbalancingv2::types::Listener) -> Listener 
         }
     }
     Listener {
-        arn: l.listener_arn().unwrap_or_default().to_owned(),
-        load_balancer_arn: l.load_balancer_arn().unwrap_or_default().to_owned(),
+        arn: or_empty(l.listener_arn()),
+        load_balancer_arn: or_empty(l.load_balancer_arn()),
         port: l.port(),
-        protocol: l
-            .protocol()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
+        protocol: or_empty(l.protocol()),
         target_group_arns,
     }
 }
@@ -61,18 +58,12 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeListeners` other than `LoadBalancerNotFound`.
     pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>, AwsError> {
-        let all = unless_not_found(
-            self.elb
-                .describe_listeners()
-                .load_balancer_arn(load_balancer_arn)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeListeners", e)),
-        )?;
-        Ok(all.map_or_else(|| Vec::new(), |all| all.iter().map(to_listener).collect()))
+        let req = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(load_balancer_arn);
+        let all = all_items!(req, elb_error("DescribeListeners"), to_listener);
+        Ok(unless_not_found(all)?.unwrap_or_default())
     }
 
     /// The listener of `load_balancer_arn` on `port` — the natural key of a listener (a load
@@ -115,15 +106,9 @@ impl AwsClients {
             .set_tags(Some(input.tags.elb_tags()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateListener", e))?;
-        out.listeners().first().map(to_listener).ok_or_else(|| {
-            AwsError::local(
-                Service::Elb,
-                "CreateListener",
-                ErrorKind::Transport,
-                "the answer carries no listener",
-            )
-        })
+            .map_err(elb_error("CreateListener"))?;
+        let listener = out.listeners().first().map(to_listener);
+        listener.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateListener", "listener"))
     }
 
     /// Deletes a listener. One that no longer exists is fine.
@@ -132,14 +117,8 @@ impl AwsClients {
     /// Any [`AwsError`] of `DeleteListener` other than `ListenerNotFound`.
     pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteListener");
-        unless_not_found(
-            self.elb
-                .delete_listener()
-                .listener_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteListener", e)),
-        )
-        .map(|_| ())
+        let deleted = self.elb.delete_listener().listener_arn(arn).send().await;
+        unless_not_found(deleted.map_err(elb_error("DeleteListener")))?;
+        Ok(())
     }
 }

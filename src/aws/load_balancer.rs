@@ -1,13 +1,14 @@
 //! The internal Network Load Balancer in front of the interface endpoint.
 
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{
     EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum, LoadBalancerAttribute,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+use super::error::{AwsError, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
+use super::{AwsClients, or_empty};
 
 /// The load-balancer attribute that spreads traffic over the targets of every AZ.
 pub const CROSS_ZONE_ATTRIBUTE: &str = "load_balancing.cross_zone.enabled";
@@ -65,30 +66,20 @@ pub struct CreateLoadBalancer {
 
 fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancer {
     LoadBalancer {
-        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
-        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
-        dns_name: lb.dns_name().unwrap_or_default().to_owned(),
-        state: lb
-            .state()
-            .and_then(|s| s.code())
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default(),
+        arn: or_empty(lb.load_balancer_arn()),
+        name: or_empty(lb.load_balancer_name()),
+        dns_name: or_empty(lb.dns_name()),
+        state: or_empty(lb.state().and_then(|s| s.code())),
         state_reason: lb.state().and_then(|s| s.reason()).map(str::to_owned),
-        scheme: lb
-            .scheme()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        type_: lb
-            .r#type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
-        vpc_id: lb.vpc_id().unwrap_or_default().to_owned(),
+        scheme: or_empty(lb.scheme()),
+        type_: or_empty(lb.r#type()),
+        vpc_id: or_empty(lb.vpc_id()),
         subnets: lb
             .availability_zones()
             .iter()
             .map(|z| LoadBalancerSubnet {
-                subnet_id: z.subnet_id().unwrap_or_default().to_owned(),
-                availability_zone: z.zone_name().unwrap_or_default().to_owned(),
+                subnet_id: or_empty(z.subnet_id()),
+                availability_zone: or_empty(z.zone_name()),
             })
             .collect(),
         security_groups: lb.security_groups().to_vec(),
@@ -104,7 +95,8 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
     pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>, AwsError> {
-        self.describe_load_balancers_where(|r| r.names(name)).await
+        self.first_load_balancer(self.elb.describe_load_balancers().names(name))
+            .await
     }
 
     /// The load balancer with this ARN, `None` if it does not exist (any more).
@@ -115,23 +107,17 @@ impl AwsClients {
         &self,
         arn: &str,
     ) -> Result<Option<LoadBalancer>, AwsError> {
-        self.describe_load_balancers_where(|r| r.load_balancer_arns(arn))
+        self.first_load_balancer(self.elb.describe_load_balancers().load_balancer_arns(arn))
             .await
     }
 
-    async fn describe_load_balancers_where(
+    async fn first_load_balancer(
         &self,
-        narrow: impl FnOnce(
-            aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
-        ) -> aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
+        req: DescribeLoadBalancersFluentBuilder,
     ) -> Result<Option<LoadBalancer>, AwsError> {
-        let out = unless_not_found(
-            narrow(self.elb.describe_load_balancers())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e)),
-        )?;
-        Ok(out.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
+        let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
+        Ok(unless_not_found(out)?
+            .and_then(|out| out.load_balancers().first().map(to_load_balancer)))
     }
 
     /// The load balancers carrying plink's tags for `query` (lists every load balancer of the
@@ -143,18 +129,8 @@ impl AwsClients {
         &self,
         query: &TagQuery,
     ) -> Result<Vec<LoadBalancer>, AwsError> {
-        let all: Vec<LoadBalancer> = self
-            .elb
-            .describe_load_balancers()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e))?
-            .iter()
-            .map(to_load_balancer)
-            .collect();
+        let req = self.elb.describe_load_balancers();
+        let all = all_items!(req, elb_error("DescribeLoadBalancers"), to_load_balancer)?;
         let arns: Vec<String> = all.iter().map(|lb| lb.arn.clone()).collect();
         let matching = self.elb_arns_matching(&arns, query).await?;
         Ok(all
@@ -193,19 +169,11 @@ impl AwsClients {
             .set_tags(Some(input.tags.elb_tags()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateLoadBalancer", e))?;
-        let lb = out
-            .load_balancers()
-            .first()
-            .map(to_load_balancer)
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Elb,
-                    "CreateLoadBalancer",
-                    ErrorKind::Transport,
-                    "the answer carries no load balancer",
-                )
-            })?;
+            .map_err(elb_error("CreateLoadBalancer"))?;
+        let lb = out.load_balancers().first().map(to_load_balancer);
+        let lb = lb.ok_or_else(|| {
+            AwsError::no_answer(Service::Elb, "CreateLoadBalancer", "load balancer")
+        })?;
         if !input.security_group_ids.is_empty() {
             self.set_load_balancer_security_groups(&lb.arn, &input.security_group_ids, false)
                 .await?;
@@ -236,7 +204,7 @@ impl AwsClients {
             .enforce_security_group_inbound_rules_on_private_link_traffic(enforce)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "SetSecurityGroups", e))?;
+            .map_err(elb_error("SetSecurityGroups"))?;
         Ok(())
     }
 
@@ -257,7 +225,7 @@ impl AwsClients {
             )
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "ModifyLoadBalancerAttributes", e))?;
+            .map_err(elb_error("ModifyLoadBalancerAttributes"))?;
         Ok(())
     }
 
@@ -272,7 +240,7 @@ impl AwsClients {
             .load_balancer_arn(arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancerAttributes", e))?;
+            .map_err(elb_error("DescribeLoadBalancerAttributes"))?;
         Ok(out
             .attributes()
             .iter()
@@ -286,14 +254,13 @@ impl AwsClients {
     /// other [`AwsError`] of `DeleteLoadBalancer`.
     pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
-        unless_not_found(
-            self.elb
-                .delete_load_balancer()
-                .load_balancer_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteLoadBalancer", e)),
-        )
-        .map(|_| ())
+        let deleted = self
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(arn)
+            .send()
+            .await;
+        unless_not_found(deleted.map_err(elb_error("DeleteLoadBalancer")))?;
+        Ok(())
     }
 }

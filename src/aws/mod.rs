@@ -15,6 +15,22 @@
 //! - every error is an [`AwsError`] with a [`ErrorKind`]; per-item failures of batch calls are
 //!   errors too.
 
+/// Every item of a paginated request, each converted by `$convert`: a
+/// `Result<Vec<_>, AwsError>` (`$to_error` maps the SDK error, e.g. `ec2_error("DescribeVpcs")`).
+/// A macro because the SDK's paginators share no trait that a function could be generic over.
+macro_rules! all_items {
+    ($request:expr, $to_error:expr, $convert:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err($to_error)
+            .map(|items| items.iter().map($convert).collect::<Vec<_>>())
+    };
+}
+
 mod connect;
 pub mod endpoint;
 pub mod endpoint_connection;
@@ -37,3 +53,8 @@ pub use load_balancer::{CreateLoadBalancer, LoadBalancer, LoadBalancerSubnet};
 pub use tags::{PlinkTags, TagQuery, Tags};
 pub use target_group::{CreateTargetGroup, TargetGroup, TargetHealth};
 pub use vpc::{CreateSecurityGroup, SecurityGroup, Subnet, SubnetSelector, Vpc, VpcSelector};
+
+/// An optional SDK string or enum value as an owned string, empty when absent.
+fn or_empty(value: Option<impl AsRef<str>>) -> String {
+    value.map(|v| v.as_ref().to_owned()).unwrap_or_default()
+}

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
 
 use super::AwsClients;
-use super::error::{AwsError, Service};
+use super::error::{AwsError, elb_error, unless_not_found};
 
 /// Tag key: the deployment (plink's name for one end-to-end setup).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -213,11 +213,8 @@ impl AwsClients {
                 Ok(found) => out.extend(found),
                 Err(e) if e.is_not_found() => {
                     for arn in chunk {
-                        match self.elb_tags_chunk(std::slice::from_ref(arn)).await {
-                            Ok(found) => out.extend(found),
-                            Err(e) if e.is_not_found() => {}
-                            Err(e) => return Err(e),
-                        }
+                        let found = self.elb_tags_chunk(std::slice::from_ref(arn)).await;
+                        out.extend(unless_not_found(found)?.unwrap_or_default());
                     }
                 }
                 Err(e) => return Err(e),
@@ -233,7 +230,7 @@ impl AwsClients {
             .set_resource_arns(Some(arns.to_vec()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTags", e))?;
+            .map_err(elb_error("DescribeTags"))?;
         Ok(out
             .tag_descriptions()
             .iter()

@@ -2,11 +2,12 @@
 
 use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::operation::RequestId;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+use super::error::{AwsError, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
+use super::{AwsClients, or_empty};
 
 /// A target group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,28 +56,16 @@ pub struct CreateTargetGroup {
 
 fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> TargetGroup {
     TargetGroup {
-        arn: tg.target_group_arn().unwrap_or_default().to_owned(),
-        name: tg.target_group_name().unwrap_or_default().to_owned(),
-        protocol: tg
-            .protocol()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
+        arn: or_empty(tg.target_group_arn()),
+        name: or_empty(tg.target_group_name()),
+        protocol: or_empty(tg.protocol()),
         port: tg.port(),
-        target_type: tg
-            .target_type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
-        vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+        target_type: or_empty(tg.target_type()),
+        vpc_id: or_empty(tg.vpc_id()),
         health_check_protocol: tg.health_check_protocol().map(|p| p.as_str().to_owned()),
         health_check_port: tg.health_check_port().map(str::to_owned),
         load_balancer_arns: tg.load_balancer_arns().to_vec(),
     }
-}
-
-fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
-    ips.iter()
-        .map(|ip| TargetDescription::builder().id(ip).port(port).build())
-        .collect()
 }
 
 /// `RegisterTargets` or `DeregisterTargets` (`send`) of `ips` on `port`; nothing to do is no
@@ -96,9 +85,12 @@ where
         return Ok(());
     }
     tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
-    send(ip_targets(ips, port))
+    let targets = ips
+        .iter()
+        .map(|ip| TargetDescription::builder().id(ip).port(port).build());
+    send(targets.collect())
         .await
-        .map_err(|e| AwsError::from_sdk(Service::Elb, operation, e))?;
+        .map_err(elb_error(operation))?;
     Ok(())
 }
 
@@ -108,15 +100,8 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
-        let out = unless_not_found(
-            self.elb
-                .describe_target_groups()
-                .names(name)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
+        self.first_target_group(self.elb.describe_target_groups().names(name))
+            .await
     }
 
     /// The target group with this ARN, `None` if it does not exist (any more).
@@ -124,15 +109,16 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
-        let out = unless_not_found(
-            self.elb
-                .describe_target_groups()
-                .target_group_arns(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
+        self.first_target_group(self.elb.describe_target_groups().target_group_arns(arn))
+            .await
+    }
+
+    async fn first_target_group(
+        &self,
+        req: DescribeTargetGroupsFluentBuilder,
+    ) -> Result<Option<TargetGroup>, AwsError> {
+        let out = req.send().await.map_err(elb_error("DescribeTargetGroups"));
+        Ok(unless_not_found(out)?.and_then(|out| out.target_groups().first().map(to_target_group)))
     }
 
     /// The target groups carrying plink's tags for `query`.
@@ -140,18 +126,8 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` / `DescribeTags`.
     pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>, AwsError> {
-        let all: Vec<TargetGroup> = self
-            .elb
-            .describe_target_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e))?
-            .iter()
-            .map(to_target_group)
-            .collect();
+        let req = self.elb.describe_target_groups();
+        let all = all_items!(req, elb_error("DescribeTargetGroups"), to_target_group)?;
         let arns: Vec<String> = all.iter().map(|tg| tg.arn.clone()).collect();
         let matching = self.elb_arns_matching(&arns, query).await?;
         Ok(all
@@ -186,18 +162,9 @@ impl AwsClients {
             .set_tags(Some(input.tags.elb_tags()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateTargetGroup", e))?;
-        out.target_groups()
-            .first()
-            .map(to_target_group)
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Elb,
-                    "CreateTargetGroup",
-                    ErrorKind::Transport,
-                    "the answer carries no target group",
-                )
-            })
+            .map_err(elb_error("CreateTargetGroup"))?;
+        let group = out.target_groups().first().map(to_target_group);
+        group.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateTargetGroup", "target group"))
     }
 
     /// The registered targets and their health.
@@ -215,34 +182,24 @@ impl AwsClients {
             .target_group_arn(target_group_arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetHealth", e))?;
+            .map_err(elb_error("DescribeTargetHealth"))?;
         let mut health: Vec<TargetHealth> = out
             .target_health_descriptions()
             .iter()
-            .map(|d| TargetHealth {
-                ip: d
-                    .target()
-                    .and_then(|t| t.id())
-                    .unwrap_or_default()
-                    .to_owned(),
-                port: d.target().and_then(|t| t.port()),
-                availability_zone: d
-                    .target()
-                    .and_then(|t| t.availability_zone())
-                    .map(str::to_owned),
-                state: d
-                    .target_health()
-                    .and_then(|h| h.state())
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                reason: d
-                    .target_health()
-                    .and_then(|h| h.reason())
-                    .map(|r| r.as_str().to_owned()),
-                description: d
-                    .target_health()
-                    .and_then(|h| h.description())
-                    .map(str::to_owned),
+            .map(|d| {
+                let (target, health) = (d.target(), d.target_health());
+                TargetHealth {
+                    ip: or_empty(target.and_then(|t| t.id())),
+                    port: target.and_then(|t| t.port()),
+                    availability_zone: target
+                        .and_then(|t| t.availability_zone())
+                        .map(str::to_owned),
+                    state: or_empty(health.and_then(|h| h.state())),
+                    reason: health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_owned()),
+                    description: health.and_then(|h| h.description()).map(str::to_owned),
+                }
             })
             .collect();
         health.sort_by(|a, b| a.ip.cmp(&b.ip));
@@ -260,12 +217,12 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
+        let req = self
+            .elb
+            .register_targets()
+            .target_group_arn(target_group_arn);
         change_targets("RegisterTargets", target_group_arn, ips, port, |targets| {
-            self.elb
-                .register_targets()
-                .target_group_arn(target_group_arn)
-                .set_targets(Some(targets))
-                .send()
+            req.set_targets(Some(targets)).send()
         })
         .await
     }
@@ -280,18 +237,16 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
+        let req = self
+            .elb
+            .deregister_targets()
+            .target_group_arn(target_group_arn);
         change_targets(
             "DeregisterTargets",
             target_group_arn,
             ips,
             port,
-            |targets| {
-                self.elb
-                    .deregister_targets()
-                    .target_group_arn(target_group_arn)
-                    .set_targets(Some(targets))
-                    .send()
-            },
+            |targets| req.set_targets(Some(targets)).send(),
         )
         .await
     }
@@ -303,14 +258,13 @@ impl AwsClients {
     /// [`AwsError`] of `DeleteTargetGroup`.
     pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteTargetGroup");
-        unless_not_found(
-            self.elb
-                .delete_target_group()
-                .target_group_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteTargetGroup", e)),
-        )
-        .map(|_| ())
+        let deleted = self
+            .elb
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await;
+        unless_not_found(deleted.map_err(elb_error("DeleteTargetGroup")))?;
+        Ok(())
     }
 }

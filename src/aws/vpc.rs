@@ -1,10 +1,11 @@
 //! The customer's VPC, its subnets, and the security group plink may manage.
 
+use aws_sdk_ec2::operation::describe_security_groups::builders::DescribeSecurityGroupsFluentBuilder;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+use super::error::{AwsError, ErrorKind, Service, ec2_error, ignore_codes, unless_not_found};
 use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2, tag_filter};
+use super::{AwsClients, or_empty};
 
 /// How the user names a VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +68,10 @@ pub struct CreateSecurityGroup {
     pub tags: PlinkTags,
 }
 
+/// `k=v,k=v`, for messages.
 fn selector_text(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
 }
 
 fn name_of(tags: &Tags) -> String {
@@ -83,15 +82,17 @@ fn name_of(tags: &Tags) -> String {
 
 fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
     let mut cidr_blocks: Vec<String> = v.cidr_block().into_iter().map(str::to_owned).collect();
-    for assoc in v.cidr_block_association_set() {
-        if let Some(c) = assoc.cidr_block()
-            && !cidr_blocks.iter().any(|x| x == c)
-        {
+    for c in v
+        .cidr_block_association_set()
+        .iter()
+        .filter_map(|a| a.cidr_block())
+    {
+        if !cidr_blocks.iter().any(|x| x == c) {
             cidr_blocks.push(c.to_owned());
         }
     }
     Vpc {
-        id: v.vpc_id().unwrap_or_default().to_owned(),
+        id: or_empty(v.vpc_id()),
         cidr_blocks,
         owner_id: v.owner_id().map(str::to_owned),
         is_default: v.is_default().unwrap_or(false),
@@ -101,11 +102,11 @@ fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
 
 fn to_subnet(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
     Subnet {
-        id: s.subnet_id().unwrap_or_default().to_owned(),
-        vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-        availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+        id: or_empty(s.subnet_id()),
+        vpc_id: or_empty(s.vpc_id()),
+        availability_zone: or_empty(s.availability_zone()),
         availability_zone_id: s.availability_zone_id().map(str::to_owned),
-        cidr_block: s.cidr_block().unwrap_or_default().to_owned(),
+        cidr_block: or_empty(s.cidr_block()),
         tags: from_ec2(s.tags()),
     }
 }
@@ -124,12 +125,28 @@ fn to_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
         .map(str::to_owned)
         .collect();
     SecurityGroup {
-        id: g.group_id().unwrap_or_default().to_owned(),
-        name: g.group_name().unwrap_or_default().to_owned(),
+        id: or_empty(g.group_id()),
+        name: or_empty(g.group_name()),
         vpc_id: g.vpc_id().map(str::to_owned),
         https_ingress_cidrs,
         tags: from_ec2(g.tags()),
     }
+}
+
+/// The security groups a `DescribeSecurityGroups` request answers (one page: lookups by id,
+/// name or tags).
+async fn security_groups(
+    req: DescribeSecurityGroupsFluentBuilder,
+) -> Result<Vec<SecurityGroup>, AwsError> {
+    let out = req
+        .send()
+        .await
+        .map_err(ec2_error("DescribeSecurityGroups"))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .map(to_security_group)
+        .collect())
 }
 
 impl AwsClients {
@@ -141,46 +158,34 @@ impl AwsClients {
     /// - any other [`AwsError`] of `DescribeVpcs`.
     pub async fn find_vpc(&self, selector: &VpcSelector) -> Result<Vpc, AwsError> {
         let req = self.ec2.describe_vpcs();
-        let req = match selector {
-            VpcSelector::Id(id) => req.vpc_ids(id),
-            VpcSelector::Tags(pairs) => pairs
-                .iter()
-                .fold(req, |r, (k, v)| r.filters(tag_filter(k, v))),
+        let (req, what) = match selector {
+            VpcSelector::Id(id) => (req.vpc_ids(id), format!("id {id}")),
+            VpcSelector::Tags(pairs) => (
+                pairs
+                    .iter()
+                    .fold(req, |r, (k, v)| r.filters(tag_filter(k, v))),
+                format!("tags {}", selector_text(pairs)),
+            ),
         };
-        let vpcs: Vec<Vpc> = req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcs", e))?
-            .iter()
-            .map(to_vpc)
-            .collect();
-        let what = match selector {
-            VpcSelector::Id(id) => format!("id {id}"),
-            VpcSelector::Tags(pairs) => format!("tags {}", selector_text(pairs)),
-        };
+        let vpcs = all_items!(req, ec2_error("DescribeVpcs"), to_vpc)?;
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeVpcs", kind, msg));
         match vpcs.len() {
             1 => Ok(vpcs.into_iter().next().expect("one")),
-            0 => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
+            0 => fail(
                 ErrorKind::NotFound,
                 format!("no VPC in {} matches {what}", self.region),
-            )),
-            n => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
-                ErrorKind::Invalid,
-                format!(
-                    "{n} VPCs match {what}, expected exactly one: {}; name it by id or by more tags",
-                    vpcs.iter()
-                        .map(|v| format!("{}{}", v.id, name_of(&v.tags)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            ),
+            n => {
+                let listed: Vec<String> = vpcs
+                    .iter()
+                    .map(|v| format!("{}{}", v.id, name_of(&v.tags)))
+                    .collect();
+                let listed = listed.join(", ");
+                let msg = format!(
+                    "{n} VPCs match {what}, expected exactly one: {listed}; name it by id or by more tags"
+                );
+                fail(ErrorKind::Invalid, msg)
+            }
         }
     }
 
@@ -197,56 +202,36 @@ impl AwsClients {
         selector: &SubnetSelector,
     ) -> Result<Vec<Subnet>, AwsError> {
         let req = self.ec2.describe_subnets();
-        let req = match selector {
-            SubnetSelector::Ids(ids) => req.set_subnet_ids(Some(ids.clone())),
-            SubnetSelector::Tags(pairs) => pairs
-                .iter()
-                .fold(req.filters(filter("vpc-id", [vpc_id])), |r, (k, v)| {
-                    r.filters(tag_filter(k, v))
-                }),
+        let (req, what) = match selector {
+            SubnetSelector::Ids(ids) => (
+                req.set_subnet_ids(Some(ids.clone())),
+                "the given ids".to_owned(),
+            ),
+            SubnetSelector::Tags(pairs) => (
+                pairs
+                    .iter()
+                    .fold(req.filters(filter("vpc-id", [vpc_id])), |r, (k, v)| {
+                        r.filters(tag_filter(k, v))
+                    }),
+                format!("tags {}", selector_text(pairs)),
+            ),
         };
-        let mut subnets: Vec<Subnet> = req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSubnets", e))?
-            .iter()
-            .map(to_subnet)
-            .collect();
+        let mut subnets = all_items!(req, ec2_error("DescribeSubnets"), to_subnet)?;
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeSubnets", kind, msg));
         if let Some(foreign) = subnets.iter().find(|s| s.vpc_id != vpc_id) {
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::Invalid,
-                format!(
-                    "subnet {} is in {}, not in the selected VPC {vpc_id}",
-                    foreign.id, foreign.vpc_id
-                ),
-            ));
+            let (id, its_vpc) = (&foreign.id, &foreign.vpc_id);
+            let msg = format!("subnet {id} is in {its_vpc}, not in the selected VPC {vpc_id}");
+            return fail(ErrorKind::Invalid, msg);
         }
         if let SubnetSelector::Ids(ids) = selector
             && let Some(missing) = ids.iter().find(|id| !subnets.iter().any(|s| &s.id == *id))
         {
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::NotFound,
-                format!("subnet {missing} does not exist in {}", self.region),
-            ));
+            let msg = format!("subnet {missing} does not exist in {}", self.region);
+            return fail(ErrorKind::NotFound, msg);
         }
         if subnets.is_empty() {
-            let what = match selector {
-                SubnetSelector::Ids(_) => "the given ids".to_owned(),
-                SubnetSelector::Tags(pairs) => format!("tags {}", selector_text(pairs)),
-            };
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::NotFound,
-                format!("no subnet of {vpc_id} matches {what}"),
-            ));
+            let msg = format!("no subnet of {vpc_id} matches {what}");
+            return fail(ErrorKind::NotFound, msg);
         }
         subnets.sort_by(|a, b| (&a.availability_zone, &a.id).cmp(&(&b.availability_zone, &b.id)));
         Ok(subnets)
@@ -261,15 +246,12 @@ impl AwsClients {
         vpc_id: &str,
         name: &str,
     ) -> Result<Option<SecurityGroup>, AwsError> {
-        let out = self
+        let req = self
             .ec2
             .describe_security_groups()
             .filters(filter("vpc-id", [vpc_id]))
-            .filters(filter("group-name", [name]))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
-        Ok(out.security_groups().first().map(to_security_group))
+            .filters(filter("group-name", [name]));
+        Ok(security_groups(req).await?.into_iter().next())
     }
 
     /// The security groups carrying plink's tags for `query`.
@@ -280,18 +262,11 @@ impl AwsClients {
         &self,
         query: &TagQuery,
     ) -> Result<Vec<SecurityGroup>, AwsError> {
-        let out = self
+        let req = self
             .ec2
             .describe_security_groups()
-            .set_filters(Some(query.ec2_filters()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
-        Ok(out
-            .security_groups()
-            .iter()
-            .map(to_security_group)
-            .collect())
+            .set_filters(Some(query.ec2_filters()));
+        security_groups(req).await
     }
 
     /// The security group with this id, `None` if it does not exist.
@@ -302,15 +277,9 @@ impl AwsClients {
         &self,
         group_id: &str,
     ) -> Result<Option<SecurityGroup>, AwsError> {
-        let out = unless_not_found(
-            self.ec2
-                .describe_security_groups()
-                .group_ids(group_id)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.security_groups().first().map(to_security_group)))
+        let req = self.ec2.describe_security_groups().group_ids(group_id);
+        let found = unless_not_found(security_groups(req).await)?;
+        Ok(found.and_then(|groups| groups.into_iter().next()))
     }
 
     /// Creates the security group (tagged), then allows TCP 443 in from `ingress_cidrs`.
@@ -336,8 +305,8 @@ impl AwsClients {
             .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "CreateSecurityGroup", e))?;
-        let id = out.group_id().unwrap_or_default().to_owned();
+            .map_err(ec2_error("CreateSecurityGroup"))?;
+        let id = or_empty(out.group_id());
         self.allow_https_from(&id, &input.ingress_cidrs).await?;
         Ok(SecurityGroup {
             id,
@@ -355,33 +324,25 @@ impl AwsClients {
     pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<(), AwsError> {
         // One call per CIDR: a batch fails as a whole on the first duplicate rule.
         for cidr in cidrs {
+            let range = IpRange::builder()
+                .cidr_ip(cidr)
+                .description("plink: HTTPS from the NLB subnets")
+                .build();
             let permission = IpPermission::builder()
                 .ip_protocol("tcp")
                 .from_port(443)
                 .to_port(443)
-                .ip_ranges(
-                    IpRange::builder()
-                        .cidr_ip(cidr)
-                        .description("plink: HTTPS from the NLB subnets")
-                        .build(),
-                )
+                .ip_ranges(range)
                 .build();
-            match self
+            let sent = self
                 .ec2
                 .authorize_security_group_ingress()
                 .group_id(group_id)
                 .ip_permissions(permission)
                 .send()
                 .await
-            {
-                Ok(_) => {}
-                Err(e) => {
-                    let err = AwsError::from_sdk(Service::Ec2, "AuthorizeSecurityGroupIngress", e);
-                    if !err.has_code("InvalidPermission.Duplicate") {
-                        return Err(err);
-                    }
-                }
-            }
+                .map_err(ec2_error("AuthorizeSecurityGroupIngress"));
+            ignore_codes(sent, &["InvalidPermission.Duplicate"])?;
         }
         Ok(())
     }
@@ -394,14 +355,13 @@ impl AwsClients {
     /// retry; any other [`AwsError`] of `DeleteSecurityGroup`.
     pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
-        unless_not_found(
-            self.ec2
-                .delete_security_group()
-                .group_id(group_id)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DeleteSecurityGroup", e)),
-        )
-        .map(|_| ())
+        let deleted = self
+            .ec2
+            .delete_security_group()
+            .group_id(group_id)
+            .send()
+            .await;
+        unless_not_found(deleted.map_err(ec2_error("DeleteSecurityGroup")))?;
+        Ok(())
     }
 }
