@@ -1,10 +1,6 @@
 //! Connections to the endpoint service: which consumer endpoints asked, accepting and rejecting.
 
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::operation::RequestId;
-use aws_sdk_ec2::types::UnsuccessfulItem;
-
-use super::error::{AwsError, ErrorKind, Service, ec2_error};
+use super::error::{AwsError, ErrorKind, Service, check_unsuccessful, ec2_error};
 use super::tags::filter;
 use super::{AwsClients, or_empty};
 
@@ -44,26 +40,6 @@ fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> EndpointConne
     }
 }
 
-/// A batch call on the connections of a service (`send`): nothing to do is no call; the
-/// answer's per-item failures (`Unsuccessful`, in an HTTP 200) are returned for the caller to
-/// judge, never ignored.
-async fn batch<E, Fut>(
-    operation: &'static str,
-    service_id: &str,
-    vpce_ids: &[String],
-    send: impl FnOnce(Vec<String>) -> Fut,
-) -> Result<Vec<UnsuccessfulItem>, AwsError>
-where
-    Fut: std::future::Future<Output = Result<Vec<UnsuccessfulItem>, SdkError<E>>>,
-    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
-{
-    if vpce_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    tracing::debug!(service = %service_id, ?vpce_ids, operation);
-    send(vpce_ids.to_vec()).await.map_err(ec2_error(operation))
-}
-
 impl AwsClients {
     /// The connections to `service_id`, optionally only the one of `vpce_id`.
     ///
@@ -81,11 +57,8 @@ impl AwsClients {
         if let Some(id) = vpce_id {
             req = req.filters(filter("vpc-endpoint-id", [id]));
         }
-        let all = all_items!(
-            req,
-            ec2_error("DescribeVpcEndpointConnections"),
-            to_connection
-        )?;
+        let to_error = ec2_error("DescribeVpcEndpointConnections");
+        let all = all_items!(req, to_error, to_connection)?;
         Ok(all
             .into_iter()
             // Filters are applied by the server; checking again costs nothing.
@@ -105,17 +78,19 @@ impl AwsClients {
         vpce_ids: &[String],
     ) -> Result<(), AwsError> {
         let operation = "AcceptVpcEndpointConnections";
-        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
-            self.ec2
-                .accept_vpc_endpoint_connections()
-                .service_id(service_id)
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .map(|out| out.unsuccessful().to_vec())
-        })
-        .await?;
-        AwsError::from_unsuccessful(operation, &failed).map_or(Ok(()), Err)
+        if vpce_ids.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(service = %service_id, ?vpce_ids, operation);
+        let out = self
+            .ec2
+            .accept_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
+            .send()
+            .await
+            .map_err(ec2_error(operation))?;
+        AwsError::from_unsuccessful(operation, out.unsuccessful()).map_or(Ok(()), Err)
     }
 
     /// Accepts the connection of `vpce_id` only if it belongs to `expected_owner` (Databricks'
@@ -135,8 +110,8 @@ impl AwsClients {
         vpce_id: &str,
         expected_owner: &str,
     ) -> Result<EndpointConnection, AwsError> {
-        const OP: &str = "AcceptVpcEndpointConnections";
-        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, OP, kind, msg));
+        let operation = "AcceptVpcEndpointConnections";
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, operation, kind, msg));
         let found = self.endpoint_connections(service_id, Some(vpce_id)).await?;
         let Some(conn) = found.into_iter().next() else {
             let msg = format!("endpoint service {service_id} has no connection from {vpce_id}");
@@ -184,19 +159,18 @@ impl AwsClients {
         vpce_ids: &[String],
     ) -> Result<(), AwsError> {
         let operation = "RejectVpcEndpointConnections";
-        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
-            self.ec2
-                .reject_vpc_endpoint_connections()
-                .service_id(service_id)
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .map(|out| out.unsuccessful().to_vec())
-        })
-        .await?;
-        match AwsError::from_unsuccessful(operation, &failed) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
+        if vpce_ids.is_empty() {
+            return Ok(());
         }
+        tracing::debug!(service = %service_id, ?vpce_ids, operation);
+        let out = self
+            .ec2
+            .reject_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
+            .send()
+            .await
+            .map_err(ec2_error(operation))?;
+        check_unsuccessful(operation, out.unsuccessful())
     }
 }

@@ -89,14 +89,21 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
     }
 }
 
+/// The first load balancer a `DescribeLoadBalancers` request answers, `None` if not found.
+async fn first_load_balancer(
+    req: DescribeLoadBalancersFluentBuilder,
+) -> Result<Option<LoadBalancer>, AwsError> {
+    let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
+    Ok(unless_not_found(out)?.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
+}
+
 impl AwsClients {
     /// The load balancer with this name, `None` if there is none.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
     pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>, AwsError> {
-        self.first_load_balancer(self.elb.describe_load_balancers().names(name))
-            .await
+        first_load_balancer(self.elb.describe_load_balancers().names(name)).await
     }
 
     /// The load balancer with this ARN, `None` if it does not exist (any more).
@@ -107,17 +114,7 @@ impl AwsClients {
         &self,
         arn: &str,
     ) -> Result<Option<LoadBalancer>, AwsError> {
-        self.first_load_balancer(self.elb.describe_load_balancers().load_balancer_arns(arn))
-            .await
-    }
-
-    async fn first_load_balancer(
-        &self,
-        req: DescribeLoadBalancersFluentBuilder,
-    ) -> Result<Option<LoadBalancer>, AwsError> {
-        let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
-        Ok(unless_not_found(out)?
-            .and_then(|out| out.load_balancers().first().map(to_load_balancer)))
+        first_load_balancer(self.elb.describe_load_balancers().load_balancer_arns(arn)).await
     }
 
     /// The load balancers carrying plink's tags for `query` (lists every load balancer of the
@@ -131,12 +128,7 @@ impl AwsClients {
     ) -> Result<Vec<LoadBalancer>, AwsError> {
         let req = self.elb.describe_load_balancers();
         let all = all_items!(req, elb_error("DescribeLoadBalancers"), to_load_balancer)?;
-        let arns: Vec<String> = all.iter().map(|lb| lb.arn.clone()).collect();
-        let matching = self.elb_arns_matching(&arns, query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|lb| matching.contains(&lb.arn))
-            .collect())
+        self.elb_matching(all, |lb| &lb.arn, query).await
     }
 
     /// Creates an internal network load balancer, or returns the one with this name.
@@ -175,37 +167,18 @@ impl AwsClients {
             AwsError::no_answer(Service::Elb, "CreateLoadBalancer", "load balancer")
         })?;
         if !input.security_group_ids.is_empty() {
-            self.set_load_balancer_security_groups(&lb.arn, &input.security_group_ids, false)
-                .await?;
+            self.elb
+                .set_security_groups()
+                .load_balancer_arn(&lb.arn)
+                .set_security_groups(Some(input.security_group_ids.clone()))
+                .enforce_security_group_inbound_rules_on_private_link_traffic(
+                    EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::Off,
+                )
+                .send()
+                .await
+                .map_err(elb_error("SetSecurityGroups"))?;
         }
         Ok(lb)
-    }
-
-    /// Sets the security groups of a load balancer and whether their inbound rules apply to
-    /// PrivateLink traffic.
-    ///
-    /// # Errors
-    /// Any [`AwsError`] of `SetSecurityGroups`.
-    pub async fn set_load_balancer_security_groups(
-        &self,
-        arn: &str,
-        security_group_ids: &[String],
-        enforce_on_private_link: bool,
-    ) -> Result<(), AwsError> {
-        let enforce = if enforce_on_private_link {
-            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::On
-        } else {
-            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::Off
-        };
-        self.elb
-            .set_security_groups()
-            .load_balancer_arn(arn)
-            .set_security_groups(Some(security_group_ids.to_vec()))
-            .enforce_security_group_inbound_rules_on_private_link_traffic(enforce)
-            .send()
-            .await
-            .map_err(elb_error("SetSecurityGroups"))?;
-        Ok(())
     }
 
     /// Turns cross-zone load balancing on or off (off by default on NLBs; plink turns it on so

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
 
 use super::AwsClients;
 use super::error::{AwsError, elb_error, unless_not_found};
@@ -36,8 +37,6 @@ pub struct PlinkTags {
     pub step: String,
     /// The `Name` tag, if any.
     pub name: Option<String>,
-    /// More tags from the user's workflow file (e.g. cost allocation); plink's own keys win.
-    pub extra: Tags,
 }
 
 impl PlinkTags {
@@ -47,7 +46,6 @@ impl PlinkTags {
             deployment: deployment.into(),
             step: step.into(),
             name: None,
-            extra: Tags::new(),
         }
     }
 
@@ -58,16 +56,9 @@ impl PlinkTags {
         self
     }
 
-    /// Adds user tags (plink's own keys cannot be overridden).
-    #[must_use]
-    pub fn with_extra(mut self, extra: impl IntoIterator<Item = (String, String)>) -> Self {
-        self.extra.extend(extra);
-        self
-    }
-
     /// All tags as a map.
     pub fn to_map(&self) -> Tags {
-        let mut tags = self.extra.clone();
+        let mut tags = Tags::new();
         if let Some(name) = &self.name {
             tags.insert(TAG_NAME.into(), name.clone());
         }
@@ -87,15 +78,10 @@ impl PlinkTags {
     }
 
     /// ELBv2 tags for a create call.
-    pub fn elb_tags(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    pub fn elb_tags(&self) -> Vec<ElbTag> {
         self.to_map()
             .into_iter()
-            .map(|(k, v)| {
-                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-            })
+            .map(|(k, v)| ElbTag::builder().key(k).value(v).build())
             .collect()
     }
 
@@ -106,7 +92,7 @@ impl PlinkTags {
 }
 
 /// A lookup by plink's ownership tags: everything of a deployment, optionally of one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagQuery {
     pub deployment: Option<String>,
     pub step: Option<String>,
@@ -115,10 +101,7 @@ pub struct TagQuery {
 impl TagQuery {
     /// Everything plink manages, of any deployment (orphan scans).
     pub fn any_deployment() -> Self {
-        Self {
-            deployment: None,
-            step: None,
-        }
+        Self::default()
     }
 
     /// Everything of one deployment.
@@ -184,7 +167,7 @@ pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
 }
 
 /// ELBv2 tags as a map.
-pub fn from_elb(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag]) -> Tags {
+pub fn from_elb(tags: &[ElbTag]) -> Tags {
     to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
@@ -255,6 +238,24 @@ impl AwsClients {
             .map(|(arn, _)| arn)
             .collect())
     }
+
+    /// The resources among `all` (ELBv2, `arn` giving each one's ARN) whose tags match `query`.
+    ///
+    /// # Errors
+    /// See [`AwsClients::elb_tags`].
+    pub(crate) async fn elb_matching<T>(
+        &self,
+        all: Vec<T>,
+        arn: fn(&T) -> &String,
+        query: &TagQuery,
+    ) -> Result<Vec<T>, AwsError> {
+        let arns: Vec<String> = all.iter().map(|r| arn(r).clone()).collect();
+        let matching = self.elb_arns_matching(&arns, query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|r| matching.contains(arn(r)))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -262,16 +263,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_keys_win_over_extra_tags() {
-        let tags = PlinkTags::new("dep", "endpoint")
-            .with_name("plink-dep-endpoint")
-            .with_extra([
-                (TAG_MANAGED_BY.to_owned(), "someone-else".to_owned()),
-                ("team".to_owned(), "data".to_owned()),
-            ]);
+    fn tags_carry_the_ownership_keys() {
+        let tags = PlinkTags::new("dep", "endpoint").with_name("plink-dep-endpoint");
         let map = tags.to_map();
         assert_eq!(map[TAG_MANAGED_BY], MANAGED_BY_PLINK);
-        assert_eq!(map["team"], "data");
         assert_eq!(map[TAG_NAME], "plink-dep-endpoint");
         assert!(tags.query().matches(&map));
         assert!(!TagQuery::deployment("other").matches(&map));

@@ -94,14 +94,21 @@ where
     Ok(())
 }
 
+/// The first target group a `DescribeTargetGroups` request answers, `None` if not found.
+async fn first_target_group(
+    req: DescribeTargetGroupsFluentBuilder,
+) -> Result<Option<TargetGroup>, AwsError> {
+    let out = req.send().await.map_err(elb_error("DescribeTargetGroups"));
+    Ok(unless_not_found(out)?.and_then(|out| out.target_groups().first().map(to_target_group)))
+}
+
 impl AwsClients {
     /// The target group with this name, `None` if there is none.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
-        self.first_target_group(self.elb.describe_target_groups().names(name))
-            .await
+        first_target_group(self.elb.describe_target_groups().names(name)).await
     }
 
     /// The target group with this ARN, `None` if it does not exist (any more).
@@ -109,16 +116,7 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
     pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
-        self.first_target_group(self.elb.describe_target_groups().target_group_arns(arn))
-            .await
-    }
-
-    async fn first_target_group(
-        &self,
-        req: DescribeTargetGroupsFluentBuilder,
-    ) -> Result<Option<TargetGroup>, AwsError> {
-        let out = req.send().await.map_err(elb_error("DescribeTargetGroups"));
-        Ok(unless_not_found(out)?.and_then(|out| out.target_groups().first().map(to_target_group)))
+        first_target_group(self.elb.describe_target_groups().target_group_arns(arn)).await
     }
 
     /// The target groups carrying plink's tags for `query`.
@@ -128,12 +126,7 @@ impl AwsClients {
     pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>, AwsError> {
         let req = self.elb.describe_target_groups();
         let all = all_items!(req, elb_error("DescribeTargetGroups"), to_target_group)?;
-        let arns: Vec<String> = all.iter().map(|tg| tg.arn.clone()).collect();
-        let matching = self.elb_arns_matching(&arns, query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|tg| matching.contains(&tg.arn))
-            .collect())
+        self.elb_matching(all, |tg| &tg.arn, query).await
     }
 
     /// Creates a TCP target group of type `ip` with a TCP health check on the traffic port, or
