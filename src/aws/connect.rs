@@ -77,16 +77,13 @@ impl AwsConnect {
     pub async fn connect(&self) -> Result<AwsClients, AwsError> {
         let config = self.load_config().await;
         let account_id = resolve_account(&config).await?;
-        let clients = AwsClients::from_config(&config, self.region.clone(), String::new());
-        let account_id = match account_id {
+        let mut clients = AwsClients::from_config(&config, self.region.clone(), String::new());
+        clients.account_id = match account_id {
             Some(id) => id,
             None => clients.account_id_from_ec2().await?,
         };
-        tracing::debug!(region = %self.region, account = %account_id, "connected to AWS");
-        Ok(AwsClients {
-            account_id,
-            ..clients
-        })
+        tracing::debug!(region = %self.region, account = %clients.account_id, "connected to AWS");
+        Ok(clients)
     }
 
     /// The shared SDK configuration (default chain, retries, timeouts, optional assumed role).
@@ -148,10 +145,8 @@ async fn resolve_account(config: &SdkConfig) -> Result<Option<String>, AwsError>
 
 /// The clients plink uses, for one region and one identity.
 ///
-/// Cheap to clone (the SDK clients are reference-counted). Each concept has its methods in its
-/// own module: [`vpc`](super::vpc), [`endpoint`](super::endpoint), [`load_balancer`](super::load_balancer),
-/// [`target_group`](super::target_group), [`listener`](super::listener),
-/// [`endpoint_service`](super::endpoint_service), [`endpoint_connection`](super::endpoint_connection).
+/// Cheap to clone (the SDK clients are reference-counted). Its methods are in the module of
+/// each concept (see [`crate::aws`]).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
@@ -177,22 +172,16 @@ impl AwsClients {
     }
 
     async fn account_id_from_ec2(&self) -> Result<String, AwsError> {
-        let vpcs = self
-            .ec2
-            .describe_vpcs()
-            .filters(filter("is-default", ["true"]))
-            .send()
-            .await
-            .map_err(ec2_error("DescribeVpcs"))?;
+        let default_vpc = filter("is-default", ["true"]);
+        let req = self.ec2.describe_vpcs().filters(default_vpc);
+        let vpcs = req.send().await.map_err(ec2_error("DescribeVpcs"))?;
         if let Some(owner) = vpcs.vpcs().iter().find_map(|v| v.owner_id()) {
             return Ok(owner.to_owned());
         }
         // No default VPC: security groups are visible to their owner only (unless explicitly
         // shared), so one owner among them is the caller.
-        let groups = self
-            .ec2
-            .describe_security_groups()
-            .max_results(50)
+        let req = self.ec2.describe_security_groups().max_results(50);
+        let groups = req
             .send()
             .await
             .map_err(ec2_error("DescribeSecurityGroups"))?;

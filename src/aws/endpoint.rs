@@ -116,13 +116,9 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` other than `InvalidVpcEndpointId.NotFound`.
     pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>, AwsError> {
-        let found = self
-            .ec2
-            .describe_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await;
-        let Some(out) = unless_not_found(found.map_err(ec2_error("DescribeVpcEndpoints")))? else {
+        let req = self.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id);
+        let found = req.send().await.map_err(ec2_error("DescribeVpcEndpoints"));
+        let Some(out) = unless_not_found(found)? else {
             return Ok(None);
         };
         let endpoint = out

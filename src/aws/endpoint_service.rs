@@ -75,14 +75,15 @@ fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
 fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsError> {
     let p = principal.trim();
     if p == "*" || p.is_empty() || p.ends_with(":*") || p.ends_with("/*") {
+        let message = format!(
+            "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks role) \
+             may be allowed, never a wildcard"
+        );
         return Err(AwsError::local(
             Service::Ec2,
             operation,
             ErrorKind::Invalid,
-            format!(
-                "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks \
-                 role) may be allowed, never a wildcard"
-            ),
+            message,
         ));
     }
     Ok(())
@@ -261,21 +262,17 @@ mod tests {
 
     #[test]
     fn wildcards_are_refused() {
-        for p in [
+        let wildcards = [
             "*",
             " * ",
             "",
             "arn:aws:iam::123456789012:*",
             "arn:aws:iam::1:role/*",
-        ] {
+        ];
+        for p in wildcards {
             assert!(check_principal("X", p).is_err(), "{p:?}");
         }
-        assert!(
-            check_principal(
-                "X",
-                "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"
-            )
-            .is_ok()
-        );
+        let databricks = "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1";
+        assert!(check_principal("X", databricks).is_ok());
     }
 }

@@ -197,12 +197,10 @@ impl AwsError {
                     unsuccessful: Vec::new(),
                 }
             }
-            SdkError::ConstructionFailure(_) => Self::local(
-                service,
-                operation,
-                ErrorKind::Invalid,
-                format!("request not sent: {}", redact(&chain(&err))),
-            ),
+            SdkError::ConstructionFailure(_) => {
+                let message = format!("request not sent: {}", redact(&chain(&err)));
+                Self::local(service, operation, ErrorKind::Invalid, message)
+            }
             _ => {
                 // Timeout, dispatch failure, unparseable response: the request may have been
                 // processed. A 5xx that could not even be parsed is still the service's fault.
@@ -212,15 +210,11 @@ impl AwsError {
                     _ => ErrorKind::Transport,
                 };
                 let prefix = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+                let message = format!("{prefix}{}", redact(&chain(&err)));
                 Self {
                     // An answer that could not be parsed may still name its request.
                     request_id: err.request_id().map(str::to_owned),
-                    ..Self::local(
-                        service,
-                        operation,
-                        kind,
-                        format!("{prefix}{}", redact(&chain(&err))),
-                    )
+                    ..Self::local(service, operation, kind, message)
                 }
             }
         }

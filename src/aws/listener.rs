@@ -117,8 +117,8 @@ impl AwsClients {
     /// Any [`AwsError`] of `DeleteListener` other than `ListenerNotFound`.
     pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteListener");
-        let deleted = self.elb.delete_listener().listener_arn(arn).send().await;
-        unless_not_found(deleted.map_err(elb_error("DeleteListener")))?;
+        let req = self.elb.delete_listener().listener_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteListener")))?;
         Ok(())
     }
 }

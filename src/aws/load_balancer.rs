@@ -162,10 +162,13 @@ impl AwsClients {
             .send()
             .await
             .map_err(elb_error("CreateLoadBalancer"))?;
-        let lb = out.load_balancers().first().map(to_load_balancer);
-        let lb = lb.ok_or_else(|| {
-            AwsError::no_answer(Service::Elb, "CreateLoadBalancer", "load balancer")
-        })?;
+        let Some(lb) = out.load_balancers().first().map(to_load_balancer) else {
+            return Err(AwsError::no_answer(
+                Service::Elb,
+                "CreateLoadBalancer",
+                "load balancer",
+            ));
+        };
         if !input.security_group_ids.is_empty() {
             self.elb
                 .set_security_groups()
@@ -227,13 +230,8 @@ impl AwsClients {
     /// other [`AwsError`] of `DeleteLoadBalancer`.
     pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
-        let deleted = self
-            .elb
-            .delete_load_balancer()
-            .load_balancer_arn(arn)
-            .send()
-            .await;
-        unless_not_found(deleted.map_err(elb_error("DeleteLoadBalancer")))?;
+        let req = self.elb.delete_load_balancer().load_balancer_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteLoadBalancer")))?;
         Ok(())
     }
 }

@@ -277,13 +277,11 @@ mod tests {
     fn ec2_filters_use_the_tag_prefix() {
         let filters = TagQuery::deployment("dep").step("nlb").ec2_filters();
         let names: Vec<_> = filters.iter().map(|f| f.name().unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "tag:plink:managed-by",
-                "tag:plink:deployment",
-                "tag:plink:step"
-            ]
-        );
+        let expected = [
+            "tag:plink:managed-by",
+            "tag:plink:deployment",
+            "tag:plink:step",
+        ];
+        assert_eq!(names, expected);
     }
 }

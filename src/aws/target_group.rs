@@ -1,7 +1,5 @@
 //! The target group of the NLB: the interface endpoint's private IPs on TCP 443.
 
-use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_elasticloadbalancingv2::operation::RequestId;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
@@ -68,30 +66,10 @@ fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> T
     }
 }
 
-/// `RegisterTargets` or `DeregisterTargets` (`send`) of `ips` on `port`; nothing to do is no
-/// call.
-async fn change_targets<O, E, Fut>(
-    operation: &'static str,
-    target_group_arn: &str,
-    ips: &[String],
-    port: i32,
-    send: impl FnOnce(Vec<TargetDescription>) -> Fut,
-) -> Result<(), AwsError>
-where
-    Fut: std::future::Future<Output = Result<O, SdkError<E>>>,
-    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
-{
-    if ips.is_empty() {
-        return Ok(());
-    }
-    tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
-    let targets = ips
-        .iter()
-        .map(|ip| TargetDescription::builder().id(ip).port(port).build());
-    send(targets.collect())
-        .await
-        .map_err(elb_error(operation))?;
-    Ok(())
+fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
+    ips.iter()
+        .map(|ip| TargetDescription::builder().id(ip).port(port).build())
+        .collect()
 }
 
 /// The first target group a `DescribeTargetGroups` request answers, `None` if not found.
@@ -210,14 +188,19 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
-        let req = self
-            .elb
+        let operation = "RegisterTargets";
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.elb
             .register_targets()
-            .target_group_arn(target_group_arn);
-        change_targets("RegisterTargets", target_group_arn, ips, port, |targets| {
-            req.set_targets(Some(targets)).send()
-        })
-        .await
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(elb_error(operation))?;
+        Ok(())
     }
 
     /// Deregisters IP targets (e.g. stale ENI IPs). Unknown targets are a no-op.
@@ -230,18 +213,19 @@ impl AwsClients {
         ips: &[String],
         port: i32,
     ) -> Result<(), AwsError> {
-        let req = self
-            .elb
+        let operation = "DeregisterTargets";
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.elb
             .deregister_targets()
-            .target_group_arn(target_group_arn);
-        change_targets(
-            "DeregisterTargets",
-            target_group_arn,
-            ips,
-            port,
-            |targets| req.set_targets(Some(targets)).send(),
-        )
-        .await
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(elb_error(operation))?;
+        Ok(())
     }
 
     /// Deletes a target group. One that no longer exists is fine.
@@ -251,13 +235,8 @@ impl AwsClients {
     /// [`AwsError`] of `DeleteTargetGroup`.
     pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
         tracing::debug!(%arn, "DeleteTargetGroup");
-        let deleted = self
-            .elb
-            .delete_target_group()
-            .target_group_arn(arn)
-            .send()
-            .await;
-        unless_not_found(deleted.map_err(elb_error("DeleteTargetGroup")))?;
+        let req = self.elb.delete_target_group().target_group_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteTargetGroup")))?;
         Ok(())
     }
 }

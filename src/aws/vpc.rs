@@ -138,15 +138,10 @@ fn to_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
 async fn security_groups(
     req: DescribeSecurityGroupsFluentBuilder,
 ) -> Result<Vec<SecurityGroup>, AwsError> {
-    let out = req
-        .send()
-        .await
-        .map_err(ec2_error("DescribeSecurityGroups"))?;
-    Ok(out
-        .security_groups()
-        .iter()
-        .map(to_security_group)
-        .collect())
+    let sent = req.send().await;
+    let out = sent.map_err(ec2_error("DescribeSecurityGroups"))?;
+    let groups = out.security_groups().iter();
+    Ok(groups.map(to_security_group).collect())
 }
 
 impl AwsClients {
@@ -160,12 +155,13 @@ impl AwsClients {
         let req = self.ec2.describe_vpcs();
         let (req, what) = match selector {
             VpcSelector::Id(id) => (req.vpc_ids(id), format!("id {id}")),
-            VpcSelector::Tags(pairs) => (
-                pairs
-                    .iter()
-                    .fold(req, |r, (k, v)| r.filters(tag_filter(k, v))),
-                format!("tags {}", selector_text(pairs)),
-            ),
+            VpcSelector::Tags(pairs) => {
+                let filters = pairs.iter().map(|(k, v)| tag_filter(k, v)).collect();
+                (
+                    req.set_filters(Some(filters)),
+                    format!("tags {}", selector_text(pairs)),
+                )
+            }
         };
         let vpcs = all_items!(req, ec2_error("DescribeVpcs"), to_vpc)?;
         let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeVpcs", kind, msg));
@@ -207,14 +203,16 @@ impl AwsClients {
                 req.set_subnet_ids(Some(ids.clone())),
                 "the given ids".to_owned(),
             ),
-            SubnetSelector::Tags(pairs) => (
-                pairs
-                    .iter()
-                    .fold(req.filters(filter("vpc-id", [vpc_id])), |r, (k, v)| {
-                        r.filters(tag_filter(k, v))
-                    }),
-                format!("tags {}", selector_text(pairs)),
-            ),
+            SubnetSelector::Tags(pairs) => {
+                let tags = pairs.iter().map(|(k, v)| tag_filter(k, v));
+                let filters = std::iter::once(filter("vpc-id", [vpc_id]))
+                    .chain(tags)
+                    .collect();
+                (
+                    req.set_filters(Some(filters)),
+                    format!("tags {}", selector_text(pairs)),
+                )
+            }
         };
         let mut subnets = all_items!(req, ec2_error("DescribeSubnets"), to_subnet)?;
         let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeSubnets", kind, msg));
@@ -355,13 +353,8 @@ impl AwsClients {
     /// retry; any other [`AwsError`] of `DeleteSecurityGroup`.
     pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
-        let deleted = self
-            .ec2
-            .delete_security_group()
-            .group_id(group_id)
-            .send()
-            .await;
-        unless_not_found(deleted.map_err(ec2_error("DeleteSecurityGroup")))?;
+        let req = self.ec2.delete_security_group().group_id(group_id);
+        unless_not_found(req.send().await.map_err(ec2_error("DeleteSecurityGroup")))?;
         Ok(())
     }
 }
