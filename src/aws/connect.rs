@@ -13,7 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::ProvideCredentials;
 
-use super::error::{AwsError, ErrorKind, Service, chain, ec2_error};
+use super::error::{AwsError, ErrorKind, Result, Service, chain, ec2_error};
 use super::tags::filter;
 
 /// Session name of assumed roles, visible in CloudTrail.
@@ -74,7 +74,7 @@ impl AwsConnect {
     /// - [`ErrorKind::Invalid`] if the account id cannot be determined (see
     ///   [`AwsClients::account_id`]);
     /// - any [`AwsError`] of the `DescribeVpcs`/`DescribeSecurityGroups` calls used for it.
-    pub async fn connect(&self) -> Result<AwsClients, AwsError> {
+    pub async fn connect(&self) -> Result<AwsClients> {
         let config = self.load_config().await;
         let account_id = resolve_account(&config).await?;
         let mut clients = AwsClients::from_config(&config, self.region.clone(), String::new());
@@ -123,7 +123,7 @@ impl AwsConnect {
 /// Resolves credentials once (so that a missing or broken setup fails early and clearly) and
 /// returns the account id they carry, if they do (SSO, assumed roles, `aws_account_id` in a
 /// profile, `AWS_ACCOUNT_ID`).
-async fn resolve_account(config: &SdkConfig) -> Result<Option<String>, AwsError> {
+async fn resolve_account(config: &SdkConfig) -> Result<Option<String>> {
     let denied = |msg: String| {
         AwsError::local(
             Service::Credentials,
@@ -171,7 +171,7 @@ impl AwsClients {
         }
     }
 
-    async fn account_id_from_ec2(&self) -> Result<String, AwsError> {
+    async fn account_id_from_ec2(&self) -> Result<String> {
         let default_vpc = filter("is-default", ["true"]);
         let req = self.ec2.describe_vpcs().filters(default_vpc);
         let vpcs = req.send().await.map_err(ec2_error("DescribeVpcs"))?;

@@ -2,7 +2,9 @@
 
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
-use super::error::{AwsError, ErrorKind, Service, check_unsuccessful, ec2_error, unless_not_found};
+use super::error::{
+    AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error, unless_not_found,
+};
 use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
 use super::{AwsClients, or_empty};
 
@@ -115,7 +117,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` other than `InvalidVpcEndpointId.NotFound`.
-    pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>, AwsError> {
+    pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>> {
         let req = self.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id);
         let found = req.send().await.map_err(ec2_error("DescribeVpcEndpoints"));
         let Some(out) = unless_not_found(found)? else {
@@ -132,7 +134,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints`.
-    pub async fn find_vpc_endpoints(&self, query: &TagQuery) -> Result<Vec<VpcEndpoint>, AwsError> {
+    pub async fn find_vpc_endpoints(&self, query: &TagQuery) -> Result<Vec<VpcEndpoint>> {
         let req = self
             .ec2
             .describe_vpc_endpoints()
@@ -153,7 +155,7 @@ impl AwsClients {
     pub async fn create_interface_endpoint(
         &self,
         input: &CreateInterfaceEndpoint,
-    ) -> Result<VpcEndpoint, AwsError> {
+    ) -> Result<VpcEndpoint> {
         tracing::debug!(vpc = %input.vpc_id, service = %input.service_name, token = %input.client_token, "CreateVpcEndpoint");
         let out = self
             .ec2
@@ -192,7 +194,7 @@ impl AwsClients {
     pub async fn endpoint_network_interfaces(
         &self,
         endpoint: &VpcEndpoint,
-    ) -> Result<Vec<EndpointNetworkInterface>, AwsError> {
+    ) -> Result<Vec<EndpointNetworkInterface>> {
         if endpoint.network_interface_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -218,7 +220,7 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` / `DescribeNetworkInterfaces`;
     /// [`NotFound`](ErrorKind::NotFound) if the endpoint does not exist.
-    pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>, AwsError> {
+    pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>> {
         let Some(endpoint) = self.describe_vpc_endpoint(endpoint_id).await? else {
             let msg = format!("VPC endpoint {endpoint_id} does not exist");
             let kind = ErrorKind::NotFound;
@@ -243,7 +245,7 @@ impl AwsClients {
     /// # Errors
     /// An [`AwsError`] listing the endpoints AWS reported in `Unsuccessful` (other than
     /// not-found ones), or any [`AwsError`] of `DeleteVpcEndpoints`.
-    pub async fn delete_vpc_endpoints(&self, ids: &[String]) -> Result<(), AwsError> {
+    pub async fn delete_vpc_endpoints(&self, ids: &[String]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }

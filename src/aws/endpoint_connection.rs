@@ -1,6 +1,6 @@
 //! Connections to the endpoint service: which consumer endpoints asked, accepting and rejecting.
 
-use super::error::{AwsError, ErrorKind, Service, check_unsuccessful, ec2_error};
+use super::error::{AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error};
 use super::tags::filter;
 use super::{AwsClients, or_empty};
 
@@ -49,7 +49,7 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_id: Option<&str>,
-    ) -> Result<Vec<EndpointConnection>, AwsError> {
+    ) -> Result<Vec<EndpointConnection>> {
         let mut req = self
             .ec2
             .describe_vpc_endpoint_connections()
@@ -76,7 +76,7 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_ids: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "AcceptVpcEndpointConnections";
         if vpce_ids.is_empty() {
             return Ok(());
@@ -109,7 +109,7 @@ impl AwsClients {
         service_id: &str,
         vpce_id: &str,
         expected_owner: &str,
-    ) -> Result<EndpointConnection, AwsError> {
+    ) -> Result<EndpointConnection> {
         let operation = "AcceptVpcEndpointConnections";
         let fail = |kind, msg| Err(AwsError::local(Service::Ec2, operation, kind, msg));
         let found = self.endpoint_connections(service_id, Some(vpce_id)).await?;
@@ -157,7 +157,7 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_ids: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "RejectVpcEndpointConnections";
         if vpce_ids.is_empty() {
             return Ok(());

@@ -4,7 +4,8 @@ use aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builde
 use aws_sdk_ec2::types::ResourceType;
 
 use super::error::{
-    AwsError, ErrorKind, Service, check_unsuccessful, ec2_error, ignore_codes, unless_not_found,
+    AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error, ignore_codes,
+    unless_not_found,
 };
 use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
 use super::{AwsClients, or_empty};
@@ -72,7 +73,7 @@ fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
 
 /// Refuses the wildcard principal: with `*`, any AWS account could open connections, and
 /// plink's promise is that only Databricks' role can.
-fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsError> {
+fn check_principal(operation: &'static str, principal: &str) -> Result<()> {
     let p = principal.trim();
     if p == "*" || p.is_empty() || p.ends_with(":*") || p.ends_with("/*") {
         let message = format!(
@@ -90,7 +91,7 @@ fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsEr
 }
 
 /// Every endpoint service a `DescribeVpcEndpointServiceConfigurations` request answers.
-async fn describe_services(req: DescribeServices) -> Result<Vec<EndpointService>, AwsError> {
+async fn describe_services(req: DescribeServices) -> Result<Vec<EndpointService>> {
     let to_error = ec2_error("DescribeVpcEndpointServiceConfigurations");
     all_items!(req, to_error, to_service)
 }
@@ -104,7 +105,7 @@ impl AwsClients {
     pub async fn describe_endpoint_service(
         &self,
         service_id: &str,
-    ) -> Result<Option<EndpointService>, AwsError> {
+    ) -> Result<Option<EndpointService>> {
         let req = self
             .ec2
             .describe_vpc_endpoint_service_configurations()
@@ -117,10 +118,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpointServiceConfigurations`.
-    pub async fn find_endpoint_services(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<EndpointService>, AwsError> {
+    pub async fn find_endpoint_services(&self, query: &TagQuery) -> Result<Vec<EndpointService>> {
         let req = self
             .ec2
             .describe_vpc_endpoint_service_configurations()
@@ -135,7 +133,7 @@ impl AwsClients {
     pub async fn find_endpoint_service_by_nlb(
         &self,
         nlb_arn: &str,
-    ) -> Result<Option<EndpointService>, AwsError> {
+    ) -> Result<Option<EndpointService>> {
         // No server-side filter on the NLB: list the account's services (few) and match.
         let req = self.ec2.describe_vpc_endpoint_service_configurations();
         Ok(describe_services(req)
@@ -154,7 +152,7 @@ impl AwsClients {
     pub async fn create_endpoint_service(
         &self,
         input: &CreateEndpointService,
-    ) -> Result<EndpointService, AwsError> {
+    ) -> Result<EndpointService> {
         tracing::debug!(nlbs = ?input.nlb_arns, token = %input.client_token, "CreateVpcEndpointServiceConfiguration");
         let out = self
             .ec2
@@ -177,10 +175,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::NotFound`] if the service does not exist; any other [`AwsError`] of
     /// `DescribeVpcEndpointServicePermissions`.
-    pub async fn allowed_principals(
-        &self,
-        service_id: &str,
-    ) -> Result<Vec<AllowedPrincipal>, AwsError> {
+    pub async fn allowed_principals(&self, service_id: &str) -> Result<Vec<AllowedPrincipal>> {
         let req = self
             .ec2
             .describe_vpc_endpoint_service_permissions()
@@ -198,7 +193,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Invalid`] without any call if `principal` is `*` or another wildcard; any
     /// [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
-    pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<(), AwsError> {
+    pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<()> {
         check_principal("ModifyVpcEndpointServicePermissions", principal)?;
         tracing::debug!(service = %service_id, %principal, "allow principal");
         self.ec2
@@ -216,11 +211,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
-    pub async fn remove_principal(
-        &self,
-        service_id: &str,
-        principal: &str,
-    ) -> Result<(), AwsError> {
+    pub async fn remove_principal(&self, service_id: &str, principal: &str) -> Result<()> {
         let sent = self
             .ec2
             .modify_vpc_endpoint_service_permissions()
@@ -240,7 +231,7 @@ impl AwsClients {
     /// `available` or `pendingAcceptance` — reject it first
     /// ([`reject_endpoint_connections`](Self::reject_endpoint_connections)); any other failed
     /// item or [`AwsError`] of `DeleteVpcEndpointServiceConfigurations`.
-    pub async fn delete_endpoint_services(&self, service_ids: &[String]) -> Result<(), AwsError> {
+    pub async fn delete_endpoint_services(&self, service_ids: &[String]) -> Result<()> {
         if service_ids.is_empty() {
             return Ok(());
         }

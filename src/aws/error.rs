@@ -15,6 +15,9 @@ use std::fmt;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 
+/// The result of an AWS operation.
+pub type Result<T, E = AwsError> = std::result::Result<T, E>;
+
 /// The AWS service a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -129,7 +132,7 @@ where
 ///
 /// # Errors
 /// Every other error of `result`.
-pub(crate) fn ignore_codes<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<(), AwsError> {
+pub(crate) fn ignore_codes<T>(result: Result<T>, codes: &[&str]) -> Result<()> {
     match result {
         Err(e) if !codes.iter().any(|c| e.has_code(c)) => Err(e),
         _ => Ok(()),
@@ -141,7 +144,7 @@ pub(crate) fn ignore_codes<T>(result: Result<T, AwsError>, codes: &[&str]) -> Re
 pub(crate) fn check_unsuccessful(
     operation: &'static str,
     items: &[aws_sdk_ec2::types::UnsuccessfulItem],
-) -> Result<(), AwsError> {
+) -> Result<()> {
     match AwsError::from_unsuccessful(operation, items) {
         Some(err) if !err.is_not_found() => Err(err),
         _ => Ok(()),
@@ -415,7 +418,7 @@ fn redact(text: &str) -> String {
 ///
 /// # Errors
 /// Every other error of `result`.
-pub fn unless_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+pub fn unless_not_found<T>(result: Result<T>) -> Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),

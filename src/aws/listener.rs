@@ -2,7 +2,7 @@
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
-use super::error::{AwsError, Service, elb_error, unless_not_found};
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::PlinkTags;
 use super::{AwsClients, or_empty};
 
@@ -57,7 +57,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeListeners` other than `LoadBalancerNotFound`.
-    pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>, AwsError> {
+    pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>> {
         let req = self
             .elb
             .describe_listeners()
@@ -75,7 +75,7 @@ impl AwsClients {
         &self,
         load_balancer_arn: &str,
         port: i32,
-    ) -> Result<Option<Listener>, AwsError> {
+    ) -> Result<Option<Listener>> {
         Ok(self
             .listeners(load_balancer_arn)
             .await?
@@ -89,7 +89,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`DuplicateListener`) if the port is taken with other settings;
     /// any other [`AwsError`] of `CreateListener`.
-    pub async fn create_tcp_listener(&self, input: &CreateListener) -> Result<Listener, AwsError> {
+    pub async fn create_tcp_listener(&self, input: &CreateListener) -> Result<Listener> {
         tracing::debug!(load_balancer = %input.load_balancer_arn, port = input.port, "CreateListener");
         let out = self
             .elb
@@ -115,7 +115,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DeleteListener` other than `ListenerNotFound`.
-    pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_listener(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteListener");
         let req = self.elb.delete_listener().listener_arn(arn);
         unless_not_found(req.send().await.map_err(elb_error("DeleteListener")))?;

@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 
-use super::error::{AwsError, Service, elb_error, unless_not_found};
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 use super::{AwsClients, or_empty};
 
@@ -92,7 +92,7 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
 /// The first load balancer a `DescribeLoadBalancers` request answers, `None` if not found.
 async fn first_load_balancer(
     req: DescribeLoadBalancersFluentBuilder,
-) -> Result<Option<LoadBalancer>, AwsError> {
+) -> Result<Option<LoadBalancer>> {
     let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
     Ok(unless_not_found(out)?.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
 }
@@ -102,7 +102,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
-    pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>, AwsError> {
+    pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>> {
         first_load_balancer(self.elb.describe_load_balancers().names(name)).await
     }
 
@@ -110,10 +110,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
-    pub async fn describe_load_balancer(
-        &self,
-        arn: &str,
-    ) -> Result<Option<LoadBalancer>, AwsError> {
+    pub async fn describe_load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>> {
         first_load_balancer(self.elb.describe_load_balancers().load_balancer_arns(arn)).await
     }
 
@@ -122,10 +119,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` / `DescribeTags`.
-    pub async fn find_load_balancers(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<LoadBalancer>, AwsError> {
+    pub async fn find_load_balancers(&self, query: &TagQuery) -> Result<Vec<LoadBalancer>> {
         let req = self.elb.describe_load_balancers();
         let all = all_items!(req, elb_error("DescribeLoadBalancers"), to_load_balancer)?;
         self.elb_matching(all, |lb| &lb.arn, query).await
@@ -143,10 +137,8 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DuplicateLoadBalancerName`) if the name exists with other
     /// settings; [`ErrorKind::Quota`] (`TooManyLoadBalancers`); any other [`AwsError`] of
     /// `CreateLoadBalancer` / `SetSecurityGroups`.
-    pub async fn create_load_balancer(
-        &self,
-        input: &CreateLoadBalancer,
-    ) -> Result<LoadBalancer, AwsError> {
+    pub async fn create_load_balancer(&self, input: &CreateLoadBalancer) -> Result<LoadBalancer> {
+        const OP: &str = "CreateLoadBalancer";
         tracing::debug!(name = %input.name, subnets = ?input.subnet_ids, "CreateLoadBalancer");
         let out = self
             .elb
@@ -161,13 +153,9 @@ impl AwsClients {
             .set_tags(Some(input.tags.elb_tags()))
             .send()
             .await
-            .map_err(elb_error("CreateLoadBalancer"))?;
+            .map_err(elb_error(OP))?;
         let Some(lb) = out.load_balancers().first().map(to_load_balancer) else {
-            return Err(AwsError::no_answer(
-                Service::Elb,
-                "CreateLoadBalancer",
-                "load balancer",
-            ));
+            return Err(AwsError::no_answer(Service::Elb, OP, "load balancer"));
         };
         if !input.security_group_ids.is_empty() {
             self.elb
@@ -189,7 +177,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `ModifyLoadBalancerAttributes`.
-    pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<(), AwsError> {
+    pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<()> {
         self.elb
             .modify_load_balancer_attributes()
             .load_balancer_arn(arn)
@@ -209,7 +197,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancerAttributes`.
-    pub async fn cross_zone_enabled(&self, arn: &str) -> Result<bool, AwsError> {
+    pub async fn cross_zone_enabled(&self, arn: &str) -> Result<bool> {
         let out = self
             .elb
             .describe_load_balancer_attributes()
@@ -228,7 +216,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`ResourceInUse`) while an endpoint service still uses it; any
     /// other [`AwsError`] of `DeleteLoadBalancer`.
-    pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
         let req = self.elb.delete_load_balancer().load_balancer_arn(arn);
         unless_not_found(req.send().await.map_err(elb_error("DeleteLoadBalancer")))?;

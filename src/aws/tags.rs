@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
 use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
 
 use super::AwsClients;
-use super::error::{AwsError, elb_error, unless_not_found};
+use super::error::{Result, elb_error, unless_not_found};
 
 /// Tag key: the deployment (plink's name for one end-to-end setup).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -187,9 +187,9 @@ impl AwsClients {
     /// ARNs that no longer exist are left out of the answer.
     ///
     /// # Errors
-    /// [`AwsError`] of `DescribeTags`; a `…NotFound` for one chunk of ARNs is retried ARN by ARN
+    /// [`AwsError`](super::AwsError) of `DescribeTags`; a `…NotFound` for one chunk of ARNs is retried ARN by ARN
     /// so that one deleted resource does not hide the others.
-    pub async fn elb_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
+    pub async fn elb_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
         let mut out = BTreeMap::new();
         for chunk in arns.chunks(ELB_DESCRIBE_TAGS_MAX) {
             match self.elb_tags_chunk(chunk).await {
@@ -206,7 +206,7 @@ impl AwsClients {
         Ok(out)
     }
 
-    async fn elb_tags_chunk(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
+    async fn elb_tags_chunk(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
         let out = self
             .elb
             .describe_tags()
@@ -229,7 +229,7 @@ impl AwsClients {
         &self,
         arns: &[String],
         query: &TagQuery,
-    ) -> Result<Vec<String>, AwsError> {
+    ) -> Result<Vec<String>> {
         Ok(self
             .elb_tags(arns)
             .await?
@@ -248,7 +248,7 @@ impl AwsClients {
         all: Vec<T>,
         arn: fn(&T) -> &String,
         query: &TagQuery,
-    ) -> Result<Vec<T>, AwsError> {
+    ) -> Result<Vec<T>> {
         let arns: Vec<String> = all.iter().map(|r| arn(r).clone()).collect();
         let matching = self.elb_arns_matching(&arns, query).await?;
         Ok(all

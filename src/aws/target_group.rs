@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
-use super::error::{AwsError, Service, elb_error, unless_not_found};
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 use super::{AwsClients, or_empty};
 
@@ -73,9 +73,7 @@ fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
 }
 
 /// The first target group a `DescribeTargetGroups` request answers, `None` if not found.
-async fn first_target_group(
-    req: DescribeTargetGroupsFluentBuilder,
-) -> Result<Option<TargetGroup>, AwsError> {
+async fn first_target_group(req: DescribeTargetGroupsFluentBuilder) -> Result<Option<TargetGroup>> {
     let out = req.send().await.map_err(elb_error("DescribeTargetGroups"));
     Ok(unless_not_found(out)?.and_then(|out| out.target_groups().first().map(to_target_group)))
 }
@@ -85,7 +83,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
-    pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
+    pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
         first_target_group(self.elb.describe_target_groups().names(name)).await
     }
 
@@ -93,7 +91,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
-    pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
+    pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>> {
         first_target_group(self.elb.describe_target_groups().target_group_arns(arn)).await
     }
 
@@ -101,7 +99,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` / `DescribeTags`.
-    pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>, AwsError> {
+    pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>> {
         let req = self.elb.describe_target_groups();
         let all = all_items!(req, elb_error("DescribeTargetGroups"), to_target_group)?;
         self.elb_matching(all, |tg| &tg.arn, query).await
@@ -114,10 +112,7 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DuplicateTargetGroupName`) if the name exists with other
     /// settings — adopt or report drift, do not retry; [`ErrorKind::Quota`]
     /// (`TooManyTargetGroups`); any other [`AwsError`] of `CreateTargetGroup`.
-    pub async fn create_target_group(
-        &self,
-        input: &CreateTargetGroup,
-    ) -> Result<TargetGroup, AwsError> {
+    pub async fn create_target_group(&self, input: &CreateTargetGroup) -> Result<TargetGroup> {
         tracing::debug!(name = %input.name, vpc = %input.vpc_id, "CreateTargetGroup");
         let out = self
             .elb
@@ -143,10 +138,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::NotFound`] (`TargetGroupNotFound`); any other [`AwsError`] of
     /// `DescribeTargetHealth`.
-    pub async fn target_health(
-        &self,
-        target_group_arn: &str,
-    ) -> Result<Vec<TargetHealth>, AwsError> {
+    pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
         let out = self
             .elb
             .describe_target_health()
@@ -187,7 +179,7 @@ impl AwsClients {
         target_group_arn: &str,
         ips: &[String],
         port: i32,
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "RegisterTargets";
         if ips.is_empty() {
             return Ok(());
@@ -212,7 +204,7 @@ impl AwsClients {
         target_group_arn: &str,
         ips: &[String],
         port: i32,
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "DeregisterTargets";
         if ips.is_empty() {
             return Ok(());
@@ -233,7 +225,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`ResourceInUse`) while a listener forwards to it; any other
     /// [`AwsError`] of `DeleteTargetGroup`.
-    pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_target_group(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteTargetGroup");
         let req = self.elb.delete_target_group().target_group_arn(arn);
         unless_not_found(req.send().await.map_err(elb_error("DeleteTargetGroup")))?;

@@ -3,7 +3,9 @@
 use aws_sdk_ec2::operation::describe_security_groups::builders::DescribeSecurityGroupsFluentBuilder;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 
-use super::error::{AwsError, ErrorKind, Service, ec2_error, ignore_codes, unless_not_found};
+use super::error::{
+    AwsError, ErrorKind, Result, Service, ec2_error, ignore_codes, unless_not_found,
+};
 use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2, tag_filter};
 use super::{AwsClients, or_empty};
 
@@ -135,9 +137,7 @@ fn to_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
 
 /// The security groups a `DescribeSecurityGroups` request answers (one page: lookups by id,
 /// name or tags).
-async fn security_groups(
-    req: DescribeSecurityGroupsFluentBuilder,
-) -> Result<Vec<SecurityGroup>, AwsError> {
+async fn security_groups(req: DescribeSecurityGroupsFluentBuilder) -> Result<Vec<SecurityGroup>> {
     let sent = req.send().await;
     let out = sent.map_err(ec2_error("DescribeSecurityGroups"))?;
     let groups = out.security_groups().iter();
@@ -151,7 +151,7 @@ impl AwsClients {
     /// - [`ErrorKind::NotFound`] if no VPC matches (by id: `InvalidVpcID.NotFound`);
     /// - [`ErrorKind::Invalid`] if the tags match several VPCs (the message lists them);
     /// - any other [`AwsError`] of `DescribeVpcs`.
-    pub async fn find_vpc(&self, selector: &VpcSelector) -> Result<Vpc, AwsError> {
+    pub async fn find_vpc(&self, selector: &VpcSelector) -> Result<Vpc> {
         let req = self.ec2.describe_vpcs();
         let (req, what) = match selector {
             VpcSelector::Id(id) => (req.vpc_ids(id), format!("id {id}")),
@@ -196,7 +196,7 @@ impl AwsClients {
         &self,
         vpc_id: &str,
         selector: &SubnetSelector,
-    ) -> Result<Vec<Subnet>, AwsError> {
+    ) -> Result<Vec<Subnet>> {
         let req = self.ec2.describe_subnets();
         let (req, what) = match selector {
             SubnetSelector::Ids(ids) => (
@@ -243,7 +243,7 @@ impl AwsClients {
         &self,
         vpc_id: &str,
         name: &str,
-    ) -> Result<Option<SecurityGroup>, AwsError> {
+    ) -> Result<Option<SecurityGroup>> {
         let req = self
             .ec2
             .describe_security_groups()
@@ -256,10 +256,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeSecurityGroups`.
-    pub async fn find_security_groups(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<SecurityGroup>, AwsError> {
+    pub async fn find_security_groups(&self, query: &TagQuery) -> Result<Vec<SecurityGroup>> {
         let req = self
             .ec2
             .describe_security_groups()
@@ -271,10 +268,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeSecurityGroups` other than `InvalidGroup.NotFound`.
-    pub async fn describe_security_group(
-        &self,
-        group_id: &str,
-    ) -> Result<Option<SecurityGroup>, AwsError> {
+    pub async fn describe_security_group(&self, group_id: &str) -> Result<Option<SecurityGroup>> {
         let req = self.ec2.describe_security_groups().group_ids(group_id);
         let found = unless_not_found(security_groups(req).await)?;
         Ok(found.and_then(|groups| groups.into_iter().next()))
@@ -292,7 +286,7 @@ impl AwsClients {
     pub async fn create_security_group(
         &self,
         input: &CreateSecurityGroup,
-    ) -> Result<SecurityGroup, AwsError> {
+    ) -> Result<SecurityGroup> {
         tracing::debug!(vpc = %input.vpc_id, name = %input.name, "CreateSecurityGroup");
         let out = self
             .ec2
@@ -319,7 +313,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `AuthorizeSecurityGroupIngress` except `InvalidPermission.Duplicate`.
-    pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<(), AwsError> {
+    pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<()> {
         // One call per CIDR: a batch fails as a whole on the first duplicate rule.
         for cidr in cidrs {
             let range = IpRange::builder()
@@ -351,7 +345,7 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DependencyViolation`) while network interfaces still use it —
     /// an interface endpoint's ENIs disappear some time after the endpoint is deleted, so callers
     /// retry; any other [`AwsError`] of `DeleteSecurityGroup`.
-    pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
+    pub async fn delete_security_group(&self, group_id: &str) -> Result<()> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
         let req = self.ec2.delete_security_group().group_id(group_id);
         unless_not_found(req.send().await.map_err(ec2_error("DeleteSecurityGroup")))?;
