@@ -124,16 +124,12 @@ impl AwsConnect {
 /// returns the account id they carry, if they do (SSO, assumed roles, `aws_account_id` in a
 /// profile, `AWS_ACCOUNT_ID`).
 async fn resolve_account(config: &SdkConfig) -> Result<Option<String>> {
-    let denied = |msg: String| {
-        AwsError::local(
-            Service::Credentials,
-            "ResolveCredentials",
-            ErrorKind::AccessDenied,
-            msg,
-        )
-    };
+    const OP: &str = "ResolveCredentials";
+    let denied = |msg| AwsError::local(Service::Credentials, OP, ErrorKind::AccessDenied, msg);
     let Some(provider) = config.credentials_provider() else {
-        return Err(denied("no AWS credentials provider is configured".into()));
+        return Err(denied(
+            "no AWS credentials provider is configured".to_owned(),
+        ));
     };
     // `CredentialsError`'s text names the failing provider and its reason, never a secret.
     let creds = provider
@@ -192,15 +188,12 @@ impl AwsClients {
             .collect();
         owners.sort_unstable();
         owners.dedup();
-        match owners.as_slice() {
-            [one] => Ok((*one).to_owned()),
-            _ => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
-                ErrorKind::Invalid,
-                "cannot tell the AWS account id from EC2 (no default VPC, security groups of \
-                 several owners); set AWS_ACCOUNT_ID or `aws_account_id` in the profile",
-            )),
+        if let [one] = owners[..] {
+            return Ok(one.to_owned());
         }
+        let message = "cannot tell the AWS account id from EC2 (no default VPC, security groups of \
+                       several owners); set AWS_ACCOUNT_ID or `aws_account_id` in the profile";
+        let kind = ErrorKind::Invalid;
+        Err(AwsError::local(Service::Ec2, "DescribeVpcs", kind, message))
     }
 }

@@ -223,13 +223,8 @@ impl AwsClients {
     pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>> {
         let Some(endpoint) = self.describe_vpc_endpoint(endpoint_id).await? else {
             let msg = format!("VPC endpoint {endpoint_id} does not exist");
-            let kind = ErrorKind::NotFound;
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcEndpoints",
-                kind,
-                msg,
-            ));
+            let (op, kind) = ("DescribeVpcEndpoints", ErrorKind::NotFound);
+            return Err(AwsError::local(Service::Ec2, op, kind, msg));
         };
         Ok(self
             .endpoint_network_interfaces(&endpoint)

@@ -80,12 +80,8 @@ fn check_principal(operation: &'static str, principal: &str) -> Result<()> {
             "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks role) \
              may be allowed, never a wildcard"
         );
-        return Err(AwsError::local(
-            Service::Ec2,
-            operation,
-            ErrorKind::Invalid,
-            message,
-        ));
+        let kind = ErrorKind::Invalid;
+        return Err(AwsError::local(Service::Ec2, operation, kind, message));
     }
     Ok(())
 }

@@ -498,22 +498,17 @@ mod tests {
                 .error(ItemError::builder().code(code).message("nope").build())
                 .build()
         };
-        let err = AwsError::from_unsuccessful(
-            "AcceptVpcEndpointConnections",
-            &[item("vpce-1", "InvalidVpcEndpointId.NotFound")],
-        )
-        .unwrap();
+        let items = [item("vpce-1", "InvalidVpcEndpointId.NotFound")];
+        let err = AwsError::from_unsuccessful("AcceptVpcEndpointConnections", &items).unwrap();
         assert_eq!(err.kind, ErrorKind::NotFound);
         assert_eq!(err.unsuccessful.len(), 1);
         assert!(err.to_string().contains("vpce-1"), "{err}");
-        let err = AwsError::from_unsuccessful(
-            "DeleteVpcEndpointServiceConfigurations",
-            &[
-                item("vpce-svc-2", "InvalidVpcEndpointServiceId.NotFound"),
-                item("vpce-svc-1", "ExistingVpcEndpointConnections"),
-            ],
-        )
-        .unwrap();
+        let items = [
+            item("vpce-svc-2", "InvalidVpcEndpointServiceId.NotFound"),
+            item("vpce-svc-1", "ExistingVpcEndpointConnections"),
+        ];
+        let operation = "DeleteVpcEndpointServiceConfigurations";
+        let err = AwsError::from_unsuccessful(operation, &items).unwrap();
         assert_eq!(err.kind, ErrorKind::Conflict);
     }
 }

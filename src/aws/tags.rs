@@ -154,11 +154,11 @@ pub fn tag_filter(key: &str, value: &str) -> Filter {
 
 /// An EC2 filter with the given name and values.
 pub fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filter {
-    let mut f = Filter::builder().name(name);
-    for v in values {
-        f = f.values(v);
-    }
-    f.build()
+    let values = values.into_iter().map(str::to_owned).collect();
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values))
+        .build()
 }
 
 /// EC2 tags as a map.

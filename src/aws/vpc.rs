@@ -84,12 +84,10 @@ fn name_of(tags: &Tags) -> String {
 
 fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
     let mut cidr_blocks: Vec<String> = v.cidr_block().into_iter().map(str::to_owned).collect();
-    for c in v
-        .cidr_block_association_set()
-        .iter()
-        .filter_map(|a| a.cidr_block())
-    {
-        if !cidr_blocks.iter().any(|x| x == c) {
+    for assoc in v.cidr_block_association_set() {
+        if let Some(c) = assoc.cidr_block()
+            && !cidr_blocks.iter().any(|x| x == c)
+        {
             cidr_blocks.push(c.to_owned());
         }
     }
