@@ -157,7 +157,7 @@ impl AwsClients {
         input: &CreateInterfaceEndpoint,
     ) -> Result<VpcEndpoint> {
         tracing::debug!(vpc = %input.vpc_id, service = %input.service_name, token = %input.client_token, "CreateVpcEndpoint");
-        let out = self
+        let req = self
             .ec2
             .create_vpc_endpoint()
             .vpc_endpoint_type(VpcEndpointType::Interface)
@@ -175,10 +175,8 @@ impl AwsClients {
             // endpoint (cost, policy). The Databricks SRA module does the same.
             .private_dns_enabled(false)
             .client_token(&input.client_token)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint))
-            .send()
-            .await
-            .map_err(ec2_error("CreateVpcEndpoint"))?;
+            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint));
+        let out = req.send().await.map_err(ec2_error("CreateVpcEndpoint"))?;
         out.vpc_endpoint()
             .map(to_endpoint)
             .ok_or_else(|| AwsError::no_answer(Service::Ec2, "CreateVpcEndpoint", "endpoint"))
@@ -245,13 +243,11 @@ impl AwsClients {
             return Ok(());
         }
         tracing::debug!(?ids, "DeleteVpcEndpoints");
-        let out = self
+        let req = self
             .ec2
             .delete_vpc_endpoints()
-            .set_vpc_endpoint_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(ec2_error("DeleteVpcEndpoints"))?;
+            .set_vpc_endpoint_ids(Some(ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error("DeleteVpcEndpoints"))?;
         check_unsuccessful("DeleteVpcEndpoints", out.unsuccessful())
     }
 }

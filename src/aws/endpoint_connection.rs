@@ -82,14 +82,12 @@ impl AwsClients {
             return Ok(());
         }
         tracing::debug!(service = %service_id, ?vpce_ids, operation);
-        let out = self
+        let req = self
             .ec2
             .accept_vpc_endpoint_connections()
             .service_id(service_id)
-            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
-            .send()
-            .await
-            .map_err(ec2_error(operation))?;
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
         AwsError::from_unsuccessful(operation, out.unsuccessful()).map_or(Ok(()), Err)
     }
 
@@ -136,15 +134,12 @@ impl AwsClients {
         }
         self.accept_endpoint_connections(service_id, &[vpce_id.to_owned()])
             .await?;
-        Ok(self
-            .endpoint_connections(service_id, Some(vpce_id))
-            .await?
-            .into_iter()
-            .next()
-            .unwrap_or(EndpointConnection {
-                state: "pending".into(),
-                ..conn
-            }))
+        let after = self.endpoint_connections(service_id, Some(vpce_id)).await?;
+        let pending = EndpointConnection {
+            state: "pending".into(),
+            ..conn
+        };
+        Ok(after.into_iter().next().unwrap_or(pending))
     }
 
     /// Rejects these endpoint connections (before deleting the service, or to refuse a stranger).
@@ -163,14 +158,12 @@ impl AwsClients {
             return Ok(());
         }
         tracing::debug!(service = %service_id, ?vpce_ids, operation);
-        let out = self
+        let req = self
             .ec2
             .reject_vpc_endpoint_connections()
             .service_id(service_id)
-            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()))
-            .send()
-            .await
-            .map_err(ec2_error(operation))?;
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
         check_unsuccessful(operation, out.unsuccessful())
     }
 }

@@ -190,14 +190,11 @@ impl AwsError {
                     .message()
                     .map(redact)
                     .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()));
+                let kind = classify(code.as_deref(), status);
                 Self {
-                    service,
-                    operation,
-                    kind: classify(code.as_deref(), status),
                     code,
-                    message,
                     request_id: e.request_id().map(str::to_owned),
-                    unsuccessful: Vec::new(),
+                    ..Self::local(service, operation, kind, message)
                 }
             }
             SdkError::ConstructionFailure(_) => {
@@ -246,15 +243,11 @@ impl AwsError {
             .find(|k| *k != ErrorKind::NotFound)
             .unwrap_or(ErrorKind::NotFound);
         let listed: Vec<String> = items.iter().map(ToString::to_string).collect();
-        let first_code = items.iter().find_map(|i| i.code.clone());
+        let message = format!("{} item(s) failed: {}", items.len(), listed.join("; "));
         Some(Self {
-            service: Service::Ec2,
-            operation,
-            code: first_code,
-            message: format!("{} item(s) failed: {}", items.len(), listed.join("; ")),
-            kind,
-            request_id: None,
+            code: items.iter().find_map(|i| i.code.clone()),
             unsuccessful: items,
+            ..Self::local(Service::Ec2, operation, kind, message)
         })
     }
 

@@ -91,7 +91,7 @@ impl AwsClients {
     /// any other [`AwsError`] of `CreateListener`.
     pub async fn create_tcp_listener(&self, input: &CreateListener) -> Result<Listener> {
         tracing::debug!(load_balancer = %input.load_balancer_arn, port = input.port, "CreateListener");
-        let out = self
+        let req = self
             .elb
             .create_listener()
             .load_balancer_arn(&input.load_balancer_arn)
@@ -103,10 +103,8 @@ impl AwsClients {
                     .target_group_arn(&input.target_group_arn)
                     .build(),
             )
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(elb_error("CreateListener"))?;
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error("CreateListener"))?;
         let listener = out.listeners().first().map(to_listener);
         listener.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateListener", "listener"))
     }

@@ -140,7 +140,7 @@ impl AwsClients {
     pub async fn create_load_balancer(&self, input: &CreateLoadBalancer) -> Result<LoadBalancer> {
         const OP: &str = "CreateLoadBalancer";
         tracing::debug!(name = %input.name, subnets = ?input.subnet_ids, "CreateLoadBalancer");
-        let out = self
+        let req = self
             .elb
             .create_load_balancer()
             .name(&input.name)
@@ -150,10 +150,8 @@ impl AwsClients {
             .set_security_groups(
                 (!input.security_group_ids.is_empty()).then(|| input.security_group_ids.clone()),
             )
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(elb_error(OP))?;
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error(OP))?;
         let Some(lb) = out.load_balancers().first().map(to_load_balancer) else {
             return Err(AwsError::no_answer(Service::Elb, OP, "load balancer"));
         };

@@ -1,10 +1,10 @@
 //! The AWS side of plink: typed, small operations over `aws-sdk-ec2` and
 //! `aws-sdk-elasticloadbalancingv2`, one concept per module.
 //!
-//! [`AwsConnect::connect`] builds [`AwsClients`]; every operation is a method on it, grouped by
-//! concept: [`vpc`] (VPC, subnets, security group), [`endpoint`] (the S3 interface endpoint and
-//! its ENIs), [`load_balancer`], [`target_group`] (+ targets and health), [`listener`],
-//! [`endpoint_service`] (+ allowed principals) and [`endpoint_connection`] (accept/reject).
+//! [`AwsConnect::connect`] builds [`AwsClients`]; every operation is a method on it, in the
+//! module of its concept: [`vpc`] (+ subnets, security group), [`endpoint`] (the S3 interface
+//! endpoint and its ENIs), [`load_balancer`], [`target_group`] (+ targets), [`listener`],
+//! [`endpoint_service`] (+ allowed principals), [`endpoint_connection`] (accept/reject).
 //!
 //! Conventions, so that the step engine can converge after any crash (field notes §C.3–C.4):
 //! - creates take the deterministic client token or name the caller derives from its state —

@@ -207,13 +207,11 @@ impl AwsClients {
     }
 
     async fn elb_tags_chunk(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
-        let out = self
+        let req = self
             .elb
             .describe_tags()
-            .set_resource_arns(Some(arns.to_vec()))
-            .send()
-            .await
-            .map_err(elb_error("DescribeTags"))?;
+            .set_resource_arns(Some(arns.to_vec()));
+        let out = req.send().await.map_err(elb_error("DescribeTags"))?;
         Ok(out
             .tag_descriptions()
             .iter()

@@ -114,7 +114,7 @@ impl AwsClients {
     /// (`TooManyTargetGroups`); any other [`AwsError`] of `CreateTargetGroup`.
     pub async fn create_target_group(&self, input: &CreateTargetGroup) -> Result<TargetGroup> {
         tracing::debug!(name = %input.name, vpc = %input.vpc_id, "CreateTargetGroup");
-        let out = self
+        let req = self
             .elb
             .create_target_group()
             .name(&input.name)
@@ -125,10 +125,8 @@ impl AwsClients {
             .health_check_enabled(true)
             .health_check_protocol(ProtocolEnum::Tcp)
             .health_check_port("traffic-port")
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(elb_error("CreateTargetGroup"))?;
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error("CreateTargetGroup"))?;
         let group = out.target_groups().first().map(to_target_group);
         group.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateTargetGroup", "target group"))
     }
@@ -139,10 +137,11 @@ impl AwsClients {
     /// [`ErrorKind::NotFound`] (`TargetGroupNotFound`); any other [`AwsError`] of
     /// `DescribeTargetHealth`.
     pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
-        let out = self
+        let req = self
             .elb
             .describe_target_health()
-            .target_group_arn(target_group_arn)
+            .target_group_arn(target_group_arn);
+        let out = req
             .send()
             .await
             .map_err(elb_error("DescribeTargetHealth"))?;

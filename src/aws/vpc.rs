@@ -286,16 +286,14 @@ impl AwsClients {
         input: &CreateSecurityGroup,
     ) -> Result<SecurityGroup> {
         tracing::debug!(vpc = %input.vpc_id, name = %input.name, "CreateSecurityGroup");
-        let out = self
+        let req = self
             .ec2
             .create_security_group()
             .vpc_id(&input.vpc_id)
             .group_name(&input.name)
             .description(&input.description)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup))
-            .send()
-            .await
-            .map_err(ec2_error("CreateSecurityGroup"))?;
+            .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup));
+        let out = req.send().await.map_err(ec2_error("CreateSecurityGroup"))?;
         let id = or_empty(out.group_id());
         self.allow_https_from(&id, &input.ingress_cidrs).await?;
         Ok(SecurityGroup {
