@@ -119,15 +119,8 @@ impl AwsClients {
     /// Any [`AwsError`] of `DescribeVpcEndpoints` other than `InvalidVpcEndpointId.NotFound`.
     pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>> {
         let req = self.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id);
-        let found = req.send().await.map_err(ec2_error("DescribeVpcEndpoints"));
-        let Some(out) = unless_not_found(found)? else {
-            return Ok(None);
-        };
-        let endpoint = out
-            .vpc_endpoints()
-            .iter()
-            .find(|e| e.vpc_endpoint_id() == Some(id));
-        Ok(endpoint.map(to_endpoint))
+        let found = all_items!(req, ec2_error("DescribeVpcEndpoints"), to_endpoint);
+        Ok(unless_not_found(found)?.and_then(|all| all.into_iter().find(|e| e.id == id)))
     }
 
     /// The endpoints carrying plink's tags for `query`, including ones being deleted.

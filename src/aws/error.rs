@@ -14,6 +14,7 @@ use std::fmt;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
+use aws_sdk_ec2::types::UnsuccessfulItem as Ec2Unsuccessful;
 
 /// The result of an AWS operation.
 pub type Result<T, E = AwsError> = std::result::Result<T, E>;
@@ -141,10 +142,7 @@ pub(crate) fn ignore_codes<T>(result: Result<T>, codes: &[&str]) -> Result<()> {
 
 /// `Err` listing the failed items of a batch delete or reject, unless every one only says "not
 /// found" (gone is what the caller wanted).
-pub(crate) fn check_unsuccessful(
-    operation: &'static str,
-    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
-) -> Result<()> {
+pub(crate) fn check_unsuccessful(operation: &'static str, items: &[Ec2Unsuccessful]) -> Result<()> {
     match AwsError::from_unsuccessful(operation, items) {
         Some(err) if !err.is_not_found() => Err(err),
         _ => Ok(()),
@@ -221,10 +219,7 @@ impl AwsError {
     }
 
     /// Builds the error of a batch call from its `Unsuccessful` items; `None` if there are none.
-    pub fn from_unsuccessful(
-        operation: &'static str,
-        items: &[aws_sdk_ec2::types::UnsuccessfulItem],
-    ) -> Option<Self> {
+    pub fn from_unsuccessful(operation: &'static str, items: &[Ec2Unsuccessful]) -> Option<Self> {
         if items.is_empty() {
             return None;
         }

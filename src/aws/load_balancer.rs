@@ -1,6 +1,6 @@
 //! The internal Network Load Balancer in front of the interface endpoint.
 
-use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder;
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder as DescribeLoadBalancers;
 use aws_sdk_elasticloadbalancingv2::types::{
     EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum, LoadBalancerAttribute,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
@@ -90,9 +90,7 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
 }
 
 /// The first load balancer a `DescribeLoadBalancers` request answers, `None` if not found.
-async fn first_load_balancer(
-    req: DescribeLoadBalancersFluentBuilder,
-) -> Result<Option<LoadBalancer>> {
+async fn first_load_balancer(req: DescribeLoadBalancers) -> Result<Option<LoadBalancer>> {
     let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
     Ok(unless_not_found(out)?.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
 }

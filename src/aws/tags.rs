@@ -154,11 +154,11 @@ pub fn tag_filter(key: &str, value: &str) -> Filter {
 
 /// An EC2 filter with the given name and values.
 pub fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filter {
-    let values = values.into_iter().map(str::to_owned).collect();
-    Filter::builder()
-        .name(name)
-        .set_values(Some(values))
-        .build()
+    let mut f = Filter::builder().name(name);
+    for v in values {
+        f = f.values(v);
+    }
+    f.build()
 }
 
 /// EC2 tags as a map.
@@ -187,8 +187,8 @@ impl AwsClients {
     /// ARNs that no longer exist are left out of the answer.
     ///
     /// # Errors
-    /// [`AwsError`](super::AwsError) of `DescribeTags`; a `…NotFound` for one chunk of ARNs is retried ARN by ARN
-    /// so that one deleted resource does not hide the others.
+    /// [`AwsError`](super::AwsError) of `DescribeTags`; a `…NotFound` for one chunk of ARNs is
+    /// retried ARN by ARN so that one deleted resource does not hide the others.
     pub async fn elb_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
         let mut out = BTreeMap::new();
         for chunk in arns.chunks(ELB_DESCRIBE_TAGS_MAX) {
@@ -243,16 +243,14 @@ impl AwsClients {
     /// See [`AwsClients::elb_tags`].
     pub(crate) async fn elb_matching<T>(
         &self,
-        all: Vec<T>,
+        mut all: Vec<T>,
         arn: fn(&T) -> &String,
         query: &TagQuery,
     ) -> Result<Vec<T>> {
         let arns: Vec<String> = all.iter().map(|r| arn(r).clone()).collect();
         let matching = self.elb_arns_matching(&arns, query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|r| matching.contains(arn(r)))
-            .collect())
+        all.retain(|r| matching.contains(arn(r)));
+        Ok(all)
     }
 }
 
