@@ -52,14 +52,12 @@ impl AwsConnect {
         }
     }
 
-    /// Uses a named profile.
     #[must_use]
     pub fn profile(mut self, profile: impl Into<String>) -> Self {
         self.profile = Some(profile.into());
         self
     }
 
-    /// Assumes a role.
     #[must_use]
     pub fn role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.role_arn = Some(role_arn.into());
@@ -125,24 +123,21 @@ impl AwsConnect {
 /// profile, `AWS_ACCOUNT_ID`).
 async fn resolve_account(config: &SdkConfig) -> Result<Option<String>> {
     const OP: &str = "ResolveCredentials";
-    let denied = |msg| AwsError::local(Service::Credentials, OP, ErrorKind::AccessDenied, msg);
+    let denied =
+        |msg: &str| AwsError::local(Service::Credentials, OP, ErrorKind::AccessDenied, msg);
     let Some(provider) = config.credentials_provider() else {
-        return Err(denied(
-            "no AWS credentials provider is configured".to_owned(),
-        ));
+        return Err(denied("no AWS credentials provider is configured"));
     };
     // `CredentialsError`'s text names the failing provider and its reason, never a secret.
     let creds = provider
         .provide_credentials()
         .await
-        .map_err(|e| denied(format!("cannot resolve AWS credentials: {}", chain(&e))))?;
+        .map_err(|e| denied(&format!("cannot resolve AWS credentials: {}", chain(&e))))?;
     Ok(creds.account_id().map(|a| a.as_str().to_owned()))
 }
 
-/// The clients plink uses, for one region and one identity.
-///
-/// Cheap to clone (the SDK clients are reference-counted). Its methods are in the module of
-/// each concept (see [`crate::aws`]).
+/// The clients plink uses, for one region and one identity; cheap to clone (the SDK clients are
+/// reference-counted). Its methods are in the module of each concept (see [`crate::aws`]).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,

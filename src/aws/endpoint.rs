@@ -75,6 +75,11 @@ pub struct EndpointNetworkInterface {
     pub status: String,
 }
 
+/// The strings `field` gives for the items that have one.
+fn strings<'a, T>(items: &'a [T], field: impl Fn(&'a T) -> Option<&'a str>) -> Vec<String> {
+    items.iter().filter_map(field).map(str::to_owned).collect()
+}
+
 fn to_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> VpcEndpoint {
     VpcEndpoint {
         id: or_empty(e.vpc_endpoint_id()),
@@ -83,17 +88,9 @@ fn to_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> VpcEndpoint {
         service_name: or_empty(e.service_name()),
         endpoint_type: or_empty(e.vpc_endpoint_type()),
         subnet_ids: e.subnet_ids().to_vec(),
-        security_group_ids: e
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_id().map(str::to_owned))
-            .collect(),
+        security_group_ids: strings(e.groups(), |g| g.group_id()),
         network_interface_ids: e.network_interface_ids().to_vec(),
-        dns_names: e
-            .dns_entries()
-            .iter()
-            .filter_map(|d| d.dns_name().map(str::to_owned))
-            .collect(),
+        dns_names: strings(e.dns_entries(), |d| d.dns_name()),
         private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
         owner_id: e.owner_id().map(str::to_owned),
         failure_reason: e
@@ -217,13 +214,9 @@ impl AwsClients {
             let (op, kind) = ("DescribeVpcEndpoints", ErrorKind::NotFound);
             return Err(AwsError::local(Service::Ec2, op, kind, msg));
         };
-        Ok(self
-            .endpoint_network_interfaces(&endpoint)
-            .await?
-            .into_iter()
-            .map(|e| e.private_ip)
-            .filter(|ip| !ip.is_empty())
-            .collect())
+        let enis = self.endpoint_network_interfaces(&endpoint).await?;
+        let ips = enis.into_iter().map(|e| e.private_ip);
+        Ok(ips.filter(|ip| !ip.is_empty()).collect())
     }
 
     /// Deletes endpoints. Endpoints that no longer exist are fine.

@@ -58,12 +58,10 @@ impl AwsClients {
             req = req.filters(filter("vpc-endpoint-id", [id]));
         }
         let to_error = ec2_error("DescribeVpcEndpointConnections");
-        let all = all_items!(req, to_error, to_connection)?;
-        Ok(all
-            .into_iter()
-            // Filters are applied by the server; checking again costs nothing.
-            .filter(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id))
-            .collect())
+        let mut all = all_items!(req, to_error, to_connection)?;
+        // Filters are applied by the server; checking again costs nothing.
+        all.retain(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id));
+        Ok(all)
     }
 
     /// Accepts exactly these endpoint connections.

@@ -132,10 +132,9 @@ impl AwsClients {
     ) -> Result<Option<EndpointService>> {
         // No server-side filter on the NLB: list the account's services (few) and match.
         let req = self.ec2.describe_vpc_endpoint_service_configurations();
-        Ok(describe_services(req)
-            .await?
-            .into_iter()
-            .find(|s| !s.is_gone() && s.nlb_arns.iter().any(|a| a == nlb_arn)))
+        let all = describe_services(req).await?;
+        let uses_nlb = |s: &EndpointService| s.nlb_arns.iter().any(|a| a == nlb_arn);
+        Ok(all.into_iter().find(|s| !s.is_gone() && uses_nlb(s)))
     }
 
     /// Creates an endpoint service on the NLB with acceptance required.
@@ -149,18 +148,16 @@ impl AwsClients {
         &self,
         input: &CreateEndpointService,
     ) -> Result<EndpointService> {
+        let operation = "CreateVpcEndpointServiceConfiguration";
         tracing::debug!(nlbs = ?input.nlb_arns, token = %input.client_token, "CreateVpcEndpointServiceConfiguration");
-        let out = self
+        let req = self
             .ec2
             .create_vpc_endpoint_service_configuration()
             .set_network_load_balancer_arns(Some(input.nlb_arns.clone()))
             .acceptance_required(true)
             .client_token(&input.client_token)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService))
-            .send()
-            .await
-            .map_err(ec2_error("CreateVpcEndpointServiceConfiguration"))?;
-        let operation = "CreateVpcEndpointServiceConfiguration";
+            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService));
+        let out = req.send().await.map_err(ec2_error(operation))?;
         out.service_configuration()
             .map(to_service)
             .ok_or_else(|| AwsError::no_answer(Service::Ec2, operation, "service configuration"))
@@ -231,15 +228,14 @@ impl AwsClients {
         if service_ids.is_empty() {
             return Ok(());
         }
+        let operation = "DeleteVpcEndpointServiceConfigurations";
         tracing::debug!(?service_ids, "DeleteVpcEndpointServiceConfigurations");
-        let out = self
+        let req = self
             .ec2
             .delete_vpc_endpoint_service_configurations()
-            .set_service_ids(Some(service_ids.to_vec()))
-            .send()
-            .await
-            .map_err(ec2_error("DeleteVpcEndpointServiceConfigurations"))?;
-        check_unsuccessful("DeleteVpcEndpointServiceConfigurations", out.unsuccessful())
+            .set_service_ids(Some(service_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
+        check_unsuccessful(operation, out.unsuccessful())
     }
 }
 

@@ -129,10 +129,8 @@ where
     move |err| AwsError::from_sdk(Service::Elb, operation, err)
 }
 
-/// `Ok(())` also when the call failed with one of `codes` (e.g. a rule that already exists).
-///
-/// # Errors
-/// Every other error of `result`.
+/// `Ok(())` also when the call failed with one of `codes` (e.g. a rule that already exists);
+/// every other error is returned.
 pub(crate) fn ignore_codes<T>(result: Result<T>, codes: &[&str]) -> Result<()> {
     match result {
         Err(e) if !codes.iter().any(|c| e.has_code(c)) => Err(e),
@@ -254,12 +252,10 @@ impl AwsError {
         )
     }
 
-    /// Whether the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound
     }
 
-    /// Whether the error has exactly this AWS error code.
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }

@@ -6,7 +6,6 @@ use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::PlinkTags;
 use super::{AwsClients, or_empty};
 
-/// A listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub arn: String,
@@ -76,11 +75,8 @@ impl AwsClients {
         load_balancer_arn: &str,
         port: i32,
     ) -> Result<Option<Listener>> {
-        Ok(self
-            .listeners(load_balancer_arn)
-            .await?
-            .into_iter()
-            .find(|l| l.port == Some(port)))
+        let listeners = self.listeners(load_balancer_arn).await?;
+        Ok(listeners.into_iter().find(|l| l.port == Some(port)))
     }
 
     /// Creates a TCP listener forwarding to the target group. Creating the same listener again

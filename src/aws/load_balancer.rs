@@ -13,7 +13,6 @@ use super::{AwsClients, or_empty};
 /// The load-balancer attribute that spreads traffic over the targets of every AZ.
 pub const CROSS_ZONE_ATTRIBUTE: &str = "load_balancing.cross_zone.enabled";
 
-/// A load balancer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancer {
     pub arn: String,
@@ -201,10 +200,8 @@ impl AwsClients {
             .send()
             .await
             .map_err(elb_error("DescribeLoadBalancerAttributes"))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .any(|a| a.key() == Some(CROSS_ZONE_ATTRIBUTE) && a.value() == Some("true")))
+        let mut attributes = out.attributes().iter();
+        Ok(attributes.any(|a| a.key() == Some(CROSS_ZONE_ATTRIBUTE) && a.value() == Some("true")))
     }
 
     /// Deletes a load balancer (and its listeners). One that no longer exists is fine.

@@ -49,14 +49,12 @@ impl PlinkTags {
         }
     }
 
-    /// Adds a `Name` tag.
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    /// All tags as a map.
     pub fn to_map(&self) -> Tags {
         let mut tags = Tags::new();
         if let Some(name) = &self.name {
@@ -112,7 +110,6 @@ impl TagQuery {
         }
     }
 
-    /// Narrows to one step.
     #[must_use]
     pub fn step(mut self, step: impl Into<String>) -> Self {
         self.step = Some(step.into());
@@ -161,12 +158,10 @@ pub fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filt
     f.build()
 }
 
-/// EC2 tags as a map.
 pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// ELBv2 tags as a map.
 pub fn from_elb(tags: &[ElbTag]) -> Tags {
     to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
@@ -212,9 +207,8 @@ impl AwsClients {
             .describe_tags()
             .set_resource_arns(Some(arns.to_vec()));
         let out = req.send().await.map_err(elb_error("DescribeTags"))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
+        let descriptions = out.tag_descriptions().iter();
+        Ok(descriptions
             .filter_map(|d| Some((d.resource_arn()?.to_owned(), from_elb(d.tags()))))
             .collect())
     }
@@ -228,19 +222,13 @@ impl AwsClients {
         arns: &[String],
         query: &TagQuery,
     ) -> Result<Vec<String>> {
-        Ok(self
-            .elb_tags(arns)
-            .await?
-            .into_iter()
-            .filter(|(_, tags)| query.matches(tags))
-            .map(|(arn, _)| arn)
-            .collect())
+        let mut tags = self.elb_tags(arns).await?;
+        tags.retain(|_, tags| query.matches(tags));
+        Ok(tags.into_keys().collect())
     }
 
-    /// The resources among `all` (ELBv2, `arn` giving each one's ARN) whose tags match `query`.
-    ///
-    /// # Errors
-    /// See [`AwsClients::elb_tags`].
+    /// The resources among `all` (ELBv2, `arn` giving each one's ARN) whose tags match `query`;
+    /// errors as [`AwsClients::elb_tags`].
     pub(crate) async fn elb_matching<T>(
         &self,
         mut all: Vec<T>,

@@ -7,7 +7,6 @@ use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 use super::{AwsClients, or_empty};
 
-/// A target group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetGroup {
     pub arn: String,
@@ -153,13 +152,9 @@ impl AwsClients {
                 TargetHealth {
                     ip: or_empty(target.and_then(|t| t.id())),
                     port: target.and_then(|t| t.port()),
-                    availability_zone: target
-                        .and_then(|t| t.availability_zone())
-                        .map(str::to_owned),
+                    availability_zone: target.and_then(|t| t.availability_zone()).map(Into::into),
                     state: or_empty(health.and_then(|h| h.state())),
-                    reason: health
-                        .and_then(|h| h.reason())
-                        .map(|r| r.as_str().to_owned()),
+                    reason: health.and_then(|h| h.reason()).map(|r| r.as_str().into()),
                     description: health.and_then(|h| h.description()).map(str::to_owned),
                 }
             })

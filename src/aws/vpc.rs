@@ -25,7 +25,6 @@ pub enum SubnetSelector {
     Tags(Vec<(String, String)>),
 }
 
-/// A VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {
     pub id: String,
@@ -36,7 +35,6 @@ pub struct Vpc {
     pub tags: Tags,
 }
 
-/// A subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subnet {
     pub id: String,
@@ -47,7 +45,6 @@ pub struct Subnet {
     pub tags: Tags,
 }
 
-/// A security group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {
     pub id: String,
@@ -76,10 +73,12 @@ fn selector_text(pairs: &[(String, String)]) -> String {
     pairs.join(",")
 }
 
-fn name_of(tags: &Tags) -> String {
-    tags.get("Name")
-        .map(|n| format!(" ({n})"))
-        .unwrap_or_default()
+/// `vpc-… (Name)`, for messages.
+fn label(vpc: &Vpc) -> String {
+    match vpc.tags.get("Name") {
+        Some(name) => format!("{} ({name})", vpc.id),
+        None => vpc.id.clone(),
+    }
 }
 
 fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
@@ -170,10 +169,7 @@ impl AwsClients {
                 format!("no VPC in {} matches {what}", self.region),
             ),
             n => {
-                let listed: Vec<String> = vpcs
-                    .iter()
-                    .map(|v| format!("{}{}", v.id, name_of(&v.tags)))
-                    .collect();
+                let listed: Vec<String> = vpcs.iter().map(label).collect();
                 let listed = listed.join(", ");
                 let msg = format!(
                     "{n} VPCs match {what}, expected exactly one: {listed}; name it by id or by more tags"
@@ -196,20 +192,13 @@ impl AwsClients {
         selector: &SubnetSelector,
     ) -> Result<Vec<Subnet>> {
         let req = self.ec2.describe_subnets();
-        let (req, what) = match selector {
-            SubnetSelector::Ids(ids) => (
-                req.set_subnet_ids(Some(ids.clone())),
-                "the given ids".to_owned(),
-            ),
+        let req = match selector {
+            SubnetSelector::Ids(ids) => req.set_subnet_ids(Some(ids.clone())),
             SubnetSelector::Tags(pairs) => {
-                let tags = pairs.iter().map(|(k, v)| tag_filter(k, v));
-                let filters = std::iter::once(filter("vpc-id", [vpc_id]))
-                    .chain(tags)
-                    .collect();
-                (
-                    req.set_filters(Some(filters)),
-                    format!("tags {}", selector_text(pairs)),
-                )
+                let vpc = filter("vpc-id", [vpc_id]);
+                pairs
+                    .iter()
+                    .fold(req.filters(vpc), |r, (k, v)| r.filters(tag_filter(k, v)))
             }
         };
         let mut subnets = all_items!(req, ec2_error("DescribeSubnets"), to_subnet)?;
@@ -226,6 +215,10 @@ impl AwsClients {
             return fail(ErrorKind::NotFound, msg);
         }
         if subnets.is_empty() {
+            let what = match selector {
+                SubnetSelector::Ids(_) => "the given ids".to_owned(),
+                SubnetSelector::Tags(pairs) => format!("tags {}", selector_text(pairs)),
+            };
             let msg = format!("no subnet of {vpc_id} matches {what}");
             return fail(ErrorKind::NotFound, msg);
         }
