@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::ProvideCredentials;
+use aws_sdk_ec2::config::{ProvideCredentials, SharedCredentialsProvider};
 
 use super::error::{AwsError, ErrorKind, Result, Service, chain, ec2_error};
 use super::tags::filter;
@@ -110,11 +110,8 @@ impl AwsConnect {
             .configure(&base)
             .build()
             .await;
-        base.into_builder()
-            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-                provider,
-            ))
-            .build()
+        let provider = SharedCredentialsProvider::new(provider);
+        base.into_builder().credentials_provider(provider).build()
     }
 }
 

@@ -89,7 +89,7 @@ impl fmt::Display for UnsuccessfulItem {
 /// The message never contains credentials: it is built from the error code and message AWS
 /// returns (with access key ids masked) or from the transport error, never from the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}", self.summary(), hint_suffix(self.hint()))]
+#[error("{}{}", self.summary(), self.hint().map_or(String::new(), |h| format!("\n  hint: {h}")))]
 pub struct AwsError {
     pub service: Service,
     /// The API action, e.g. `CreateVpcEndpoint`.
@@ -108,10 +108,6 @@ pub struct AwsError {
 const ACCESS_HINT: &str = "check which AWS credentials are in use (AWS_PROFILE, --profile, \
      --role-arn, environment) and that they grant the permissions listed by `plink iam-policy`";
 const QUOTA_HINT: &str = "request a higher quota in Service Quotas, or delete unused resources";
-
-fn hint_suffix(hint: Option<&str>) -> String {
-    hint.map(|h| format!("\n  hint: {h}")).unwrap_or_default()
-}
 
 /// `map_err` adapter for an EC2 call: `.map_err(ec2_error("DescribeVpcs"))`.
 pub(crate) fn ec2_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E>) -> AwsError
@@ -464,10 +460,8 @@ mod tests {
 
     #[test]
     fn access_key_ids_are_masked() {
-        assert_eq!(
-            redact("key AKIAIOSFODNN7EXAMPLE is bad"),
-            "key AKIA**************** is bad"
-        );
+        let masked = redact("key AKIAIOSFODNN7EXAMPLE is bad");
+        assert_eq!(masked, "key AKIA**************** is bad");
         assert_eq!(redact("ASIA short"), "ASIA short");
         assert_eq!(redact("ünïcode"), "ünïcode");
     }

@@ -2,6 +2,8 @@
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
+#[cfg(doc)]
+use super::ErrorKind;
 use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::PlinkTags;
 use super::{AwsClients, or_empty};

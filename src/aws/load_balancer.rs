@@ -6,6 +6,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 
+#[cfg(doc)]
+use super::ErrorKind;
 use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 use super::{AwsClients, or_empty};

@@ -3,6 +3,8 @@
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
+#[cfg(doc)]
+use super::ErrorKind;
 use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
 use super::{AwsClients, or_empty};
