@@ -11,9 +11,9 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::ProvideCredentials;
+use aws_sdk_ec2::config::{ProvideCredentials, SharedCredentialsProvider};
 
-use super::error::{AwsError, ErrorKind, Service, chain};
+use super::error::{AwsError, ErrorKind, Result, Service, chain, ec2_error};
 use super::tags::filter;
 
 /// Session name of assumed roles, visible in CloudTrail.
@@ -52,24 +52,15 @@ impl AwsConnect {
         }
     }
 
-    /// Uses a named profile.
     #[must_use]
     pub fn profile(mut self, profile: impl Into<String>) -> Self {
         self.profile = Some(profile.into());
         self
     }
 
-    /// Assumes a role.
     #[must_use]
     pub fn role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.role_arn = Some(role_arn.into());
-        self
-    }
-
-    /// Sets the SDK's attempts per call (1 = no SDK retries; the engine still retries steps).
-    #[must_use]
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
         self
     }
 
@@ -81,19 +72,16 @@ impl AwsConnect {
     /// - [`ErrorKind::Invalid`] if the account id cannot be determined (see
     ///   [`AwsClients::account_id`]);
     /// - any [`AwsError`] of the `DescribeVpcs`/`DescribeSecurityGroups` calls used for it.
-    pub async fn connect(&self) -> Result<AwsClients, AwsError> {
+    pub async fn connect(&self) -> Result<AwsClients> {
         let config = self.load_config().await;
         let account_id = resolve_account(&config).await?;
-        let clients = AwsClients::from_config(&config, self.region.clone(), String::new());
-        let account_id = match account_id {
+        let mut clients = AwsClients::from_config(&config, self.region.clone(), String::new());
+        clients.account_id = match account_id {
             Some(id) => id,
             None => clients.account_id_from_ec2().await?,
         };
-        tracing::debug!(region = %self.region, account = %account_id, "connected to AWS");
-        Ok(AwsClients {
-            account_id,
-            ..clients
-        })
+        tracing::debug!(region = %self.region, account = %clients.account_id, "connected to AWS");
+        Ok(clients)
     }
 
     /// The shared SDK configuration (default chain, retries, timeouts, optional assumed role).
@@ -122,44 +110,31 @@ impl AwsConnect {
             .configure(&base)
             .build()
             .await;
-        base.into_builder()
-            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-                provider,
-            ))
-            .build()
+        let provider = SharedCredentialsProvider::new(provider);
+        base.into_builder().credentials_provider(provider).build()
     }
 }
 
 /// Resolves credentials once (so that a missing or broken setup fails early and clearly) and
 /// returns the account id they carry, if they do (SSO, assumed roles, `aws_account_id` in a
 /// profile, `AWS_ACCOUNT_ID`).
-async fn resolve_account(config: &SdkConfig) -> Result<Option<String>, AwsError> {
+async fn resolve_account(config: &SdkConfig) -> Result<Option<String>> {
+    const OP: &str = "ResolveCredentials";
+    let denied =
+        |msg: &str| AwsError::local(Service::Credentials, OP, ErrorKind::AccessDenied, msg);
     let Some(provider) = config.credentials_provider() else {
-        return Err(AwsError::local(
-            Service::Credentials,
-            "ResolveCredentials",
-            ErrorKind::AccessDenied,
-            "no AWS credentials provider is configured",
-        ));
+        return Err(denied("no AWS credentials provider is configured"));
     };
-    let creds = provider.provide_credentials().await.map_err(|e| {
-        // `CredentialsError`'s text names the failing provider and its reason, never a secret.
-        AwsError::local(
-            Service::Credentials,
-            "ResolveCredentials",
-            ErrorKind::AccessDenied,
-            format!("cannot resolve AWS credentials: {}", chain(&e)),
-        )
-    })?;
+    // `CredentialsError`'s text names the failing provider and its reason, never a secret.
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| denied(&format!("cannot resolve AWS credentials: {}", chain(&e))))?;
     Ok(creds.account_id().map(|a| a.as_str().to_owned()))
 }
 
-/// The clients plink uses, for one region and one identity.
-///
-/// Cheap to clone (the SDK clients are reference-counted). Each concept has its methods in its
-/// own module: [`vpc`](super::vpc), [`endpoint`](super::endpoint), [`load_balancer`](super::load_balancer),
-/// [`target_group`](super::target_group), [`listener`](super::listener),
-/// [`endpoint_service`](super::endpoint_service), [`endpoint_connection`](super::endpoint_connection).
+/// The clients plink uses, for one region and one identity; cheap to clone (the SDK clients are
+/// reference-counted). Its methods are in the module of each concept (see [`crate::aws`]).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
@@ -194,26 +169,20 @@ impl AwsClients {
         }
     }
 
-    async fn account_id_from_ec2(&self) -> Result<String, AwsError> {
-        let vpcs = self
-            .ec2
-            .describe_vpcs()
-            .filters(filter("is-default", ["true"]))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcs", e))?;
+    async fn account_id_from_ec2(&self) -> Result<String> {
+        let default_vpc = filter("is-default", ["true"]);
+        let req = self.ec2.describe_vpcs().filters(default_vpc);
+        let vpcs = req.send().await.map_err(ec2_error("DescribeVpcs"))?;
         if let Some(owner) = vpcs.vpcs().iter().find_map(|v| v.owner_id()) {
             return Ok(owner.to_owned());
         }
         // No default VPC: security groups are visible to their owner only (unless explicitly
         // shared), so one owner among them is the caller.
-        let groups = self
-            .ec2
-            .describe_security_groups()
-            .max_results(50)
+        let req = self.ec2.describe_security_groups().max_results(50);
+        let groups = req
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
+            .map_err(ec2_error("DescribeSecurityGroups"))?;
         let mut owners: Vec<&str> = groups
             .security_groups()
             .iter()
@@ -221,15 +190,12 @@ impl AwsClients {
             .collect();
         owners.sort_unstable();
         owners.dedup();
-        match owners.as_slice() {
-            [one] => Ok((*one).to_owned()),
-            _ => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
-                ErrorKind::Invalid,
-                "cannot tell the AWS account id from EC2 (no default VPC, security groups of \
-                 several owners); set AWS_ACCOUNT_ID or `aws_account_id` in the profile",
-            )),
+        if let [one] = owners[..] {
+            return Ok(one.to_owned());
         }
+        let message = "cannot tell the AWS account id from EC2 (no default VPC, security groups of \
+                       several owners); set AWS_ACCOUNT_ID or `aws_account_id` in the profile";
+        let kind = ErrorKind::Invalid;
+        Err(AwsError::local(Service::Ec2, "DescribeVpcs", kind, message))
     }
 }

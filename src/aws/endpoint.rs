@@ -2,9 +2,11 @@
 
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
-use super::AwsClients;
-use super::error::{AwsError, Service};
+use super::error::{
+    AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error, unless_not_found,
+};
 use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
+use super::{AwsClients, or_empty};
 
 /// An interface VPC endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,28 +75,22 @@ pub struct EndpointNetworkInterface {
     pub status: String,
 }
 
+/// The strings `field` gives for the items that have one.
+fn strings<'a, T>(items: &'a [T], field: impl Fn(&'a T) -> Option<&'a str>) -> Vec<String> {
+    items.iter().filter_map(field).map(str::to_owned).collect()
+}
+
 fn to_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> VpcEndpoint {
     VpcEndpoint {
-        id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
-        state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
-        service_name: e.service_name().unwrap_or_default().to_owned(),
-        endpoint_type: e
-            .vpc_endpoint_type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
+        id: or_empty(e.vpc_endpoint_id()),
+        state: or_empty(e.state()),
+        vpc_id: or_empty(e.vpc_id()),
+        service_name: or_empty(e.service_name()),
+        endpoint_type: or_empty(e.vpc_endpoint_type()),
         subnet_ids: e.subnet_ids().to_vec(),
-        security_group_ids: e
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_id().map(str::to_owned))
-            .collect(),
+        security_group_ids: strings(e.groups(), |g| g.group_id()),
         network_interface_ids: e.network_interface_ids().to_vec(),
-        dns_names: e
-            .dns_entries()
-            .iter()
-            .filter_map(|d| d.dns_name().map(str::to_owned))
-            .collect(),
+        dns_names: strings(e.dns_entries(), |d| d.dns_name()),
         private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
         owner_id: e.owner_id().map(str::to_owned),
         failure_reason: e
@@ -118,48 +114,22 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` other than `InvalidVpcEndpointId.NotFound`.
-    pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>, AwsError> {
-        match self
-            .ec2
-            .describe_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .vpc_endpoints()
-                .iter()
-                .find(|e| e.vpc_endpoint_id() == Some(id))
-                .map(to_endpoint)),
-            Err(e) => {
-                let err = AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpoints", e);
-                if err.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+    pub async fn describe_vpc_endpoint(&self, id: &str) -> Result<Option<VpcEndpoint>> {
+        let req = self.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id);
+        let found = all_items!(req, ec2_error("DescribeVpcEndpoints"), to_endpoint);
+        Ok(unless_not_found(found)?.and_then(|all| all.into_iter().find(|e| e.id == id)))
     }
 
     /// The endpoints carrying plink's tags for `query`, including ones being deleted.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints`.
-    pub async fn find_vpc_endpoints(&self, query: &TagQuery) -> Result<Vec<VpcEndpoint>, AwsError> {
-        Ok(self
+    pub async fn find_vpc_endpoints(&self, query: &TagQuery) -> Result<Vec<VpcEndpoint>> {
+        let req = self
             .ec2
             .describe_vpc_endpoints()
-            .set_filters(Some(query.ec2_filters()))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpoints", e))?
-            .iter()
-            .map(to_endpoint)
-            .collect())
+            .set_filters(Some(query.ec2_filters()));
+        all_items!(req, ec2_error("DescribeVpcEndpoints"), to_endpoint)
     }
 
     /// Creates an interface endpoint.
@@ -169,15 +139,15 @@ impl AwsClients {
     /// re-issues the create with its recorded token instead of searching for the endpoint.
     ///
     /// # Errors
-    /// [`ErrorKind::Conflict`](super::ErrorKind::Conflict) (`IdempotentParameterMismatch`) if the
-    /// token was used with other parameters; [`ErrorKind::Quota`](super::ErrorKind::Quota)
+    /// [`ErrorKind::Conflict`] (`IdempotentParameterMismatch`) if the token was used with other
+    /// parameters; [`ErrorKind::Quota`]
     /// (`VpcEndpointLimitExceeded`); any other [`AwsError`] of `CreateVpcEndpoint`.
     pub async fn create_interface_endpoint(
         &self,
         input: &CreateInterfaceEndpoint,
-    ) -> Result<VpcEndpoint, AwsError> {
+    ) -> Result<VpcEndpoint> {
         tracing::debug!(vpc = %input.vpc_id, service = %input.service_name, token = %input.client_token, "CreateVpcEndpoint");
-        let out = self
+        let req = self
             .ec2
             .create_vpc_endpoint()
             .vpc_endpoint_type(VpcEndpointType::Interface)
@@ -195,19 +165,11 @@ impl AwsClients {
             // endpoint (cost, policy). The Databricks SRA module does the same.
             .private_dns_enabled(false)
             .client_token(&input.client_token)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "CreateVpcEndpoint", e))?;
-        let endpoint = out.vpc_endpoint().ok_or_else(|| {
-            AwsError::local(
-                Service::Ec2,
-                "CreateVpcEndpoint",
-                super::ErrorKind::Transport,
-                "the answer carries no endpoint",
-            )
-        })?;
-        Ok(to_endpoint(endpoint))
+            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint));
+        let out = req.send().await.map_err(ec2_error("CreateVpcEndpoint"))?;
+        out.vpc_endpoint()
+            .map(to_endpoint)
+            .ok_or_else(|| AwsError::no_answer(Service::Ec2, "CreateVpcEndpoint", "endpoint"))
     }
 
     /// The endpoint's network interfaces and their private IPv4 addresses, sorted by AZ.
@@ -216,36 +178,27 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeNetworkInterfaces` (an ENI deleted meanwhile gives
-    /// `InvalidNetworkInterfaceID.NotFound`, a [`NotFound`](super::ErrorKind::NotFound)).
+    /// `InvalidNetworkInterfaceID.NotFound`, a [`NotFound`](ErrorKind::NotFound)).
     pub async fn endpoint_network_interfaces(
         &self,
         endpoint: &VpcEndpoint,
-    ) -> Result<Vec<EndpointNetworkInterface>, AwsError> {
+    ) -> Result<Vec<EndpointNetworkInterface>> {
         if endpoint.network_interface_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut enis: Vec<EndpointNetworkInterface> = self
+        let req = self
             .ec2
             .describe_network_interfaces()
-            .set_network_interface_ids(Some(endpoint.network_interface_ids.clone()))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeNetworkInterfaces", e))?
-            .iter()
-            .map(|n| EndpointNetworkInterface {
-                id: n.network_interface_id().unwrap_or_default().to_owned(),
-                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
-                availability_zone: n.availability_zone().unwrap_or_default().to_owned(),
-                private_ip: n.private_ip_address().unwrap_or_default().to_owned(),
-                status: n
-                    .status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-            })
-            .collect();
+            .set_network_interface_ids(Some(endpoint.network_interface_ids.clone()));
+        let mut enis = all_items!(req, ec2_error("DescribeNetworkInterfaces"), |n| {
+            EndpointNetworkInterface {
+                id: or_empty(n.network_interface_id()),
+                subnet_id: or_empty(n.subnet_id()),
+                availability_zone: or_empty(n.availability_zone()),
+                private_ip: or_empty(n.private_ip_address()),
+                status: or_empty(n.status()),
+            }
+        })?;
         enis.sort_by(|a, b| (&a.availability_zone, &a.id).cmp(&(&b.availability_zone, &b.id)));
         Ok(enis)
     }
@@ -254,26 +207,16 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpoints` / `DescribeNetworkInterfaces`;
-    /// [`NotFound`](super::ErrorKind::NotFound) if the endpoint does not exist.
-    pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>, AwsError> {
-        let endpoint = self
-            .describe_vpc_endpoint(endpoint_id)
-            .await?
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Ec2,
-                    "DescribeVpcEndpoints",
-                    super::ErrorKind::NotFound,
-                    format!("VPC endpoint {endpoint_id} does not exist"),
-                )
-            })?;
-        Ok(self
-            .endpoint_network_interfaces(&endpoint)
-            .await?
-            .into_iter()
-            .map(|e| e.private_ip)
-            .filter(|ip| !ip.is_empty())
-            .collect())
+    /// [`NotFound`](ErrorKind::NotFound) if the endpoint does not exist.
+    pub async fn endpoint_ips(&self, endpoint_id: &str) -> Result<Vec<String>> {
+        let Some(endpoint) = self.describe_vpc_endpoint(endpoint_id).await? else {
+            let msg = format!("VPC endpoint {endpoint_id} does not exist");
+            let (op, kind) = ("DescribeVpcEndpoints", ErrorKind::NotFound);
+            return Err(AwsError::local(Service::Ec2, op, kind, msg));
+        };
+        let enis = self.endpoint_network_interfaces(&endpoint).await?;
+        let ips = enis.into_iter().map(|e| e.private_ip);
+        Ok(ips.filter(|ip| !ip.is_empty()).collect())
     }
 
     /// Deletes endpoints. Endpoints that no longer exist are fine.
@@ -281,21 +224,16 @@ impl AwsClients {
     /// # Errors
     /// An [`AwsError`] listing the endpoints AWS reported in `Unsuccessful` (other than
     /// not-found ones), or any [`AwsError`] of `DeleteVpcEndpoints`.
-    pub async fn delete_vpc_endpoints(&self, ids: &[String]) -> Result<(), AwsError> {
+    pub async fn delete_vpc_endpoints(&self, ids: &[String]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         tracing::debug!(?ids, "DeleteVpcEndpoints");
-        let out = self
+        let req = self
             .ec2
             .delete_vpc_endpoints()
-            .set_vpc_endpoint_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DeleteVpcEndpoints", e))?;
-        match AwsError::from_unsuccessful("DeleteVpcEndpoints", out.unsuccessful()) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
-        }
+            .set_vpc_endpoint_ids(Some(ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error("DeleteVpcEndpoints"))?;
+        check_unsuccessful("DeleteVpcEndpoints", out.unsuccessful())
     }
 }

@@ -1,13 +1,8 @@
 //! Connections to the endpoint service: which consumer endpoints asked, accepting and rejecting.
 
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::operation::RequestId;
-use aws_sdk_ec2::types::UnsuccessfulItem;
-
-use super::AwsClients;
-use super::endpoint_service::service_id_filter;
-use super::error::{AwsError, ErrorKind, Service};
+use super::error::{AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error};
 use super::tags::filter;
+use super::{AwsClients, or_empty};
 
 /// A consumer's connection to the endpoint service, as the provider sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,38 +31,13 @@ impl EndpointConnection {
 
 fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> EndpointConnection {
     EndpointConnection {
-        service_id: c.service_id().unwrap_or_default().to_owned(),
-        vpce_id: c.vpc_endpoint_id().unwrap_or_default().to_owned(),
-        owner: c.vpc_endpoint_owner().unwrap_or_default().to_owned(),
-        state: c
-            .vpc_endpoint_state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        service_id: or_empty(c.service_id()),
+        vpce_id: or_empty(c.vpc_endpoint_id()),
+        owner: or_empty(c.vpc_endpoint_owner()),
+        state: or_empty(c.vpc_endpoint_state()),
         connection_id: c.vpc_endpoint_connection_id().map(str::to_owned),
         created: c.creation_timestamp().map(ToString::to_string),
     }
-}
-
-/// A batch call on the connections of a service (`send`): nothing to do is no call; the
-/// answer's per-item failures (`Unsuccessful`, in an HTTP 200) are returned for the caller to
-/// judge, never ignored.
-async fn batch<E, Fut>(
-    operation: &'static str,
-    service_id: &str,
-    vpce_ids: &[String],
-    send: impl FnOnce(Vec<String>) -> Fut,
-) -> Result<Vec<UnsuccessfulItem>, AwsError>
-where
-    Fut: std::future::Future<Output = Result<Vec<UnsuccessfulItem>, SdkError<E>>>,
-    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
-{
-    if vpce_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    tracing::debug!(service = %service_id, ?vpce_ids, operation);
-    send(vpce_ids.to_vec())
-        .await
-        .map_err(|e| AwsError::from_sdk(Service::Ec2, operation, e))
 }
 
 impl AwsClients {
@@ -79,26 +49,19 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_id: Option<&str>,
-    ) -> Result<Vec<EndpointConnection>, AwsError> {
+    ) -> Result<Vec<EndpointConnection>> {
         let mut req = self
             .ec2
             .describe_vpc_endpoint_connections()
-            .filters(service_id_filter(service_id));
+            .filters(filter("service-id", [service_id]));
         if let Some(id) = vpce_id {
             req = req.filters(filter("vpc-endpoint-id", [id]));
         }
-        Ok(req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointConnections", e))?
-            .iter()
-            .map(to_connection)
-            // Filters are applied by the server; checking again costs nothing.
-            .filter(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id))
-            .collect())
+        let to_error = ec2_error("DescribeVpcEndpointConnections");
+        let mut all = all_items!(req, to_error, to_connection)?;
+        // Filters are applied by the server; checking again costs nothing.
+        all.retain(|c| c.service_id == service_id && vpce_id.is_none_or(|id| c.vpce_id == id));
+        Ok(all)
     }
 
     /// Accepts exactly these endpoint connections.
@@ -111,22 +74,19 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_ids: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "AcceptVpcEndpointConnections";
-        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
-            self.ec2
-                .accept_vpc_endpoint_connections()
-                .service_id(service_id)
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .map(|out| out.unsuccessful().to_vec())
-        })
-        .await?;
-        match AwsError::from_unsuccessful(operation, &failed) {
-            Some(err) => Err(err),
-            None => Ok(()),
+        if vpce_ids.is_empty() {
+            return Ok(());
         }
+        tracing::debug!(service = %service_id, ?vpce_ids, operation);
+        let req = self
+            .ec2
+            .accept_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
+        AwsError::from_unsuccessful(operation, out.unsuccessful()).map_or(Ok(()), Err)
     }
 
     /// Accepts the connection of `vpce_id` only if it belongs to `expected_owner` (Databricks'
@@ -145,54 +105,39 @@ impl AwsClients {
         service_id: &str,
         vpce_id: &str,
         expected_owner: &str,
-    ) -> Result<EndpointConnection, AwsError> {
-        const OP: &str = "AcceptVpcEndpointConnections";
+    ) -> Result<EndpointConnection> {
+        let operation = "AcceptVpcEndpointConnections";
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, operation, kind, msg));
         let found = self.endpoint_connections(service_id, Some(vpce_id)).await?;
         let Some(conn) = found.into_iter().next() else {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::NotFound,
-                format!("endpoint service {service_id} has no connection from {vpce_id}"),
-            ));
+            let msg = format!("endpoint service {service_id} has no connection from {vpce_id}");
+            return fail(ErrorKind::NotFound, msg);
         };
-        if conn.owner != expected_owner {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::Invalid,
-                format!(
-                    "refusing to accept {vpce_id}: it belongs to account {}, expected {expected_owner}",
-                    conn.owner
-                ),
-            ));
+        let (owner, state) = (&conn.owner, &conn.state);
+        if owner != expected_owner {
+            let msg = format!(
+                "refusing to accept {vpce_id}: it belongs to account {owner}, expected {expected_owner}"
+            );
+            return fail(ErrorKind::Invalid, msg);
         }
-        if conn.is_available() || conn.state == "pending" {
+        if conn.is_available() || state == "pending" {
             return Ok(conn);
         }
         if !conn.is_pending_acceptance() {
-            return Err(AwsError::local(
-                Service::Ec2,
-                OP,
-                ErrorKind::Invalid,
-                format!(
-                    "connection {vpce_id} is `{}` and cannot be accepted; the consumer must \
-                     create a new endpoint",
-                    conn.state
-                ),
-            ));
+            let msg = format!(
+                "connection {vpce_id} is `{state}` and cannot be accepted; the consumer must \
+                 create a new endpoint"
+            );
+            return fail(ErrorKind::Invalid, msg);
         }
         self.accept_endpoint_connections(service_id, &[vpce_id.to_owned()])
             .await?;
-        Ok(self
-            .endpoint_connections(service_id, Some(vpce_id))
-            .await?
-            .into_iter()
-            .next()
-            .unwrap_or(EndpointConnection {
-                state: "pending".into(),
-                ..conn
-            }))
+        let after = self.endpoint_connections(service_id, Some(vpce_id)).await?;
+        let pending = EndpointConnection {
+            state: "pending".into(),
+            ..conn
+        };
+        Ok(after.into_iter().next().unwrap_or(pending))
     }
 
     /// Rejects these endpoint connections (before deleting the service, or to refuse a stranger).
@@ -205,21 +150,18 @@ impl AwsClients {
         &self,
         service_id: &str,
         vpce_ids: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<()> {
         let operation = "RejectVpcEndpointConnections";
-        let failed = batch(operation, service_id, vpce_ids, |ids| async move {
-            self.ec2
-                .reject_vpc_endpoint_connections()
-                .service_id(service_id)
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .map(|out| out.unsuccessful().to_vec())
-        })
-        .await?;
-        match AwsError::from_unsuccessful(operation, &failed) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
+        if vpce_ids.is_empty() {
+            return Ok(());
         }
+        tracing::debug!(service = %service_id, ?vpce_ids, operation);
+        let req = self
+            .ec2
+            .reject_vpc_endpoint_connections()
+            .service_id(service_id)
+            .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
+        check_unsuccessful(operation, out.unsuccessful())
     }
 }

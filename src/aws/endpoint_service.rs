@@ -1,10 +1,14 @@
 //! The VPC endpoint service on the NLB, and who may connect to it.
 
+use aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builders::DescribeVpcEndpointServiceConfigurationsFluentBuilder as DescribeServices;
 use aws_sdk_ec2::types::ResourceType;
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service};
-use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2};
+use super::error::{
+    AwsError, ErrorKind, Result, Service, check_unsuccessful, ec2_error, ignore_codes,
+    unless_not_found,
+};
+use super::tags::{PlinkTags, TagQuery, Tags, from_ec2};
+use super::{AwsClients, or_empty};
 
 /// A VPC endpoint service (the provider side of PrivateLink).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +59,9 @@ pub struct CreateEndpointService {
 
 fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
     EndpointService {
-        id: s.service_id().unwrap_or_default().to_owned(),
-        name: s.service_name().unwrap_or_default().to_owned(),
-        state: s
-            .service_state()
-            .map(|x| x.as_str().to_owned())
-            .unwrap_or_default(),
+        id: or_empty(s.service_id()),
+        name: or_empty(s.service_name()),
+        state: or_empty(s.service_state()),
         acceptance_required: s.acceptance_required().unwrap_or(false),
         nlb_arns: s.network_load_balancer_arns().to_vec(),
         availability_zones: s.availability_zones().to_vec(),
@@ -72,41 +73,26 @@ fn to_service(s: &aws_sdk_ec2::types::ServiceConfiguration) -> EndpointService {
 
 /// Refuses the wildcard principal: with `*`, any AWS account could open connections, and
 /// plink's promise is that only Databricks' role can.
-fn check_principal(operation: &'static str, principal: &str) -> Result<(), AwsError> {
+fn check_principal(operation: &'static str, principal: &str) -> Result<()> {
     let p = principal.trim();
     if p == "*" || p.is_empty() || p.ends_with(":*") || p.ends_with("/*") {
-        return Err(AwsError::local(
-            Service::Ec2,
-            operation,
-            ErrorKind::Invalid,
-            format!(
-                "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks \
-                 role) may be allowed, never a wildcard"
-            ),
-        ));
+        let message = format!(
+            "refusing principal `{principal}`: only an explicit IAM ARN (the Databricks role) \
+             may be allowed, never a wildcard"
+        );
+        let kind = ErrorKind::Invalid;
+        return Err(AwsError::local(Service::Ec2, operation, kind, message));
     }
     Ok(())
 }
 
-impl AwsClients {
-    async fn describe_services(
-        &self,
-        req: aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::builders::DescribeVpcEndpointServiceConfigurationsFluentBuilder,
-    ) -> Result<Vec<EndpointService>, AwsError> {
-        Ok(req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServiceConfigurations", e)
-            })?
-            .iter()
-            .map(to_service)
-            .collect())
-    }
+/// Every endpoint service a `DescribeVpcEndpointServiceConfigurations` request answers.
+async fn describe_services(req: DescribeServices) -> Result<Vec<EndpointService>> {
+    let to_error = ec2_error("DescribeVpcEndpointServiceConfigurations");
+    all_items!(req, to_error, to_service)
+}
 
+impl AwsClients {
     /// The endpoint service with this id, `None` if it does not exist.
     ///
     /// # Errors
@@ -115,31 +101,25 @@ impl AwsClients {
     pub async fn describe_endpoint_service(
         &self,
         service_id: &str,
-    ) -> Result<Option<EndpointService>, AwsError> {
+    ) -> Result<Option<EndpointService>> {
         let req = self
             .ec2
             .describe_vpc_endpoint_service_configurations()
             .service_ids(service_id);
-        match self.describe_services(req).await {
-            Ok(all) => Ok(all.into_iter().find(|s| s.id == service_id)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        let found = unless_not_found(describe_services(req).await)?;
+        Ok(found.and_then(|all| all.into_iter().find(|s| s.id == service_id)))
     }
 
     /// The endpoint services carrying plink's tags for `query`.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeVpcEndpointServiceConfigurations`.
-    pub async fn find_endpoint_services(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<EndpointService>, AwsError> {
+    pub async fn find_endpoint_services(&self, query: &TagQuery) -> Result<Vec<EndpointService>> {
         let req = self
             .ec2
             .describe_vpc_endpoint_service_configurations()
             .set_filters(Some(query.ec2_filters()));
-        self.describe_services(req).await
+        describe_services(req).await
     }
 
     /// The endpoint service that uses this NLB, if any (an NLB serves at most one service).
@@ -149,14 +129,12 @@ impl AwsClients {
     pub async fn find_endpoint_service_by_nlb(
         &self,
         nlb_arn: &str,
-    ) -> Result<Option<EndpointService>, AwsError> {
+    ) -> Result<Option<EndpointService>> {
         // No server-side filter on the NLB: list the account's services (few) and match.
         let req = self.ec2.describe_vpc_endpoint_service_configurations();
-        Ok(self
-            .describe_services(req)
-            .await?
-            .into_iter()
-            .find(|s| !s.is_gone() && s.nlb_arns.iter().any(|a| a == nlb_arn)))
+        let all = describe_services(req).await?;
+        let uses_nlb = |s: &EndpointService| s.nlb_arns.iter().any(|a| a == nlb_arn);
+        Ok(all.into_iter().find(|s| !s.is_gone() && uses_nlb(s)))
     }
 
     /// Creates an endpoint service on the NLB with acceptance required.
@@ -169,28 +147,20 @@ impl AwsClients {
     pub async fn create_endpoint_service(
         &self,
         input: &CreateEndpointService,
-    ) -> Result<EndpointService, AwsError> {
+    ) -> Result<EndpointService> {
+        let operation = "CreateVpcEndpointServiceConfiguration";
         tracing::debug!(nlbs = ?input.nlb_arns, token = %input.client_token, "CreateVpcEndpointServiceConfiguration");
-        let out = self
+        let req = self
             .ec2
             .create_vpc_endpoint_service_configuration()
             .set_network_load_balancer_arns(Some(input.nlb_arns.clone()))
             .acceptance_required(true)
             .client_token(&input.client_token)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "CreateVpcEndpointServiceConfiguration", e)
-            })?;
-        out.service_configuration().map(to_service).ok_or_else(|| {
-            AwsError::local(
-                Service::Ec2,
-                "CreateVpcEndpointServiceConfiguration",
-                ErrorKind::Transport,
-                "the answer carries no service configuration",
-            )
-        })
+            .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService));
+        let out = req.send().await.map_err(ec2_error(operation))?;
+        out.service_configuration()
+            .map(to_service)
+            .ok_or_else(|| AwsError::no_answer(Service::Ec2, operation, "service configuration"))
     }
 
     /// The principals allowed to connect.
@@ -198,30 +168,17 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::NotFound`] if the service does not exist; any other [`AwsError`] of
     /// `DescribeVpcEndpointServicePermissions`.
-    pub async fn allowed_principals(
-        &self,
-        service_id: &str,
-    ) -> Result<Vec<AllowedPrincipal>, AwsError> {
-        let all = self
+    pub async fn allowed_principals(&self, service_id: &str) -> Result<Vec<AllowedPrincipal>> {
+        let req = self
             .ec2
             .describe_vpc_endpoint_service_permissions()
-            .service_id(service_id)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DescribeVpcEndpointServicePermissions", e)
-            })?;
-        Ok(all
-            .iter()
-            .map(|p| AllowedPrincipal {
-                principal: p.principal().unwrap_or_default().to_owned(),
-                principal_type: p.principal_type().map(|t| t.as_str().to_owned()),
-                permission_id: p.service_permission_id().map(str::to_owned),
-            })
-            .collect())
+            .service_id(service_id);
+        let to_error = ec2_error("DescribeVpcEndpointServicePermissions");
+        all_items!(req, to_error, |p| AllowedPrincipal {
+            principal: or_empty(p.principal()),
+            principal_type: p.principal_type().map(|t| t.as_str().to_owned()),
+            permission_id: p.service_permission_id().map(str::to_owned),
+        })
     }
 
     /// Allows `principal` (an explicit IAM ARN) to connect. Allowing it again is a no-op.
@@ -229,7 +186,7 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Invalid`] without any call if `principal` is `*` or another wildcard; any
     /// [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
-    pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<(), AwsError> {
+    pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<()> {
         check_principal("ModifyVpcEndpointServicePermissions", principal)?;
         tracing::debug!(service = %service_id, %principal, "allow principal");
         self.ec2
@@ -238,9 +195,7 @@ impl AwsClients {
             .add_allowed_principals(principal)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e)
-            })?;
+            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"))?;
         Ok(())
     }
 
@@ -249,31 +204,17 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
-    pub async fn remove_principal(
-        &self,
-        service_id: &str,
-        principal: &str,
-    ) -> Result<(), AwsError> {
-        match self
+    pub async fn remove_principal(&self, service_id: &str, principal: &str) -> Result<()> {
+        let sent = self
             .ec2
             .modify_vpc_endpoint_service_permissions()
             .service_id(service_id)
             .remove_allowed_principals(principal)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err =
-                    AwsError::from_sdk(Service::Ec2, "ModifyVpcEndpointServicePermissions", e);
-                // Removing a principal that is not there: nothing to do.
-                if err.has_code("InvalidPrincipal.NotFound") || err.has_code("InvalidParameter") {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"));
+        // Removing a principal that is not there: nothing to do.
+        ignore_codes(sent, &["InvalidPrincipal.NotFound", "InvalidParameter"])
     }
 
     /// Deletes endpoint services. Services that no longer exist are fine.
@@ -283,33 +224,19 @@ impl AwsClients {
     /// `available` or `pendingAcceptance` — reject it first
     /// ([`reject_endpoint_connections`](Self::reject_endpoint_connections)); any other failed
     /// item or [`AwsError`] of `DeleteVpcEndpointServiceConfigurations`.
-    pub async fn delete_endpoint_services(&self, service_ids: &[String]) -> Result<(), AwsError> {
+    pub async fn delete_endpoint_services(&self, service_ids: &[String]) -> Result<()> {
         if service_ids.is_empty() {
             return Ok(());
         }
+        let operation = "DeleteVpcEndpointServiceConfigurations";
         tracing::debug!(?service_ids, "DeleteVpcEndpointServiceConfigurations");
-        let out = self
+        let req = self
             .ec2
             .delete_vpc_endpoint_service_configurations()
-            .set_service_ids(Some(service_ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(Service::Ec2, "DeleteVpcEndpointServiceConfigurations", e)
-            })?;
-        match AwsError::from_unsuccessful(
-            "DeleteVpcEndpointServiceConfigurations",
-            out.unsuccessful(),
-        ) {
-            Some(err) if !err.is_not_found() => Err(err),
-            _ => Ok(()),
-        }
+            .set_service_ids(Some(service_ids.to_vec()));
+        let out = req.send().await.map_err(ec2_error(operation))?;
+        check_unsuccessful(operation, out.unsuccessful())
     }
-}
-
-/// EC2 filter narrowing connections to one endpoint service.
-pub(crate) fn service_id_filter(service_id: &str) -> aws_sdk_ec2::types::Filter {
-    filter("service-id", [service_id])
 }
 
 #[cfg(test)]
@@ -318,21 +245,17 @@ mod tests {
 
     #[test]
     fn wildcards_are_refused() {
-        for p in [
+        let wildcards = [
             "*",
             " * ",
             "",
             "arn:aws:iam::123456789012:*",
             "arn:aws:iam::1:role/*",
-        ] {
+        ];
+        for p in wildcards {
             assert!(check_principal("X", p).is_err(), "{p:?}");
         }
-        assert!(
-            check_principal(
-                "X",
-                "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"
-            )
-            .is_ok()
-        );
+        let databricks = "arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1";
+        assert!(check_principal("X", databricks).is_ok());
     }
 }

@@ -14,6 +14,10 @@ use std::fmt;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
+use aws_sdk_ec2::types::UnsuccessfulItem as Ec2Unsuccessful;
+
+/// The result of an AWS operation.
+pub type Result<T, E = AwsError> = std::result::Result<T, E>;
 
 /// The AWS service a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,7 +95,7 @@ impl fmt::Display for UnsuccessfulItem {
 /// The message never contains credentials: it is built from the error code and message AWS
 /// returns (with access key ids masked) or from the transport error, never from the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}", summary(.service, .operation, .code, .message, .unsuccessful), hint_suffix(.kind))]
+#[error("{}{}", self.summary(), self.hint().map_or(String::new(), |h| format!("\n  hint: {h}")))]
 pub struct AwsError {
     pub service: Service,
     /// The API action, e.g. `CreateVpcEndpoint`.
@@ -107,36 +111,42 @@ pub struct AwsError {
     pub unsuccessful: Vec<UnsuccessfulItem>,
 }
 
-fn summary(
-    service: &Service,
-    operation: &str,
-    code: &Option<String>,
-    message: &str,
-    unsuccessful: &[UnsuccessfulItem],
-) -> String {
-    match code {
-        // Batch failures list each item with its own code in the message.
-        Some(c) if unsuccessful.is_empty() => format!("{service} {operation}: {c}: {message}"),
-        _ => format!("{service} {operation}: {message}"),
-    }
-}
-
 const ACCESS_HINT: &str = "check which AWS credentials are in use (AWS_PROFILE, --profile, \
      --role-arn, environment) and that they grant the permissions listed by `plink iam-policy`";
 const QUOTA_HINT: &str = "request a higher quota in Service Quotas, or delete unused resources";
 
-fn hint(kind: &ErrorKind) -> Option<&'static str> {
-    match kind {
-        ErrorKind::AccessDenied => Some(ACCESS_HINT),
-        ErrorKind::Quota => Some(QUOTA_HINT),
-        _ => None,
+/// `map_err` adapter for an EC2 call: `.map_err(ec2_error("DescribeVpcs"))`.
+pub(crate) fn ec2_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    move |err| AwsError::from_sdk(Service::Ec2, operation, err)
+}
+
+/// `map_err` adapter for an ELBv2 call: `.map_err(elb_error("DescribeTags"))`.
+pub(crate) fn elb_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    move |err| AwsError::from_sdk(Service::Elb, operation, err)
+}
+
+/// `Ok(())` also when the call failed with one of `codes` (e.g. a rule that already exists);
+/// every other error is returned.
+pub(crate) fn ignore_codes<T>(result: Result<T>, codes: &[&str]) -> Result<()> {
+    match result {
+        Err(e) if !codes.iter().any(|c| e.has_code(c)) => Err(e),
+        _ => Ok(()),
     }
 }
 
-fn hint_suffix(kind: &ErrorKind) -> String {
-    hint(kind)
-        .map(|h| format!("\n  hint: {h}"))
-        .unwrap_or_default()
+/// `Err` listing the failed items of a batch delete or reject, unless every one only says "not
+/// found" (gone is what the caller wanted).
+pub(crate) fn check_unsuccessful(operation: &'static str, items: &[Ec2Unsuccessful]) -> Result<()> {
+    match AwsError::from_unsuccessful(operation, items) {
+        Some(err) if !err.is_not_found() => Err(err),
+        _ => Ok(()),
+    }
 }
 
 impl AwsError {
@@ -158,6 +168,12 @@ impl AwsError {
         }
     }
 
+    /// A create call answered without the resource it made (`what`): worth a retry.
+    pub(crate) fn no_answer(service: Service, operation: &'static str, what: &str) -> Self {
+        let message = format!("the answer carries no {what}");
+        Self::local(service, operation, ErrorKind::Transport, message)
+    }
+
     /// Converts an SDK error of either client.
     pub fn from_sdk<E>(service: Service, operation: &'static str, err: SdkError<E>) -> Self
     where
@@ -172,22 +188,17 @@ impl AwsError {
                     .message()
                     .map(redact)
                     .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()));
+                let kind = classify(code.as_deref(), status);
                 Self {
-                    service,
-                    operation,
-                    kind: classify(code.as_deref(), status),
                     code,
-                    message,
                     request_id: e.request_id().map(str::to_owned),
-                    unsuccessful: Vec::new(),
+                    ..Self::local(service, operation, kind, message)
                 }
             }
-            SdkError::ConstructionFailure(_) => Self::local(
-                service,
-                operation,
-                ErrorKind::Invalid,
-                format!("request not sent: {}", redact(&chain(&err))),
-            ),
+            SdkError::ConstructionFailure(_) => {
+                let message = format!("request not sent: {}", redact(&chain(&err)));
+                Self::local(service, operation, ErrorKind::Invalid, message)
+            }
             _ => {
                 // Timeout, dispatch failure, unparseable response: the request may have been
                 // processed. A 5xx that could not even be parsed is still the service's fault.
@@ -197,25 +208,18 @@ impl AwsError {
                     _ => ErrorKind::Transport,
                 };
                 let prefix = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+                let message = format!("{prefix}{}", redact(&chain(&err)));
                 Self {
                     // An answer that could not be parsed may still name its request.
                     request_id: err.request_id().map(str::to_owned),
-                    ..Self::local(
-                        service,
-                        operation,
-                        kind,
-                        format!("{prefix}{}", redact(&chain(&err))),
-                    )
+                    ..Self::local(service, operation, kind, message)
                 }
             }
         }
     }
 
     /// Builds the error of a batch call from its `Unsuccessful` items; `None` if there are none.
-    pub fn from_unsuccessful(
-        operation: &'static str,
-        items: &[aws_sdk_ec2::types::UnsuccessfulItem],
-    ) -> Option<Self> {
+    pub fn from_unsuccessful(operation: &'static str, items: &[Ec2Unsuccessful]) -> Option<Self> {
         if items.is_empty() {
             return None;
         }
@@ -228,25 +232,17 @@ impl AwsError {
             })
             .collect();
         // The kind is the first item's, unless every item only says "not found".
-        let kinds: Vec<ErrorKind> = items
+        let kind = items
             .iter()
             .map(|i| classify(i.code.as_deref(), None))
-            .collect();
-        let kind = kinds
-            .iter()
-            .copied()
             .find(|k| *k != ErrorKind::NotFound)
             .unwrap_or(ErrorKind::NotFound);
         let listed: Vec<String> = items.iter().map(ToString::to_string).collect();
-        let first_code = items.iter().find_map(|i| i.code.clone());
+        let message = format!("{} item(s) failed: {}", items.len(), listed.join("; "));
         Some(Self {
-            service: Service::Ec2,
-            operation,
-            code: first_code,
-            message: format!("{} item(s) failed: {}", items.len(), listed.join("; ")),
-            kind,
-            request_id: None,
+            code: items.iter().find_map(|i| i.code.clone()),
             unsuccessful: items,
+            ..Self::local(Service::Ec2, operation, kind, message)
         })
     }
 
@@ -258,14 +254,42 @@ impl AwsError {
         )
     }
 
-    /// Whether the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound
     }
 
-    /// Whether the error has exactly this AWS error code.
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
+    }
+
+    /// The error without its hint: service, operation, code and message.
+    pub fn summary(&self) -> String {
+        let (service, operation, message) = (self.service, self.operation, &self.message);
+        match &self.code {
+            // Batch failures list each item with its own code in the message.
+            Some(c) if self.unsuccessful.is_empty() => {
+                format!("{service} {operation}: {c}: {message}")
+            }
+            _ => format!("{service} {operation}: {message}"),
+        }
+    }
+
+    /// [`summary`](Self::summary) followed by the request id AWS returned, if any (for `-v`
+    /// output and support cases; the default message leaves it out).
+    pub fn summary_with_request_id(&self) -> String {
+        match &self.request_id {
+            Some(id) => format!("{} (request id {id})", self.summary()),
+            None => self.summary(),
+        }
+    }
+
+    /// What the user can do about it, for access and quota errors.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.kind {
+            ErrorKind::AccessDenied => Some(ACCESS_HINT),
+            ErrorKind::Quota => Some(QUOTA_HINT),
+            _ => None,
+        }
     }
 }
 
@@ -285,6 +309,8 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     // with `Fault` (`DBClusterNotFoundFault`).
     let bare = code.strip_suffix("Exception").unwrap_or(code);
     let bare = bare.strip_suffix("Fault").unwrap_or(bare);
+    let is_quota =
+        bare.ends_with("LimitExceeded") || bare.starts_with("TooMany") || bare.ends_with("Limit");
     match bare {
         "Throttling"
         | "Throttled"
@@ -294,17 +320,13 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "SlowDown"
         | "EC2Throttled"
         | "PriorRequestNotComplete"
-        | "BandwidthLimitExceeded" => {
-            return ErrorKind::Throttled;
-        }
+        | "BandwidthLimitExceeded" => ErrorKind::Throttled,
         "ServiceUnavailable"
         | "InternalError"
         | "InternalFailure"
         | "Unavailable"
         | "InsufficientCapacity"
-        | "RequestTimeout" => {
-            return ErrorKind::Unavailable;
-        }
+        | "RequestTimeout" => ErrorKind::Unavailable,
         "UnauthorizedOperation"
         | "AccessDenied"
         | "AuthFailure"
@@ -315,9 +337,7 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "UnrecognizedClient"
         | "OptInRequired"
         | "Blocked"
-        | "IncompleteSignature" => {
-            return ErrorKind::AccessDenied;
-        }
+        | "IncompleteSignature" => ErrorKind::AccessDenied,
         "DuplicateLoadBalancerName"
         | "DuplicateTargetGroupName"
         | "DuplicateListener"
@@ -330,22 +350,15 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "InvalidGroup.InUse"
         | "IncorrectState"
         | "InvalidState"
-        | "OperationNotPermitted" => {
-            return ErrorKind::Conflict;
-        }
-        _ => {}
-    }
-    // S3 names its absences `NoSuch…` (NoSuchBucket, NoSuchBucketPolicy).
-    if bare.ends_with("NotFound") || bare.starts_with("NoSuch") {
-        return ErrorKind::NotFound;
-    }
-    if bare.ends_with("LimitExceeded") || bare.starts_with("TooMany") || bare.ends_with("Limit") {
-        return ErrorKind::Quota;
-    }
-    match status {
-        Some(s) if s >= 500 => ErrorKind::Unavailable,
-        Some(401 | 403) => ErrorKind::AccessDenied,
-        _ => ErrorKind::Invalid,
+        | "OperationNotPermitted" => ErrorKind::Conflict,
+        // S3 names its absences `NoSuch…` (NoSuchBucket, NoSuchBucketPolicy).
+        _ if bare.ends_with("NotFound") || bare.starts_with("NoSuch") => ErrorKind::NotFound,
+        _ if is_quota => ErrorKind::Quota,
+        _ => match status {
+            Some(s) if s >= 500 => ErrorKind::Unavailable,
+            Some(401 | 403) => ErrorKind::AccessDenied,
+            _ => ErrorKind::Invalid,
+        },
     }
 }
 
@@ -394,38 +407,11 @@ fn redact(text: &str) -> String {
 ///
 /// # Errors
 /// Every other error of `result`.
-pub fn unless_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+pub fn unless_not_found<T>(result: Result<T>) -> Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-impl AwsError {
-    /// The error without its hint: service, operation, code and message.
-    pub fn summary(&self) -> String {
-        summary(
-            &self.service,
-            self.operation,
-            &self.code,
-            &self.message,
-            &self.unsuccessful,
-        )
-    }
-
-    /// [`summary`](Self::summary) followed by the request id AWS returned, if any (for `-v`
-    /// output and support cases; the default message leaves it out).
-    pub fn summary_with_request_id(&self) -> String {
-        match &self.request_id {
-            Some(id) => format!("{} (request id {id})", self.summary()),
-            None => self.summary(),
-        }
-    }
-
-    /// What the user can do about it, for access and quota errors.
-    pub fn hint(&self) -> Option<&'static str> {
-        hint(&self.kind)
     }
 }
 
@@ -483,10 +469,8 @@ mod tests {
 
     #[test]
     fn access_key_ids_are_masked() {
-        assert_eq!(
-            redact("key AKIAIOSFODNN7EXAMPLE is bad"),
-            "key AKIA**************** is bad"
-        );
+        let masked = redact("key AKIAIOSFODNN7EXAMPLE is bad");
+        assert_eq!(masked, "key AKIA**************** is bad");
         assert_eq!(redact("ASIA short"), "ASIA short");
         assert_eq!(redact("ünïcode"), "ünïcode");
     }
@@ -501,22 +485,17 @@ mod tests {
                 .error(ItemError::builder().code(code).message("nope").build())
                 .build()
         };
-        let err = AwsError::from_unsuccessful(
-            "AcceptVpcEndpointConnections",
-            &[item("vpce-1", "InvalidVpcEndpointId.NotFound")],
-        )
-        .unwrap();
+        let items = [item("vpce-1", "InvalidVpcEndpointId.NotFound")];
+        let err = AwsError::from_unsuccessful("AcceptVpcEndpointConnections", &items).unwrap();
         assert_eq!(err.kind, ErrorKind::NotFound);
         assert_eq!(err.unsuccessful.len(), 1);
         assert!(err.to_string().contains("vpce-1"), "{err}");
-        let err = AwsError::from_unsuccessful(
-            "DeleteVpcEndpointServiceConfigurations",
-            &[
-                item("vpce-svc-2", "InvalidVpcEndpointServiceId.NotFound"),
-                item("vpce-svc-1", "ExistingVpcEndpointConnections"),
-            ],
-        )
-        .unwrap();
+        let items = [
+            item("vpce-svc-2", "InvalidVpcEndpointServiceId.NotFound"),
+            item("vpce-svc-1", "ExistingVpcEndpointConnections"),
+        ];
+        let operation = "DeleteVpcEndpointServiceConfigurations";
+        let err = AwsError::from_unsuccessful(operation, &items).unwrap();
         assert_eq!(err.kind, ErrorKind::Conflict);
     }
 }

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::tags::{MANAGED_BY_PLINK, TAG_MANAGED_BY};
+use Access::{BucketPolicy, ChangeTagged, Create, Read};
 
 /// How an action is granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,102 +23,55 @@ pub enum Access {
     BucketPolicy,
 }
 
+const EC2: &str = "ec2";
+const ELB: &str = "elasticloadbalancing";
+const RDS: &str = "rds";
+const S3: &str = "s3";
+
 /// Every AWS API action plink calls, with its service prefix and access class.
 pub const ACTIONS: &[(&str, &str, Access)] = &[
-    ("ec2", "DescribeVpcs", Access::Read),
-    ("ec2", "DescribeSubnets", Access::Read),
-    ("ec2", "DescribeInstances", Access::Read),
-    ("rds", "DescribeDBInstances", Access::Read),
-    ("rds", "DescribeDBClusters", Access::Read),
-    ("rds", "DescribeDBSubnetGroups", Access::Read),
-    ("s3", "GetBucketLocation", Access::Read),
-    ("s3", "GetBucketPolicy", Access::Read),
-    ("s3", "PutBucketPolicy", Access::BucketPolicy),
-    ("s3", "DeleteBucketPolicy", Access::BucketPolicy),
-    ("ec2", "DescribeSecurityGroups", Access::Read),
-    ("ec2", "DescribeNetworkInterfaces", Access::Read),
-    ("ec2", "DescribeVpcEndpoints", Access::Read),
-    ("ec2", "DescribeVpcEndpointConnections", Access::Read),
-    (
-        "ec2",
-        "DescribeVpcEndpointServiceConfigurations",
-        Access::Read,
-    ),
-    ("ec2", "DescribeVpcEndpointServicePermissions", Access::Read),
-    ("ec2", "CreateSecurityGroup", Access::Create),
-    ("ec2", "CreateVpcEndpoint", Access::Create),
-    (
-        "ec2",
-        "CreateVpcEndpointServiceConfiguration",
-        Access::Create,
-    ),
-    ("ec2", "AuthorizeSecurityGroupIngress", Access::ChangeTagged),
-    (
-        "ec2",
-        "ModifyVpcEndpointServicePermissions",
-        Access::ChangeTagged,
-    ),
-    ("ec2", "AcceptVpcEndpointConnections", Access::ChangeTagged),
-    ("ec2", "RejectVpcEndpointConnections", Access::ChangeTagged),
-    ("ec2", "DeleteSecurityGroup", Access::ChangeTagged),
-    ("ec2", "DeleteVpcEndpoints", Access::ChangeTagged),
-    (
-        "ec2",
-        "DeleteVpcEndpointServiceConfigurations",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancers",
-        Access::Read,
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancerAttributes",
-        Access::Read,
-    ),
-    ("elasticloadbalancing", "DescribeTargetGroups", Access::Read),
-    ("elasticloadbalancing", "DescribeTargetHealth", Access::Read),
-    ("elasticloadbalancing", "DescribeListeners", Access::Read),
-    ("elasticloadbalancing", "DescribeTags", Access::Read),
-    ("elasticloadbalancing", "CreateLoadBalancer", Access::Create),
-    ("elasticloadbalancing", "CreateTargetGroup", Access::Create),
-    ("elasticloadbalancing", "CreateListener", Access::Create),
-    (
-        "elasticloadbalancing",
-        "ModifyLoadBalancerAttributes",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "SetSecurityGroups",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "RegisterTargets",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeregisterTargets",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteListener",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteTargetGroup",
-        Access::ChangeTagged,
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteLoadBalancer",
-        Access::ChangeTagged,
-    ),
+    (EC2, "DescribeVpcs", Read),
+    (EC2, "DescribeSubnets", Read),
+    (EC2, "DescribeInstances", Read),
+    (EC2, "DescribeSecurityGroups", Read),
+    (EC2, "DescribeNetworkInterfaces", Read),
+    (EC2, "DescribeVpcEndpoints", Read),
+    (EC2, "DescribeVpcEndpointConnections", Read),
+    (EC2, "DescribeVpcEndpointServiceConfigurations", Read),
+    (EC2, "DescribeVpcEndpointServicePermissions", Read),
+    (EC2, "CreateSecurityGroup", Create),
+    (EC2, "CreateVpcEndpoint", Create),
+    (EC2, "CreateVpcEndpointServiceConfiguration", Create),
+    (EC2, "AuthorizeSecurityGroupIngress", ChangeTagged),
+    (EC2, "ModifyVpcEndpointServicePermissions", ChangeTagged),
+    (EC2, "AcceptVpcEndpointConnections", ChangeTagged),
+    (EC2, "RejectVpcEndpointConnections", ChangeTagged),
+    (EC2, "DeleteSecurityGroup", ChangeTagged),
+    (EC2, "DeleteVpcEndpoints", ChangeTagged),
+    (EC2, "DeleteVpcEndpointServiceConfigurations", ChangeTagged),
+    (ELB, "DescribeLoadBalancers", Read),
+    (ELB, "DescribeLoadBalancerAttributes", Read),
+    (ELB, "DescribeTargetGroups", Read),
+    (ELB, "DescribeTargetHealth", Read),
+    (ELB, "DescribeListeners", Read),
+    (ELB, "DescribeTags", Read),
+    (ELB, "CreateLoadBalancer", Create),
+    (ELB, "CreateTargetGroup", Create),
+    (ELB, "CreateListener", Create),
+    (ELB, "ModifyLoadBalancerAttributes", ChangeTagged),
+    (ELB, "SetSecurityGroups", ChangeTagged),
+    (ELB, "RegisterTargets", ChangeTagged),
+    (ELB, "DeregisterTargets", ChangeTagged),
+    (ELB, "DeleteListener", ChangeTagged),
+    (ELB, "DeleteTargetGroup", ChangeTagged),
+    (ELB, "DeleteLoadBalancer", ChangeTagged),
+    (RDS, "DescribeDBInstances", Read),
+    (RDS, "DescribeDBClusters", Read),
+    (RDS, "DescribeDBSubnetGroups", Read),
+    (S3, "GetBucketLocation", Read),
+    (S3, "GetBucketPolicy", Read),
+    (S3, "PutBucketPolicy", BucketPolicy),
+    (S3, "DeleteBucketPolicy", BucketPolicy),
 ];
 
 /// The actions of one class, as `service:Action` strings.
@@ -152,11 +106,11 @@ pub fn policy_document() -> Value {
             { "Sid": "PlinkBucketPolicies", "Effect": "Allow", "Action": actions(Access::BucketPolicy), "Resource": "arn:aws:s3:::*" },
             {
                 "Sid": "PlinkTagOnCreateEc2", "Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": "*",
-                "Condition": { "StringEquals": { "ec2:CreateAction": creates("ec2") } }
+                "Condition": { "StringEquals": { "ec2:CreateAction": creates(EC2) } }
             },
             {
                 "Sid": "PlinkTagOnCreateElb", "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags"], "Resource": "*",
-                "Condition": { "StringEquals": { "elasticloadbalancing:CreateAction": creates("elasticloadbalancing") } }
+                "Condition": { "StringEquals": { "elasticloadbalancing:CreateAction": creates(ELB) } }
             }
         ]
     })

@@ -2,11 +2,12 @@
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+#[cfg(doc)]
+use super::ErrorKind;
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::PlinkTags;
+use super::{AwsClients, or_empty};
 
-/// A listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub arn: String,
@@ -44,13 +45,10 @@ fn to_listener(l: &aws_sdk_elasticloadbalancingv2::types::Listener) -> Listener 
         }
     }
     Listener {
-        arn: l.listener_arn().unwrap_or_default().to_owned(),
-        load_balancer_arn: l.load_balancer_arn().unwrap_or_default().to_owned(),
+        arn: or_empty(l.listener_arn()),
+        load_balancer_arn: or_empty(l.load_balancer_arn()),
         port: l.port(),
-        protocol: l
-            .protocol()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
+        protocol: or_empty(l.protocol()),
         target_group_arns,
     }
 }
@@ -60,19 +58,13 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeListeners` other than `LoadBalancerNotFound`.
-    pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>, AwsError> {
-        let all = unless_not_found(
-            self.elb
-                .describe_listeners()
-                .load_balancer_arn(load_balancer_arn)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeListeners", e)),
-        )?;
-        Ok(all.map_or_else(|| Vec::new(), |all| all.iter().map(to_listener).collect()))
+    pub async fn listeners(&self, load_balancer_arn: &str) -> Result<Vec<Listener>> {
+        let req = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(load_balancer_arn);
+        let all = all_items!(req, elb_error("DescribeListeners"), to_listener);
+        Ok(unless_not_found(all)?.unwrap_or_default())
     }
 
     /// The listener of `load_balancer_arn` on `port` — the natural key of a listener (a load
@@ -84,12 +76,9 @@ impl AwsClients {
         &self,
         load_balancer_arn: &str,
         port: i32,
-    ) -> Result<Option<Listener>, AwsError> {
-        Ok(self
-            .listeners(load_balancer_arn)
-            .await?
-            .into_iter()
-            .find(|l| l.port == Some(port)))
+    ) -> Result<Option<Listener>> {
+        let listeners = self.listeners(load_balancer_arn).await?;
+        Ok(listeners.into_iter().find(|l| l.port == Some(port)))
     }
 
     /// Creates a TCP listener forwarding to the target group. Creating the same listener again
@@ -98,9 +87,9 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`DuplicateListener`) if the port is taken with other settings;
     /// any other [`AwsError`] of `CreateListener`.
-    pub async fn create_tcp_listener(&self, input: &CreateListener) -> Result<Listener, AwsError> {
+    pub async fn create_tcp_listener(&self, input: &CreateListener) -> Result<Listener> {
         tracing::debug!(load_balancer = %input.load_balancer_arn, port = input.port, "CreateListener");
-        let out = self
+        let req = self
             .elb
             .create_listener()
             .load_balancer_arn(&input.load_balancer_arn)
@@ -112,34 +101,20 @@ impl AwsClients {
                     .target_group_arn(&input.target_group_arn)
                     .build(),
             )
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateListener", e))?;
-        out.listeners().first().map(to_listener).ok_or_else(|| {
-            AwsError::local(
-                Service::Elb,
-                "CreateListener",
-                ErrorKind::Transport,
-                "the answer carries no listener",
-            )
-        })
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error("CreateListener"))?;
+        let listener = out.listeners().first().map(to_listener);
+        listener.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateListener", "listener"))
     }
 
     /// Deletes a listener. One that no longer exists is fine.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DeleteListener` other than `ListenerNotFound`.
-    pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_listener(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteListener");
-        unless_not_found(
-            self.elb
-                .delete_listener()
-                .listener_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteListener", e)),
-        )
-        .map(|_| ())
+        let req = self.elb.delete_listener().listener_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteListener")))?;
+        Ok(())
     }
 }

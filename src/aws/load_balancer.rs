@@ -1,18 +1,20 @@
 //! The internal Network Load Balancer in front of the interface endpoint.
 
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder as DescribeLoadBalancers;
 use aws_sdk_elasticloadbalancingv2::types::{
     EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum, LoadBalancerAttribute,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+#[cfg(doc)]
+use super::ErrorKind;
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
+use super::{AwsClients, or_empty};
 
 /// The load-balancer attribute that spreads traffic over the targets of every AZ.
 pub const CROSS_ZONE_ATTRIBUTE: &str = "load_balancing.cross_zone.enabled";
 
-/// A load balancer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancer {
     pub arn: String,
@@ -65,30 +67,20 @@ pub struct CreateLoadBalancer {
 
 fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancer {
     LoadBalancer {
-        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
-        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
-        dns_name: lb.dns_name().unwrap_or_default().to_owned(),
-        state: lb
-            .state()
-            .and_then(|s| s.code())
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default(),
+        arn: or_empty(lb.load_balancer_arn()),
+        name: or_empty(lb.load_balancer_name()),
+        dns_name: or_empty(lb.dns_name()),
+        state: or_empty(lb.state().and_then(|s| s.code())),
         state_reason: lb.state().and_then(|s| s.reason()).map(str::to_owned),
-        scheme: lb
-            .scheme()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        type_: lb
-            .r#type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
-        vpc_id: lb.vpc_id().unwrap_or_default().to_owned(),
+        scheme: or_empty(lb.scheme()),
+        type_: or_empty(lb.r#type()),
+        vpc_id: or_empty(lb.vpc_id()),
         subnets: lb
             .availability_zones()
             .iter()
             .map(|z| LoadBalancerSubnet {
-                subnet_id: z.subnet_id().unwrap_or_default().to_owned(),
-                availability_zone: z.zone_name().unwrap_or_default().to_owned(),
+                subnet_id: or_empty(z.subnet_id()),
+                availability_zone: or_empty(z.zone_name()),
             })
             .collect(),
         security_groups: lb.security_groups().to_vec(),
@@ -98,40 +90,27 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
     }
 }
 
+/// The first load balancer a `DescribeLoadBalancers` request answers, `None` if not found.
+async fn first_load_balancer(req: DescribeLoadBalancers) -> Result<Option<LoadBalancer>> {
+    let out = req.send().await.map_err(elb_error("DescribeLoadBalancers"));
+    Ok(unless_not_found(out)?.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
+}
+
 impl AwsClients {
     /// The load balancer with this name, `None` if there is none.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
-    pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>, AwsError> {
-        self.describe_load_balancers_where(|r| r.names(name)).await
+    pub async fn find_load_balancer(&self, name: &str) -> Result<Option<LoadBalancer>> {
+        first_load_balancer(self.elb.describe_load_balancers().names(name)).await
     }
 
     /// The load balancer with this ARN, `None` if it does not exist (any more).
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` other than `LoadBalancerNotFound`.
-    pub async fn describe_load_balancer(
-        &self,
-        arn: &str,
-    ) -> Result<Option<LoadBalancer>, AwsError> {
-        self.describe_load_balancers_where(|r| r.load_balancer_arns(arn))
-            .await
-    }
-
-    async fn describe_load_balancers_where(
-        &self,
-        narrow: impl FnOnce(
-            aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
-        ) -> aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::builders::DescribeLoadBalancersFluentBuilder,
-    ) -> Result<Option<LoadBalancer>, AwsError> {
-        let out = unless_not_found(
-            narrow(self.elb.describe_load_balancers())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e)),
-        )?;
-        Ok(out.and_then(|out| out.load_balancers().first().map(to_load_balancer)))
+    pub async fn describe_load_balancer(&self, arn: &str) -> Result<Option<LoadBalancer>> {
+        first_load_balancer(self.elb.describe_load_balancers().load_balancer_arns(arn)).await
     }
 
     /// The load balancers carrying plink's tags for `query` (lists every load balancer of the
@@ -139,28 +118,10 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancers` / `DescribeTags`.
-    pub async fn find_load_balancers(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<LoadBalancer>, AwsError> {
-        let all: Vec<LoadBalancer> = self
-            .elb
-            .describe_load_balancers()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancers", e))?
-            .iter()
-            .map(to_load_balancer)
-            .collect();
-        let arns: Vec<String> = all.iter().map(|lb| lb.arn.clone()).collect();
-        let matching = self.elb_arns_matching(&arns, query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|lb| matching.contains(&lb.arn))
-            .collect())
+    pub async fn find_load_balancers(&self, query: &TagQuery) -> Result<Vec<LoadBalancer>> {
+        let req = self.elb.describe_load_balancers();
+        let all = all_items!(req, elb_error("DescribeLoadBalancers"), to_load_balancer)?;
+        self.elb_matching(all, |lb| &lb.arn, query).await
     }
 
     /// Creates an internal network load balancer, or returns the one with this name.
@@ -175,12 +136,10 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DuplicateLoadBalancerName`) if the name exists with other
     /// settings; [`ErrorKind::Quota`] (`TooManyLoadBalancers`); any other [`AwsError`] of
     /// `CreateLoadBalancer` / `SetSecurityGroups`.
-    pub async fn create_load_balancer(
-        &self,
-        input: &CreateLoadBalancer,
-    ) -> Result<LoadBalancer, AwsError> {
+    pub async fn create_load_balancer(&self, input: &CreateLoadBalancer) -> Result<LoadBalancer> {
+        const OP: &str = "CreateLoadBalancer";
         tracing::debug!(name = %input.name, subnets = ?input.subnet_ids, "CreateLoadBalancer");
-        let out = self
+        let req = self
             .elb
             .create_load_balancer()
             .name(&input.name)
@@ -190,54 +149,24 @@ impl AwsClients {
             .set_security_groups(
                 (!input.security_group_ids.is_empty()).then(|| input.security_group_ids.clone()),
             )
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateLoadBalancer", e))?;
-        let lb = out
-            .load_balancers()
-            .first()
-            .map(to_load_balancer)
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Elb,
-                    "CreateLoadBalancer",
-                    ErrorKind::Transport,
-                    "the answer carries no load balancer",
-                )
-            })?;
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error(OP))?;
+        let Some(lb) = out.load_balancers().first().map(to_load_balancer) else {
+            return Err(AwsError::no_answer(Service::Elb, OP, "load balancer"));
+        };
         if !input.security_group_ids.is_empty() {
-            self.set_load_balancer_security_groups(&lb.arn, &input.security_group_ids, false)
-                .await?;
+            self.elb
+                .set_security_groups()
+                .load_balancer_arn(&lb.arn)
+                .set_security_groups(Some(input.security_group_ids.clone()))
+                .enforce_security_group_inbound_rules_on_private_link_traffic(
+                    EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::Off,
+                )
+                .send()
+                .await
+                .map_err(elb_error("SetSecurityGroups"))?;
         }
         Ok(lb)
-    }
-
-    /// Sets the security groups of a load balancer and whether their inbound rules apply to
-    /// PrivateLink traffic.
-    ///
-    /// # Errors
-    /// Any [`AwsError`] of `SetSecurityGroups`.
-    pub async fn set_load_balancer_security_groups(
-        &self,
-        arn: &str,
-        security_group_ids: &[String],
-        enforce_on_private_link: bool,
-    ) -> Result<(), AwsError> {
-        let enforce = if enforce_on_private_link {
-            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::On
-        } else {
-            EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum::Off
-        };
-        self.elb
-            .set_security_groups()
-            .load_balancer_arn(arn)
-            .set_security_groups(Some(security_group_ids.to_vec()))
-            .enforce_security_group_inbound_rules_on_private_link_traffic(enforce)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "SetSecurityGroups", e))?;
-        Ok(())
     }
 
     /// Turns cross-zone load balancing on or off (off by default on NLBs; plink turns it on so
@@ -245,7 +174,7 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `ModifyLoadBalancerAttributes`.
-    pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<(), AwsError> {
+    pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<()> {
         self.elb
             .modify_load_balancer_attributes()
             .load_balancer_arn(arn)
@@ -257,7 +186,7 @@ impl AwsClients {
             )
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "ModifyLoadBalancerAttributes", e))?;
+            .map_err(elb_error("ModifyLoadBalancerAttributes"))?;
         Ok(())
     }
 
@@ -265,18 +194,16 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeLoadBalancerAttributes`.
-    pub async fn cross_zone_enabled(&self, arn: &str) -> Result<bool, AwsError> {
+    pub async fn cross_zone_enabled(&self, arn: &str) -> Result<bool> {
         let out = self
             .elb
             .describe_load_balancer_attributes()
             .load_balancer_arn(arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeLoadBalancerAttributes", e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .any(|a| a.key() == Some(CROSS_ZONE_ATTRIBUTE) && a.value() == Some("true")))
+            .map_err(elb_error("DescribeLoadBalancerAttributes"))?;
+        let mut attributes = out.attributes().iter();
+        Ok(attributes.any(|a| a.key() == Some(CROSS_ZONE_ATTRIBUTE) && a.value() == Some("true")))
     }
 
     /// Deletes a load balancer (and its listeners). One that no longer exists is fine.
@@ -284,16 +211,10 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`ResourceInUse`) while an endpoint service still uses it; any
     /// other [`AwsError`] of `DeleteLoadBalancer`.
-    pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
-        unless_not_found(
-            self.elb
-                .delete_load_balancer()
-                .load_balancer_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteLoadBalancer", e)),
-        )
-        .map(|_| ())
+        let req = self.elb.delete_load_balancer().load_balancer_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteLoadBalancer")))?;
+        Ok(())
     }
 }

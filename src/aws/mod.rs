@@ -1,10 +1,10 @@
 //! The AWS side of plink: typed, small operations over `aws-sdk-ec2` and
 //! `aws-sdk-elasticloadbalancingv2`, one concept per module.
 //!
-//! [`AwsConnect::connect`] builds [`AwsClients`]; every operation is a method on it, grouped by
-//! concept: [`vpc`] (VPC, subnets, security group), [`endpoint`] (the S3 interface endpoint and
-//! its ENIs), [`load_balancer`], [`target_group`] (+ targets and health), [`listener`],
-//! [`endpoint_service`] (+ allowed principals) and [`endpoint_connection`] (accept/reject).
+//! [`AwsConnect::connect`] builds [`AwsClients`]; every operation is a method on it, in the
+//! module of its concept: [`vpc`] (+ subnets, security group), [`endpoint`] (the S3 interface
+//! endpoint and its ENIs), [`load_balancer`], [`target_group`] (+ targets), [`listener`],
+//! [`endpoint_service`] (+ allowed principals), [`endpoint_connection`] (accept/reject).
 //!
 //! Conventions, so that the step engine can converge after any crash (field notes §C.3–C.4):
 //! - creates take the deterministic client token or name the caller derives from its state —
@@ -14,6 +14,22 @@
 //! - states are the AWS wire strings; unknown values are never success;
 //! - every error is an [`AwsError`] with a [`ErrorKind`]; per-item failures of batch calls are
 //!   errors too.
+
+/// Every item of a paginated request, each converted by `$convert`: a
+/// `Result<Vec<_>, AwsError>` (`$to_error` maps the SDK error, e.g. `ec2_error("DescribeVpcs")`).
+/// A macro because the SDK's paginators share no trait that a function could be generic over.
+macro_rules! all_items {
+    ($request:expr, $to_error:expr, $convert:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err($to_error)
+            .map(|items| items.iter().map($convert).collect::<Vec<_>>())
+    };
+}
 
 mod connect;
 pub mod endpoint;
@@ -41,3 +57,8 @@ pub use load_balancer::{CreateLoadBalancer, LoadBalancer, LoadBalancerSubnet};
 pub use tags::{PlinkTags, TagQuery, Tags};
 pub use target_group::{CreateTargetGroup, TargetGroup, TargetHealth};
 pub use vpc::{CreateSecurityGroup, SecurityGroup, Subnet, SubnetSelector, Vpc, VpcSelector};
+
+/// An optional SDK string or enum value as an owned string, empty when absent.
+fn or_empty(value: Option<impl AsRef<str>>) -> String {
+    value.map(|v| v.as_ref().to_owned()).unwrap_or_default()
+}

@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
 
 use super::AwsClients;
-use super::error::{AwsError, Service};
+use super::error::{Result, elb_error, unless_not_found};
 
 /// Tag key: the deployment (plink's name for one end-to-end setup).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -36,8 +37,6 @@ pub struct PlinkTags {
     pub step: String,
     /// The `Name` tag, if any.
     pub name: Option<String>,
-    /// More tags from the user's workflow file (e.g. cost allocation); plink's own keys win.
-    pub extra: Tags,
 }
 
 impl PlinkTags {
@@ -47,27 +46,17 @@ impl PlinkTags {
             deployment: deployment.into(),
             step: step.into(),
             name: None,
-            extra: Tags::new(),
         }
     }
 
-    /// Adds a `Name` tag.
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    /// Adds user tags (plink's own keys cannot be overridden).
-    #[must_use]
-    pub fn with_extra(mut self, extra: impl IntoIterator<Item = (String, String)>) -> Self {
-        self.extra.extend(extra);
-        self
-    }
-
-    /// All tags as a map.
     pub fn to_map(&self) -> Tags {
-        let mut tags = self.extra.clone();
+        let mut tags = Tags::new();
         if let Some(name) = &self.name {
             tags.insert(TAG_NAME.into(), name.clone());
         }
@@ -87,15 +76,10 @@ impl PlinkTags {
     }
 
     /// ELBv2 tags for a create call.
-    pub fn elb_tags(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    pub fn elb_tags(&self) -> Vec<ElbTag> {
         self.to_map()
             .into_iter()
-            .map(|(k, v)| {
-                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-            })
+            .map(|(k, v)| ElbTag::builder().key(k).value(v).build())
             .collect()
     }
 
@@ -106,7 +90,7 @@ impl PlinkTags {
 }
 
 /// A lookup by plink's ownership tags: everything of a deployment, optionally of one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagQuery {
     pub deployment: Option<String>,
     pub step: Option<String>,
@@ -115,10 +99,7 @@ pub struct TagQuery {
 impl TagQuery {
     /// Everything plink manages, of any deployment (orphan scans).
     pub fn any_deployment() -> Self {
-        Self {
-            deployment: None,
-            step: None,
-        }
+        Self::default()
     }
 
     /// Everything of one deployment.
@@ -129,7 +110,6 @@ impl TagQuery {
         }
     }
 
-    /// Narrows to one step.
     #[must_use]
     pub fn step(mut self, step: impl Into<String>) -> Self {
         self.step = Some(step.into());
@@ -178,13 +158,11 @@ pub fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filt
     f.build()
 }
 
-/// EC2 tags as a map.
 pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// ELBv2 tags as a map.
-pub fn from_elb(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag]) -> Tags {
+pub fn from_elb(tags: &[ElbTag]) -> Tags {
     to_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
@@ -204,20 +182,17 @@ impl AwsClients {
     /// ARNs that no longer exist are left out of the answer.
     ///
     /// # Errors
-    /// [`AwsError`] of `DescribeTags`; a `…NotFound` for one chunk of ARNs is retried ARN by ARN
-    /// so that one deleted resource does not hide the others.
-    pub async fn elb_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
+    /// [`AwsError`](super::AwsError) of `DescribeTags`; a `…NotFound` for one chunk of ARNs is
+    /// retried ARN by ARN so that one deleted resource does not hide the others.
+    pub async fn elb_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
         let mut out = BTreeMap::new();
         for chunk in arns.chunks(ELB_DESCRIBE_TAGS_MAX) {
             match self.elb_tags_chunk(chunk).await {
                 Ok(found) => out.extend(found),
                 Err(e) if e.is_not_found() => {
                     for arn in chunk {
-                        match self.elb_tags_chunk(std::slice::from_ref(arn)).await {
-                            Ok(found) => out.extend(found),
-                            Err(e) if e.is_not_found() => {}
-                            Err(e) => return Err(e),
-                        }
+                        let found = self.elb_tags_chunk(std::slice::from_ref(arn)).await;
+                        out.extend(unless_not_found(found)?.unwrap_or_default());
                     }
                 }
                 Err(e) => return Err(e),
@@ -226,17 +201,14 @@ impl AwsClients {
         Ok(out)
     }
 
-    async fn elb_tags_chunk(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
-        let out = self
+    async fn elb_tags_chunk(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>> {
+        let req = self
             .elb
             .describe_tags()
-            .set_resource_arns(Some(arns.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTags", e))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
+            .set_resource_arns(Some(arns.to_vec()));
+        let out = req.send().await.map_err(elb_error("DescribeTags"))?;
+        let descriptions = out.tag_descriptions().iter();
+        Ok(descriptions
             .filter_map(|d| Some((d.resource_arn()?.to_owned(), from_elb(d.tags()))))
             .collect())
     }
@@ -249,14 +221,24 @@ impl AwsClients {
         &self,
         arns: &[String],
         query: &TagQuery,
-    ) -> Result<Vec<String>, AwsError> {
-        Ok(self
-            .elb_tags(arns)
-            .await?
-            .into_iter()
-            .filter(|(_, tags)| query.matches(tags))
-            .map(|(arn, _)| arn)
-            .collect())
+    ) -> Result<Vec<String>> {
+        let mut tags = self.elb_tags(arns).await?;
+        tags.retain(|_, tags| query.matches(tags));
+        Ok(tags.into_keys().collect())
+    }
+
+    /// The resources among `all` (ELBv2, `arn` giving each one's ARN) whose tags match `query`;
+    /// errors as [`AwsClients::elb_tags`].
+    pub(crate) async fn elb_matching<T>(
+        &self,
+        mut all: Vec<T>,
+        arn: fn(&T) -> &String,
+        query: &TagQuery,
+    ) -> Result<Vec<T>> {
+        let arns: Vec<String> = all.iter().map(|r| arn(r).clone()).collect();
+        let matching = self.elb_arns_matching(&arns, query).await?;
+        all.retain(|r| matching.contains(arn(r)));
+        Ok(all)
     }
 }
 
@@ -265,16 +247,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_keys_win_over_extra_tags() {
-        let tags = PlinkTags::new("dep", "endpoint")
-            .with_name("plink-dep-endpoint")
-            .with_extra([
-                (TAG_MANAGED_BY.to_owned(), "someone-else".to_owned()),
-                ("team".to_owned(), "data".to_owned()),
-            ]);
+    fn tags_carry_the_ownership_keys() {
+        let tags = PlinkTags::new("dep", "endpoint").with_name("plink-dep-endpoint");
         let map = tags.to_map();
         assert_eq!(map[TAG_MANAGED_BY], MANAGED_BY_PLINK);
-        assert_eq!(map["team"], "data");
         assert_eq!(map[TAG_NAME], "plink-dep-endpoint");
         assert!(tags.query().matches(&map));
         assert!(!TagQuery::deployment("other").matches(&map));
@@ -285,13 +261,11 @@ mod tests {
     fn ec2_filters_use_the_tag_prefix() {
         let filters = TagQuery::deployment("dep").step("nlb").ec2_filters();
         let names: Vec<_> = filters.iter().map(|f| f.name().unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "tag:plink:managed-by",
-                "tag:plink:deployment",
-                "tag:plink:step"
-            ]
-        );
+        let expected = [
+            "tag:plink:managed-by",
+            "tag:plink:deployment",
+            "tag:plink:step",
+        ];
+        assert_eq!(names, expected);
     }
 }

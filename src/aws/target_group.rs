@@ -1,14 +1,14 @@
 //! The target group of the NLB: the interface endpoint's private IPs on TCP 443.
 
-use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_elasticloadbalancingv2::operation::RequestId;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+#[cfg(doc)]
+use super::ErrorKind;
+use super::error::{AwsError, Result, Service, elb_error, unless_not_found};
 use super::tags::{PlinkTags, TagQuery};
+use super::{AwsClients, or_empty};
 
-/// A target group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetGroup {
     pub arn: String,
@@ -55,18 +55,12 @@ pub struct CreateTargetGroup {
 
 fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> TargetGroup {
     TargetGroup {
-        arn: tg.target_group_arn().unwrap_or_default().to_owned(),
-        name: tg.target_group_name().unwrap_or_default().to_owned(),
-        protocol: tg
-            .protocol()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
+        arn: or_empty(tg.target_group_arn()),
+        name: or_empty(tg.target_group_name()),
+        protocol: or_empty(tg.protocol()),
         port: tg.port(),
-        target_type: tg
-            .target_type()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
-        vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+        target_type: or_empty(tg.target_type()),
+        vpc_id: or_empty(tg.vpc_id()),
         health_check_protocol: tg.health_check_protocol().map(|p| p.as_str().to_owned()),
         health_check_port: tg.health_check_port().map(str::to_owned),
         load_balancer_arns: tg.load_balancer_arns().to_vec(),
@@ -79,27 +73,10 @@ fn ip_targets(ips: &[String], port: i32) -> Vec<TargetDescription> {
         .collect()
 }
 
-/// `RegisterTargets` or `DeregisterTargets` (`send`) of `ips` on `port`; nothing to do is no
-/// call.
-async fn change_targets<O, E, Fut>(
-    operation: &'static str,
-    target_group_arn: &str,
-    ips: &[String],
-    port: i32,
-    send: impl FnOnce(Vec<TargetDescription>) -> Fut,
-) -> Result<(), AwsError>
-where
-    Fut: std::future::Future<Output = Result<O, SdkError<E>>>,
-    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
-{
-    if ips.is_empty() {
-        return Ok(());
-    }
-    tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
-    send(ip_targets(ips, port))
-        .await
-        .map_err(|e| AwsError::from_sdk(Service::Elb, operation, e))?;
-    Ok(())
+/// The first target group a `DescribeTargetGroups` request answers, `None` if not found.
+async fn first_target_group(req: DescribeTargetGroupsFluentBuilder) -> Result<Option<TargetGroup>> {
+    let out = req.send().await.map_err(elb_error("DescribeTargetGroups"));
+    Ok(unless_not_found(out)?.and_then(|out| out.target_groups().first().map(to_target_group)))
 }
 
 impl AwsClients {
@@ -107,57 +84,26 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
-    pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>, AwsError> {
-        let out = unless_not_found(
-            self.elb
-                .describe_target_groups()
-                .names(name)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
+    pub async fn find_target_group(&self, name: &str) -> Result<Option<TargetGroup>> {
+        first_target_group(self.elb.describe_target_groups().names(name)).await
     }
 
     /// The target group with this ARN, `None` if it does not exist (any more).
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` other than `TargetGroupNotFound`.
-    pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>, AwsError> {
-        let out = unless_not_found(
-            self.elb
-                .describe_target_groups()
-                .target_group_arns(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.target_groups().first().map(to_target_group)))
+    pub async fn describe_target_group(&self, arn: &str) -> Result<Option<TargetGroup>> {
+        first_target_group(self.elb.describe_target_groups().target_group_arns(arn)).await
     }
 
     /// The target groups carrying plink's tags for `query`.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeTargetGroups` / `DescribeTags`.
-    pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>, AwsError> {
-        let all: Vec<TargetGroup> = self
-            .elb
-            .describe_target_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetGroups", e))?
-            .iter()
-            .map(to_target_group)
-            .collect();
-        let arns: Vec<String> = all.iter().map(|tg| tg.arn.clone()).collect();
-        let matching = self.elb_arns_matching(&arns, query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|tg| matching.contains(&tg.arn))
-            .collect())
+    pub async fn find_target_groups(&self, query: &TagQuery) -> Result<Vec<TargetGroup>> {
+        let req = self.elb.describe_target_groups();
+        let all = all_items!(req, elb_error("DescribeTargetGroups"), to_target_group)?;
+        self.elb_matching(all, |tg| &tg.arn, query).await
     }
 
     /// Creates a TCP target group of type `ip` with a TCP health check on the traffic port, or
@@ -167,12 +113,9 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DuplicateTargetGroupName`) if the name exists with other
     /// settings — adopt or report drift, do not retry; [`ErrorKind::Quota`]
     /// (`TooManyTargetGroups`); any other [`AwsError`] of `CreateTargetGroup`.
-    pub async fn create_target_group(
-        &self,
-        input: &CreateTargetGroup,
-    ) -> Result<TargetGroup, AwsError> {
+    pub async fn create_target_group(&self, input: &CreateTargetGroup) -> Result<TargetGroup> {
         tracing::debug!(name = %input.name, vpc = %input.vpc_id, "CreateTargetGroup");
-        let out = self
+        let req = self
             .elb
             .create_target_group()
             .name(&input.name)
@@ -183,21 +126,10 @@ impl AwsClients {
             .health_check_enabled(true)
             .health_check_protocol(ProtocolEnum::Tcp)
             .health_check_port("traffic-port")
-            .set_tags(Some(input.tags.elb_tags()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "CreateTargetGroup", e))?;
-        out.target_groups()
-            .first()
-            .map(to_target_group)
-            .ok_or_else(|| {
-                AwsError::local(
-                    Service::Elb,
-                    "CreateTargetGroup",
-                    ErrorKind::Transport,
-                    "the answer carries no target group",
-                )
-            })
+            .set_tags(Some(input.tags.elb_tags()));
+        let out = req.send().await.map_err(elb_error("CreateTargetGroup"))?;
+        let group = out.target_groups().first().map(to_target_group);
+        group.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateTargetGroup", "target group"))
     }
 
     /// The registered targets and their health.
@@ -205,44 +137,28 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::NotFound`] (`TargetGroupNotFound`); any other [`AwsError`] of
     /// `DescribeTargetHealth`.
-    pub async fn target_health(
-        &self,
-        target_group_arn: &str,
-    ) -> Result<Vec<TargetHealth>, AwsError> {
-        let out = self
+    pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
+        let req = self
             .elb
             .describe_target_health()
-            .target_group_arn(target_group_arn)
+            .target_group_arn(target_group_arn);
+        let out = req
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(Service::Elb, "DescribeTargetHealth", e))?;
+            .map_err(elb_error("DescribeTargetHealth"))?;
         let mut health: Vec<TargetHealth> = out
             .target_health_descriptions()
             .iter()
-            .map(|d| TargetHealth {
-                ip: d
-                    .target()
-                    .and_then(|t| t.id())
-                    .unwrap_or_default()
-                    .to_owned(),
-                port: d.target().and_then(|t| t.port()),
-                availability_zone: d
-                    .target()
-                    .and_then(|t| t.availability_zone())
-                    .map(str::to_owned),
-                state: d
-                    .target_health()
-                    .and_then(|h| h.state())
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                reason: d
-                    .target_health()
-                    .and_then(|h| h.reason())
-                    .map(|r| r.as_str().to_owned()),
-                description: d
-                    .target_health()
-                    .and_then(|h| h.description())
-                    .map(str::to_owned),
+            .map(|d| {
+                let (target, health) = (d.target(), d.target_health());
+                TargetHealth {
+                    ip: or_empty(target.and_then(|t| t.id())),
+                    port: target.and_then(|t| t.port()),
+                    availability_zone: target.and_then(|t| t.availability_zone()).map(Into::into),
+                    state: or_empty(health.and_then(|h| h.state())),
+                    reason: health.and_then(|h| h.reason()).map(|r| r.as_str().into()),
+                    description: health.and_then(|h| h.description()).map(str::to_owned),
+                }
             })
             .collect();
         health.sort_by(|a, b| a.ip.cmp(&b.ip));
@@ -259,15 +175,20 @@ impl AwsClients {
         target_group_arn: &str,
         ips: &[String],
         port: i32,
-    ) -> Result<(), AwsError> {
-        change_targets("RegisterTargets", target_group_arn, ips, port, |targets| {
-            self.elb
-                .register_targets()
-                .target_group_arn(target_group_arn)
-                .set_targets(Some(targets))
-                .send()
-        })
-        .await
+    ) -> Result<()> {
+        let operation = "RegisterTargets";
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.elb
+            .register_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(elb_error(operation))?;
+        Ok(())
     }
 
     /// Deregisters IP targets (e.g. stale ENI IPs). Unknown targets are a no-op.
@@ -279,21 +200,20 @@ impl AwsClients {
         target_group_arn: &str,
         ips: &[String],
         port: i32,
-    ) -> Result<(), AwsError> {
-        change_targets(
-            "DeregisterTargets",
-            target_group_arn,
-            ips,
-            port,
-            |targets| {
-                self.elb
-                    .deregister_targets()
-                    .target_group_arn(target_group_arn)
-                    .set_targets(Some(targets))
-                    .send()
-            },
-        )
-        .await
+    ) -> Result<()> {
+        let operation = "DeregisterTargets";
+        if ips.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.elb
+            .deregister_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(ip_targets(ips, port)))
+            .send()
+            .await
+            .map_err(elb_error(operation))?;
+        Ok(())
     }
 
     /// Deletes a target group. One that no longer exists is fine.
@@ -301,16 +221,10 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Conflict`] (`ResourceInUse`) while a listener forwards to it; any other
     /// [`AwsError`] of `DeleteTargetGroup`.
-    pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
+    pub async fn delete_target_group(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteTargetGroup");
-        unless_not_found(
-            self.elb
-                .delete_target_group()
-                .target_group_arn(arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Elb, "DeleteTargetGroup", e)),
-        )
-        .map(|_| ())
+        let req = self.elb.delete_target_group().target_group_arn(arn);
+        unless_not_found(req.send().await.map_err(elb_error("DeleteTargetGroup")))?;
+        Ok(())
     }
 }

@@ -1,10 +1,13 @@
 //! The customer's VPC, its subnets, and the security group plink may manage.
 
+use aws_sdk_ec2::operation::describe_security_groups::builders::DescribeSecurityGroupsFluentBuilder;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 
-use super::AwsClients;
-use super::error::{AwsError, ErrorKind, Service, unless_not_found};
+use super::error::{
+    AwsError, ErrorKind, Result, Service, ec2_error, ignore_codes, unless_not_found,
+};
 use super::tags::{PlinkTags, TagQuery, Tags, filter, from_ec2, tag_filter};
+use super::{AwsClients, or_empty};
 
 /// How the user names a VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +25,6 @@ pub enum SubnetSelector {
     Tags(Vec<(String, String)>),
 }
 
-/// A VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {
     pub id: String,
@@ -33,7 +35,6 @@ pub struct Vpc {
     pub tags: Tags,
 }
 
-/// A subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subnet {
     pub id: String,
@@ -44,7 +45,6 @@ pub struct Subnet {
     pub tags: Tags,
 }
 
-/// A security group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {
     pub id: String,
@@ -67,18 +67,18 @@ pub struct CreateSecurityGroup {
     pub tags: PlinkTags,
 }
 
+/// `k=v,k=v`, for messages.
 fn selector_text(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
 }
 
-fn name_of(tags: &Tags) -> String {
-    tags.get("Name")
-        .map(|n| format!(" ({n})"))
-        .unwrap_or_default()
+/// `vpc-… (Name)`, for messages.
+fn label(vpc: &Vpc) -> String {
+    match vpc.tags.get("Name") {
+        Some(name) => format!("{} ({name})", vpc.id),
+        None => vpc.id.clone(),
+    }
 }
 
 fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
@@ -91,7 +91,7 @@ fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
         }
     }
     Vpc {
-        id: v.vpc_id().unwrap_or_default().to_owned(),
+        id: or_empty(v.vpc_id()),
         cidr_blocks,
         owner_id: v.owner_id().map(str::to_owned),
         is_default: v.is_default().unwrap_or(false),
@@ -101,11 +101,11 @@ fn to_vpc(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
 
 fn to_subnet(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
     Subnet {
-        id: s.subnet_id().unwrap_or_default().to_owned(),
-        vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-        availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+        id: or_empty(s.subnet_id()),
+        vpc_id: or_empty(s.vpc_id()),
+        availability_zone: or_empty(s.availability_zone()),
         availability_zone_id: s.availability_zone_id().map(str::to_owned),
-        cidr_block: s.cidr_block().unwrap_or_default().to_owned(),
+        cidr_block: or_empty(s.cidr_block()),
         tags: from_ec2(s.tags()),
     }
 }
@@ -124,12 +124,21 @@ fn to_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
         .map(str::to_owned)
         .collect();
     SecurityGroup {
-        id: g.group_id().unwrap_or_default().to_owned(),
-        name: g.group_name().unwrap_or_default().to_owned(),
+        id: or_empty(g.group_id()),
+        name: or_empty(g.group_name()),
         vpc_id: g.vpc_id().map(str::to_owned),
         https_ingress_cidrs,
         tags: from_ec2(g.tags()),
     }
+}
+
+/// The security groups a `DescribeSecurityGroups` request answers (one page: lookups by id,
+/// name or tags).
+async fn security_groups(req: DescribeSecurityGroupsFluentBuilder) -> Result<Vec<SecurityGroup>> {
+    let sent = req.send().await;
+    let out = sent.map_err(ec2_error("DescribeSecurityGroups"))?;
+    let groups = out.security_groups().iter();
+    Ok(groups.map(to_security_group).collect())
 }
 
 impl AwsClients {
@@ -139,48 +148,34 @@ impl AwsClients {
     /// - [`ErrorKind::NotFound`] if no VPC matches (by id: `InvalidVpcID.NotFound`);
     /// - [`ErrorKind::Invalid`] if the tags match several VPCs (the message lists them);
     /// - any other [`AwsError`] of `DescribeVpcs`.
-    pub async fn find_vpc(&self, selector: &VpcSelector) -> Result<Vpc, AwsError> {
+    pub async fn find_vpc(&self, selector: &VpcSelector) -> Result<Vpc> {
         let req = self.ec2.describe_vpcs();
-        let req = match selector {
-            VpcSelector::Id(id) => req.vpc_ids(id),
-            VpcSelector::Tags(pairs) => pairs
-                .iter()
-                .fold(req, |r, (k, v)| r.filters(tag_filter(k, v))),
+        let (req, what) = match selector {
+            VpcSelector::Id(id) => (req.vpc_ids(id), format!("id {id}")),
+            VpcSelector::Tags(pairs) => {
+                let filters = pairs.iter().map(|(k, v)| tag_filter(k, v)).collect();
+                (
+                    req.set_filters(Some(filters)),
+                    format!("tags {}", selector_text(pairs)),
+                )
+            }
         };
-        let vpcs: Vec<Vpc> = req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeVpcs", e))?
-            .iter()
-            .map(to_vpc)
-            .collect();
-        let what = match selector {
-            VpcSelector::Id(id) => format!("id {id}"),
-            VpcSelector::Tags(pairs) => format!("tags {}", selector_text(pairs)),
-        };
+        let vpcs = all_items!(req, ec2_error("DescribeVpcs"), to_vpc)?;
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeVpcs", kind, msg));
         match vpcs.len() {
             1 => Ok(vpcs.into_iter().next().expect("one")),
-            0 => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
+            0 => fail(
                 ErrorKind::NotFound,
                 format!("no VPC in {} matches {what}", self.region),
-            )),
-            n => Err(AwsError::local(
-                Service::Ec2,
-                "DescribeVpcs",
-                ErrorKind::Invalid,
-                format!(
-                    "{n} VPCs match {what}, expected exactly one: {}; name it by id or by more tags",
-                    vpcs.iter()
-                        .map(|v| format!("{}{}", v.id, name_of(&v.tags)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            ),
+            n => {
+                let listed: Vec<String> = vpcs.iter().map(label).collect();
+                let listed = listed.join(", ");
+                let msg = format!(
+                    "{n} VPCs match {what}, expected exactly one: {listed}; name it by id or by more tags"
+                );
+                fail(ErrorKind::Invalid, msg)
+            }
         }
     }
 
@@ -195,58 +190,37 @@ impl AwsClients {
         &self,
         vpc_id: &str,
         selector: &SubnetSelector,
-    ) -> Result<Vec<Subnet>, AwsError> {
+    ) -> Result<Vec<Subnet>> {
         let req = self.ec2.describe_subnets();
         let req = match selector {
             SubnetSelector::Ids(ids) => req.set_subnet_ids(Some(ids.clone())),
-            SubnetSelector::Tags(pairs) => pairs
-                .iter()
-                .fold(req.filters(filter("vpc-id", [vpc_id])), |r, (k, v)| {
-                    r.filters(tag_filter(k, v))
-                }),
+            SubnetSelector::Tags(pairs) => {
+                let vpc = filter("vpc-id", [vpc_id]);
+                pairs
+                    .iter()
+                    .fold(req.filters(vpc), |r, (k, v)| r.filters(tag_filter(k, v)))
+            }
         };
-        let mut subnets: Vec<Subnet> = req
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSubnets", e))?
-            .iter()
-            .map(to_subnet)
-            .collect();
+        let mut subnets = all_items!(req, ec2_error("DescribeSubnets"), to_subnet)?;
+        let fail = |kind, msg| Err(AwsError::local(Service::Ec2, "DescribeSubnets", kind, msg));
         if let Some(foreign) = subnets.iter().find(|s| s.vpc_id != vpc_id) {
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::Invalid,
-                format!(
-                    "subnet {} is in {}, not in the selected VPC {vpc_id}",
-                    foreign.id, foreign.vpc_id
-                ),
-            ));
+            let (id, its_vpc) = (&foreign.id, &foreign.vpc_id);
+            let msg = format!("subnet {id} is in {its_vpc}, not in the selected VPC {vpc_id}");
+            return fail(ErrorKind::Invalid, msg);
         }
         if let SubnetSelector::Ids(ids) = selector
             && let Some(missing) = ids.iter().find(|id| !subnets.iter().any(|s| &s.id == *id))
         {
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::NotFound,
-                format!("subnet {missing} does not exist in {}", self.region),
-            ));
+            let msg = format!("subnet {missing} does not exist in {}", self.region);
+            return fail(ErrorKind::NotFound, msg);
         }
         if subnets.is_empty() {
             let what = match selector {
                 SubnetSelector::Ids(_) => "the given ids".to_owned(),
                 SubnetSelector::Tags(pairs) => format!("tags {}", selector_text(pairs)),
             };
-            return Err(AwsError::local(
-                Service::Ec2,
-                "DescribeSubnets",
-                ErrorKind::NotFound,
-                format!("no subnet of {vpc_id} matches {what}"),
-            ));
+            let msg = format!("no subnet of {vpc_id} matches {what}");
+            return fail(ErrorKind::NotFound, msg);
         }
         subnets.sort_by(|a, b| (&a.availability_zone, &a.id).cmp(&(&b.availability_zone, &b.id)));
         Ok(subnets)
@@ -260,57 +234,35 @@ impl AwsClients {
         &self,
         vpc_id: &str,
         name: &str,
-    ) -> Result<Option<SecurityGroup>, AwsError> {
-        let out = self
+    ) -> Result<Option<SecurityGroup>> {
+        let req = self
             .ec2
             .describe_security_groups()
             .filters(filter("vpc-id", [vpc_id]))
-            .filters(filter("group-name", [name]))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
-        Ok(out.security_groups().first().map(to_security_group))
+            .filters(filter("group-name", [name]));
+        Ok(security_groups(req).await?.into_iter().next())
     }
 
     /// The security groups carrying plink's tags for `query`.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeSecurityGroups`.
-    pub async fn find_security_groups(
-        &self,
-        query: &TagQuery,
-    ) -> Result<Vec<SecurityGroup>, AwsError> {
-        let out = self
+    pub async fn find_security_groups(&self, query: &TagQuery) -> Result<Vec<SecurityGroup>> {
+        let req = self
             .ec2
             .describe_security_groups()
-            .set_filters(Some(query.ec2_filters()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e))?;
-        Ok(out
-            .security_groups()
-            .iter()
-            .map(to_security_group)
-            .collect())
+            .set_filters(Some(query.ec2_filters()));
+        security_groups(req).await
     }
 
     /// The security group with this id, `None` if it does not exist.
     ///
     /// # Errors
     /// Any [`AwsError`] of `DescribeSecurityGroups` other than `InvalidGroup.NotFound`.
-    pub async fn describe_security_group(
-        &self,
-        group_id: &str,
-    ) -> Result<Option<SecurityGroup>, AwsError> {
-        let out = unless_not_found(
-            self.ec2
-                .describe_security_groups()
-                .group_ids(group_id)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DescribeSecurityGroups", e)),
-        )?;
-        Ok(out.and_then(|out| out.security_groups().first().map(to_security_group)))
+    pub async fn describe_security_group(&self, group_id: &str) -> Result<Option<SecurityGroup>> {
+        let req = self.ec2.describe_security_groups().group_ids(group_id);
+        let found = unless_not_found(security_groups(req).await)?;
+        Ok(found.and_then(|groups| groups.into_iter().next()))
     }
 
     /// Creates the security group (tagged), then allows TCP 443 in from `ingress_cidrs`.
@@ -325,19 +277,17 @@ impl AwsClients {
     pub async fn create_security_group(
         &self,
         input: &CreateSecurityGroup,
-    ) -> Result<SecurityGroup, AwsError> {
+    ) -> Result<SecurityGroup> {
         tracing::debug!(vpc = %input.vpc_id, name = %input.name, "CreateSecurityGroup");
-        let out = self
+        let req = self
             .ec2
             .create_security_group()
             .vpc_id(&input.vpc_id)
             .group_name(&input.name)
             .description(&input.description)
-            .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Ec2, "CreateSecurityGroup", e))?;
-        let id = out.group_id().unwrap_or_default().to_owned();
+            .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup));
+        let out = req.send().await.map_err(ec2_error("CreateSecurityGroup"))?;
+        let id = or_empty(out.group_id());
         self.allow_https_from(&id, &input.ingress_cidrs).await?;
         Ok(SecurityGroup {
             id,
@@ -352,36 +302,28 @@ impl AwsClients {
     ///
     /// # Errors
     /// Any [`AwsError`] of `AuthorizeSecurityGroupIngress` except `InvalidPermission.Duplicate`.
-    pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<(), AwsError> {
+    pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<()> {
         // One call per CIDR: a batch fails as a whole on the first duplicate rule.
         for cidr in cidrs {
+            let range = IpRange::builder()
+                .cidr_ip(cidr)
+                .description("plink: HTTPS from the NLB subnets")
+                .build();
             let permission = IpPermission::builder()
                 .ip_protocol("tcp")
                 .from_port(443)
                 .to_port(443)
-                .ip_ranges(
-                    IpRange::builder()
-                        .cidr_ip(cidr)
-                        .description("plink: HTTPS from the NLB subnets")
-                        .build(),
-                )
+                .ip_ranges(range)
                 .build();
-            match self
+            let sent = self
                 .ec2
                 .authorize_security_group_ingress()
                 .group_id(group_id)
                 .ip_permissions(permission)
                 .send()
                 .await
-            {
-                Ok(_) => {}
-                Err(e) => {
-                    let err = AwsError::from_sdk(Service::Ec2, "AuthorizeSecurityGroupIngress", e);
-                    if !err.has_code("InvalidPermission.Duplicate") {
-                        return Err(err);
-                    }
-                }
-            }
+                .map_err(ec2_error("AuthorizeSecurityGroupIngress"));
+            ignore_codes(sent, &["InvalidPermission.Duplicate"])?;
         }
         Ok(())
     }
@@ -392,16 +334,10 @@ impl AwsClients {
     /// [`ErrorKind::Conflict`] (`DependencyViolation`) while network interfaces still use it —
     /// an interface endpoint's ENIs disappear some time after the endpoint is deleted, so callers
     /// retry; any other [`AwsError`] of `DeleteSecurityGroup`.
-    pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
+    pub async fn delete_security_group(&self, group_id: &str) -> Result<()> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
-        unless_not_found(
-            self.ec2
-                .delete_security_group()
-                .group_id(group_id)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(Service::Ec2, "DeleteSecurityGroup", e)),
-        )
-        .map(|_| ())
+        let req = self.ec2.delete_security_group().group_id(group_id);
+        unless_not_found(req.send().await.map_err(ec2_error("DeleteSecurityGroup")))?;
+        Ok(())
     }
 }
