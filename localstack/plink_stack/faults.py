@@ -9,7 +9,7 @@ list of rules; for each API request the rules are tried in order and the first t
 |---|---|
 | `http_429` | 429 + `Retry-After`. AWS: `Throttling` error in the service's wire format; Databricks: `{"error_code": "REQUEST_LIMIT_EXCEEDED", ...}` |
 | `http_503` | 503. AWS: `ServiceUnavailable`; Databricks: `{"error_code": "TEMPORARILY_UNAVAILABLE", ...}` |
-| `aws_throttle` | AWS: 400 (or `status`) with `code` (default `RequestLimitExceeded` for EC2, `Throttling` for the query services); S3: 503 `SlowDown`; Databricks: as `http_429` |
+| `aws_throttle` | AWS: 400 (or `status`) with `code` (default `RequestLimitExceeded` for EC2, `Throttling` for the query services: ELBv2, STS, RDS); S3: 503 `SlowDown`; Databricks: as `http_429` |
 | `slow` | sleep `delay_ms`, then serve |
 | `commit_then_timeout` | serve the request (its state change is committed), hold the answer `delay_ms`, then drop the connection (`mode: "drop"`, default) or answer 504 (`mode: "504"`; AWS: `GatewayTimeout` error shape; Databricks: `TEMPORARILY_UNAVAILABLE` "... is taking too long to process your request ...") |
 
@@ -21,7 +21,7 @@ for the same request sequence. Counters per rule: `matched` (eligible requests) 
 
 The call log records every API request (not control routes): time, service, action, method, path,
 status, `mutating` (AWS: Create*/Delete*/Modify*/Register*/Deregister*/Accept*/Reject*/Set*/Add*/
-Remove*/Authorize*/Revoke* actions; S3: Put*/Delete*/Create* operations (and the other object writes:
+Remove*/Authorize*/Revoke*/Reboot*/Failover*/Start*/Stop* actions; S3: Put*/Delete*/Create* operations (and the other object writes:
 CopyObject, UploadPart, CompleteMultipartUpload, ...), the operation named from method + path + query
 by `aws/s3.py`; Databricks: every non-GET call except the OAuth token endpoint) and the fault applied,
 if any. S3 errors use S3's XML shape (`<Error><Code>..`), no body on HEAD.
@@ -49,7 +49,7 @@ MATCH_KEYS = ("action", "method", "path_regex", "service")
 RULE_KEYS = ("kind", "rate", "match", "max_count", "retry_after", "delay_ms", "code", "status",
              "mode", "message")
 MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Register", "Deregister", "Accept", "Reject", "Set",
-                     "Add", "Remove", "Authorize", "Revoke")
+                     "Add", "Remove", "Authorize", "Revoke", "Reboot", "Failover", "Start", "Stop")
 CALL_LOG_SIZE = 10000
 SIGNING_TO_SERVICE = {"elasticloadbalancing": "elbv2"}
 

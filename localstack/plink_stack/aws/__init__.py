@@ -31,10 +31,11 @@ def install() -> None:
     # i.e. per account and region, on every reset).
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     from . import (aws_services, dependencies, endpoint_connections, endpoint_enis,
-                   endpoint_lifecycle, endpoint_services, idempotency, nlb, s3, service_visibility,
-                   target_groups)
+                   endpoint_lifecycle, endpoint_services, idempotency, nlb, rds, s3,
+                   service_visibility, target_groups)
 
     for module in (aws_services, service_visibility, endpoint_services, endpoint_connections,
-                   endpoint_enis, endpoint_lifecycle, idempotency, nlb, target_groups, dependencies, s3):
+                   endpoint_enis, endpoint_lifecycle, idempotency, nlb, target_groups, dependencies, s3,
+                   rds):
         module.install()
     _installed = True

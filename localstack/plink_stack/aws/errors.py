@@ -2,7 +2,7 @@
 (injected faults, internal failures), so botocore and aws-sdk-rust classify them like real ones.
 
 - EC2 (ec2 query protocol): `<Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>`
-- awsQuery services (elasticloadbalancing, sts, ...): `<ErrorResponse><Error><Type/><Code/><Message/>`
+- awsQuery services (elasticloadbalancing, sts, rds, ...): `<ErrorResponse><Error><Type/><Code/><Message/>`
 - JSON services (X-Amz-Target): `{"__type": code, "message": ...}`
 - S3 (REST-XML): `<Error><Code/><Message/><RequestId/><HostId/></Error>` with `x-amz-request-id` and
   `x-amz-id-2` headers; no body for HEAD requests (`head=True`), as S3 answers them
@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 NAMESPACES = {
     "elasticloadbalancing": "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "rds": "http://rds.amazonaws.com/doc/2014-10-31/",
 }
 
 
