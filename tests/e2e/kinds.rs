@@ -535,3 +535,173 @@ fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() 
         ["PlinkDemoS3n"]
     );
 }
+
+/// The RDS client of the customer account.
+fn rds(stack: &Stack) -> aws_sdk_rds::Client {
+    stack.block_on(async { stack.clients().await.rds })
+}
+
+/// A DB subnet group over the demo VPC's two private subnets.
+fn db_subnet_group(stack: &Stack) {
+    let fx = stack.fixtures(Emu::Aws);
+    let subnet = |k: &str| {
+        fx["regions"]["us-east-1"]["subnets"][k]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let rds = rds(stack);
+    stack
+        .block_on(
+            rds.create_db_subnet_group()
+                .db_subnet_group_name("plink-demo-db")
+                .db_subnet_group_description("demo")
+                .subnet_ids(subnet("private-a"))
+                .subnet_ids(subnet("private-b"))
+                .send(),
+        )
+        .expect("CreateDBSubnetGroup");
+}
+
+/// The IPs registered on port 5432, from the state.
+fn registered_5432(wd: &Workdir) -> serde_json::Value {
+    s3_state(wd, "demo-pg")["steps"]["targets_5432"]["outputs"]["registered_ips"].clone()
+}
+
+fn with_targets(targets: &str) -> String {
+    repo_file("workflows/nlb-service.toml").replace(
+        "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+        &format!("targets = {{ {targets} }}"),
+    )
+}
+
+#[test]
+fn nlb_service_targets_an_rds_instance_and_follows_its_failover() {
+    let stack = Stack::start();
+    db_subnet_group(&stack);
+    let rds = rds(&stack);
+    let address = |rds: &aws_sdk_rds::Client| {
+        stack
+            .block_on(
+                rds.describe_db_instances()
+                    .db_instance_identifier("orders")
+                    .send(),
+            )
+            .expect("DescribeDBInstances")
+            .db_instances()[0]
+            .endpoint()
+            .and_then(|e| e.address())
+            .unwrap()
+            .to_owned()
+    };
+    stack
+        .block_on(
+            rds.create_db_instance()
+                .db_instance_identifier("orders")
+                .db_instance_class("db.t3.micro")
+                .engine("postgres")
+                .db_subnet_group_name("plink-demo-db")
+                .multi_az(true)
+                .send(),
+        )
+        .expect("CreateDBInstance");
+    let wd = Workdir::new(WorkflowSpec::default());
+    let wf = wd.write("db.toml", &with_targets("rds_instance = \"orders\""));
+    let wf = wf.to_str().unwrap();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let before = address(&rds);
+    assert_eq!(registered_5432(&wd), serde_json::json!([before]));
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+
+    // A Multi-AZ failover moves the address: plan and status report it, up re-registers.
+    stack
+        .block_on(
+            rds.reboot_db_instance()
+                .db_instance_identifier("orders")
+                .force_failover(true)
+                .send(),
+        )
+        .expect("RebootDBInstance with failover");
+    let after = address(&rds);
+    assert_ne!(after, before);
+    let plan = stack.plink(&wd).args(["plan", wf]).code(10).run();
+    assert!(
+        plan.stdout.contains(&format!(
+            "the service's addresses moved from [{before}] to [{after}]"
+        )),
+        "{}",
+        plan.transcript()
+    );
+    let status = stack.plink(&wd).args(["status", wf]).run();
+    assert!(
+        status.stdout.contains(&after) || status.stderr.contains(&after),
+        "status shows the moved address\n{}",
+        status.transcript()
+    );
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert_eq!(registered_5432(&wd), serde_json::json!([after]));
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+}
+
+#[test]
+fn nlb_service_targets_an_aurora_writer_and_follows_a_cluster_failover() {
+    let stack = Stack::start();
+    db_subnet_group(&stack);
+    let rds = rds(&stack);
+    stack
+        .block_on(
+            rds.create_db_cluster()
+                .db_cluster_identifier("ledger")
+                .engine("aurora-postgresql")
+                .master_username("plink")
+                .master_user_password("plink-secret")
+                .db_subnet_group_name("plink-demo-db")
+                .send(),
+        )
+        .expect("CreateDBCluster");
+    for member in ["ledger-1", "ledger-2"] {
+        stack
+            .block_on(
+                rds.create_db_instance()
+                    .db_instance_identifier(member)
+                    .db_instance_class("db.r6g.large")
+                    .engine("aurora-postgresql")
+                    .db_cluster_identifier("ledger")
+                    .send(),
+            )
+            .expect("CreateDBInstance (cluster member)");
+    }
+    let writer = |rds: &aws_sdk_rds::Client| {
+        stack
+            .block_on(
+                rds.describe_db_clusters()
+                    .db_cluster_identifier("ledger")
+                    .send(),
+            )
+            .expect("DescribeDBClusters")
+            .db_clusters()[0]
+            .endpoint()
+            .unwrap()
+            .to_owned()
+    };
+    let wd = Workdir::new(WorkflowSpec::default());
+    let wf = wd.write("ledger.toml", &with_targets("rds_cluster = \"ledger\""));
+    let wf = wf.to_str().unwrap();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    let before = writer(&rds);
+    assert_eq!(registered_5432(&wd), serde_json::json!([before]));
+
+    stack
+        .block_on(
+            rds.failover_db_cluster()
+                .db_cluster_identifier("ledger")
+                .send(),
+        )
+        .expect("FailoverDBCluster");
+    let after = writer(&rds);
+    assert_ne!(after, before);
+    stack.plink(&wd).args(["plan", wf]).code(10).run();
+    stack.plink(&wd).args(["up", wf]).code(0).run();
+    assert_eq!(registered_5432(&wd), serde_json::json!([after]));
+    stack.plink(&wd).args(["plan", wf]).code(0).run();
+}

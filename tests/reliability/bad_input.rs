@@ -483,6 +483,20 @@ fn cases() -> Vec<Case> {
             leaves: Leaves::NoMutation,
         },
         Case {
+            name: "nlb-service: an unknown RDS identifier",
+            command: "up",
+            workflow: service_edit(
+                "ips = [\"10.20.1.50\", \"10.20.2.50\"]",
+                "rds_instance = \"no-such-db\"",
+            ),
+            prepare: None,
+            code: 4,
+            says: says(&[
+                "case.toml:24:28: service.targets.rds_instance: RDS DB instance no-such-db does not exist in us-east-1",
+            ]),
+            leaves: Leaves::NoMutation,
+        },
+        Case {
             name: "nlb-service: an unknown instance id",
             command: "up",
             workflow: service_edit(
