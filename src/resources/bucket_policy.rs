@@ -9,8 +9,13 @@
 //! `bucket_policy = "print"` another team owns the policies: plink prints the exact statement and
 //! waits until it is there, showing how long the rule has before it expires.
 //!
-//! The statement never allows principal `*`: it allows the account that owns the buckets (its
-//! identities still need their own IAM permissions), only through the rule's endpoint.
+//! The statement never allows principal `*`: it allows the AWS account plink runs as (the
+//! buckets' owner in the usual setup; its identities still need their own IAM permissions), and
+//! only through the rule's endpoint.
+//!
+//! S3 has no conditional write for bucket policies: plink reads each policy right before it
+//! writes it back, so the window in which another writer's change could be lost is one request
+//! long (the same as for the AWS console or CLI).
 
 use std::collections::BTreeSet;
 use std::time::Duration;

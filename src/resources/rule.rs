@@ -250,6 +250,20 @@ async fn get_rule(env: &Env, ncc_id: &str, rule_id: &str) -> Res<PrivateEndpoint
         .map_err(|e| errors::databricks("reading the rule", e))
 }
 
+/// The recorded rule, for its conditions (which never create it).
+async fn the_rule(cx: &Cx<'_>, inputs: &EstablishedInputs) -> Res<Found<PrivateEndpointRule>> {
+    get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
+        .await
+        .map(Found::Recorded)
+}
+
+/// `rule` read again (the wait of the rule and of its conditions).
+async fn reread(cx: &Cx<'_>, rule: &PrivateEndpointRule) -> Res<Option<PrivateEndpointRule>> {
+    get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
+        .await
+        .map(Some)
+}
+
 #[async_trait]
 impl Resource for Rule {
     type Inputs = RuleInputs;
@@ -480,9 +494,7 @@ impl Resource for Rule {
     }
 
     async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
-        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
-            .await
-            .map(Some)
+        reread(cx, rule).await
     }
 
     async fn record(
@@ -682,9 +694,7 @@ impl Resource for Established {
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
-        get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
-            .await
-            .map(Found::Recorded)
+        the_rule(cx, inputs).await
     }
 
     fn create_detail(&self, _: &Self::Inputs) -> String {
@@ -706,9 +716,7 @@ impl Resource for Established {
     }
 
     async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
-        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
-            .await
-            .map(Some)
+        reread(cx, rule).await
     }
 
     async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, rule: &Self::Live) -> Res<Self::Record> {
@@ -769,9 +777,7 @@ impl Resource for Enabled {
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
-        get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
-            .await
-            .map(Found::Recorded)
+        the_rule(cx, inputs).await
     }
 
     fn create_detail(&self, _: &Self::Inputs) -> String {
@@ -829,9 +835,7 @@ impl Resource for Enabled {
     }
 
     async fn refresh(&self, cx: &Cx<'_>, rule: &Self::Live) -> Res<Option<Self::Live>> {
-        get_rule(cx.env, &rule.network_connectivity_config_id, &rule.rule_id)
-            .await
-            .map(Some)
+        reread(cx, rule).await
     }
 
     async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, rule: &Self::Live) -> Res<Self::Record> {
