@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from .. import clock, settings
-from . import auth, errors, fixtures as fx, hosts, paging, routes, workspaces
+from . import auth, errors, fixtures as fx, hosts, ingress, paging, routes, traffic, workspaces
 from .context import Ctx
 from .model import MODEL
 from .ticker import Ticker
@@ -79,6 +79,13 @@ def _control(request: Request, base_url: str) -> Response:
                 return _json(400, {"error": str(exc)})
         if method in ("GET", "POST"):
             return _json(200, {"page_size": paging.default_page_size()})
+    if path == "/_plink/traffic" and method == "POST":
+        try:
+            data = json.loads(request.get_data() or b"{}")
+        except ValueError:
+            raise errors.bad_request("Request body is not valid JSON.") from None
+        with MODEL.lock:
+            return _json(200, traffic.simulate(MODEL, data))
     return _json(404, {"error": f"unknown control route {method} {request.path}"})
 
 
@@ -133,6 +140,7 @@ def _handle(request: Request, environ, base_url: str) -> Response:
 
         if endpoint in routes.WORKSPACE_HANDLERS:
             ctx.principal = auth.require_workspace(request, ws)
+            ingress.enforce(MODEL, ws, request)
             result = routes.WORKSPACE_HANDLERS[endpoint](ctx, **args)
         else:
             ctx.principal = auth.require_account(request, args["account_id"])
@@ -215,6 +223,7 @@ def fixtures(base_url: str | None = None) -> dict:
                 "workspace_name": w["workspace_name"],
                 "aws_region": w["aws_region"],
                 "host": ws_urls.get(w["workspace_id"], acc),
+                "warehouse_id": fx.WAREHOUSES[w["workspace_id"]]["id"],
             }
             for w in fx.WORKSPACES
         ],

@@ -46,3 +46,11 @@ STABLE_IP_CIDRS = ("192.0.2.0/28", "198.51.100.0/28", "203.0.113.0/28")
 
 # Databricks' AWS account that owns the serverless VPC endpoints (§8.2, CONTRACT.md).
 DATABRICKS_AWS_ACCOUNT = "565502421330"
+
+# One serverless SQL warehouse per workspace (statements.py), always RUNNING: {workspace_id: warehouse}.
+WAREHOUSE_NAME = "plink-demo-warehouse"
+WAREHOUSES = {
+    1111111111111111: {"id": "a1b2c3d4e5f61111", "name": WAREHOUSE_NAME},
+    2222222222222222: {"id": "a1b2c3d4e5f62222", "name": WAREHOUSE_NAME},
+    3333333333333333: {"id": "a1b2c3d4e5f63333", "name": WAREHOUSE_NAME},
+}

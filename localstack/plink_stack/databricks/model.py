@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .. import clock
 from . import fixtures
+from .system_tables import SystemTables
 
 
 @dataclass
@@ -142,6 +143,9 @@ class Model:
         self.ip_lists: dict[tuple, dict[str, IpAccessList]] = {}
         self.workspace_conf: dict[int, dict[str, str]] = {}
         self.endpoint_deletions: list[EndpointDeletion] = []
+        # system.access.outbound_network / inbound_network (SQLite) and executed statements (statements.py)
+        self.system_tables = SystemTables()
+        self.statements: dict[str, dict] = {}
 
     def next_seq(self) -> int:
         return next(self._seq)

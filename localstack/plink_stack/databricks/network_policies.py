@@ -13,9 +13,12 @@ Databricks workspace id) -> 400 ``INVALID_PARAMETER_VALUE``. ``default-policy`` 
 updated, cannot be deleted. Deleting a policy still bound to a workspace is refused with 400
 ``INVALID_STATE`` (choice; the real behaviour is not documented). Every workspace has exactly one
 binding (initially ``default-policy``); PUT rebinds, the policy must exist (400 otherwise).
-``ingress`` / ``ingress_dry_run`` (context-based ingress, Beta) are stored as given after a shallow
-check of their ``restriction_mode`` values.
+``ingress`` / ``ingress_dry_run`` (context-based ingress, Beta): ``restriction_mode`` required and
+checked per section, rules only where the mode allows them, IPv4-only ``ip_ranges``; the server fills
+``private_access`` and ``cross_workspace_access`` when left unset (``_validate_ingress``), and the rules
+are enforced on the workspace API (ingress.py).
 """
+import ipaddress
 import re
 
 from . import errors, fixtures, paging, workspaces
@@ -34,6 +37,11 @@ INGRESS_MODES = {
     "private_access": ("ALLOW_ALL_REGISTERED_ENDPOINTS", "RESTRICTED_ACCESS"),
     "cross_workspace_access": ("FULL_ACCESS", "LEGACY_MODE", "RESTRICTED_ACCESS"),
 }
+
+
+# What the server fills in when an ingress section leaves them unset (see _validate_ingress).
+SERVER_PRIVATE_ACCESS_MODE = "ALLOW_ALL_REGISTERED_ENDPOINTS"
+SERVER_CROSS_WORKSPACE_MODE = "LEGACY_MODE"
 
 
 def render(p: NetworkPolicy) -> dict:
@@ -96,6 +104,52 @@ def _validate_databricks(items: list) -> tuple[list, int]:
     return [dict(d) for d in items], count
 
 
+def _validate_ip_ranges(rule: dict, where: str) -> None:
+    origin = rule.get("origin") or {}
+    for kind in ("included_ip_ranges", "excluded_ip_ranges"):
+        ranges = (origin.get(kind) or {}).get("ip_ranges", []) if isinstance(origin.get(kind), dict) else None
+        if ranges is None and kind in origin:
+            raise errors.invalid_parameter(f"{where}.origin.{kind} must be an object {{ip_ranges: [...]}}.")
+        for r in ranges or []:
+            try:
+                ipaddress.IPv4Network(r, strict=False)
+            except (ValueError, TypeError):
+                raise errors.invalid_parameter(
+                    f"Invalid IP range '{r}' in {where}.origin.{kind}: must be an IPv4 address or CIDR.") from None
+
+
+def _validate_ingress(ingress: dict, key: str) -> dict:
+    """Check an ``ingress`` / ``ingress_dry_run`` section and fill what the server fills in.
+
+    Server-filled (field-update-2026-12.md §0 item 4, §2.3; SRA PRs #243 / #249): a section left
+    unset comes back as ``private_access = {restriction_mode: ALLOW_ALL_REGISTERED_ENDPOINTS}`` and
+    ``cross_workspace_access = {restriction_mode: LEGACY_MODE}`` (the value for cross-workspace access
+    is UNCONFIRMED; LEGACY_MODE = "not governed by this policy"). A client that diffs the whole body
+    after a write sees drift: it must diff only the fields it owns.
+    """
+    out = dict(ingress)
+    for section, modes in INGRESS_MODES.items():
+        sec = _obj(ingress.get(section), f"{key}.{section}")
+        if section not in ingress:
+            continue
+        mode = sec.get("restriction_mode")
+        if mode is None:
+            raise errors.invalid_parameter(f"Field '{key}.{section}.restriction_mode' is required.")
+        if mode not in modes:
+            raise errors.invalid_parameter(f"Invalid {key}.{section}.restriction_mode '{mode}': must be one of "
+                                           f"{', '.join(modes)}.")
+        for rules_key in ("allow_rules", "deny_rules"):
+            rules = _list(sec.get(rules_key), f"{key}.{section}.{rules_key}")
+            if rules and section != "public_access" and mode != "RESTRICTED_ACCESS":
+                raise errors.invalid_parameter(
+                    f"{key}.{section}.{rules_key} can only be set when restriction_mode is RESTRICTED_ACCESS.")
+            for n, rule in enumerate(rules):
+                _validate_ip_ranges(rule, f"{key}.{section}.{rules_key}[{n}]")
+    out.setdefault("private_access", {"restriction_mode": SERVER_PRIVATE_ACCESS_MODE})
+    out.setdefault("cross_workspace_access", {"restriction_mode": SERVER_CROSS_WORKSPACE_MODE})
+    return out
+
+
 def validate(body: dict) -> dict:
     """Return the normalised policy body (without ids) or raise 400."""
     egress = _obj(body.get("egress"), "egress")
@@ -136,14 +190,8 @@ def validate(body: dict) -> dict:
             {"dry_run_mode_product_filter": products} if products else {})}
     out = {"egress": {"network_access": na}}
     for key in ("ingress", "ingress_dry_run"):
-        ingress = _obj(body.get(key), key)
-        for section, modes in INGRESS_MODES.items():
-            sec = _obj(ingress.get(section), f"{key}.{section}")
-            if sec and sec.get("restriction_mode") not in modes:
-                raise errors.invalid_parameter(
-                    f"Invalid {key}.{section}.restriction_mode '{sec.get('restriction_mode')}'.")
-        if ingress:
-            out[key] = ingress
+        if body.get(key) is not None:
+            out[key] = _validate_ingress(_obj(body.get(key), key), key)
     return out
 
 

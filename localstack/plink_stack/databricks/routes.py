@@ -6,7 +6,7 @@
 """
 from werkzeug.routing import Map, Rule
 
-from . import ip_access_lists, network_policies, nccs, rules, workspace_conf, workspaces
+from . import ip_access_lists, network_policies, nccs, rules, statements, workspace_conf, workspaces
 
 ACC = "/api/2.0/accounts/<account_id>"
 NCC = ACC + "/network-connectivity-configs"
@@ -30,6 +30,9 @@ WORKSPACE_HANDLERS = {
     "ip.create": ip_access_lists.create, "ip.list": ip_access_lists.list_, "ip.get": ip_access_lists.get,
     "ip.replace": ip_access_lists.replace, "ip.update": ip_access_lists.update, "ip.delete": ip_access_lists.delete,
     "conf.get": workspace_conf.get, "conf.patch": workspace_conf.patch,
+    "wh.list": statements.list_warehouses, "wh.get": statements.get_warehouse,
+    "stmt.execute": statements.execute, "stmt.get": statements.get, "stmt.chunk": statements.get_chunk,
+    "stmt.cancel": statements.cancel,
 }
 
 ACCOUNT = Map([
@@ -77,4 +80,11 @@ WORKSPACE = Map([
     Rule("/api/2.0/ip-access-lists/<list_id>", methods=["DELETE"], endpoint="ip.delete"),
     Rule("/api/2.0/workspace-conf", methods=["GET"], endpoint="conf.get"),
     Rule("/api/2.0/workspace-conf", methods=["PATCH"], endpoint="conf.patch"),
+    Rule("/api/2.0/sql/warehouses", methods=["GET"], endpoint="wh.list"),
+    Rule("/api/2.0/sql/warehouses/<warehouse_id>", methods=["GET"], endpoint="wh.get"),
+    Rule("/api/2.0/sql/statements", methods=["POST"], endpoint="stmt.execute"),
+    Rule("/api/2.0/sql/statements/<statement_id>", methods=["GET"], endpoint="stmt.get"),
+    Rule("/api/2.0/sql/statements/<statement_id>/result/chunks/<chunk_index>", methods=["GET"],
+         endpoint="stmt.chunk"),
+    Rule("/api/2.0/sql/statements/<statement_id>/cancel", methods=["POST"], endpoint="stmt.cancel"),
 ], strict_slashes=False)
