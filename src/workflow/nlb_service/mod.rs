@@ -32,10 +32,6 @@ impl WorkflowKind for NlbService {
         NAME
     }
 
-    fn summary(&self) -> &'static str {
-        "any TCP service in the VPC behind an internal NLB, privately from Databricks serverless"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let c = config::parse(&file.path, &file.text)?;
         let summary = format!(

@@ -30,10 +30,6 @@ impl WorkflowKind for S3PrivateLink {
         NAME
     }
 
-    fn summary(&self) -> &'static str {
-        "S3 through an interface endpoint behind an internal NLB, privately from Databricks serverless (seed 001)"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let c = config::parse(&file.path, &file.text)?;
         let summary = format!(
