@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backoff::backoff::Backoff;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -232,7 +232,7 @@ impl Engine {
             let Some(delay) = backoff.next_backoff() else {
                 let err = StepError::RetriesExhausted {
                     attempts: attempt,
-                    elapsed: round(started.elapsed()),
+                    elapsed: Duration::from_secs(started.elapsed().as_secs()),
                     last: Box::new(err),
                 };
                 let _ = cx.set_status(StepStatus::Failed, Some(err.to_string()));
@@ -262,10 +262,6 @@ impl Engine {
         );
         StepOutcome::Failed(err)
     }
-}
-
-fn round(d: std::time::Duration) -> std::time::Duration {
-    std::time::Duration::from_secs(d.as_secs())
 }
 
 fn blocking_dependency(

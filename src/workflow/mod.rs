@@ -60,7 +60,7 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// What a kind read: the file `source`, `deployment`, the clouds of its `[aws]` and
+    /// What a kind read: the file, `deployment`, the clouds of its `[aws]` and
     /// `[databricks]` tables, `validate`'s line and the graph (whose error, never expected once
     /// the file is valid, becomes the file's).
     ///
@@ -68,19 +68,19 @@ impl Loaded {
     /// The graph could not be built.
     pub(crate) fn new(
         kind: &'static dyn WorkflowKind,
-        source: &Path,
+        file: &WorkflowText,
         deployment: &DeploymentName,
         clouds: Clouds,
         summary: String,
         graph: Result<Graph, StepError>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            source: source.to_owned(),
+            source: file.path.clone(),
             kind,
             deployment: deployment.clone(),
             clouds,
             summary,
-            graph: graph.map_err(|e| graph_error(source, e))?,
+            graph: graph.map_err(|e| graph_error(&file.path, e))?,
         })
     }
 }

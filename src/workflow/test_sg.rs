@@ -56,7 +56,7 @@ impl WorkflowKind for TestSecurityGroup {
         let clouds = Clouds::new(&aws, None);
         Loaded::new(
             &TestSecurityGroup,
-            &file.path,
+            file,
             &deployment,
             clouds,
             summary,

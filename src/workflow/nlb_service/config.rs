@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -87,7 +87,6 @@ pub enum ServiceTargets {
 /// A validated `nlb-service` workflow file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
-    pub source: PathBuf,
     pub kind: KindName,
     pub deployment: DeploymentName,
     pub aws: AwsSettings,
@@ -136,7 +135,6 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         };
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         Some(Config {
-            source: source_name.to_owned(),
             kind: head.kind,
             deployment: head.deployment?,
             aws: head.aws?,

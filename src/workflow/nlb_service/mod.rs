@@ -43,7 +43,7 @@ impl WorkflowKind for NlbService {
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
         Loaded::new(
             &NlbService,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,

@@ -3,7 +3,7 @@
 //! policies: this kind's own table), `[databricks]` (without `domain_names`: an S3 rule names
 //! buckets) and `[timeouts]`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -77,7 +77,6 @@ pub struct S3Settings {
 /// A validated `s3-native` workflow file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
-    pub source: PathBuf,
     pub kind: KindName,
     pub deployment: DeploymentName,
     pub aws: AwsAccount,
@@ -92,7 +91,6 @@ pub struct Config {
 /// [`ConfigError::Invalid`] naming the file, line and key of every problem.
 pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     config::decode_file(source_name, text, |v, raw: RawFile| {
-        let kind = v.kind(raw.kind.as_ref());
         let deployment = v.check(&raw.deployment.name, "deployment.name", |n| {
             DeploymentName::new(n)
         });
@@ -115,8 +113,7 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         let (profile, role_arn) = identity?;
         Some(Config {
-            source: source_name.to_owned(),
-            kind,
+            kind: v.kind(raw.kind.as_ref()),
             deployment: deployment?,
             aws: AwsAccount {
                 region: region?,

@@ -51,7 +51,7 @@ impl WorkflowKind for S3Native {
         };
         Loaded::new(
             &S3Native,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,

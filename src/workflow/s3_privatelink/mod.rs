@@ -40,7 +40,7 @@ impl WorkflowKind for S3PrivateLink {
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
         Loaded::new(
             &S3PrivateLink,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,
