@@ -72,11 +72,7 @@ impl StepContext {
     /// Terminal if the dependency recorded nothing or something that is not a `T` (a bug in the
     /// workflow graph, or a state file edited by hand).
     pub fn output<T: DeserializeOwned>(&self, dependency: StepId) -> Result<T, StepError> {
-        let state = self.store.snapshot();
-        let mut outputs = state
-            .step(dependency)
-            .map(|r| r.outputs.clone())
-            .unwrap_or_default();
+        let mut outputs = self.outputs_of(dependency);
         if let Some(planned) = &self.planned
             && let Some(live) = planned
                 .lock()
@@ -95,12 +91,7 @@ impl StepContext {
 
     /// This step's own recorded outputs as `T`, or `None` if they do not (yet) form a `T`.
     pub fn recorded<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_value(Value::Object(self.recorded_raw())).ok()
-    }
-
-    /// This step's own recorded outputs.
-    pub fn recorded_raw(&self) -> Map<String, Value> {
-        self.outputs_of(self.step)
+        serde_json::from_value(Value::Object(self.outputs_of(self.step))).ok()
     }
 
     /// What `step` recorded (empty when nothing), without a plan's overlay.
@@ -114,10 +105,7 @@ impl StepContext {
 
     /// The intent a previous run wrote and never resolved: its call may or may not have happened.
     pub fn pending_intent(&self) -> Option<Intent> {
-        self.store
-            .snapshot()
-            .step(self.step)
-            .and_then(|r| r.intent.clone())
+        self.intent_of(self.step)
     }
 
     /// The intent `step` left unresolved, if any: a teardown looks for what that call may have
@@ -288,9 +276,7 @@ impl StepContext {
             _ = self.interrupt.triggered() => Err(StepError::Interrupted),
         }
     }
-}
 
-impl StepContext {
     /// Records the step's status (and error), writing only when something changes.
     pub(crate) fn set_status(
         &self,

@@ -80,32 +80,26 @@ impl Planned {
         }
     }
 
-    /// [`PlanAction::NoChange`].
     pub fn no_change(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::NoChange, detail)
     }
 
-    /// [`PlanAction::Create`].
     pub fn create(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::Create, detail)
     }
 
-    /// [`PlanAction::Adopt`].
     pub fn adopt(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::Adopt, detail)
     }
 
-    /// [`PlanAction::Update`].
     pub fn update(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::Update, detail)
     }
 
-    /// [`PlanAction::Replace`].
     pub fn replace(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::Replace, detail)
     }
 
-    /// [`PlanAction::Wait`].
     pub fn wait(detail: impl Into<String>) -> Self {
         Self::new(PlanAction::Wait, detail)
     }

@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backoff::backoff::Backoff;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -68,14 +68,8 @@ impl Engine {
     /// # Errors
     /// [`EngineError`] describing the first graph defect found.
     pub fn new(steps: Vec<Arc<dyn Step>>) -> Result<Self, EngineError> {
-        let ids: BTreeSet<StepId> = steps.iter().map(|s| s.id()).collect();
-        if ids.len() != steps.len() {
-            let mut seen = BTreeSet::new();
-            let dup = steps
-                .iter()
-                .map(|s| s.id())
-                .find(|id| !seen.insert(*id))
-                .unwrap_or_default();
+        let mut ids = BTreeSet::new();
+        if let Some(dup) = steps.iter().map(|s| s.id()).find(|id| !ids.insert(*id)) {
             return Err(EngineError::DuplicateStep(dup.to_owned()));
         }
         for s in &steps {
@@ -113,11 +107,6 @@ impl Engine {
     pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
         self.interrupt = interrupt;
         self
-    }
-
-    /// The steps, in definition order.
-    pub fn steps(&self) -> &[Arc<dyn Step>] {
-        &self.steps
     }
 
     /// Runs every step whose dependencies are done, concurrently, until all are done, one fails
@@ -223,7 +212,7 @@ impl Engine {
             attempt += 1;
             let err = match step.apply(cx).await {
                 Ok(()) => {
-                    if let Err(e) = mark(cx, StepStatus::Done, None) {
+                    if let Err(e) = cx.set_status(StepStatus::Done, None) {
                         return self.failed(id, e);
                     }
                     self.events.emit(id, EventKind::Finished);
@@ -237,16 +226,16 @@ impl Engine {
                 Err(e) => e,
             };
             if err.class() != ErrorClass::Retryable {
-                let _ = mark(cx, StepStatus::Failed, Some(err.to_string()));
+                let _ = cx.set_status(StepStatus::Failed, Some(err.to_string()));
                 return self.failed(id, err);
             }
             let Some(delay) = backoff.next_backoff() else {
                 let err = StepError::RetriesExhausted {
                     attempts: attempt,
-                    elapsed: round(started.elapsed()),
+                    elapsed: Duration::from_secs(started.elapsed().as_secs()),
                     last: Box::new(err),
                 };
-                let _ = mark(cx, StepStatus::Failed, Some(err.to_string()));
+                let _ = cx.set_status(StepStatus::Failed, Some(err.to_string()));
                 return self.failed(id, err);
             };
             self.events.emit(
@@ -273,15 +262,6 @@ impl Engine {
         );
         StepOutcome::Failed(err)
     }
-}
-
-/// Records the step's status, writing only when it changes.
-fn mark(cx: &StepContext, status: StepStatus, error: Option<String>) -> Result<(), StepError> {
-    cx.set_status(status, error)
-}
-
-fn round(d: std::time::Duration) -> std::time::Duration {
-    std::time::Duration::from_secs(d.as_secs())
 }
 
 fn blocking_dependency(

@@ -30,12 +30,6 @@ impl WaitPolicy {
         }
     }
 
-    /// Same cadence, another timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// Divides every interval by `factor` (tests and the local stack run on scaled time).
     pub fn scaled_down(mut self, factor: u32) -> Self {
         let f = factor.max(1);

@@ -99,7 +99,7 @@ impl PlanView {
             })
             .collect();
         Self {
-            deployment: deployment.workflow.deployment.as_str().to_owned(),
+            deployment: deployment.name().to_owned(),
             state_file: deployment.paths.state.display().to_string(),
             state_exists: plan.state_exists,
             changes: plan.report.has_changes(),
@@ -143,15 +143,7 @@ impl PlanSummary {
             .chain(if_any.iter().filter(|(n, _)| *n > 0))
             .map(|(n, what)| format!("{n} {what}"))
             .collect();
-        let total = self.no_change
-            + self.create
-            + self.adopt
-            + self.update
-            + self.replace
-            + self.wait
-            + self.later
-            + self.failed
-            + self.blocked;
+        let total: usize = always.iter().chain(&if_any).map(|(n, _)| n).sum();
         if self.no_change == total {
             return format!("no changes: up would only read ({total} steps unchanged)");
         }

@@ -28,7 +28,7 @@ pub struct LiveView {
 }
 
 /// The recorded view of a deployment (`--json` prints exactly this).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StatusReport {
     pub deployment: String,
     pub state_file: String,
@@ -114,16 +114,10 @@ pub fn recorded(deployment: &Deployment, graph: &Graph) -> Result<StatusReport, 
     let step_order = graph.display_order();
     let state = read_state(&deployment.paths)?;
     let mut report = StatusReport {
-        deployment: deployment.workflow.deployment.as_str().to_owned(),
+        deployment: deployment.name().to_owned(),
         state_file: deployment.paths.state.display().to_string(),
         exists: state.is_some(),
-        serial: 0,
-        lineage: None,
-        updated_at: None,
-        torn_down_at: None,
-        steps: Vec::new(),
-        live: None,
-        live_unavailable: None,
+        ..StatusReport::default()
     };
     let Some(state) = state else {
         report.steps = step_order.iter().map(|s| never_ran(s)).collect();

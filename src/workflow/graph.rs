@@ -32,26 +32,7 @@ enum Source<'a> {
     State(&'a StateFile),
 }
 
-impl<'a> Upstream<'a> {
-    fn step(cx: &'a StepContext) -> Self {
-        Self {
-            source: Source::Step(cx),
-            recovered: None,
-        }
-    }
-
-    fn state(state: &'a StateFile) -> Self {
-        Self {
-            source: Source::State(state),
-            recovered: None,
-        }
-    }
-
-    fn with_recovered(mut self, recovered: &'a Recovered) -> Self {
-        self.recovered = Some(recovered);
-        self
-    }
-
+impl Upstream<'_> {
     /// What `node` recorded (during a plan, with what it planned on top; during a teardown,
     /// what was recovered when the state lost it), read leniently: a missing or partial record
     /// gives the record type's defaults.
@@ -76,6 +57,16 @@ struct Node<R: Resource> {
     teardown_id: StepId,
     resource: R,
     derive: Derive<R>,
+}
+
+impl<R: Resource> Node<R> {
+    /// Its inputs, from the records of a running step's dependencies (and those `recovered`).
+    fn inputs(&self, cx: &StepContext, recovered: Option<&Recovered>) -> Res<R::Inputs> {
+        (self.derive)(&Upstream {
+            source: Source::Step(cx),
+            recovered,
+        })
+    }
 }
 
 /// A node with its resource type erased: what the graph's derivations call.
@@ -132,14 +123,14 @@ impl<R: Resource> AnyNode for Node<R> {
     }
 
     async fn converge(&self, env: &Env, cx: &StepContext) -> Res<()> {
-        let inputs = (self.derive)(&Upstream::step(cx))?;
+        let inputs = self.inputs(cx, None)?;
         self.resource
             .converge(&Cx::new(env, cx, self.id), &inputs)
             .await
     }
 
     async fn plan(&self, env: &Env, cx: &StepContext) -> Res<Planned> {
-        let inputs = (self.derive)(&Upstream::step(cx))?;
+        let inputs = self.inputs(cx, None)?;
         self.resource
             .plan(&Cx::new(env, cx, self.id), &inputs)
             .await
@@ -148,7 +139,7 @@ impl<R: Resource> AnyNode for Node<R> {
     async fn teardown(&self, env: &Env, cx: &StepContext, recovered: &Recovered) -> Res<()> {
         // Upstream records may be missing (an `up` that stopped early, records lost): the
         // resource then finds what it can from its own record, tags and intent.
-        let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
+        let inputs = self.inputs(cx, Some(recovered)).ok();
         self.resource
             .teardown(&Cx::new(env, cx, self.id), inputs.as_ref())
             .await
@@ -160,7 +151,7 @@ impl<R: Resource> AnyNode for Node<R> {
         cx: &StepContext,
         recovered: &Recovered,
     ) -> Res<Option<Map<String, Value>>> {
-        let inputs = (self.derive)(&Upstream::step(cx).with_recovered(recovered)).ok();
+        let inputs = self.inputs(cx, Some(recovered)).ok();
         let record = self
             .resource
             .recover(&Cx::new(env, cx, self.id), inputs.as_ref())
@@ -172,8 +163,12 @@ impl<R: Resource> AnyNode for Node<R> {
     }
 
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation {
-        let inputs = (self.derive)(&Upstream::state(state)).ok();
-        let record: R::Record = Upstream::state(state).record(self.id);
+        let up = Upstream {
+            source: Source::State(state),
+            recovered: None,
+        };
+        let inputs = (self.derive)(&up).ok();
+        let record: R::Record = up.record(self.id);
         self.resource.observe(env, &record, inputs.as_ref()).await
     }
 
@@ -278,21 +273,33 @@ impl Graph {
     /// The teardown steps in an order compatible with theirs: the display order reversed,
     /// keeping the nodes that have something to tear down.
     pub fn teardown_order(&self) -> Vec<StepId> {
-        let by_id = self.by_id();
-        self.display_order()
-            .into_iter()
-            .rev()
-            .filter_map(|id| {
-                by_id
-                    .get(id)
-                    .filter(|n| n.tears_down())
-                    .map(|n| n.teardown_id())
-            })
-            .collect()
+        self.torn_down().map(|n| n.teardown_id()).collect()
     }
 
-    fn by_id(&self) -> BTreeMap<StepId, Arc<dyn AnyNode>> {
-        self.nodes.iter().map(|n| (n.id(), n.clone())).collect()
+    /// The nodes that tear something down, in teardown order.
+    fn torn_down(&self) -> impl Iterator<Item = &Arc<dyn AnyNode>> {
+        let order = self.display_order();
+        order
+            .into_iter()
+            .rev()
+            .map(|id| self.get(id))
+            .filter(|n| n.tears_down())
+    }
+
+    fn get(&self, id: StepId) -> &Arc<dyn AnyNode> {
+        self.nodes
+            .iter()
+            .find(|n| n.id() == id)
+            .expect("a node of the graph")
+    }
+
+    /// The nodes depending on `id` directly.
+    fn dependents(&self, id: StepId) -> Vec<StepId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.deps().contains(&id))
+            .map(|n| n.id())
+            .collect()
     }
 
     /// The `up` graph: one engine step per node.
@@ -308,16 +315,13 @@ impl Graph {
             .collect()
     }
 
-    /// The teardown graph: the reverse graph over the nodes that tear something down. A node's
-    /// teardown waits for the teardown of every node that depends on it, directly or through
-    /// nodes with nothing to tear down.
+    /// The teardown graph as engine steps (see [`teardown_graph`](Self::teardown_graph)).
     pub fn down_steps(&self, env: &Arc<Env>) -> Vec<Arc<dyn Step>> {
-        let by_id = self.by_id();
         self.teardown_graph()
             .into_iter()
             .map(|(id, deps)| {
                 Arc::new(DownStep {
-                    node: by_id[id].clone(),
+                    node: self.get(id).clone(),
                     env: env.clone(),
                     deps,
                     upstream: self.upstream_of(id),
@@ -330,38 +334,26 @@ impl Graph {
     /// teardown steps it waits for (those of the nodes depending on it, directly or through
     /// nodes with nothing to tear down).
     pub fn teardown_graph(&self) -> Vec<(StepId, Vec<StepId>)> {
-        let by_id = self.by_id();
-        let mut dependents: BTreeMap<StepId, Vec<StepId>> = BTreeMap::new();
-        for n in &self.nodes {
-            for d in n.deps() {
-                dependents.entry(d).or_default().push(n.id());
-            }
-        }
         let order = self.teardown_order();
-        let mut graph = Vec::new();
-        for id in self.display_order().into_iter().rev() {
-            if !by_id[id].tears_down() {
-                continue;
+        let through = |id| {
+            if self.get(id).tears_down() {
+                Vec::new()
+            } else {
+                self.dependents(id)
             }
-            let mut after = BTreeSet::new();
-            let mut stack: Vec<StepId> = dependents.get(id).cloned().unwrap_or_default();
-            let mut seen = BTreeSet::new();
-            while let Some(d) = stack.pop() {
-                if !seen.insert(d) {
-                    continue;
-                }
-                let dn = &by_id[d];
-                if dn.tears_down() {
-                    after.insert(dn.teardown_id());
-                } else {
-                    stack.extend(dependents.get(d).cloned().unwrap_or_default());
-                }
-            }
-            let mut deps: Vec<StepId> = after.into_iter().collect();
-            deps.sort_by_key(|d| order.iter().position(|o| o == d));
-            graph.push((id, deps));
-        }
-        graph
+        };
+        self.torn_down()
+            .map(|n| {
+                let mut deps: Vec<StepId> = reach(self.dependents(n.id()), through)
+                    .into_iter()
+                    .map(|d| self.get(d))
+                    .filter(|d| d.tears_down())
+                    .map(|d| d.teardown_id())
+                    .collect();
+                deps.sort_by_key(|d| order.iter().position(|o| o == d));
+                (n.id(), deps)
+            })
+            .collect()
     }
 
     /// The `up` records a finished teardown keeps: those of each resource its teardown had to
@@ -369,30 +361,24 @@ impl Graph {
     /// still bound to), and of the nodes depending on it that tear nothing down themselves (the
     /// bindings to that NCC).
     pub fn kept_records(&self, state: &StateFile) -> BTreeSet<StepId> {
-        let by_id = self.by_id();
-        let mut kept = BTreeSet::new();
-        for n in &self.nodes {
-            let outcome = state
-                .step(n.teardown_id())
-                .and_then(|r| r.outputs.get("outcome"))
-                .and_then(Value::as_str);
-            if !(n.tears_down() && outcome == Some("kept")) {
-                continue;
-            }
-            let mut stack = vec![n.id()];
-            while let Some(id) = stack.pop() {
-                if !kept.insert(id) {
-                    continue;
-                }
-                stack.extend(
-                    self.nodes
-                        .iter()
-                        .filter(|d| d.deps().contains(&id) && !by_id[d.id()].tears_down())
-                        .map(|d| d.id()),
-                );
-            }
-        }
-        kept
+        let kept = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                n.tears_down()
+                    && state
+                        .step(n.teardown_id())
+                        .and_then(|r| r.outputs.get("outcome"))
+                        .and_then(Value::as_str)
+                        == Some("kept")
+            })
+            .map(|n| n.id())
+            .collect();
+        reach(kept, |id| {
+            let mut deps = self.dependents(id);
+            deps.retain(|d| !self.get(d).tears_down());
+            deps
+        })
     }
 
     /// Whether `state` still holds `up` records other than those a teardown kept.
@@ -405,30 +391,23 @@ impl Graph {
 
     /// Every node `id` depends on, directly or not, in display order.
     fn upstream_of(&self, id: StepId) -> Vec<Arc<dyn AnyNode>> {
-        let by_id = self.by_id();
-        let mut up = BTreeSet::new();
-        let mut stack: Vec<StepId> = by_id[id].deps().to_vec();
-        while let Some(d) = stack.pop() {
-            if up.insert(d) {
-                stack.extend(by_id[d].deps().iter().copied());
-            }
-        }
+        let up = reach(self.get(id).deps().to_vec(), |d| {
+            self.get(d).deps().to_vec()
+        });
         self.display_order()
             .into_iter()
             .filter(|n| up.contains(n))
-            .map(|n| by_id[n].clone())
+            .map(|n| self.get(n).clone())
             .collect()
     }
 
     /// What the clouds say now about everything `state` records (merged fields of every node's
     /// observation, in display order).
     pub async fn observe(&self, env: &Env, state: &StateFile) -> Observation {
-        let by_id = self.by_id();
         let observations = futures::future::join_all(
             self.display_order()
                 .into_iter()
-                .map(|id| by_id[id].clone())
-                .map(|n| async move { n.observe(env, state).await }),
+                .map(|id| self.get(id).observe(env, state)),
         )
         .await;
         let mut all = Observation {
@@ -471,6 +450,18 @@ impl Graph {
         }
         Ok(out)
     }
+}
+
+/// Every node reached from `start` through `next`, `start` included.
+fn reach(start: Vec<StepId>, next: impl Fn(StepId) -> Vec<StepId>) -> BTreeSet<StepId> {
+    let mut seen = BTreeSet::new();
+    let mut stack = start;
+    while let Some(id) = stack.pop() {
+        if seen.insert(id) {
+            stack.extend(next(id));
+        }
+    }
+    seen
 }
 
 /// `name` as a step id: engine step ids are `&'static str`, and graphs are built anew by every

@@ -24,9 +24,11 @@ pub use graph::{Graph, Upstream};
 
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+
 use crate::config::{
     self, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, Diagnostic, DiagnosticKind,
-    KindName, Region, WorkflowText,
+    KindName, Region, Validator, WorkflowText,
 };
 use crate::engine::StepError;
 
@@ -34,9 +36,6 @@ use crate::engine::StepError;
 pub trait WorkflowKind: Send + Sync + std::fmt::Debug {
     /// Its name: the value of `kind` in workflow files, recorded in state files.
     fn name(&self) -> &'static str;
-
-    /// One line saying what it sets up.
-    fn summary(&self) -> &'static str;
 
     /// Reads a workflow file of this kind: its typed config, then its graph.
     ///
@@ -61,7 +60,7 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// What a kind read: the file `source`, `deployment`, the clouds of its `[aws]` and
+    /// What a kind read: the file, `deployment`, the clouds of its `[aws]` and
     /// `[databricks]` tables, `validate`'s line and the graph (whose error, never expected once
     /// the file is valid, becomes the file's).
     ///
@@ -69,19 +68,19 @@ impl Loaded {
     /// The graph could not be built.
     pub(crate) fn new(
         kind: &'static dyn WorkflowKind,
-        source: &Path,
+        file: &WorkflowText,
         deployment: &DeploymentName,
         clouds: Clouds,
         summary: String,
         graph: Result<Graph, StepError>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            source: source.to_owned(),
+            source: file.path.clone(),
             kind,
             deployment: deployment.clone(),
             clouds,
             summary,
-            graph: graph.map_err(|e| graph_error(source, e))?,
+            graph: graph.map_err(|e| graph_error(&file.path, e))?,
         })
     }
 }
@@ -154,6 +153,43 @@ fn graph_error(source: &Path, e: StepError) -> ConfigError {
             message: format!("internal error: the workflow's graph cannot be built: {e}"),
         }],
     }
+}
+
+/// The list `key` of a kind's file: at least one value, each passing `check`, none twice; where
+/// each is written goes to `written_at`.
+pub(crate) fn unique_list(
+    v: &mut Validator<'_>,
+    raw: &Spanned<Vec<Spanned<String>>>,
+    key: &str,
+    noun: &str,
+    written_at: &mut Vec<String>,
+    check: impl Fn(&String) -> Result<String, String>,
+) -> Option<Vec<String>> {
+    let mut ok = true;
+    if raw.get_ref().is_empty() {
+        v.report(
+            Some(raw.span()),
+            key,
+            format!("expected at least one {noun}"),
+        );
+        ok = false;
+    }
+    let mut valid: Vec<String> = Vec::new();
+    for (i, item) in raw.get_ref().iter().enumerate() {
+        let key = format!("{key}[{i}]");
+        match v.check(item, &key, &check) {
+            Some(value) if valid.contains(&value) => {
+                v.report(Some(item.span()), &key, format!("{value} is listed twice"));
+                ok = false;
+            }
+            Some(value) => {
+                written_at.push(v.place(item.span(), &key));
+                valid.push(value);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(valid)
 }
 
 /// The kind a file names.

@@ -29,10 +29,6 @@ impl WorkflowKind for TestSecurityGroup {
         "test-security-group"
     }
 
-    fn summary(&self) -> &'static str {
-        "a security group in the VPC (tests only)"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let (deployment, aws) = config::decode_file(&file.path, &file.text, |v, raw: RawFile| {
             let head = v.head(raw.kind.as_ref(), &raw.deployment, raw.aws.0);
@@ -60,7 +56,7 @@ impl WorkflowKind for TestSecurityGroup {
         let clouds = Clouds::new(&aws, None);
         Loaded::new(
             &TestSecurityGroup,
-            &file.path,
+            file,
             &deployment,
             clouds,
             summary,

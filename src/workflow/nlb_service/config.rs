@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -15,6 +15,7 @@ use crate::config::{
     KindName, NlbSettings, RawAws, RawDatabricks, RawDeployment, RawNlb, RawTimeouts, Table,
     Timeouts, Validator,
 };
+use crate::workflow::unique_list;
 
 /// At most this many ports (one listener and one target group each; an NLB takes 50).
 pub const MAX_PORTS: usize = 10;
@@ -86,7 +87,6 @@ pub enum ServiceTargets {
 /// A validated `nlb-service` workflow file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
-    pub source: PathBuf,
     pub kind: KindName,
     pub deployment: DeploymentName,
     pub aws: AwsSettings,
@@ -135,7 +135,6 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         };
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         Some(Config {
-            source: source_name.to_owned(),
             kind: head.kind,
             deployment: head.deployment?,
             aws: head.aws?,
@@ -225,8 +224,32 @@ fn service(
             );
             None
         }
-        (Some(ips), ..) => ips_targets(v, ips, &mut written_at),
-        (_, Some(ids), ..) => instance_targets(v, ids, &mut written_at),
+        (Some(ips), ..) => unique_list(
+            v,
+            ips,
+            "service.targets.ips",
+            "IP address",
+            &mut written_at,
+            |s| {
+                s.parse::<Ipv4Addr>().map(|a| a.to_string()).map_err(|_| {
+                    format!("expected an IPv4 address like \"10.0.1.25\", found {s:?}")
+                })
+            },
+        )
+        .map(ServiceTargets::Ips),
+        (_, Some(ids), ..) => unique_list(
+            v,
+            ids,
+            "service.targets.instances",
+            "instance id",
+            &mut written_at,
+            |s| {
+                config::check_aws_id(s, AwsIdKind::Instance)
+                    .map(|()| s.clone())
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .map(ServiceTargets::Instances),
         (_, _, Some(id), ..) => rds(v, id, "service.targets.rds_instance", &mut written_at)
             .map(ServiceTargets::RdsInstance),
         (_, _, _, Some(id), _) => rds(v, id, "service.targets.rds_cluster", &mut written_at)
@@ -270,73 +293,6 @@ fn service(
         }),
         _ => None,
     }
-}
-
-/// `service.targets.ips`: IPv4 addresses, unique, at least one.
-fn ips_targets(
-    v: &mut Validator<'_>,
-    raw: &Spanned<Vec<Spanned<String>>>,
-    written_at: &mut Vec<String>,
-) -> Option<ServiceTargets> {
-    unique_list(v, raw, "ips", "IP address", written_at, |s| {
-        s.parse::<Ipv4Addr>()
-            .map(|a| a.to_string())
-            .map_err(|_| format!("expected an IPv4 address like \"10.0.1.25\", found {s:?}"))
-    })
-    .map(ServiceTargets::Ips)
-}
-
-/// `service.targets.instances`: EC2 instance ids, unique, at least one.
-fn instance_targets(
-    v: &mut Validator<'_>,
-    raw: &Spanned<Vec<Spanned<String>>>,
-    written_at: &mut Vec<String>,
-) -> Option<ServiceTargets> {
-    unique_list(v, raw, "instances", "instance id", written_at, |s| {
-        config::check_aws_id(s, AwsIdKind::Instance)
-            .map(|()| s.clone())
-            .map_err(|e| e.to_string())
-    })
-    .map(ServiceTargets::Instances)
-}
-
-/// `service.targets.<field>`: at least one value, each passing `check`, none twice; where each
-/// is written goes to `written_at`.
-fn unique_list(
-    v: &mut Validator<'_>,
-    raw: &Spanned<Vec<Spanned<String>>>,
-    field: &str,
-    noun: &str,
-    written_at: &mut Vec<String>,
-    check: impl Fn(&String) -> Result<String, String>,
-) -> Option<Vec<String>> {
-    let items = raw.get_ref();
-    let mut ok = true;
-    if items.is_empty() {
-        let key = format!("service.targets.{field}");
-        v.report(
-            Some(raw.span()),
-            &key,
-            format!("expected at least one {noun}"),
-        );
-        ok = false;
-    }
-    let mut valid: Vec<String> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let key = format!("service.targets.{field}[{i}]");
-        match v.check(item, &key, &check) {
-            Some(value) if valid.contains(&value) => {
-                v.report(Some(item.span()), &key, format!("{value} is listed twice"));
-                ok = false;
-            }
-            Some(value) => {
-                written_at.push(v.place(item.span(), &key));
-                valid.push(value);
-            }
-            None => ok = false,
-        }
-    }
-    ok.then_some(valid)
 }
 
 /// An RDS DB instance or cluster identifier: 1 to 63 letters, digits and hyphens, starting with

@@ -32,10 +32,6 @@ impl WorkflowKind for NlbService {
         NAME
     }
 
-    fn summary(&self) -> &'static str {
-        "any TCP service in the VPC behind an internal NLB, privately from Databricks serverless"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let c = config::parse(&file.path, &file.text)?;
         let summary = format!(
@@ -47,7 +43,7 @@ impl WorkflowKind for NlbService {
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
         Loaded::new(
             &NlbService,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,

@@ -3,7 +3,7 @@
 //! policies: this kind's own table), `[databricks]` (without `domain_names`: an S3 rule names
 //! buckets) and `[timeouts]`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -12,6 +12,7 @@ use crate::config::{
     self, ConfigError, DatabricksSettings, DeploymentName, DomainNames, KindName, RawDatabricks,
     RawDeployment, RawTimeouts, Region, Table, Timeouts, Validator,
 };
+use crate::workflow::unique_list;
 
 /// The file as written: only these tables.
 #[derive(Debug, Deserialize)]
@@ -76,7 +77,6 @@ pub struct S3Settings {
 /// A validated `s3-native` workflow file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
-    pub source: PathBuf,
     pub kind: KindName,
     pub deployment: DeploymentName,
     pub aws: AwsAccount,
@@ -91,7 +91,6 @@ pub struct Config {
 /// [`ConfigError::Invalid`] naming the file, line and key of every problem.
 pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
     config::decode_file(source_name, text, |v, raw: RawFile| {
-        let kind = v.kind(raw.kind.as_ref());
         let deployment = v.check(&raw.deployment.name, "deployment.name", |n| {
             DeploymentName::new(n)
         });
@@ -114,8 +113,7 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
         let timeouts = v.timeouts(raw.timeouts.map(|t| t.0));
         let (profile, role_arn) = identity?;
         Some(Config {
-            source: source_name.to_owned(),
-            kind,
+            kind: v.kind(raw.kind.as_ref()),
             deployment: deployment?,
             aws: AwsAccount {
                 region: region?,
@@ -131,32 +129,15 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// `[s3]`: bucket names (S3's naming rules, unique, at least one) and the policy mode.
 fn s3(v: &mut Validator<'_>, raw: &RawS3) -> Option<S3Settings> {
-    let mut ok = true;
-    let buckets = raw.buckets.get_ref();
-    if buckets.is_empty() {
-        v.report(
-            Some(raw.buckets.span()),
-            "s3.buckets",
-            "expected at least one bucket name",
-        );
-        ok = false;
-    }
-    let mut valid: Vec<String> = Vec::new();
     let mut written_at = Vec::new();
-    for (i, bucket) in buckets.iter().enumerate() {
-        let key = format!("s3.buckets[{i}]");
-        match v.check(bucket, &key, |b| check_bucket_name(b).map(|()| b.clone())) {
-            Some(name) if valid.contains(&name) => {
-                v.report(Some(bucket.span()), &key, format!("{name} is listed twice"));
-                ok = false;
-            }
-            Some(name) => {
-                written_at.push(v.place(bucket.span(), &key));
-                valid.push(name);
-            }
-            None => ok = false,
-        }
-    }
+    let buckets = unique_list(
+        v,
+        &raw.buckets,
+        "s3.buckets",
+        "bucket name",
+        &mut written_at,
+        |b| check_bucket_name(b).map(|()| b.clone()),
+    );
     let mode = match &raw.bucket_policy {
         None => Some(PolicyMode::Manage),
         Some(mode) => v.check(mode, "s3.bucket_policy", |m| match m.as_str() {
@@ -165,8 +146,8 @@ fn s3(v: &mut Validator<'_>, raw: &RawS3) -> Option<S3Settings> {
             other => Err(format!("expected \"manage\" or \"print\", found {other:?}")),
         }),
     };
-    ok.then_some(S3Settings {
-        buckets: valid,
+    Some(S3Settings {
+        buckets: buckets?,
         bucket_policy: mode?,
         written_at,
     })

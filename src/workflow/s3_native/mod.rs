@@ -34,10 +34,6 @@ impl WorkflowKind for S3Native {
         NAME
     }
 
-    fn summary(&self) -> &'static str {
-        "S3 buckets through a Databricks endpoint to the regional S3 service (no NLB), bucket policies merged"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let c = config::parse(&file.path, &file.text)?;
         let summary = format!(
@@ -55,7 +51,7 @@ impl WorkflowKind for S3Native {
         };
         Loaded::new(
             &S3Native,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,

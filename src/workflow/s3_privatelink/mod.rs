@@ -30,10 +30,6 @@ impl WorkflowKind for S3PrivateLink {
         NAME
     }
 
-    fn summary(&self) -> &'static str {
-        "S3 through an interface endpoint behind an internal NLB, privately from Databricks serverless (seed 001)"
-    }
-
     fn load(&self, file: &WorkflowText) -> Result<Loaded, ConfigError> {
         let c = config::parse(&file.path, &file.text)?;
         let summary = format!(
@@ -44,7 +40,7 @@ impl WorkflowKind for S3PrivateLink {
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
         Loaded::new(
             &S3PrivateLink,
-            &c.source,
+            file,
             &c.deployment,
             clouds,
             summary,
