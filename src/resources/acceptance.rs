@@ -114,6 +114,7 @@ impl Resource for ConnectionAcceptance {
     const NOUN: &'static str = "connection";
     const WAITS_FOR: &'static str = "the connection to be available";
     const POLL_SECS: (u64, u64) = (5, 30);
+    const FOUND_BY: &'static str = "of the rule found on the endpoint service";
 
     fn describe(&self) -> String {
         "accept the Databricks endpoint's connection".into()
@@ -128,10 +129,6 @@ impl Resource for ConnectionAcceptance {
             "connection {} of Databricks ({}) available",
             live.vpce_id, self.owner
         )
-    }
-
-    fn found_by(&self) -> &'static str {
-        "of the rule found on the endpoint service"
     }
 
     fn creates(&self) -> bool {

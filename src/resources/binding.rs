@@ -185,6 +185,7 @@ impl Resource for Binding {
     type Fix = ();
 
     const NOUN: &'static str = "binding";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         format!("bind the NCC to workspace(s) {:?}", self.workspace_ids)
@@ -200,14 +201,6 @@ impl Resource for Binding {
             found.push(Self::workspace(cx.env, id).await?);
         }
         Ok(Found::Recorded(found))
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     /// Binds each workspace in turn, recording each at once.
@@ -300,10 +293,6 @@ impl Resource for Binding {
         }
         o.set("workspaces", views);
         o
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

@@ -340,10 +340,6 @@ impl Resource for BucketPolicies {
         Ok(Found::Recorded(()))
     }
 
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
     async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<()>> {
         Ok(Some(()))
     }

@@ -31,6 +31,8 @@ impl Resource for Buckets {
     type Fix = ();
 
     const NOUN: &'static str = "buckets";
+    const FOUND_BY: &'static str = "(read only: plink never creates or deletes a bucket)";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "check the S3 buckets (they exist, in the deployment's region)".into()
@@ -38,10 +40,6 @@ impl Resource for Buckets {
 
     fn label(&self, live: &Self::Live) -> String {
         live.buckets.join(", ")
-    }
-
-    fn found_by(&self) -> &'static str {
-        "(read only: plink never creates or deletes a bucket)"
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
@@ -87,10 +85,6 @@ impl Resource for Buckets {
         Ok(Some(BucketsRecord {
             buckets: self.names.clone(),
         }))
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

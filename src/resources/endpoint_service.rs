@@ -96,6 +96,7 @@ impl Resource for EndpointService {
     const NOUN: &'static str = "endpoint service";
     const WAITS_FOR: &'static str = "the endpoint service to be Available";
     const POLL_SECS: (u64, u64) = (5, 15);
+    const FOUND_BY: &'static str = "found on the NLB";
 
     fn describe(&self) -> String {
         "VPC endpoint service (acceptance required, Databricks principal only)".into()
@@ -110,10 +111,6 @@ impl Resource for EndpointService {
             "endpoint service {} allows only the Databricks principal",
             live.id
         )
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found on the NLB"
     }
 
     /// Recorded id, else the service on the NLB, else one tagged for this deployment.

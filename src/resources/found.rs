@@ -28,6 +28,26 @@ impl<T> Found<T> {
         }
     }
 
+    /// The live resource found, recorded or not (`None` when missing or to be replaced).
+    pub fn live(self) -> Option<T> {
+        match self {
+            Self::Recorded(live) | Self::Unrecorded { resource: live, .. } => Some(live),
+            Self::Replace { .. } | Self::Missing { .. } => None,
+        }
+    }
+
+    /// `live`, `Recorded` when `recorded` says so, else `Unrecorded` (nothing recorded is gone).
+    pub fn of(live: T, recorded: bool) -> Self {
+        if recorded {
+            Self::Recorded(live)
+        } else {
+            Self::Unrecorded {
+                resource: live,
+                gone: None,
+            }
+        }
+    }
+
     /// `Unrecorded` or `Missing` from an optional lookup result, after the recorded one (if
     /// any) was found gone.
     pub fn by_key(resource: Option<T>, gone: Option<String>) -> Self {

@@ -245,10 +245,6 @@ impl Resource for Ncc {
         Ok(Found::by_key(by_name, gone))
     }
 
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
     /// Deployments of one run that share this NCC, or count the regional limit, take turns.
     fn turn(&self, env: &Env) -> Option<String> {
         Some(format!(

@@ -92,6 +92,8 @@ impl Resource for Network {
     type Fix = ();
 
     const NOUN: &'static str = "network";
+    const FOUND_BY: &'static str = "(read only: plink never changes them)";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         match self.service {
@@ -115,10 +117,6 @@ impl Resource for Network {
 
     fn summary(&self, live: &Self::Live) -> String {
         self.label(live)
-    }
-
-    fn found_by(&self) -> &'static str {
-        "(read only: plink never changes them)"
     }
 
     /// Resolves the VPC and subnets: recorded when they match the record, else unrecorded
@@ -168,10 +166,6 @@ impl Resource for Network {
 
     async fn recover(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<Option<Self::Live>> {
         self.resolve(cx).await.map(Some)
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

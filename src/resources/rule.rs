@@ -274,6 +274,7 @@ impl Resource for Rule {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
     const POLL_SECS: (u64, u64) = (10, 60);
+    const FOUND_BY: &'static str = "found in the NCC";
 
     fn describe(&self) -> String {
         format!("private endpoint rule for {}", self.reaches)
@@ -285,10 +286,6 @@ impl Resource for Rule {
 
     fn summary(&self, live: &Self::Live) -> String {
         format!("rule {} {}", live.rule_id, state_text(live))
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found in the NCC"
     }
 
     /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural
@@ -680,6 +677,7 @@ impl Resource for Established {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to become ESTABLISHED";
     const POLL_SECS: (u64, u64) = (10, 60);
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "rule ESTABLISHED".into()
@@ -695,14 +693,6 @@ impl Resource for Established {
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         the_rule(cx, inputs).await
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        String::new()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     /// `ESTABLISHED` is ready; a failed state is an error saying what to do; anything else
@@ -726,10 +716,6 @@ impl Resource for Established {
                 _ => String::new(),
             },
         })
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 
@@ -763,6 +749,7 @@ impl Resource for Enabled {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to be enabled";
     const POLL_SECS: (u64, u64) = (2, 10);
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "enable the S3 rule".into()
@@ -778,14 +765,6 @@ impl Resource for Enabled {
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         the_rule(cx, inputs).await
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        String::new()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     async fn compare(
@@ -842,9 +821,5 @@ impl Resource for Enabled {
         Ok(EnabledRecord {
             enabled: rule.enabled == Some(true),
         })
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }

@@ -54,6 +54,7 @@ impl Resource for Targets {
     type Fix = Registration;
 
     const NOUN: &'static str = "targets";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "register the endpoint's ENI IPs as targets".into()
@@ -229,9 +230,5 @@ impl Resource for Targets {
             Err(err) => o.error("targets", err),
         }
         o
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
