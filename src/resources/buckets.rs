@@ -43,12 +43,7 @@ impl Resource for Buckets {
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
-        let live = self.check(cx).await?;
-        Ok(if cx.has_record() {
-            Found::Recorded(live)
-        } else {
-            Found::by_key(Some(live), None)
-        })
+        Ok(Found::of(self.check(cx).await?, cx.has_record()))
     }
 
     fn create_detail(&self, _: &()) -> String {

@@ -68,6 +68,14 @@ impl Observation {
     }
 }
 
+/// `value` without its null fields (`status --json` leaves out what is unknown).
+pub fn without_nulls(mut value: Value) -> Value {
+    if let Value::Object(fields) = &mut value {
+        fields.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
 /// What a teardown of the common kind records (under `down_<node>`): the ids or ARNs deleted.
 ///
 /// Every field is always written, so a record replaces the one an earlier teardown left.

@@ -210,11 +210,8 @@ impl Resource for Ncc {
         let name = match &self.choice {
             NccChoice::Id(id) => {
                 let ncc = Self::get_by_id(cx.env, id).await?;
-                return Ok(if rec.ncc_id == ncc.network_connectivity_config_id {
-                    Found::Recorded(ncc)
-                } else {
-                    Found::by_key(Some(ncc), None)
-                });
+                let recorded = rec.ncc_id == ncc.network_connectivity_config_id;
+                return Ok(Found::of(ncc, recorded));
             }
             NccChoice::Named(name) => name,
         };

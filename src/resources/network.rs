@@ -123,14 +123,7 @@ impl Resource for Network {
     /// (the plan then says they are adopted, or changed since the last run).
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
         let live = self.resolve(cx).await?;
-        Ok(if cx.has_record() {
-            Found::Recorded(live)
-        } else {
-            Found::Unrecorded {
-                resource: live,
-                gone: None,
-            }
-        })
+        Ok(Found::of(live, cx.has_record()))
     }
 
     fn create_detail(&self, _: &()) -> String {

@@ -327,14 +327,7 @@ impl Resource for Rule {
                 resource: rule,
             });
         }
-        Ok(if is_recorded {
-            Found::Recorded(rule)
-        } else {
-            Found::Unrecorded {
-                resource: rule,
-                gone: None,
-            }
-        })
+        Ok(Found::of(rule, is_recorded))
     }
 
     fn create_detail(&self, inputs: &Self::Inputs) -> String {
