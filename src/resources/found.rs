@@ -58,6 +58,19 @@ impl<T> Found<T> {
     }
 }
 
+/// `recorded` (when it still reads) and each of `tagged` that is not the same (by `id`), sorted
+/// by `id`: everything of a kind found by id or tag that teardown may delete.
+pub fn with_tagged<T>(recorded: Option<T>, tagged: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut all: Vec<T> = recorded.into_iter().collect();
+    for t in tagged {
+        if !all.iter().any(|a| id(a) == id(&t)) {
+            all.push(t);
+        }
+    }
+    all.sort_by(|a, b| id(a).cmp(id(b)));
+    all
+}
+
 /// `recorded X is gone; ` when `gone` names one, for plan details.
 pub fn gone_prefix(what: &str, gone: Option<&str>) -> String {
     gone.map(|g| format!("recorded {what} {g} is gone; "))
