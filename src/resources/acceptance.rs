@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::aws::{EndpointConnection, EndpointService};
@@ -114,6 +115,7 @@ impl Resource for ConnectionAcceptance {
     const NOUN: &'static str = "connection";
     const WAITS_FOR: &'static str = "the connection to be available";
     const POLL_SECS: (u64, u64) = (5, 30);
+    const FOUND_BY: &'static str = "of the rule found on the endpoint service";
 
     fn describe(&self) -> String {
         "accept the Databricks endpoint's connection".into()
@@ -128,10 +130,6 @@ impl Resource for ConnectionAcceptance {
             "connection {} of Databricks ({}) available",
             live.vpce_id, self.owner
         )
-    }
-
-    fn found_by(&self) -> &'static str {
-        "of the rule found on the endpoint service"
     }
 
     fn creates(&self) -> bool {
@@ -274,39 +272,34 @@ impl Resource for ConnectionAcceptance {
         inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
-        o.set("connections", Vec::<ConnectionView>::new());
+        o.set("connections", Vec::<String>::new());
         let Some(inputs) = inputs.filter(|i| !i.service_id.is_empty()) else {
             return o;
         };
-        match env.aws.endpoint_connections(&inputs.service_id, None).await {
-            Ok(conns) => {
-                for c in &conns {
-                    let mark = if Some(&c.vpce_id) == inputs.rule_vpc_endpoint_id.as_ref() {
-                        " (the rule's endpoint)"
-                    } else {
-                        ""
-                    };
-                    o.line(
-                        "connection",
-                        format!("{} owner {} {}{mark}", c.vpce_id, c.owner, c.state),
-                    );
-                }
-                o.set(
-                    "connections",
-                    conns
-                        .into_iter()
-                        .map(|c| ConnectionView {
-                            is_rule_endpoint: Some(&c.vpce_id)
-                                == inputs.rule_vpc_endpoint_id.as_ref(),
-                            vpc_endpoint_id: c.vpce_id,
-                            owner: c.owner,
-                            state: c.state,
-                        })
-                        .collect::<Vec<_>>(),
-                );
+        let conns = match env.aws.endpoint_connections(&inputs.service_id, None).await {
+            Ok(conns) => conns,
+            Err(err) => {
+                o.error("endpoint connections", err);
+                return o;
             }
-            Err(err) => o.error("endpoint connections", err),
+        };
+        let mut views = Vec::new();
+        for c in conns {
+            // `is_rule_endpoint`: the connection of plink's rule.
+            let ours = Some(&c.vpce_id) == inputs.rule_vpc_endpoint_id.as_ref();
+            let mark = if ours { " (the rule's endpoint)" } else { "" };
+            o.line(
+                "connection",
+                format!("{} owner {} {}{mark}", c.vpce_id, c.owner, c.state),
+            );
+            views.push(json!({
+                "vpc_endpoint_id": c.vpce_id,
+                "owner": c.owner,
+                "state": c.state,
+                "is_rule_endpoint": ours,
+            }));
         }
+        o.set("connections", views);
         o
     }
 
@@ -348,16 +341,6 @@ fn available(c: &EndpointConnection) -> Readiness {
     } else {
         Readiness::Pending(format!("state={}", c.state))
     }
-}
-
-/// One connection in `status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectionView {
-    pub vpc_endpoint_id: String,
-    pub owner: String,
-    pub state: String,
-    /// True for the connection of plink's rule.
-    pub is_rule_endpoint: bool,
 }
 
 /// Rejects the live connections of `service` (only `only`, when given) and waits until they are

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::{Cx, Env, Found, Observation, Res, Resource, errors};
+use super::generic::plan_lines;
+use super::{Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
-use crate::engine::{PlanAction, Planned, Poll, StepError};
+use crate::engine::{Planned, Poll, StepError};
 use crate::state::Intent;
 
 /// The bindings the workflow wants.
@@ -41,18 +43,6 @@ pub struct BoundWorkspace {
     /// The NCC this workspace was bound to before plink switched it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_ncc_id: Option<String>,
-}
-
-/// A workspace in `status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkspaceView {
-    pub workspace_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bound_ncc_id: Option<String>,
-    /// The workspace is bound to the deployment's NCC.
-    pub bound_to_deployment_ncc: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
 }
 
 /// A workspace's binding, seen from the deployment's NCC.
@@ -185,6 +175,7 @@ impl Resource for Binding {
     type Fix = ();
 
     const NOUN: &'static str = "binding";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         format!("bind the NCC to workspace(s) {:?}", self.workspace_ids)
@@ -200,14 +191,6 @@ impl Resource for Binding {
             found.push(Self::workspace(cx.env, id).await?);
         }
         Ok(Found::Recorded(found))
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     /// Binds each workspace in turn, recording each at once.
@@ -233,19 +216,13 @@ impl Resource for Binding {
         Ok(())
     }
 
-    /// One line per workspace; the line that needs the most attention sets the action: a stop
-    /// or a wait, then a change.
+    /// One line per workspace.
     async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Planned> {
         let mut lines = Vec::new();
         for &id in &self.workspace_ids {
             lines.push(self.plan_one(cx.env, id, &inputs.ncc_id).await?);
         }
-        let action = [PlanAction::Wait, PlanAction::Update]
-            .into_iter()
-            .find(|a| lines.iter().any(|l| &l.action == a))
-            .unwrap_or(PlanAction::NoChange);
-        let detail: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
-        Ok(Planned::new(action, detail.join("; ")))
+        Ok(plan_lines(lines))
     }
 
     async fn record(&self, cx: &Cx<'_>, _: &Self::Inputs, _: &Self::Live) -> Res<Self::Record> {
@@ -270,40 +247,38 @@ impl Resource for Binding {
         let ncc = inputs.map(|i| i.ncc_id.as_str()).filter(|n| !n.is_empty());
         let mut views = Vec::new();
         for id in ids {
-            match env.databricks.get_workspace(id).await {
-                Ok(ws) => views.push(WorkspaceView {
-                    workspace_id: id,
-                    bound_to_deployment_ncc: ncc.is_some()
-                        && ws.network_connectivity_config_id.as_deref() == ncc,
-                    bound_ncc_id: ws.network_connectivity_config_id.filter(|s| !s.is_empty()),
-                    status: ws.workspace_status.map(|s| s.as_str().to_owned()),
-                }),
-                Err(err) => o.error(&format!("workspace {id}"), err),
-            }
-        }
-        for w in &views {
-            let bound = if w.bound_to_deployment_ncc {
-                "bound to this NCC"
-            } else {
-                "NOT bound to this NCC"
+            let ws = match env.databricks.get_workspace(id).await {
+                Ok(ws) => ws,
+                Err(err) => {
+                    o.error(&format!("workspace {id}"), err);
+                    continue;
+                }
             };
+            let bound_ncc = ws.network_connectivity_config_id.filter(|s| !s.is_empty());
+            let ours = ncc.is_some() && bound_ncc.as_deref() == ncc;
+            let status = ws.workspace_status.map(|s| s.as_str().to_owned());
             o.line(
                 "workspace",
                 format!(
-                    "{} {} (NCC {}), {}",
-                    w.workspace_id,
-                    bound,
-                    w.bound_ncc_id.as_deref().unwrap_or("none"),
-                    w.status.as_deref().unwrap_or("-")
+                    "{id} {} (NCC {}), {}",
+                    if ours {
+                        "bound to this NCC"
+                    } else {
+                        "NOT bound to this NCC"
+                    },
+                    bound_ncc.as_deref().unwrap_or("none"),
+                    status.as_deref().unwrap_or("-")
                 ),
             );
+            views.push(without_nulls(json!({
+                "workspace_id": id,
+                "bound_ncc_id": bound_ncc,
+                "bound_to_deployment_ncc": ours,
+                "status": status,
+            })));
         }
         o.set("workspaces", views);
         o
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

@@ -24,10 +24,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::generic::plan_lines;
 use super::rule::pending_text;
 use super::{Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::aws::ErrorKind;
-use crate::engine::{PlanAction, Planned, Poll, StepError};
+use crate::engine::{Planned, Poll, StepError};
 use crate::state::Intent;
 
 /// What the statement allows: the object and listing calls serverless workloads make.
@@ -340,10 +341,6 @@ impl Resource for BucketPolicies {
         Ok(Found::Recorded(()))
     }
 
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
     async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<()>> {
         Ok(Some(()))
     }
@@ -398,47 +395,32 @@ impl Resource for BucketPolicies {
     async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Planned> {
         let vpce = &inputs.vpc_endpoint_id;
         let rec: BucketPolicyRecord = cx.recorded();
-        let mut lines: Vec<(PlanAction, String)> = Vec::new();
+        let mut lines = Vec::new();
         for bucket in &self.buckets {
             let standing = self.standing(cx.env, bucket, vpce).await?;
             lines.push(match (self.mode, standing) {
-                (_, Standing::Present) => (
-                    PlanAction::NoChange,
-                    format!("bucket {bucket}: statement {} present", self.sid),
-                ),
-                (PolicyMode::Manage, s) => (
-                    PlanAction::Update,
-                    format!(
-                        "bucket {bucket}: statement {} {}: up writes it (aws:SourceVpce {vpce}), keeping the policy's other statements",
-                        self.sid,
-                        s.as_str()
-                    ),
-                ),
-                (PolicyMode::Print, s) => (
-                    PlanAction::Wait,
-                    format!(
-                        "bucket {bucket}: statement {} {}: up prints it and waits for it to be added",
-                        self.sid,
-                        s.as_str()
-                    ),
-                ),
+                (_, Standing::Present) => {
+                    Planned::no_change(format!("bucket {bucket}: statement {} present", self.sid))
+                }
+                (PolicyMode::Manage, s) => Planned::update(format!(
+                    "bucket {bucket}: statement {} {}: up writes it (aws:SourceVpce {vpce}), keeping the policy's other statements",
+                    self.sid,
+                    s.as_str()
+                )),
+                (PolicyMode::Print, s) => Planned::wait(format!(
+                    "bucket {bucket}: statement {} {}: up prints it and waits for it to be added",
+                    self.sid,
+                    s.as_str()
+                )),
             });
         }
         for gone in rec.buckets.iter().filter(|b| !self.buckets.contains(b)) {
-            lines.push((
-                PlanAction::Update,
-                format!(
-                    "bucket {gone} is no longer listed: up removes statement {}",
-                    self.sid
-                ),
-            ));
+            lines.push(Planned::update(format!(
+                "bucket {gone} is no longer listed: up removes statement {}",
+                self.sid
+            )));
         }
-        let action = [PlanAction::Wait, PlanAction::Update]
-            .into_iter()
-            .find(|a| lines.iter().any(|(l, _)| l == a))
-            .unwrap_or(PlanAction::NoChange);
-        let detail: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
-        Ok(Planned::new(action, detail.join("; ")))
+        Ok(plan_lines(lines))
     }
 
     async fn record(&self, cx: &Cx<'_>, _: &Self::Inputs, _: &()) -> Res<Self::Record> {

@@ -31,6 +31,8 @@ impl Resource for Buckets {
     type Fix = ();
 
     const NOUN: &'static str = "buckets";
+    const FOUND_BY: &'static str = "(read only: plink never creates or deletes a bucket)";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "check the S3 buckets (they exist, in the deployment's region)".into()
@@ -40,17 +42,8 @@ impl Resource for Buckets {
         live.buckets.join(", ")
     }
 
-    fn found_by(&self) -> &'static str {
-        "(read only: plink never creates or deletes a bucket)"
-    }
-
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
-        let live = self.check(cx).await?;
-        Ok(if cx.has_record() {
-            Found::Recorded(live)
-        } else {
-            Found::by_key(Some(live), None)
-        })
+        Ok(Found::of(self.check(cx).await?, cx.has_record()))
     }
 
     fn create_detail(&self, _: &()) -> String {
@@ -87,10 +80,6 @@ impl Resource for Buckets {
         Ok(Some(BucketsRecord {
             buckets: self.names.clone(),
         }))
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

@@ -68,6 +68,14 @@ impl Observation {
     }
 }
 
+/// `value` without its null fields (`status --json` leaves out what is unknown).
+pub fn without_nulls(mut value: Value) -> Value {
+    if let Value::Object(fields) = &mut value {
+        fields.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
 /// What a teardown of the common kind records (under `down_<node>`): the ids or ARNs deleted.
 ///
 /// Every field is always written, so a record replaces the one an earlier teardown left.
@@ -113,6 +121,14 @@ pub trait Resource: Send + Sync + 'static {
     /// `releasing load balancer …`).
     const KIND: &'static str = Self::NOUN;
 
+    /// How `plan` says it was found when not recorded (`found by name`); see
+    /// [`found_by`](Resource::found_by).
+    const FOUND_BY: &'static str = "found by plink's tags";
+
+    /// Whether `down` has anything to do for this kind (read-only kinds, and kinds that go
+    /// with another resource, have not; the teardown graph skips them).
+    const TEARS_DOWN: bool = true;
+
     /// One line saying what this resource is (progress view, plan, status).
     fn describe(&self) -> String;
 
@@ -149,14 +165,15 @@ pub trait Resource: Send + Sync + 'static {
 
     // --- creation ----------------------------------------------------------------------------
 
-    /// What `plan` says `up` would create.
-    fn create_detail(&self, inputs: &Self::Inputs) -> String;
+    /// What `plan` says `up` would create; the default is [`describe`](Resource::describe).
+    fn create_detail(&self, _inputs: &Self::Inputs) -> String {
+        self.describe()
+    }
 
     /// The key of the lock that "look up, check the limit, create" of this kind takes, so that
     /// deployments of one process that share a resource or count a limit take turns
     /// ([`coordination`](super::coordination)). `None`: no turns.
-    fn turn(&self, env: &Env) -> Option<String> {
-        let _ = env;
+    fn turn(&self, _env: &Env) -> Option<String> {
         None
     }
 
@@ -165,8 +182,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// The create would be refused: the user must act.
-    async fn check_create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
-        let _ = (cx, inputs);
+    async fn check_create(&self, _cx: &Cx<'_>, _inputs: &Self::Inputs) -> Res<()> {
         Ok(())
     }
 
@@ -176,12 +192,14 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// Creates it: intent first, then the call (with a deterministic token where the API has
-    /// one). `None`: plink does not create this kind, something else does (Databricks opens
-    /// the connection plink accepts); `up` waits for it to appear.
+    /// one). `None` (the default): plink does not create this kind, something else does
+    /// (Databricks opens the connection plink accepts); `up` waits for it to appear.
     ///
     /// # Errors
     /// The create failed; a retryable error when the next attempt should look again first.
-    async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>>;
+    async fn create(&self, _cx: &Cx<'_>, _inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
+        Ok(None)
+    }
 
     /// Deletes what [`find`](Resource::find) reported as [`Found::Replace`] before a new one is
     /// created.
@@ -190,11 +208,10 @@ pub trait Resource: Send + Sync + 'static {
     /// The delete failed.
     async fn remove_to_replace(
         &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        live: &Self::Live,
+        _cx: &Cx<'_>,
+        _inputs: &Self::Inputs,
+        _live: &Self::Live,
     ) -> Res<()> {
-        let _ = (cx, inputs, live);
         Err(StepError::terminal(format!(
             "a {} cannot be replaced by plink",
             Self::NOUN
@@ -210,11 +227,10 @@ pub trait Resource: Send + Sync + 'static {
     /// A read that failed, or a resource plink cannot use.
     async fn compare(
         &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        live: &Self::Live,
+        _cx: &Cx<'_>,
+        _inputs: &Self::Inputs,
+        _live: &Self::Live,
     ) -> Res<Vec<Change<Self::Fix>>> {
-        let _ = (cx, inputs, live);
         Ok(Vec::new())
     }
 
@@ -224,20 +240,18 @@ pub trait Resource: Send + Sync + 'static {
     /// The call failed.
     async fn update(
         &self,
-        cx: &Cx<'_>,
-        inputs: &Self::Inputs,
-        live: &Self::Live,
-        fix: &Self::Fix,
+        _cx: &Cx<'_>,
+        _inputs: &Self::Inputs,
+        _live: &Self::Live,
+        _fix: &Self::Fix,
     ) -> Res<()> {
-        let _ = (cx, inputs, live, fix);
         Ok(())
     }
 
     // --- readiness ---------------------------------------------------------------------------
 
     /// Where `live` stands against the target state (`available`, `active`).
-    fn readiness(&self, live: &Self::Live) -> Readiness {
-        let _ = live;
+    fn readiness(&self, _live: &Self::Live) -> Readiness {
         Readiness::Ready
     }
 
@@ -260,8 +274,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn refresh(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Option<Self::Live>> {
-        let _ = (cx, live);
+    async fn refresh(&self, _cx: &Cx<'_>, _live: &Self::Live) -> Res<Option<Self::Live>> {
         Ok(None)
     }
 
@@ -283,9 +296,9 @@ pub trait Resource: Send + Sync + 'static {
         format!("{} {}", Self::NOUN, self.label(live))
     }
 
-    /// How `plan` says it was found when not recorded (`found by name`).
+    /// How `plan` says it was found when not recorded: [`FOUND_BY`](Resource::FOUND_BY).
     fn found_by(&self) -> &'static str {
-        "found by plink's tags"
+        Self::FOUND_BY
     }
 
     // --- status ------------------------------------------------------------------------------
@@ -295,20 +308,18 @@ pub trait Resource: Send + Sync + 'static {
     /// [`Observation::errors`].
     async fn observe(
         &self,
-        env: &Env,
-        record: &Self::Record,
-        inputs: Option<&Self::Inputs>,
+        _env: &Env,
+        _record: &Self::Record,
+        _inputs: Option<&Self::Inputs>,
     ) -> Observation {
-        let _ = (env, record, inputs);
         Observation::default()
     }
 
     // --- teardown ----------------------------------------------------------------------------
 
-    /// Whether `down` has anything to do for this kind (read-only kinds, and kinds that go
-    /// with another resource, have not; the teardown graph skips them).
+    /// Whether `down` has anything to do for this kind: [`TEARS_DOWN`](Resource::TEARS_DOWN).
     fn tears_down(&self) -> bool {
-        true
+        Self::TEARS_DOWN
     }
 
     /// Tears it down: finds everything plink may delete (recorded, tagged for this deployment,
@@ -330,8 +341,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn locate(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
-        let _ = (cx, inputs);
+    async fn locate(&self, _cx: &Cx<'_>, _inputs: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         Ok(Vec::new())
     }
 
@@ -344,10 +354,9 @@ pub trait Resource: Send + Sync + 'static {
     /// A read that failed.
     async fn recover(
         &self,
-        cx: &Cx<'_>,
-        inputs: Option<&Self::Inputs>,
+        _cx: &Cx<'_>,
+        _inputs: Option<&Self::Inputs>,
     ) -> Res<Option<Self::Record>> {
-        let _ = (cx, inputs);
         Ok(None)
     }
 
@@ -355,8 +364,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// Reading the tags failed.
-    async fn ownership(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<Ownership> {
-        let _ = (cx, live);
+    async fn ownership(&self, _cx: &Cx<'_>, _live: &Self::Live) -> Res<Ownership> {
         Ok(Ownership::Adopted)
     }
 
@@ -374,15 +382,13 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// The delete failed; retryable when something still uses it.
-    async fn delete(&self, cx: &Cx<'_>, live: &Self::Live) -> Res<()> {
-        let _ = (cx, live);
+    async fn delete(&self, _cx: &Cx<'_>, _live: &Self::Live) -> Res<()> {
         Ok(())
     }
 
     /// Whether `live`, read again, is in a final deleted state (kinds that AWS keeps listing
     /// for a while after a delete).
-    fn deleted(&self, live: &Self::Live) -> bool {
-        let _ = live;
+    fn deleted(&self, _live: &Self::Live) -> bool {
         false
     }
 
@@ -407,8 +413,7 @@ pub trait Resource: Send + Sync + 'static {
     ///
     /// # Errors
     /// A read that failed.
-    async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
-        let _ = env;
+    async fn inventory(&self, _env: &Env) -> Res<Vec<(String, Tags)>> {
         Ok(Vec::new())
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsClients, PlinkTags, TagQuery, Tags};
-use crate::databricks::AccountClient;
+use crate::databricks::{AccountClient, NetworkConnectivityConfig};
 use crate::engine::{StepContext, WaitPolicy};
 use crate::state::Intent;
 
@@ -57,6 +57,30 @@ impl Env {
     /// The region of the deployment.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The key of the turns ([`Resource::turn`](super::Resource::turn)) on `what` of the
+    /// Databricks account in the region.
+    pub fn turn(&self, what: &str) -> Option<String> {
+        Some(format!(
+            "{what}:{}:{}",
+            self.databricks.account_id(),
+            self.region
+        ))
+    }
+
+    /// The account's NCCs in the deployment's region.
+    ///
+    /// # Errors
+    /// Listing them failed.
+    pub async fn nccs_in_region(&self) -> super::Res<Vec<NetworkConnectivityConfig>> {
+        let mut nccs = self
+            .databricks
+            .list_nccs()
+            .await
+            .map_err(|e| super::errors::databricks("listing NCCs", e))?;
+        nccs.retain(|n| n.region == self.region);
+        Ok(nccs)
     }
 
     /// Whether teardown deletes adopted resources too (`--delete-adopted`).

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
+use super::{
+    Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
+};
 use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
 use crate::engine::StepError;
 use crate::state::Intent;
@@ -218,27 +220,21 @@ impl Resource for Endpoint {
         _: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
-        o.set("endpoint_ips", Vec::<String>::new());
-        if rec.vpc_endpoint_id.is_empty() {
-            o.line("endpoint", "- ips []");
-            return o;
-        }
-        let mut ips: Vec<String> = Vec::new();
-        let mut state = "-".to_owned();
-        match env.aws.describe_vpc_endpoint(&rec.vpc_endpoint_id).await {
-            Ok(Some(e)) => {
-                state = e.state.clone();
-                o.set("endpoint_state", &e.state);
-                match env.aws.endpoint_network_interfaces(&e).await {
-                    Ok(enis) => ips = enis.into_iter().map(|n| n.private_ip).collect(),
-                    Err(err) => o.error("endpoint ENIs", err),
+        let (mut state, mut ips) = ("-".to_owned(), Vec::new());
+        if !rec.vpc_endpoint_id.is_empty() {
+            match env.aws.describe_vpc_endpoint(&rec.vpc_endpoint_id).await {
+                Ok(found) => {
+                    state = found.as_ref().map_or("missing".into(), |e| e.state.clone());
+                    o.set("endpoint_state", &state);
+                    if let Some(e) = found {
+                        match env.aws.endpoint_network_interfaces(&e).await {
+                            Ok(enis) => ips = enis.into_iter().map(|n| n.private_ip).collect(),
+                            Err(err) => o.error("endpoint ENIs", err),
+                        }
+                    }
                 }
+                Err(err) => o.error("endpoint", err),
             }
-            Ok(None) => {
-                state = "missing".into();
-                o.set("endpoint_state", "missing");
-            }
-            Err(err) => o.error("endpoint", err),
         }
         ips.sort();
         o.line("endpoint", format!("{state} ips [{}]", ips.join(", ")));
@@ -250,19 +246,12 @@ impl Resource for Endpoint {
     /// not deleted yet.
     async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
         let rec: EndpointRecord = cx.recorded();
-        let mut found = Vec::new();
-        if !rec.vpc_endpoint_id.is_empty()
-            && let Some(e) = Self::describe_id(cx.env, &rec.vpc_endpoint_id).await?
-        {
-            found.push(e);
-        }
-        for e in Self::tagged(cx).await? {
-            if !found.iter().any(|f| f.id == e.id) {
-                found.push(e);
-            }
-        }
+        let recorded = match rec.vpc_endpoint_id.as_str() {
+            "" => None,
+            id => Self::describe_id(cx.env, id).await?,
+        };
+        let mut found = with_tagged(recorded, Self::tagged(cx).await?, |e| &e.id);
         found.retain(|e| !self.deleted(e));
-        found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
 

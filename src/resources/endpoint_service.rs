@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::acceptance::reject_live;
-use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
-use crate::aws::{CreateEndpointService, EndpointService as AwsService, ErrorKind, TagQuery, Tags};
+use super::{
+    Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
+};
+use crate::aws::{CreateEndpointService, EndpointService as AwsService, TagQuery, Tags};
 use crate::engine::StepError;
 use crate::state::Intent;
 
@@ -69,19 +71,12 @@ impl EndpointService {
     /// plink's tags for this deployment (a create whose answer was lost).
     pub(super) async fn all(cx: &Cx<'_>) -> Res<Vec<AwsService>> {
         let rec: EndpointServiceRecord = cx.recorded();
-        let mut found = Vec::new();
-        if !rec.service_id.is_empty()
-            && let Some(s) = Self::describe_id(cx.env, &rec.service_id).await?
-        {
-            found.push(s);
-        }
-        for s in Self::tagged(cx).await? {
-            if !found.iter().any(|f| f.id == s.id) {
-                found.push(s);
-            }
-        }
+        let recorded = match rec.service_id.as_str() {
+            "" => None,
+            id => Self::describe_id(cx.env, id).await?,
+        };
+        let mut found = with_tagged(recorded, Self::tagged(cx).await?, |s| &s.id);
         found.retain(|s| !s.state.eq_ignore_ascii_case("Deleted"));
-        found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
 }
@@ -96,6 +91,7 @@ impl Resource for EndpointService {
     const NOUN: &'static str = "endpoint service";
     const WAITS_FOR: &'static str = "the endpoint service to be Available";
     const POLL_SECS: (u64, u64) = (5, 15);
+    const FOUND_BY: &'static str = "found on the NLB";
 
     fn describe(&self) -> String {
         "VPC endpoint service (acceptance required, Databricks principal only)".into()
@@ -110,10 +106,6 @@ impl Resource for EndpointService {
             "endpoint service {} allows only the Databricks principal",
             live.id
         )
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found on the NLB"
     }
 
     /// Recorded id, else the service on the NLB, else one tagged for this deployment.
@@ -330,12 +322,8 @@ impl Resource for EndpointService {
                 .key("service_id", &service.id)
                 .key("service_name", &service.name),
         )?;
-        match cx
-            .env
-            .aws
-            .delete_endpoint_services(std::slice::from_ref(&service.id))
-            .await
-        {
+        let ids = std::slice::from_ref(&service.id);
+        match cx.env.aws.delete_endpoint_services(ids).await {
             Ok(()) => Ok(()),
             // A connection arrived after the connections were rejected: reject it too, retry.
             Err(e) if e.has_code("ExistingVpcEndpointConnections") => {
@@ -345,11 +333,7 @@ impl Resource for EndpointService {
                     service.id
                 )))
             }
-            Err(e) if e.kind == ErrorKind::Conflict => Err(StepError::retryable(format!(
-                "deleting the endpoint service: {}",
-                e.summary()
-            ))),
-            Err(e) => Err(errors::aws("deleting the endpoint service", e)),
+            Err(e) => Err(errors::aws_delete("deleting the endpoint service", e)),
         }
     }
 

@@ -4,7 +4,7 @@
 //! step error's [`source`](std::error::Error::source), so that `-v` output can show the AWS
 //! request id, or the Databricks error code and request id.
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ErrorKind};
 use crate::databricks::{DatabricksError, ErrorClass as DbClass};
 use crate::engine::StepError;
 
@@ -30,4 +30,13 @@ pub fn aws(context: &str, e: AwsError) -> StepError {
         (false, None) => StepError::terminal(message),
     };
     err.with_source(e)
+}
+
+/// An AWS error of a delete: a conflict (something that is going away still uses it) is
+/// retried; anything else as [`aws`].
+pub fn aws_delete(context: &str, e: AwsError) -> StepError {
+    if e.kind == ErrorKind::Conflict {
+        return StepError::retryable(format!("{context}: {}", e.summary()));
+    }
+    aws(context, e)
 }

@@ -28,6 +28,26 @@ impl<T> Found<T> {
         }
     }
 
+    /// The live resource found, recorded or not (`None` when missing or to be replaced).
+    pub fn live(self) -> Option<T> {
+        match self {
+            Self::Recorded(live) | Self::Unrecorded { resource: live, .. } => Some(live),
+            Self::Replace { .. } | Self::Missing { .. } => None,
+        }
+    }
+
+    /// `live`, `Recorded` when `recorded` says so, else `Unrecorded` (nothing recorded is gone).
+    pub fn of(live: T, recorded: bool) -> Self {
+        if recorded {
+            Self::Recorded(live)
+        } else {
+            Self::Unrecorded {
+                resource: live,
+                gone: None,
+            }
+        }
+    }
+
     /// `Unrecorded` or `Missing` from an optional lookup result, after the recorded one (if
     /// any) was found gone.
     pub fn by_key(resource: Option<T>, gone: Option<String>) -> Self {
@@ -36,6 +56,19 @@ impl<T> Found<T> {
             None => Self::Missing { gone },
         }
     }
+}
+
+/// `recorded` (when it still reads) and each of `tagged` that is not the same (by `id`), sorted
+/// by `id`: everything of a kind found by id or tag that teardown may delete.
+pub fn with_tagged<T>(recorded: Option<T>, tagged: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut all: Vec<T> = recorded.into_iter().collect();
+    for t in tagged {
+        if !all.iter().any(|a| id(a) == id(&t)) {
+            all.push(t);
+        }
+    }
+    all.sort_by(|a, b| id(a).cmp(id(b)));
+    all
 }
 
 /// `recorded X is gone; ` when `gone` names one, for plan details.

@@ -2,7 +2,7 @@
 //! drift in `status`), and the common teardown (`down`).
 
 use super::{Cx, Deleted, Found, Ownership, Readiness, Res, Resource, gone_prefix};
-use crate::engine::{Planned, Poll, StepError};
+use crate::engine::{PlanAction, Planned, Poll, StepError};
 
 /// Brings the resource to what the workflow wants, and returns it live and ready.
 ///
@@ -181,6 +181,17 @@ pub async fn plan<R: Resource + ?Sized>(r: &R, cx: &Cx<'_>, inputs: &R::Inputs) 
         (None, Readiness::Ready) => Planned::no_change(r.summary(&live)),
     };
     Ok(planned.with_outputs(&r.record(cx, inputs, &live).await?))
+}
+
+/// One plan of several lines (a workspace, a bucket each): the line that needs the most attention
+/// sets the action, a stop or a wait, then a change.
+pub(super) fn plan_lines(lines: Vec<Planned>) -> Planned {
+    let action = [PlanAction::Wait, PlanAction::Update]
+        .into_iter()
+        .find(|a| lines.iter().any(|l| &l.action == a))
+        .unwrap_or(PlanAction::NoChange);
+    let detail: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
+    Planned::new(action, detail.join("; "))
 }
 
 /// The common teardown: everything [`locate`](Resource::locate) finds that plink owns (or all of

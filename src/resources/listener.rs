@@ -38,6 +38,7 @@ impl Resource for Listener {
     type Fix = ();
 
     const NOUN: &'static str = "listener";
+    const FOUND_BY: &'static str = "found on the NLB";
 
     fn describe(&self) -> String {
         format!("listener TCP:{} → target group", self.port)
@@ -49,10 +50,6 @@ impl Resource for Listener {
 
     fn summary(&self, _: &Self::Live) -> String {
         format!("listener TCP:{} forwards to the target group", self.port)
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found on the NLB"
     }
 
     /// The NLB's listener on the port (recorded or not); one forwarding elsewhere needs the user.

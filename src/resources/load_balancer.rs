@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors};
-use crate::aws::{CreateLoadBalancer, ErrorKind, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
+use crate::aws::{CreateLoadBalancer, LoadBalancer as AwsLoadBalancer, TagQuery, Tags};
 use crate::engine::StepError;
 use crate::state::Intent;
 
@@ -33,6 +33,16 @@ pub struct LoadBalancerRecord {
     pub load_balancer_arn: String,
     pub name: String,
     pub dns_name: String,
+}
+
+impl LoadBalancerRecord {
+    fn of(lb: &AwsLoadBalancer) -> Self {
+        Self {
+            load_balancer_arn: lb.arn.clone(),
+            name: lb.name.clone(),
+            dns_name: lb.dns_name.clone(),
+        }
+    }
 }
 
 impl LoadBalancer {
@@ -74,6 +84,7 @@ impl Resource for LoadBalancer {
     const KIND: &'static str = "load balancer";
     const WAITS_FOR: &'static str = "the NLB to be active";
     const POLL_SECS: (u64, u64) = (10, 30);
+    const FOUND_BY: &'static str = "found by name";
 
     fn describe(&self) -> String {
         format!("internal NLB {}", self.name)
@@ -85,10 +96,6 @@ impl Resource for LoadBalancer {
 
     fn summary(&self, live: &Self::Live) -> String {
         format!("NLB {} active", live.name)
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found by name"
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
@@ -198,11 +205,7 @@ impl Resource for LoadBalancer {
     }
 
     async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, lb: &Self::Live) -> Res<Self::Record> {
-        Ok(LoadBalancerRecord {
-            load_balancer_arn: lb.arn.clone(),
-            name: lb.name.clone(),
-            dns_name: lb.dns_name.clone(),
-        })
+        Ok(LoadBalancerRecord::of(lb))
     }
 
     async fn observe(
@@ -228,23 +231,16 @@ impl Resource for LoadBalancer {
 
     /// The NLB named `nlb.name`, whoever created it.
     async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
-        Ok(match self.existing(cx).await? {
-            Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => {
-                Some(LoadBalancerRecord {
-                    load_balancer_arn: lb.arn,
-                    name: lb.name,
-                    dns_name: lb.dns_name,
-                })
-            }
-            _ => None,
-        })
+        Ok(self
+            .existing(cx)
+            .await?
+            .live()
+            .as_ref()
+            .map(LoadBalancerRecord::of))
     }
 
     async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
-        Ok(match self.existing(cx).await? {
-            Found::Recorded(lb) | Found::Unrecorded { resource: lb, .. } => vec![lb],
-            _ => Vec::new(),
-        })
+        Ok(self.existing(cx).await?.live().into_iter().collect())
     }
 
     async fn ownership(&self, cx: &Cx<'_>, lb: &Self::Live) -> Res<Ownership> {
@@ -261,15 +257,12 @@ impl Resource for LoadBalancer {
                 .key("load_balancer_arn", &lb.arn)
                 .key("name", &lb.name),
         )?;
-        match cx.env.aws.delete_load_balancer(&lb.arn).await {
-            Ok(()) => Ok(()),
-            // The endpoint service is still going away (AWS: ResourceInUse).
-            Err(e) if e.kind == ErrorKind::Conflict => Err(StepError::retryable(format!(
-                "deleting the NLB: {}",
-                e.summary()
-            ))),
-            Err(e) => Err(errors::aws("deleting the NLB", e)),
-        }
+        // A conflict: the endpoint service is still going away (AWS: ResourceInUse).
+        cx.env
+            .aws
+            .delete_load_balancer(&lb.arn)
+            .await
+            .map_err(|e| errors::aws_delete("deleting the NLB", e))
     }
 
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {

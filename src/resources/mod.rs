@@ -66,7 +66,7 @@ pub fn need(value: &str, what: &str) -> Res<String> {
 }
 
 pub use crate::engine::Readiness;
-pub use contract::{Change, Deleted, Observation, Ownership, Resource};
+pub use contract::{Change, Deleted, Observation, Ownership, Resource, without_nulls};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
-pub use found::{Found, gone_prefix};
+pub use found::{Found, gone_prefix, with_tagged};
 pub use generic::{converge, plan, teardown_deleting};

@@ -210,11 +210,8 @@ impl Resource for Ncc {
         let name = match &self.choice {
             NccChoice::Id(id) => {
                 let ncc = Self::get_by_id(cx.env, id).await?;
-                return Ok(if rec.ncc_id == ncc.network_connectivity_config_id {
-                    Found::Recorded(ncc)
-                } else {
-                    Found::by_key(Some(ncc), None)
-                });
+                let recorded = rec.ncc_id == ncc.network_connectivity_config_id;
+                return Ok(Found::of(ncc, recorded));
             }
             NccChoice::Named(name) => name,
         };
@@ -226,13 +223,12 @@ impl Resource for Ncc {
                 Err(e) => return Err(errors::databricks("reading the recorded NCC", e)),
             }
         }
-        let region = cx.env.region();
-        let by_name = db
-            .list_nccs()
-            .await
-            .map_err(|e| errors::databricks("listing NCCs", e))?
+        let by_name = cx
+            .env
+            .nccs_in_region()
+            .await?
             .into_iter()
-            .find(|n| &n.name == name && n.region == region);
+            .find(|n| &n.name == name);
         if let Some(ncc) = &by_name
             && !Self::created_by_plink(cx, ncc)
             && !cx.step.is_plan()
@@ -245,31 +241,15 @@ impl Resource for Ncc {
         Ok(Found::by_key(by_name, gone))
     }
 
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
-    }
-
     /// Deployments of one run that share this NCC, or count the regional limit, take turns.
     fn turn(&self, env: &Env) -> Option<String> {
-        Some(format!(
-            "ncc:{}:{}",
-            env.databricks.account_id(),
-            env.region()
-        ))
+        env.turn("ncc")
     }
 
     /// The regional limit, checked before a create (a refused create would say less).
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
-        let db = &cx.env.databricks;
-        let region = cx.env.region();
-        let in_region = db
-            .list_nccs()
-            .await
-            .map_err(|e| errors::databricks("listing NCCs", e))?
-            .iter()
-            .filter(|n| n.region == region)
-            .count();
-        check_limit(in_region, db.account_id(), region)
+        let in_region = cx.env.nccs_in_region().await?.len();
+        check_limit(in_region, cx.env.databricks.account_id(), cx.env.region())
     }
 
     /// Creates the NCC. Never retried blindly (no idempotency token): the next attempt lists first.

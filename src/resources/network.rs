@@ -92,6 +92,8 @@ impl Resource for Network {
     type Fix = ();
 
     const NOUN: &'static str = "network";
+    const FOUND_BY: &'static str = "(read only: plink never changes them)";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         match self.service {
@@ -117,22 +119,11 @@ impl Resource for Network {
         self.label(live)
     }
 
-    fn found_by(&self) -> &'static str {
-        "(read only: plink never changes them)"
-    }
-
     /// Resolves the VPC and subnets: recorded when they match the record, else unrecorded
     /// (the plan then says they are adopted, or changed since the last run).
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
         let live = self.resolve(cx).await?;
-        Ok(if cx.has_record() {
-            Found::Recorded(live)
-        } else {
-            Found::Unrecorded {
-                resource: live,
-                gone: None,
-            }
-        })
+        Ok(Found::of(live, cx.has_record()))
     }
 
     fn create_detail(&self, _: &()) -> String {
@@ -168,10 +159,6 @@ impl Resource for Network {
 
     async fn recover(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<Option<Self::Live>> {
         self.resolve(cx).await.map(Some)
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 

@@ -115,7 +115,7 @@ pub struct RuleDown {
 }
 
 /// The rule in `status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RuleView {
     pub rule_id: String,
     pub connection_state: String,
@@ -274,6 +274,7 @@ impl Resource for Rule {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
     const POLL_SECS: (u64, u64) = (10, 60);
+    const FOUND_BY: &'static str = "found in the NCC";
 
     fn describe(&self) -> String {
         format!("private endpoint rule for {}", self.reaches)
@@ -285,10 +286,6 @@ impl Resource for Rule {
 
     fn summary(&self, live: &Self::Live) -> String {
         format!("rule {} {}", live.rule_id, state_text(live))
-    }
-
-    fn found_by(&self) -> &'static str {
-        "found in the NCC"
     }
 
     /// The recorded rule, else a live rule of the NCC for the same endpoint service (natural
@@ -311,32 +308,17 @@ impl Resource for Rule {
             (None, Some(rule)) => (rule.clone(), false),
             (None, None) => return Ok(Found::Missing { gone: recorded }),
         };
-        if let Some(other) = rule
-            .endpoint_service
-            .as_deref()
-            .filter(|s| *s != inputs.service_name)
-        {
-            return Ok(Found::Replace {
-                why: format!(
-                    "points at endpoint service {other}, not at plink's {}",
-                    inputs.service_name
-                ),
-                resource: rule,
-            });
-        }
-        if is_failed(&rule) {
-            return Ok(Found::Replace {
-                why: format!("is {}", state_text(&rule)),
-                resource: rule,
-            });
-        }
-        Ok(if is_recorded {
-            Found::Recorded(rule)
-        } else {
-            Found::Unrecorded {
-                resource: rule,
-                gone: None,
-            }
+        let why = match rule.endpoint_service.as_deref() {
+            Some(other) if other != inputs.service_name => format!(
+                "points at endpoint service {other}, not at plink's {}",
+                inputs.service_name
+            ),
+            _ if is_failed(&rule) => format!("is {}", state_text(&rule)),
+            _ => return Ok(Found::of(rule, is_recorded)),
+        };
+        Ok(Found::Replace {
+            why,
+            resource: rule,
         })
     }
 
@@ -352,23 +334,14 @@ impl Resource for Rule {
 
     /// Deployments of one run count the regional limit and create in turns.
     fn turn(&self, env: &Env) -> Option<String> {
-        Some(format!(
-            "rules:{}:{}",
-            env.databricks.account_id(),
-            env.region()
-        ))
+        env.turn("rules")
     }
 
     /// Counts the live rules of every NCC of the region against the regional limit.
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
-        let db = &cx.env.databricks;
-        let region = cx.env.region();
-        let nccs = db
-            .list_nccs()
-            .await
-            .map_err(|e| errors::databricks("listing NCCs", e))?;
+        let (db, region) = (&cx.env.databricks, cx.env.region());
         let mut count = 0;
-        for ncc in nccs.iter().filter(|n| n.region == region) {
+        for ncc in cx.env.nccs_in_region().await? {
             let rules = db
                 .list_rules(&ncc.network_connectivity_config_id)
                 .await
@@ -522,12 +495,10 @@ impl Resource for Rule {
         inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
-        let Some(inputs) = inputs.filter(|i| !i.ncc_id.is_empty()) else {
+        let Some(inputs) = inputs.filter(|i| !i.ncc_id.is_empty() && !rec.rule_id.is_empty())
+        else {
             return o;
         };
-        if rec.rule_id.is_empty() {
-            return o;
-        }
         let view = match env.databricks.get_rule(&inputs.ncc_id, &rec.rule_id).await {
             Ok(r) => RuleView {
                 connection_state: r
@@ -546,11 +517,7 @@ impl Resource for Rule {
             Err(err) if err.is_not_found() => RuleView {
                 rule_id: rec.rule_id.clone(),
                 connection_state: "missing".into(),
-                vpc_endpoint_id: None,
-                days_left_before_expiry: None,
-                error_message: None,
-                deactivated: false,
-                enabled: None,
+                ..RuleView::default()
             },
             Err(err) => {
                 o.error("rule", err);
@@ -680,6 +647,7 @@ impl Resource for Established {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to become ESTABLISHED";
     const POLL_SECS: (u64, u64) = (10, 60);
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "rule ESTABLISHED".into()
@@ -695,14 +663,6 @@ impl Resource for Established {
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         the_rule(cx, inputs).await
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        String::new()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     /// `ESTABLISHED` is ready; a failed state is an error saying what to do; anything else
@@ -726,10 +686,6 @@ impl Resource for Established {
                 _ => String::new(),
             },
         })
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
 
@@ -763,6 +719,7 @@ impl Resource for Enabled {
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to be enabled";
     const POLL_SECS: (u64, u64) = (2, 10);
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "enable the S3 rule".into()
@@ -778,14 +735,6 @@ impl Resource for Enabled {
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         the_rule(cx, inputs).await
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        String::new()
-    }
-
-    async fn create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<Option<Self::Live>> {
-        Ok(None)
     }
 
     async fn compare(
@@ -842,9 +791,5 @@ impl Resource for Enabled {
         Ok(EnabledRecord {
             enabled: rule.enabled == Some(true),
         })
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }

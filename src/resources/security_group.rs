@@ -118,12 +118,8 @@ impl Resource for SecurityGroup {
         let rec: SecurityGroupRecord = cx.recorded();
         if let Some(ids) = &self.existing {
             self.check_existing(cx, ids, &inputs.vpc_id).await?;
-            let users = Groups::Users(ids.clone());
-            return Ok(if &rec.security_group_ids == ids {
-                Found::Recorded(users)
-            } else {
-                Found::by_key(Some(users), None)
-            });
+            let recorded = &rec.security_group_ids == ids;
+            return Ok(Found::of(Groups::Users(ids.clone()), recorded));
         }
         let aws = &cx.env.aws;
         let mut gone = None;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::load_balancer::{elb_inventory, elb_ownership};
 use super::{Change, Cx, Env, Found, Ownership, Res, Resource, errors};
-use crate::aws::{CreateTargetGroup, ErrorKind, TagQuery, Tags, TargetGroup as AwsTargetGroup};
+use crate::aws::{CreateTargetGroup, TagQuery, Tags, TargetGroup as AwsTargetGroup};
 use crate::engine::StepError;
 use crate::state::Intent;
 
@@ -29,6 +29,15 @@ pub struct TargetGroupInputs {
 pub struct TargetGroupRecord {
     pub target_group_arn: String,
     pub name: String,
+}
+
+impl TargetGroupRecord {
+    fn of(tg: &AwsTargetGroup) -> Self {
+        Self {
+            target_group_arn: tg.arn.clone(),
+            name: tg.name.clone(),
+        }
+    }
 }
 
 impl TargetGroup {
@@ -63,6 +72,7 @@ impl Resource for TargetGroup {
     type Fix = ();
 
     const NOUN: &'static str = "target group";
+    const FOUND_BY: &'static str = "found by name";
 
     fn describe(&self) -> String {
         format!("target group {} (TCP:{}, ip)", self.name, self.port)
@@ -72,16 +82,8 @@ impl Resource for TargetGroup {
         live.name.clone()
     }
 
-    fn found_by(&self) -> &'static str {
-        "found by name"
-    }
-
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         self.existing(cx).await
-    }
-
-    fn create_detail(&self, _: &Self::Inputs) -> String {
-        self.describe()
     }
 
     async fn create(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Option<Self::Live>> {
@@ -126,30 +128,21 @@ impl Resource for TargetGroup {
     }
 
     async fn record(&self, _: &Cx<'_>, _: &Self::Inputs, tg: &Self::Live) -> Res<Self::Record> {
-        Ok(TargetGroupRecord {
-            target_group_arn: tg.arn.clone(),
-            name: tg.name.clone(),
-        })
+        Ok(TargetGroupRecord::of(tg))
     }
 
     /// The target group with the workflow's name, whoever created it.
     async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
-        Ok(match self.existing(cx).await? {
-            Found::Recorded(tg) | Found::Unrecorded { resource: tg, .. } => {
-                Some(TargetGroupRecord {
-                    target_group_arn: tg.arn,
-                    name: tg.name,
-                })
-            }
-            _ => None,
-        })
+        Ok(self
+            .existing(cx)
+            .await?
+            .live()
+            .as_ref()
+            .map(TargetGroupRecord::of))
     }
 
     async fn locate(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Self::Live>> {
-        Ok(match self.existing(cx).await? {
-            Found::Recorded(tg) | Found::Unrecorded { resource: tg, .. } => vec![tg],
-            _ => Vec::new(),
-        })
+        Ok(self.existing(cx).await?.live().into_iter().collect())
     }
 
     async fn ownership(&self, cx: &Cx<'_>, tg: &Self::Live) -> Res<Ownership> {
@@ -166,15 +159,12 @@ impl Resource for TargetGroup {
                 .key("target_group_arn", &tg.arn)
                 .key("name", &tg.name),
         )?;
-        match cx.env.aws.delete_target_group(&tg.arn).await {
-            Ok(()) => Ok(()),
-            // A listener still forwards to it (ResourceInUse): it is going away with the NLB.
-            Err(e) if e.kind == ErrorKind::Conflict => Err(StepError::retryable(format!(
-                "deleting the target group: {}",
-                e.summary()
-            ))),
-            Err(e) => Err(errors::aws("deleting the target group", e)),
-        }
+        // A conflict: a listener still forwards to it (ResourceInUse), going away with the NLB.
+        cx.env
+            .aws
+            .delete_target_group(&tg.arn)
+            .await
+            .map_err(|e| errors::aws_delete("deleting the target group", e))
     }
 
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {

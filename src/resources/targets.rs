@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
+use crate::aws::TargetHealth;
 use crate::state::Intent;
 
 /// The registrations the workflow wants.
@@ -37,13 +39,14 @@ pub enum Registration {
     Deregister(Vec<String>),
 }
 
-/// One registered target in `status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct TargetView {
-    pub ip: String,
-    pub state: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+/// The registered IPs: a draining target is on its way out (deregistered out of band, say):
+/// registering it again brings it back, and it needs no deregistering.
+fn registered(health: &[TargetHealth]) -> BTreeSet<String> {
+    health
+        .iter()
+        .filter(|t| t.state != "draining")
+        .map(|t| t.ip.clone())
+        .collect()
 }
 
 #[async_trait]
@@ -54,6 +57,7 @@ impl Resource for Targets {
     type Fix = Registration;
 
     const NOUN: &'static str = "targets";
+    const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
         "register the endpoint's ENI IPs as targets".into()
@@ -77,15 +81,7 @@ impl Resource for Targets {
             .target_health(&inputs.target_group_arn)
             .await
             .map_err(|e| errors::aws("reading the targets", e))?;
-        // A draining target is on its way out (deregistered out of band, say): registering it
-        // again brings it back, and it needs no deregistering.
-        Ok(Found::Recorded(Registered(
-            health
-                .into_iter()
-                .filter(|t| t.state != "draining")
-                .map(|t| t.ip)
-                .collect(),
-        )))
+        Ok(Found::Recorded(Registered(registered(&health))))
     }
 
     fn create_detail(&self, inputs: &Self::Inputs) -> String {
@@ -135,30 +131,21 @@ impl Resource for Targets {
         _: &Self::Live,
         fix: &Self::Fix,
     ) -> Res<()> {
-        let aws = &cx.env.aws;
-        let tg = &inputs.target_group_arn;
+        let (aws, tg) = (&cx.env.aws, &inputs.target_group_arn);
+        let (action, ips, what) = match fix {
+            Registration::Register(ips) => ("register_targets", ips, "registering targets"),
+            Registration::Deregister(ips) => ("deregister_targets", ips, "deregistering targets"),
+        };
+        cx.begin(
+            Intent::new(action)
+                .key("target_group_arn", tg)
+                .key("ips", ips.join(",")),
+        )?;
         match fix {
-            Registration::Register(ips) => {
-                cx.begin(
-                    Intent::new("register_targets")
-                        .key("target_group_arn", tg)
-                        .key("ips", ips.join(",")),
-                )?;
-                aws.register_ip_targets(tg, ips, self.port)
-                    .await
-                    .map_err(|e| errors::aws("registering targets", e))
-            }
-            Registration::Deregister(ips) => {
-                cx.begin(
-                    Intent::new("deregister_targets")
-                        .key("target_group_arn", tg)
-                        .key("ips", ips.join(",")),
-                )?;
-                aws.deregister_ip_targets(tg, ips, self.port)
-                    .await
-                    .map_err(|e| errors::aws("deregistering targets", e))
-            }
+            Registration::Register(_) => aws.register_ip_targets(tg, ips, self.port).await,
+            Registration::Deregister(_) => aws.deregister_ip_targets(tg, ips, self.port).await,
         }
+        .map_err(|e| errors::aws(what, e))
     }
 
     async fn record(&self, _: &Cx<'_>, inputs: &Self::Inputs, _: &Self::Live) -> Res<Self::Record> {
@@ -176,62 +163,42 @@ impl Resource for Targets {
         inputs: Option<&Self::Inputs>,
     ) -> Observation {
         let mut o = Observation::default();
-        o.set("targets", Vec::<TargetView>::new());
+        o.set("targets", Vec::<String>::new());
         o.set("unregistered_ips", Vec::<String>::new());
         o.set("stale_targets", Vec::<String>::new());
         let Some(inputs) = inputs.filter(|i| !i.target_group_arn.is_empty()) else {
             o.line("targets", "[]");
             return o;
         };
-        match env.aws.target_health(&inputs.target_group_arn).await {
-            Ok(health) => {
-                let shown: Vec<String> = health
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{} {}{}",
-                            t.ip,
-                            t.state,
-                            t.reason
-                                .as_ref()
-                                .map(|r| format!(" ({r})"))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                o.line("targets", format!("[{}]", shown.join(", ")));
-                let registered: BTreeSet<String> = health
-                    .iter()
-                    .filter(|t| t.state != "draining")
-                    .map(|t| t.ip.clone())
-                    .collect();
-                let wanted: BTreeSet<String> = inputs.ips.iter().cloned().collect();
-                o.set(
-                    "targets",
-                    health
-                        .into_iter()
-                        .map(|t| TargetView {
-                            ip: t.ip,
-                            state: t.state,
-                            reason: t.reason,
-                        })
-                        .collect::<Vec<_>>(),
-                );
-                o.set(
-                    "unregistered_ips",
-                    wanted.difference(&registered).collect::<Vec<_>>(),
-                );
-                o.set(
-                    "stale_targets",
-                    registered.difference(&wanted).collect::<Vec<_>>(),
-                );
+        let health = match env.aws.target_health(&inputs.target_group_arn).await {
+            Ok(health) => health,
+            Err(err) => {
+                o.error("targets", err);
+                return o;
             }
-            Err(err) => o.error("targets", err),
-        }
+        };
+        let shown: Vec<String> = health
+            .iter()
+            .map(|t| match &t.reason {
+                Some(r) => format!("{} {} ({r})", t.ip, t.state),
+                None => format!("{} {}", t.ip, t.state),
+            })
+            .collect();
+        o.line("targets", format!("[{}]", shown.join(", ")));
+        let registered = registered(&health);
+        let wanted: BTreeSet<String> = inputs.ips.iter().cloned().collect();
+        o.set(
+            "unregistered_ips",
+            wanted.difference(&registered).collect::<Vec<_>>(),
+        );
+        o.set(
+            "stale_targets",
+            registered.difference(&wanted).collect::<Vec<_>>(),
+        );
+        let views = health
+            .into_iter()
+            .map(|t| without_nulls(json!({ "ip": t.ip, "state": t.state, "reason": t.reason })));
+        o.set("targets", views.collect::<Vec<_>>());
         o
-    }
-
-    fn tears_down(&self) -> bool {
-        false
     }
 }
