@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::common::Stack;
-use crate::common::checks::{assert_converged, excess};
+use crate::common::checks::{assert_converged, counts, excess};
 use crate::common::cloud::Inventory;
 use crate::common::{Run, Workdir, WorkflowSpec};
 
@@ -242,17 +242,16 @@ fn check_down(stack: &Stack, d: &Deployment) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
-    let left = [
-        ("endpoint", inv.endpoints),
-        ("security group", inv.security_groups),
-        ("load balancer", inv.load_balancers),
-        ("target group", inv.target_groups),
-        ("listener", inv.listeners),
-        ("endpoint service", inv.endpoint_services),
-        ("NCC", inv.nccs),
-        ("live rule", inv.live_rules),
-        ("bucket statement of plink's", inv.bucket_statements),
+    // Everything of plink's (the Databricks endpoints and rules ever made are Databricks' to
+    // purge, a day after the rule's delete).
+    let kept_by_databricks = [
+        "Databricks endpoint",
+        "live Databricks connection",
+        "rule (ever)",
     ];
+    let left = counts(&inv)
+        .into_iter()
+        .filter(|(what, _)| !kept_by_databricks.contains(what));
     for (what, n) in left {
         if n > 0 {
             f.orphans += n;
