@@ -199,23 +199,23 @@ impl BucketPolicies {
         Policy::parse(bucket, text.as_deref())
     }
 
-    /// Where plink's statement stands in `bucket`'s policy.
-    async fn standing(&self, env: &Env, bucket: &str, vpce: &str) -> Res<Standing> {
+    /// `bucket`'s policy, and where plink's statement stands in it.
+    async fn standing(&self, env: &Env, bucket: &str, vpce: &str) -> Res<(Policy, Standing)> {
         let mut policy = Self::read(env, bucket).await?;
         let wanted = self.statement(env, bucket, vpce);
-        Ok(match policy.find(&self.sid) {
+        let standing = match policy.find(&self.sid) {
             None => Standing::Missing,
             Some(i) if same(&policy.statements()[i], &wanted) => Standing::Present,
             Some(_) => Standing::Differs,
-        })
+        };
+        Ok((policy, standing))
     }
 
-    /// Adds or rewrites plink's statement in place (read, merge, write back).
-    async fn put(&self, cx: &Cx<'_>, bucket: &str, vpce: &str) -> Res<()> {
-        let mut policy = Self::read(cx.env, bucket).await?;
+    /// Writes `policy` (just read) back with plink's statement added or rewritten in place;
+    /// every other statement stays as it is.
+    async fn put(&self, cx: &Cx<'_>, bucket: &str, vpce: &str, mut policy: Policy) -> Res<()> {
         let wanted = self.statement(cx.env, bucket, vpce);
         match policy.find(&self.sid) {
-            Some(i) if same(&policy.statements()[i], &wanted) => return Ok(()),
             Some(i) => policy.statements()[i] = wanted,
             None => policy.statements().push(wanted),
         }
@@ -281,7 +281,7 @@ impl BucketPolicies {
                 &format!("statement {} in the policy of bucket {bucket}", self.sid),
                 &policy,
                 || async {
-                    if self.standing(cx.env, bucket, vpce).await? == Standing::Present {
+                    if self.standing(cx.env, bucket, vpce).await?.1 == Standing::Present {
                         return Ok(Poll::Ready(()));
                     }
                     let rule = cx
@@ -363,8 +363,8 @@ impl Resource for BucketPolicies {
         };
         for bucket in &self.buckets {
             match (self.mode, self.standing(cx.env, bucket, vpce).await?) {
-                (_, Standing::Present) => {}
-                (PolicyMode::Manage, _) => self.put(cx, bucket, vpce).await?,
+                (_, (_, Standing::Present)) => {}
+                (PolicyMode::Manage, (policy, _)) => self.put(cx, bucket, vpce, policy).await?,
                 (PolicyMode::Print, _) => self.wait_added(cx, inputs, bucket).await?,
             }
             out.buckets.push(bucket.clone());
@@ -397,7 +397,7 @@ impl Resource for BucketPolicies {
         let rec: BucketPolicyRecord = cx.recorded();
         let mut lines = Vec::new();
         for bucket in &self.buckets {
-            let standing = self.standing(cx.env, bucket, vpce).await?;
+            let (_, standing) = self.standing(cx.env, bucket, vpce).await?;
             lines.push(match (self.mode, standing) {
                 (_, Standing::Present) => {
                     Planned::no_change(format!("bucket {bucket}: statement {} present", self.sid))
@@ -442,7 +442,7 @@ impl Resource for BucketPolicies {
         let mut views = Vec::new();
         for bucket in &self.buckets {
             match self.standing(env, bucket, &vpce).await {
-                Ok(s) => {
+                Ok((_, s)) => {
                     o.line(
                         "bucket policy",
                         format!("{bucket}: statement {} {}", self.sid, s.as_str()),

@@ -1,12 +1,43 @@
 //! Workflow kinds other than `s3-privatelink`, each from its example file in `workflows/`.
 
 use crate::common::workdir::repo_file;
-use crate::common::{Emu, Stack, Workdir, WorkflowSpec};
+use crate::common::{Emu, Kind, Run, Stack, Workdir, WorkflowSpec};
+
+/// A second `up` changes nothing (zero mutating calls on either cloud); `plan` agrees.
+fn up_again_changes_nothing(stack: &Stack, wd: &Workdir, wf: &str) {
+    stack.clear_all_calls();
+    stack.plink(wd).args(["up", wf]).code(0).run();
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:?}",
+        stack.mutating_calls()
+    );
+    stack.plink(wd).args(["plan", wf]).code(0).run();
+}
+
+/// `down`, switching the workspaces to a parking NCC made for it (a binding cannot be removed).
+fn down_to_parking(stack: &Stack, wd: &Workdir, wf: &str) -> Run {
+    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
+    let parking = parking.expect("parking NCC").network_connectivity_config_id;
+    stack
+        .plink(wd)
+        .args(["down", "--rebind-to", &parking, wf])
+        .code(0)
+        .run()
+}
+
+/// The id of the local stack's fixture subnet `key` (`private-a`, `private-b`) in us-east-1.
+fn fixture_subnet(stack: &Stack, key: &str) -> String {
+    stack.fixtures(Emu::Aws)["regions"]["us-east-1"]["subnets"][key]["id"]
+        .as_str()
+        .expect("fixture subnet")
+        .to_owned()
+}
 
 #[test]
 fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_plink() {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     // Two ports (PostgreSQL and a pooler in front of it): a target group and a listener each.
     let text =
         repo_file("workflows/nlb-service.toml").replace("ports = [5432]", "ports = [5432, 6432]");
@@ -21,10 +52,7 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
 
     // ESTABLISHED, bound, one listener and target group for the port, the two IPs registered,
     // the rule with the file's domain names.
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(wd.path().join(".plink/demo-pg/state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = wd.state_required();
     let steps = &state["steps"];
     assert_eq!(state["workflow"], "nlb-service", "{state:#}");
     assert_eq!(
@@ -85,23 +113,10 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
     );
 
     // A second `up` changes nothing; `plan` agrees.
-    stack.clear_all_calls();
-    stack.plink(&wd).args(["up", wf]).code(0).run();
-    assert!(
-        stack.mutating_calls().is_empty(),
-        "{:?}",
-        stack.mutating_calls()
-    );
-    stack.plink(&wd).args(["plan", wf]).code(0).run();
+    up_again_changes_nothing(&stack, &wd, wf);
 
     // `down`, switching the workspace to a parking NCC, leaves nothing of plink's.
-    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
-    let parking = parking.expect("parking NCC").network_connectivity_config_id;
-    stack
-        .plink(&wd)
-        .args(["down", "--rebind-to", &parking, wf])
-        .code(0)
-        .run();
+    down_to_parking(&stack, &wd, wf);
     let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
     assert_eq!(
         (
@@ -120,7 +135,7 @@ fn nlb_service_up_establishes_and_binds_plans_clean_and_down_leaves_nothing_of_p
 #[test]
 fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     let text = repo_file("workflows/nlb-service.toml")
         .replace("ports = [5432]", "ports = [443]")
         .replace(
@@ -132,10 +147,7 @@ fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
     let wf = wd.write("kinesis.toml", &text);
     let wf = wf.to_str().unwrap();
     stack.plink(&wd).args(["up", wf]).code(0).run();
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(wd.path().join(".plink/demo-pg/state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = wd.state_required();
     let steps = &state["steps"];
     assert_eq!(
         steps["established"]["outputs"]["connection_state"],
@@ -160,22 +172,12 @@ fn nlb_service_in_front_of_an_aws_service_targets_its_interface_endpoint() {
         (1, 1, 2),
         "{inv}"
     );
-    stack.clear_all_calls();
-    stack.plink(&wd).args(["up", wf]).code(0).run();
-    assert!(
-        stack.mutating_calls().is_empty(),
-        "{:?}",
-        stack.mutating_calls()
-    );
+    up_again_changes_nothing(&stack, &wd, wf);
 }
 
 /// Launches an instance in the fixture subnet `subnet` (`private-a`, `private-b`) at `ip`.
 fn launch(stack: &Stack, subnet: &str, ip: &str) -> String {
-    let fx = stack.fixtures(Emu::Aws);
-    let subnet = fx["regions"]["us-east-1"]["subnets"][subnet]["id"]
-        .as_str()
-        .expect("fixture subnet")
-        .to_owned();
+    let subnet = fixture_subnet(stack, subnet);
     let ec2 = stack.aws("us-east-1").ec2;
     stack.block_on(async {
         let out = ec2
@@ -195,7 +197,7 @@ fn launch(stack: &Stack, subnet: &str, ip: &str) -> String {
 #[test]
 fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     let a = launch(&stack, "private-a", "10.20.1.61");
     let b = launch(&stack, "private-b", "10.20.2.62");
     let with = |ids: &[&str]| {
@@ -213,10 +215,7 @@ fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
     let wf = wf.to_str().unwrap();
     stack.plink(&wd).args(["up", wf]).code(0).run();
     let registered = |wd: &Workdir| {
-        let state: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(wd.path().join(".plink/demo-pg/state.json")).unwrap(),
-        )
-        .unwrap();
+        let state = wd.state_required();
         (
             state["steps"]["targets_5432"]["outputs"]["registered_ips"].clone(),
             state["steps"]["established"]["outputs"]["connection_state"].clone(),
@@ -231,14 +230,7 @@ fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
     );
     let inv = stack.inventory("us-east-1", "plink-demo-pg-ncc");
     assert_eq!(inv.targets, 2, "{inv}");
-    stack.clear_all_calls();
-    stack.plink(&wd).args(["up", wf]).code(0).run();
-    assert!(
-        stack.mutating_calls().is_empty(),
-        "{:?}",
-        stack.mutating_calls()
-    );
-    stack.plink(&wd).args(["plan", wf]).code(0).run();
+    up_again_changes_nothing(&stack, &wd, wf);
 
     // Instance b is replaced by c (another address): plan says the addresses moved, up registers
     // the new one and deregisters the old one.
@@ -308,18 +300,10 @@ fn sids(policy: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn s3_state(wd: &Workdir, deployment: &str) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(wd.path().join(format!(".plink/{deployment}/state.json")))
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores_the_policies() {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::S3Native));
     let wf = wd.write("s3n.toml", &repo_file("workflows/s3-native.toml"));
     let wf = wf.to_str().unwrap();
     let logs_before = bucket_policy(&stack, "plink-demo-logs");
@@ -330,7 +314,7 @@ fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores
     );
 
     stack.plink(&wd).args(["up", wf]).code(0).run();
-    let state = s3_state(&wd, "demo-s3n");
+    let state = wd.state_required();
     let steps = &state["steps"];
     assert_eq!(state["workflow"], "s3-native", "{state:#}");
     assert_eq!(
@@ -375,14 +359,7 @@ fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores
     );
 
     // A second `up` changes nothing; `plan` agrees.
-    stack.clear_all_calls();
-    stack.plink(&wd).args(["up", wf]).code(0).run();
-    assert!(
-        stack.mutating_calls().is_empty(),
-        "{:?}",
-        stack.mutating_calls()
-    );
-    stack.plink(&wd).args(["plan", wf]).code(0).run();
+    up_again_changes_nothing(&stack, &wd, wf);
 
     // Drift: plink's statement removed out of band, and the rule disabled.
     put_bucket_policy(&stack, "plink-demo-logs", &logs_before);
@@ -446,13 +423,7 @@ fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores
     stack.plink(&wd).args(["plan", wf]).code(0).run();
 
     // `down` (switching the workspace to a parking NCC) leaves the policies as they were.
-    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
-    let parking = parking.expect("parking NCC").network_connectivity_config_id;
-    stack
-        .plink(&wd)
-        .args(["down", "--rebind-to", &parking, wf])
-        .code(0)
-        .run();
+    down_to_parking(&stack, &wd, wf);
     assert_eq!(bucket_policy(&stack, "plink-demo-logs"), logs_before);
     assert_eq!(
         bucket_policy(&stack, "plink-demo-data"),
@@ -464,7 +435,7 @@ fn s3_native_merges_policies_establishes_enables_repairs_drift_and_down_restores
 #[test]
 fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::S3Native));
     let text = repo_file("workflows/s3-native.toml")
         .replace(
             "buckets = [\"plink-demo-data\", \"plink-demo-logs\"]",
@@ -475,12 +446,8 @@ fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() 
     let wf = wf.to_str().unwrap().to_owned();
     let mut up = stack.plink(&wd).args(["up", &wf]).code(0).spawn();
     // Once Databricks reported its endpoint, another team adds the statement plink prints.
-    let state_path = wd.path().join(".plink/demo-s3n/state.json");
     let vpce = loop {
-        let state: serde_json::Value = std::fs::read_to_string(&state_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let state = wd.state().unwrap_or_default();
         if let Some(v) = state["steps"]["rule"]["outputs"]["vpc_endpoint_id"].as_str() {
             break v.to_owned();
         }
@@ -514,16 +481,10 @@ fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() 
         "{}",
         run.transcript()
     );
-    let state = s3_state(&wd, "demo-s3n");
+    let state = wd.state_required();
     assert_eq!(state["steps"]["enabled"]["outputs"]["enabled"], true);
     // `down` leaves the other team's policy alone and says what to remove.
-    let parking = stack.block_on(stack.databricks().create_ncc("parking-ncc", "us-east-1"));
-    let parking = parking.expect("parking NCC").network_connectivity_config_id;
-    let down = stack
-        .plink(&wd)
-        .args(["down", "--rebind-to", &parking, &wf])
-        .code(0)
-        .run();
+    let down = down_to_parking(&stack, &wd, &wf);
     assert!(
         down.stderr
             .contains("remove statement PlinkDemoS3n from the policy of bucket plink-demo-data"),
@@ -543,13 +504,7 @@ fn rds(stack: &Stack) -> aws_sdk_rds::Client {
 
 /// A DB subnet group over the demo VPC's two private subnets.
 fn db_subnet_group(stack: &Stack) {
-    let fx = stack.fixtures(Emu::Aws);
-    let subnet = |k: &str| {
-        fx["regions"]["us-east-1"]["subnets"][k]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let subnet = |k: &str| fixture_subnet(stack, k);
     let rds = rds(stack);
     stack
         .block_on(
@@ -565,7 +520,7 @@ fn db_subnet_group(stack: &Stack) {
 
 /// The IPs registered on port 5432, from the state.
 fn registered_5432(wd: &Workdir) -> serde_json::Value {
-    s3_state(wd, "demo-pg")["steps"]["targets_5432"]["outputs"]["registered_ips"].clone()
+    wd.state_required()["steps"]["targets_5432"]["outputs"]["registered_ips"].clone()
 }
 
 fn with_targets(targets: &str) -> String {
@@ -605,7 +560,7 @@ fn nlb_service_targets_an_rds_instance_and_follows_its_failover() {
                 .send(),
         )
         .expect("CreateDBInstance");
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     let wf = wd.write("db.toml", &with_targets("rds_instance = \"orders\""));
     let wf = wf.to_str().unwrap();
     stack.plink(&wd).args(["up", wf]).code(0).run();
@@ -684,7 +639,7 @@ fn nlb_service_targets_an_aurora_writer_and_follows_a_cluster_failover() {
             .unwrap()
             .to_owned()
     };
-    let wd = Workdir::new(WorkflowSpec::default());
+    let wd = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     let wf = wd.write("ledger.toml", &with_targets("rds_cluster = \"ledger\""));
     let wf = wf.to_str().unwrap();
     stack.plink(&wd).args(["up", wf]).code(0).run();
