@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use plink::databricks::{
     AccountClient, ClientOptions, ConfigError, ConnectionState, CreateRule, Credentials,
     DatabricksError, ErrorClass, ErrorKind, ResolvedConfig, ResultExt, RetryPolicy, RuleField,
-    Secret, Settings, Source, UpdateRule, WorkspaceStatus, resolve,
+    Secret, Settings, Source, Statement, UpdateRule, Workspace, WorkspaceNetworkOption,
+    WorkspaceStatus, resolve,
 };
 use serde_json::json;
 use support::scripted_server::{Recorded, Reply, Sequence, TestServer, TokenIssuer};
@@ -1360,4 +1361,443 @@ async fn clones_share_token_cache_and_counters() {
     assert_eq!(server.token_requests().len(), 1);
     assert_eq!(a.retries(), 1);
     assert_eq!(b.retries(), 1);
+}
+
+// =============================================================================================
+// Network policies (reference §5)
+
+const WS_ID: i64 = 1234567890123456;
+
+fn policies_path() -> String {
+    format!("/api/2.0/accounts/{ACCOUNT}/network-policies")
+}
+
+/// A policy as the server returns it: with fields it filled in and one plink does not know.
+fn policy_json(id: &str) -> serde_json::Value {
+    json!({
+        "network_policy_id": id,
+        "account_id": ACCOUNT,
+        "egress": {"network_access": {
+            "restriction_mode": "RESTRICTED_ACCESS",
+            "allowed_internet_destinations": [
+                {"destination": "pypi.org", "internet_destination_type": "DNS_NAME"}],
+            "policy_enforcement": {"enforcement_mode": "ENFORCED"}}},
+        "ingress": {"private_access": {"restriction_mode": "ALLOW_ALL_REGISTERED_ENDPOINTS"}},
+        "some_future_field": {"kept": true}
+    })
+}
+
+#[tokio::test]
+async fn network_policies_are_raw_json_and_creates_validate_the_id() {
+    let server = server_with(|r| match r.method.as_str() {
+        "GET" if r.path == policies_path() => Reply::json(
+            200,
+            json!({"items": [policy_json("default-policy"), policy_json("plink-np")]}),
+        ),
+        "GET" | "POST" => Reply::json(200, policy_json("plink-np")),
+        "DELETE" => Reply::empty(200),
+        _ => Reply::empty(405),
+    })
+    .await;
+    let c = client(&server);
+    let policy = c.get_network_policy("plink-np").await.unwrap();
+    assert_eq!(policy, policy_json("plink-np"), "unknown fields survive");
+    let all = c.list_network_policies().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["network_policy_id"], "default-policy");
+    let body = json!({"network_policy_id": "plink-np",
+                      "egress": {"network_access": {"restriction_mode": "FULL_ACCESS"}}});
+    let created = c.create_network_policy(&body).await.unwrap();
+    assert_eq!(created["account_id"], ACCOUNT);
+    c.delete_network_policy("plink-np").await.unwrap();
+
+    for bad in [
+        json!({"network_policy_id": "has space"}),
+        json!({"network_policy_id": "x".repeat(33)}),
+        json!({"network_policy_id": ""}),
+        json!({"egress": {}}),
+    ] {
+        let err = c.create_network_policy(&bad).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidParameter, "{bad}");
+    }
+
+    let api = server.api_requests();
+    assert_eq!(api.len(), 4, "invalid ids are refused before any request");
+    assert!(api[0].is("GET", &format!("{}/plink-np", policies_path())));
+    assert!(api[1].is("GET", &policies_path()));
+    assert!(api[2].is("POST", &policies_path()));
+    assert_eq!(api[2].body_json(), body, "the body is the flat policy");
+    assert!(api[3].is("DELETE", &format!("{}/plink-np", policies_path())));
+}
+
+#[tokio::test]
+async fn network_policy_create_is_not_replayed_after_a_503() {
+    let server = scripted(vec![
+        Reply::empty(503),
+        Reply::json(200, policy_json("plink-np")),
+    ])
+    .await;
+    let c = client(&server);
+    let err = c
+        .create_network_policy(&json!({"network_policy_id": "plink-np"}))
+        .await
+        .unwrap_err();
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(server.api_requests().len(), 1);
+    assert_eq!(c.retries(), 0);
+}
+
+#[tokio::test]
+async fn network_policy_replace_is_a_put_replayed_after_a_503() {
+    let server = scripted(vec![
+        Reply::empty(503),
+        Reply::json(200, policy_json("plink-np")),
+    ])
+    .await;
+    let c = client(&server);
+    let body = policy_json("plink-np");
+    let replaced = c.replace_network_policy("plink-np", &body).await.unwrap();
+    assert_eq!(replaced, body);
+    let api = server.api_requests();
+    assert_eq!(api.len(), 2);
+    for r in &api {
+        assert!(
+            r.is("PUT", &format!("{}/plink-np", policies_path())),
+            "{r:?}"
+        );
+        assert_eq!(r.body_json(), body, "the whole object is sent back");
+    }
+    assert_eq!(c.retries(), 1);
+}
+
+#[tokio::test]
+async fn workspace_network_option_tolerates_a_missing_workspace_id() {
+    // TF #4757: the answer may leave out workspace_id.
+    let server = scripted(vec![
+        Reply::json(200, json!({"network_policy_id": "default-policy"})),
+        Reply::json(200, json!({"network_policy_id": "plink-np"})),
+    ])
+    .await;
+    let c = client(&server);
+    let option = c.get_workspace_network_policy(WS_ID).await.unwrap();
+    assert_eq!(
+        option,
+        WorkspaceNetworkOption {
+            workspace_id: WS_ID,
+            network_policy_id: "default-policy".into()
+        }
+    );
+    let option = c
+        .set_workspace_network_policy(WS_ID, "plink-np")
+        .await
+        .unwrap();
+    assert_eq!(option.workspace_id, WS_ID);
+    assert_eq!(option.network_policy_id, "plink-np");
+    let api = server.api_requests();
+    let path = format!("/api/2.0/accounts/{ACCOUNT}/workspaces/{WS_ID}/network");
+    assert!(api[0].is("GET", &path));
+    assert!(api[1].is("PUT", &path));
+    assert_eq!(
+        api[1].body_json(),
+        json!({"network_policy_id": "plink-np", "workspace_id": WS_ID})
+    );
+}
+
+// =============================================================================================
+// Workspace APIs: warehouses and statements
+
+const WAREHOUSE: &str = "a1b2c3d4e5f61111";
+const STATEMENT_ID: &str = "01f0-statement";
+
+fn workspace_json() -> serde_json::Value {
+    json!({"workspace_id": WS_ID, "workspace_name": "prod", "deployment_name": "dbc-plink",
+           "aws_region": "us-east-1", "workspace_status": "RUNNING"})
+}
+
+fn statement_path() -> String {
+    format!("/api/2.0/sql/statements/{STATEMENT_ID}")
+}
+
+fn succeeded(rows: serde_json::Value, chunks: u64) -> serde_json::Value {
+    json!({
+        "statement_id": STATEMENT_ID,
+        "status": {"state": "SUCCEEDED"},
+        "manifest": {"format": "JSON_ARRAY", "total_chunk_count": chunks,
+                     "schema": {"column_count": 2, "columns": [
+                         {"name": "destination", "type_name": "STRING", "position": 0},
+                         {"name": "attempts", "type_name": "LONG", "position": 1}]}},
+        "result": {"chunk_index": 0, "row_offset": 0, "data_array": rows}
+    })
+}
+
+fn state(state: &str) -> serde_json::Value {
+    json!({"statement_id": STATEMENT_ID, "status": {"state": state}})
+}
+
+/// The workspace client of [`WS_ID`] on the scripted (loopback, hence unified) host.
+async fn workspace_client(
+    server: &TestServer,
+) -> (AccountClient, plink::databricks::WorkspaceClient) {
+    workspace_client_with(server, options(fast_retries())).await
+}
+
+async fn workspace_client_with(
+    server: &TestServer,
+    options: ClientOptions,
+) -> (AccountClient, plink::databricks::WorkspaceClient) {
+    let c = AccountClient::with_options(&m2m(server), options).unwrap();
+    let ws: Workspace = serde_json::from_value(workspace_json()).unwrap();
+    assert_eq!(ws.deployment_name.as_deref(), Some("dbc-plink"));
+    let w = c.workspace(&ws).unwrap();
+    (c, w)
+}
+
+#[tokio::test]
+async fn workspace_client_on_a_loopback_host_names_the_workspace_by_header() {
+    let server = server_with(|r| match r.path.as_str() {
+        "/api/2.0/sql/warehouses" => Reply::json(
+            200,
+            json!({"warehouses": [{"id": WAREHOUSE, "name": "plink-demo-warehouse",
+                                   "state": "RUNNING", "cluster_size": "2X-Small"}]}),
+        ),
+        p if p.ends_with(WAREHOUSE) => Reply::json(200, json!({"id": WAREHOUSE, "name": "w"})),
+        _ => Reply::json(
+            404,
+            json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such warehouse"}),
+        ),
+    })
+    .await;
+    let (c, w) = workspace_client(&server).await;
+    assert_eq!(w.host(), server.url());
+    assert_eq!(w.workspace_id(), WS_ID);
+    let all = w.list_warehouses().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, WAREHOUSE);
+    assert_eq!(all[0].state.as_deref(), Some("RUNNING"));
+    let one = w.get_warehouse(WAREHOUSE).await.unwrap();
+    assert_eq!(one.state, None);
+    let err = w.get_warehouse("nope").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    // The account client's token, fetched once from the account token endpoint, serves both.
+    c.list_network_policies().await.unwrap_err();
+
+    let api = server.api_requests();
+    assert!(api[0].is("GET", "/api/2.0/sql/warehouses"));
+    assert!(api[1].is("GET", &format!("/api/2.0/sql/warehouses/{WAREHOUSE}")));
+    for r in &api[..3] {
+        assert_eq!(
+            r.header("x-databricks-workspace-id"),
+            Some("1234567890123456")
+        );
+        assert_eq!(r.header("authorization"), Some("Bearer tok-1"));
+    }
+    assert_eq!(
+        api[3].header("x-databricks-workspace-id"),
+        None,
+        "account calls have none"
+    );
+    let tokens = server.token_requests();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].path, format!("/oidc/accounts/{ACCOUNT}/v1/token"));
+}
+
+#[tokio::test]
+async fn warehouses_empty_answer_is_no_warehouses() {
+    let server = scripted(vec![Reply::json(200, json!({}))]).await;
+    let (_, w) = workspace_client(&server).await;
+    assert!(w.list_warehouses().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn statement_succeeding_at_once_sends_the_documented_body() {
+    let rows = json!([["pypi.org", "4"], ["example.com", null]]);
+    let server = scripted(vec![
+        Reply::json(200, succeeded(rows.clone(), 1)),
+        Reply::json(200, succeeded(rows, 1)),
+    ])
+    .await;
+    // The default 60 s request timeout leaves room for the server's 30 s wait.
+    let default_timeout = ClientOptions {
+        http_timeout: Duration::from_secs(60),
+        ..options(fast_retries())
+    };
+    let (_, w) = workspace_client_with(&server, default_timeout).await;
+    let statement = Statement::new(
+        WAREHOUSE,
+        "SELECT destination, COUNT(*) AS attempts FROM system.access.outbound_network \
+         WHERE event_time >= :since GROUP BY ALL",
+    )
+    .param("since", "2026-12-01T00:00:00Z", "TIMESTAMP");
+    let result = w.execute(&statement).await.unwrap();
+    assert_eq!(result.columns, vec!["destination", "attempts"]);
+    assert_eq!(
+        result.rows,
+        vec![
+            vec![Some("pypi.org".to_owned()), Some("4".to_owned())],
+            vec![Some("example.com".to_owned()), None],
+        ]
+    );
+    assert_eq!(result.column("attempts"), Some(1));
+    assert_eq!(result.cell(0, "attempts"), Some("4"));
+
+    let api = server.api_requests();
+    assert_eq!(api.len(), 1);
+    assert!(api[0].is("POST", "/api/2.0/sql/statements"));
+    assert_eq!(
+        api[0].header("x-databricks-workspace-id"),
+        Some("1234567890123456")
+    );
+    assert_eq!(
+        api[0].body_json(),
+        json!({
+            "statement": statement.sql,
+            "warehouse_id": WAREHOUSE,
+            "parameters": [{"name": "since", "value": "2026-12-01T00:00:00Z", "type": "TIMESTAMP"}],
+            "wait_timeout": "30s",
+            "on_wait_timeout": "CONTINUE",
+            "disposition": "INLINE",
+            "format": "JSON_ARRAY"
+        })
+    );
+
+    // A short request timeout: the server answers at once (`0s`) and the client polls, so that
+    // no answer times out and gets replayed.
+    let (_, w) = workspace_client(&server).await;
+    w.execute(&statement).await.unwrap();
+    let api = server.api_requests();
+    assert_eq!(api[1].body_json()["wait_timeout"], "0s");
+}
+
+#[tokio::test]
+async fn statement_without_rows_and_a_replayed_post() {
+    // A read-only statement is replayed after a 503, unlike a create.
+    let mut empty = succeeded(json!([]), 1);
+    empty.as_object_mut().unwrap().remove("result");
+    let server = scripted(vec![Reply::empty(503), Reply::json(200, empty)]).await;
+    let (c, w) = workspace_client(&server).await;
+    let result = w
+        .execute(&Statement::new(WAREHOUSE, "SELECT 1"))
+        .await
+        .unwrap();
+    assert_eq!(result.columns.len(), 2);
+    assert!(result.rows.is_empty());
+    assert_eq!(server.api_requests().len(), 2);
+    assert_eq!(
+        c.retries(),
+        1,
+        "the unified host shares the account transport"
+    );
+}
+
+#[tokio::test]
+async fn statement_pending_is_polled_until_it_succeeds() {
+    let server = scripted(vec![
+        Reply::json(200, state("PENDING")),
+        Reply::json(200, state("RUNNING")),
+        Reply::json(200, succeeded(json!([["pypi.org", "1"]]), 1)),
+    ])
+    .await;
+    let (_, w) = workspace_client(&server).await;
+    let started = Instant::now();
+    let result = w
+        .execute(&Statement::new(WAREHOUSE, "SELECT 1"))
+        .await
+        .unwrap();
+    assert_eq!(result.rows.len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2), "short sleeps");
+    let api = server.api_requests();
+    assert_eq!(api.len(), 3);
+    assert!(api[0].is("POST", "/api/2.0/sql/statements"));
+    assert!(api[1].is("GET", &statement_path()));
+    assert!(api[2].is("GET", &statement_path()));
+    assert!(api[1].header("x-databricks-workspace-id").is_some());
+}
+
+#[tokio::test]
+async fn statement_still_running_at_the_deadline_is_canceled() {
+    let server = server_with(|r| match r.method.as_str() {
+        "POST" if r.path.ends_with("/cancel") => Reply::json(200, json!({})),
+        _ => Reply::json(200, state("RUNNING")),
+    })
+    .await;
+    let (_, w) = workspace_client(&server).await;
+    let mut statement = Statement::new(WAREHOUSE, "SELECT 1");
+    statement.timeout = Duration::from_millis(400);
+    let err = w.execute(&statement).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    let api = server.api_requests();
+    assert!(
+        api.last()
+            .unwrap()
+            .is("POST", &format!("{}/cancel", statement_path()))
+    );
+}
+
+#[tokio::test]
+async fn statement_failure_carries_the_message_and_sql_state() {
+    let message = "[PARSE_SYNTAX_ERROR] Syntax error at or near 'FORM'. SQLSTATE: 42601";
+    let server = scripted(vec![Reply::json(
+        200,
+        json!({"statement_id": STATEMENT_ID,
+               "status": {"state": "FAILED", "sql_state": "42601",
+                          "error": {"error_code": "BAD_REQUEST", "message": message}}}),
+    )])
+    .await;
+    let (_, w) = workspace_client(&server).await;
+    let err = w
+        .execute(&Statement::new(WAREHOUSE, "SELECT * FORM t"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest);
+    assert_eq!(err.class(), ErrorClass::Terminal);
+    assert_eq!(err.message(), message);
+    assert_eq!(err.sql_state(), Some("42601"));
+    assert_eq!(err.error_code(), Some("BAD_REQUEST"));
+    assert!(err.summary().contains(message), "{}", err.summary());
+
+    // Without the SQLSTATE in the text, it is appended.
+    let server = scripted(vec![
+        Reply::json(200, state("PENDING")),
+        Reply::json(
+            200,
+            json!({"statement_id": STATEMENT_ID,
+                   "status": {"state": "FAILED", "sql_state": "42P01",
+                              "error": {"message": "table not found"}}}),
+        ),
+    ])
+    .await;
+    let (_, w) = workspace_client(&server).await;
+    let err = w
+        .execute(&Statement::new(WAREHOUSE, "SELECT 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message(), "table not found (SQLSTATE 42P01)");
+    assert_eq!(err.method(), "GET");
+    assert_eq!(err.path(), statement_path());
+}
+
+#[tokio::test]
+async fn statement_results_are_read_across_chunks() {
+    let server = server_with(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("POST", _) => Reply::json(200, succeeded(json!([["a", "1"], ["b", "2"]]), 2)),
+        (_, p) if p.ends_with("/result/chunks/1") => Reply::json(
+            200,
+            json!({"chunk_index": 1, "row_offset": 2, "data_array": [["c", "3"]]}),
+        ),
+        _ => Reply::empty(404),
+    })
+    .await;
+    let (_, w) = workspace_client(&server).await;
+    let result = w
+        .execute(&Statement::new(WAREHOUSE, "SELECT 1"))
+        .await
+        .unwrap();
+    let firsts: Vec<_> = (0..result.rows.len())
+        .map(|i| result.cell(i, "destination").unwrap())
+        .collect();
+    assert_eq!(firsts, ["a", "b", "c"]);
+    let api = server.api_requests();
+    assert_eq!(api.len(), 2);
+    assert!(api[1].is("GET", &format!("{}/result/chunks/1", statement_path())));
 }

@@ -1,5 +1,6 @@
 //! Bearer tokens: a personal access token as is, or OAuth M2M (client credentials) tokens from
-//! `POST {host}/oidc/accounts/{account_id}/v1/token`, cached and refreshed (API reference §1.2).
+//! `POST {host}/oidc/accounts/{account_id}/v1/token` (account host) or `POST {host}/oidc/v1/token`
+//! (a workspace's own host), cached and refreshed (API reference §1.2).
 //!
 //! # Guarantees
 //! - The client secret goes only into the `Authorization: Basic` header of token requests
@@ -24,6 +25,9 @@ use super::error::{DatabricksError, ErrorKind};
 use super::http::Transport;
 use super::retry::Replay;
 use super::secret::Secret;
+
+/// The token endpoint of a workspace host (§1.2).
+const WORKSPACE_TOKEN_PATH: &str = "/oidc/v1/token";
 
 /// Lifetime assumed when the token answer has no `expires_in` (Databricks tokens last one hour).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -60,6 +64,15 @@ impl Auth {
             Auth::M2m(source) => source.client_secret.expose(),
         }
     }
+
+    /// The same credentials on a workspace's own host (`transport`): a PAT as is, an OAuth
+    /// service principal with its own token cache there (§1.2: a workspace-level token).
+    pub(crate) fn for_workspace(&self, transport: Arc<Transport>) -> Self {
+        match self {
+            Auth::Pat(token) => Auth::Pat(token.clone()),
+            Auth::M2m(source) => Auth::M2m(Box::new(source.for_workspace(transport))),
+        }
+    }
 }
 
 struct Cached {
@@ -83,19 +96,43 @@ pub(crate) struct M2mTokenSource {
 }
 
 impl M2mTokenSource {
+    /// Account-level tokens: `POST {account host}/oidc/accounts/{account_id}/v1/token`.
     pub(crate) fn new(
         transport: Arc<Transport>,
         account_id: &str,
         client_id: &str,
         client_secret: Secret,
     ) -> Self {
+        let token_path = format!(
+            "/oidc/accounts/{}/v1/token",
+            super::client::segment(account_id)
+        );
+        Self::with_path(transport, account_id, token_path, client_id, client_secret)
+    }
+
+    /// Workspace-level tokens of the same service principal: `POST {workspace host}/oidc/v1/token`,
+    /// same client auth and body (§1.2).
+    pub(crate) fn for_workspace(&self, transport: Arc<Transport>) -> Self {
+        Self::with_path(
+            transport,
+            &self.account_id,
+            WORKSPACE_TOKEN_PATH.to_owned(),
+            &self.client_id,
+            self.client_secret.clone(),
+        )
+    }
+
+    fn with_path(
+        transport: Arc<Transport>,
+        account_id: &str,
+        token_path: String,
+        client_id: &str,
+        client_secret: Secret,
+    ) -> Self {
         Self {
             transport,
             account_id: account_id.to_owned(),
-            token_path: format!(
-                "/oidc/accounts/{}/v1/token",
-                super::client::segment(account_id)
-            ),
+            token_path,
             client_id: client_id.to_owned(),
             client_secret,
             cache: Mutex::new(None),
@@ -214,10 +251,17 @@ impl M2mTokenSource {
                     "{prefix}: the token endpoint {} does not exist ({detail})",
                     self.token_path
                 );
-                let hint = format!(
-                    "check the host ({host}) and the account id ({account_id}): the host must be \
-                     the account console, e.g. https://accounts.cloud.databricks.com"
-                );
+                let hint = if self.token_path == WORKSPACE_TOKEN_PATH {
+                    format!(
+                        "check the workspace host ({host}): it is derived from the workspace's \
+                         deployment_name and the account host"
+                    )
+                } else {
+                    format!(
+                        "check the host ({host}) and the account id ({account_id}): the host must \
+                         be the account console, e.g. https://accounts.cloud.databricks.com"
+                    )
+                };
                 err.into_token_error(ErrorKind::Unauthenticated, message, Some(hint))
             }
             _ => {

@@ -1,5 +1,7 @@
 //! [`AccountClient`]: authenticated, retried, typed calls to the account API. The operations are
-//! in `ncc.rs`, `rules.rs` and `workspaces.rs`.
+//! in `ncc.rs`, `rules.rs`, `workspaces.rs` and `policies.rs`; `sql.rs` derives the
+//! [`WorkspaceClient`](super::WorkspaceClient) of a workspace from it. Both send their requests
+//! through a [`Session`] (one host's transport and credentials).
 
 use std::sync::Arc;
 
@@ -30,20 +32,22 @@ const MAX_PAGES: usize = 1000;
 ///   are not (see [`super::retry`]). Each method's documentation says which applies.
 #[derive(Clone)]
 pub struct AccountClient {
-    inner: Arc<Inner>,
+    session: Arc<Session>,
+    account_id: Arc<str>,
 }
 
-struct Inner {
-    transport: Arc<Transport>,
-    auth: Auth,
-    account_id: String,
+/// The transport and the credentials of one host: what an [`AccountClient`] and the
+/// [`WorkspaceClient`](super::WorkspaceClient)s on the same host share.
+pub(crate) struct Session {
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) auth: Auth,
 }
 
 impl std::fmt::Debug for AccountClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountClient")
-            .field("host", &self.inner.transport.host())
-            .field("account_id", &self.inner.account_id)
+            .field("host", &self.session.transport.host())
+            .field("account_id", &self.account_id)
             .finish_non_exhaustive()
     }
 }
@@ -79,23 +83,25 @@ impl AccountClient {
             ))),
         };
         Ok(Self {
-            inner: Arc::new(Inner {
-                transport,
-                auth,
-                account_id: config.account_id.clone(),
-            }),
+            session: Arc::new(Session { transport, auth }),
+            account_id: config.account_id.as_str().into(),
         })
     }
 
     /// The account id.
     pub fn account_id(&self) -> &str {
-        &self.inner.account_id
+        &self.account_id
+    }
+
+    /// The session of the account host (for the workspace clients of a unified host).
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
     }
 
     /// Automatic retries performed so far by this client and its clones: each extra attempt
     /// (after a throttle, an unavailability, a transport error, or a 401 replay) counts one.
     pub fn retries(&self) -> u64 {
-        self.inner.transport.retries()
+        self.session.transport.retries()
     }
 
     /// Obtains a token now (OAuth M2M; a no-op with a PAT), so that wrong credentials are reported
@@ -104,20 +110,17 @@ impl AccountClient {
     /// # Errors
     /// The token endpoint's refusal (`Unauthenticated`, needs the user) or a transport error.
     pub async fn authenticate(&self) -> Result<(), DatabricksError> {
-        self.inner.auth.token().await.map(|_| ())
+        self.session.auth.token().await.map(|_| ())
     }
 
     /// OAuth token requests made so far (0 with a PAT).
     pub fn token_fetches(&self) -> u64 {
-        self.inner.auth.fetches()
+        self.session.auth.fetches()
     }
 
     /// `/api/2.0/accounts/{account_id}` followed by `rest` (which starts with `/`).
     pub(crate) fn account_path(&self, rest: &str) -> String {
-        format!(
-            "/api/2.0/accounts/{}{rest}",
-            segment(&self.inner.account_id)
-        )
+        format!("/api/2.0/accounts/{}{rest}", segment(&self.account_id))
     }
 
     /// Sends `request` and decodes a JSON answer.
@@ -125,9 +128,7 @@ impl AccountClient {
         &self,
         request: &ApiRequest,
     ) -> Result<T, DatabricksError> {
-        let body = self.execute(request).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| DatabricksError::decode(request.method.as_str(), &request.path, e))
+        self.session.call(request).await
     }
 
     /// GETs every page of a `{"items", "next_page_token"}` list.
@@ -165,21 +166,41 @@ impl AccountClient {
 
     /// Sends `request` and returns the answer's body.
     pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
-        let inner = &*self.inner;
+        self.session.execute(request).await
+    }
+}
+
+impl Session {
+    /// Sends `request` and decodes a JSON answer.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<T, DatabricksError> {
+        let body = self.execute(request).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| DatabricksError::decode(request.method.as_str(), &request.path, e))
+    }
+
+    /// Sends `request` (with a bearer token; a 401 drops an OAuth token and replays once) and
+    /// returns the answer's body.
+    pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
         let mut replayed_after_401 = false;
         loop {
-            let token = inner.auth.token().await?;
-            let secrets = [token.expose(), inner.auth.credential()];
+            let token = self.auth.token().await?;
+            let secrets = [token.expose(), self.auth.credential()];
             let complete = |builder: reqwest::RequestBuilder| {
                 // reqwest leaves out an empty query.
-                let builder = builder.bearer_auth(token.expose()).query(&request.query);
+                let mut builder = builder.bearer_auth(token.expose()).query(&request.query);
+                for (name, value) in &request.headers {
+                    builder = builder.header(*name, value);
+                }
                 match &request.body {
                     Some(body) => builder.json(body),
                     None => builder,
                 }
             };
             let (method, path) = (&request.method, &request.path);
-            let result = inner
+            let result = self
                 .transport
                 .send(method, path, request.replay, &secrets, complete)
                 .await;
@@ -188,7 +209,7 @@ impl AccountClient {
                 // for a create; the token may have been revoked or expired early. A PAT cannot be
                 // replaced.
                 Err(err) if err.status() == Some(401) && !replayed_after_401 => {
-                    let Auth::M2m(source) = &inner.auth else {
+                    let Auth::M2m(source) = &self.auth else {
                         return Err(err);
                     };
                     tracing::debug!(
@@ -197,7 +218,7 @@ impl AccountClient {
                         "token refused (401): fetching a new one and replaying once"
                     );
                     source.invalidate(&token);
-                    inner.transport.count_retry();
+                    self.transport.count_retry();
                     replayed_after_401 = true;
                 }
                 other => return other,
@@ -211,6 +232,8 @@ pub(crate) struct ApiRequest {
     pub method: Method,
     pub path: String,
     pub query: Vec<(&'static str, String)>,
+    /// Headers besides the credentials (e.g. `X-Databricks-Workspace-Id` on a unified host).
+    pub headers: Vec<(&'static str, String)>,
     pub body: Option<Value>,
     pub replay: Replay,
 }
@@ -228,6 +251,17 @@ impl ApiRequest {
         Self::new(Method::PATCH, path, Some(body), Replay::Idempotent)
     }
 
+    /// A full replace (`PUT`): sending it twice leaves the same object.
+    pub(crate) fn put(path: String, body: Value) -> Self {
+        Self::new(Method::PUT, path, Some(body), Replay::Idempotent)
+    }
+
+    /// A `POST` without side effects (a read-only query), replayed like a `GET`. Never use it for
+    /// a create.
+    pub(crate) fn post_replayable(path: String, body: Value) -> Self {
+        Self::new(Method::POST, path, Some(body), Replay::Idempotent)
+    }
+
     /// A create: never replayed without proof that it was not processed.
     pub(crate) fn create(path: String, body: Value) -> Self {
         Self::new(Method::POST, path, Some(body), Replay::Create)
@@ -238,11 +272,17 @@ impl ApiRequest {
         self
     }
 
+    pub(crate) fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
     fn new(method: Method, path: String, body: Option<Value>, replay: Replay) -> Self {
         Self {
             method,
             path,
             query: Vec::new(),
+            headers: Vec::new(),
             body,
             replay,
         }

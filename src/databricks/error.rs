@@ -103,6 +103,8 @@ struct Inner {
     path: String,
     retry_after: Option<Duration>,
     hint: Option<String>,
+    /// The SQLSTATE of a failed SQL statement.
+    sql_state: Option<String>,
     /// Set for token endpoint errors: the message is complete on its own.
     complete_message: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -184,6 +186,11 @@ impl DatabricksError {
         self.inner.retry_after
     }
 
+    /// The SQLSTATE of a SQL statement that failed (`status.sql_state`, e.g. `42601`).
+    pub fn sql_state(&self) -> Option<&str> {
+        self.inner.sql_state.as_deref()
+    }
+
     /// Whether the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.inner.kind == ErrorKind::NotFound
@@ -207,6 +214,7 @@ impl DatabricksError {
             path: path.to_owned(),
             retry_after: None,
             hint: None,
+            sql_state: None,
             complete_message: false,
             source: None,
         };
@@ -280,6 +288,31 @@ impl DatabricksError {
     /// A request refused client-side, before anything was sent.
     pub(crate) fn invalid_argument(method: &str, path: &str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidParameter, method, path, message.into())
+    }
+
+    /// A SQL statement that did not succeed although its requests did (the Statement Execution
+    /// API answers HTTP 200 with `status.state` `FAILED`, `CANCELED` or `CLOSED`), or that was
+    /// still running at its deadline. The server's
+    /// `message` is kept whole (the user must see it), with the SQLSTATE appended unless it
+    /// already names it.
+    pub(crate) fn statement(
+        kind: ErrorKind,
+        method: &str,
+        path: &str,
+        error_code: Option<String>,
+        message: String,
+        sql_state: Option<String>,
+    ) -> Self {
+        let message = match &sql_state {
+            Some(state) if !message.contains(state.as_str()) => {
+                format!("{message} (SQLSTATE {state})")
+            }
+            _ => message,
+        };
+        let mut err = Self::new(kind, method, path, message);
+        err.inner.error_code = error_code;
+        err.inner.sql_state = sql_state;
+        err
     }
 
     /// Marks a failed create as [`ErrorKind::Ambiguous`], keeping status, code and message.

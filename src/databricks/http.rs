@@ -84,6 +84,23 @@ impl Transport {
         })
     }
 
+    /// A transport to `host` (without a trailing slash) on the same HTTP client (pool, timeouts,
+    /// proxy rule) and options, with its own retry counter. Only for a host of the same kind: a
+    /// workspace host derived from an `https://accounts.` host (neither is loopback).
+    pub(crate) fn with_host(&self, host: String) -> Self {
+        Self {
+            client: self.client.clone(),
+            host,
+            options: self.options.clone(),
+            retries: AtomicU64::new(0),
+        }
+    }
+
+    /// The options of this transport.
+    pub(crate) fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
     /// The host, without a trailing slash.
     pub(crate) fn host(&self) -> &str {
         &self.host

@@ -1,5 +1,6 @@
 //! A small client of the Databricks **account** API: network connectivity configurations,
-//! private endpoint rules and workspaces (see `shared/reference/databricks-api.md`).
+//! private endpoint rules, workspaces and network policies; and of a few **workspace** APIs
+//! (SQL warehouses, statement execution) (see `shared/reference/databricks-api.md`).
 //!
 //! # Usage
 //! ```no_run
@@ -25,11 +26,15 @@
 //! - [`config`] (+ `layers`): unified authentication configuration (explicit → env →
 //!   `~/.databrickscfg`), with errors that say where a missing value was looked for;
 //! - `secret`: [`Secret`], a string that never prints;
-//! - `auth`: OAuth M2M token source (cached, refreshed early, single flight);
+//! - `auth`: OAuth M2M token source (account or workspace token endpoint; cached, refreshed
+//!   early, single flight);
 //! - `http`, [`retry`]: the request core, timeouts and the retry rules (creates are never
 //!   retried blindly);
 //! - [`error`] (+ `error_body`): [`DatabricksError`], its [`ErrorKind`] and [`ErrorClass`];
-//! - [`model`]: wire types; `ncc`, `rules`, `workspaces`: the operations on [`AccountClient`].
+//! - [`model`]: wire types; `ncc`, `rules`, `workspaces`, `policies` (network policies as raw
+//!   JSON, workspace bindings): the operations on [`AccountClient`];
+//! - `sql`: [`AccountClient::workspace`] (the workspace host rule) and [`WorkspaceClient`]: SQL
+//!   warehouses and [`WorkspaceClient::execute`] ([`Statement`] → [`StatementResult`]).
 
 mod auth;
 mod client;
@@ -40,9 +45,11 @@ mod http;
 mod layers;
 pub mod model;
 mod ncc;
+mod policies;
 pub mod retry;
 mod rules;
 mod secret;
+mod sql;
 mod workspaces;
 
 pub use client::AccountClient;
@@ -53,7 +60,8 @@ pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
 pub use http::ClientOptions;
 pub use model::{
     ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,
-    RuleTarget, UpdateRule, Workspace, WorkspaceStatus,
+    RuleTarget, UpdateRule, Warehouse, Workspace, WorkspaceNetworkOption, WorkspaceStatus,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use sql::{Parameter, STATEMENT_TIMEOUT, Statement, StatementResult, WorkspaceClient};

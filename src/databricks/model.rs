@@ -1,4 +1,5 @@
-//! Wire types of the account APIs plink uses (API reference §2.1, §3.1, §4.2).
+//! Wire types of the APIs plink uses (API reference §2.1, §3.1, §4.2, §5.2; SQL warehouses).
+//! Network policies themselves stay raw JSON (see `policies.rs`).
 //!
 //! # Guarantees
 //! - Unknown fields are ignored and missing optional fields default, so a richer server answer
@@ -260,6 +261,30 @@ pub struct Workspace {
     pub network_connectivity_config_id: Option<String>,
     pub workspace_status: Option<WorkspaceStatus>,
     pub workspace_status_message: Option<String>,
+    /// The first label of the workspace's own host, `https://<deployment_name>.<domain>` (§1.1).
+    pub deployment_name: Option<String>,
+}
+
+/// The network policy bound to a workspace (§5.2): every workspace has exactly one,
+/// `default-policy` unless set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceNetworkOption {
+    #[serde(default)]
+    pub workspace_id: i64,
+    #[serde(default)]
+    pub network_policy_id: String,
+}
+
+/// A SQL warehouse (`GET /api/2.0/sql/warehouses`, the SDK's `EndpointInfo`); other fields are
+/// ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warehouse {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// `STARTING`, `RUNNING`, `STOPPING`, `STOPPED`, `DELETED`, …
+    pub state: Option<String>,
 }
 
 /// One page of a list answer: `{"items": [...], "next_page_token": "..."}`.
