@@ -84,6 +84,15 @@ impl AwsConnect {
         Ok(clients)
     }
 
+    /// Clients that resolve no credentials and find no account (for kinds that make no AWS call).
+    pub async fn offline(&self) -> AwsClients {
+        AwsClients::from_config(
+            &self.load_config().await,
+            self.region.clone(),
+            String::new(),
+        )
+    }
+
     /// The shared SDK configuration (default chain, retries, timeouts, optional assumed role).
     pub async fn load_config(&self) -> SdkConfig {
         let region = Region::new(self.region.clone());

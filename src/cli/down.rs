@@ -98,7 +98,16 @@ fn one(deployment: &ops::Deployment, outcome: DownOutcome) -> u8 {
     {
         eprint!(
             "{}",
-            ncc_text(ncc, &workflow, deployment.workflow.clouds.region.as_str())
+            ncc_text(
+                ncc,
+                &workflow,
+                deployment
+                    .workflow
+                    .clouds
+                    .region
+                    .as_ref()
+                    .map_or("", |r| r.as_str())
+            )
         );
     }
     if report.ncc_kept() {

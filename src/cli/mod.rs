@@ -3,6 +3,7 @@
 //! Command files stay thin (cargo's `commands/` pattern): they turn flags into options and
 //! results into text or JSON, nothing else.
 
+mod denials;
 mod down;
 mod each;
 pub mod exit;
@@ -63,6 +64,14 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Tear the deployment down in reverse order (only what plink created).
     Down(down::DownArgs),
+    /// What serverless compute was denied (network-policy deployments), and the lines to add.
+    ///
+    /// Reads `system.access.outbound_network` (and, when the file has `[ingress]`,
+    /// `system.access.inbound_network`) through a SQL warehouse of the workspaces, for the
+    /// deployment's workspaces: each denied destination with its attempts, first and last seen,
+    /// the compute that tried it, and whether the workflow file allows it now; then the exact
+    /// lines that would allow the rest. `up` refuses to leave dry run while there are any.
+    Denials(denials::DenialsArgs),
     /// Check a workflow file without touching any cloud.
     Validate(validate::ValidateArgs),
     /// Release the deployment's lock after a crashed or hung command.
@@ -127,6 +136,7 @@ pub fn main() -> ExitCode {
             Command::Status(args) => status::run(args).await,
             Command::Plan(args) => plan::run(args).await,
             Command::Down(args) => down::run(args).await,
+            Command::Denials(args) => denials::run(args).await,
             Command::Validate(args) => validate::run(args),
             Command::Unlock(args) => unlock::run(args),
             Command::IamPolicy(args) => iam_policy::run(args),
@@ -152,6 +162,7 @@ impl Command {
             Self::Status(_) => "status",
             Self::Plan(_) => "plan",
             Self::Down(_) => "down",
+            Self::Denials(_) => "denials",
             Self::Validate(_) => "validate",
             Self::Unlock(_) => "unlock",
             Self::IamPolicy(_) => "iam-policy",
@@ -178,7 +189,7 @@ mod tests {
             assert_eq!(cli.command.name(), name);
             named += 1;
         }
-        assert_eq!(named, 7);
+        assert_eq!(named, 8);
     }
 
     /// The engine names no command and never exits the process: resume advice and the exit on a

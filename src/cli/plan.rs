@@ -14,10 +14,10 @@ pub struct PlanArgs {
     #[arg(long)]
     json: bool,
 
-    /// Plan as `plink up --replace-ncc-binding` would run: switching a workspace bound to
-    /// another NCC is a change, not a stop.
-    #[arg(long)]
-    replace_ncc_binding: bool,
+    /// Plan the `up` these flags would run (`--replace-ncc-binding`: switching a workspace
+    /// bound to another NCC is a change, not a stop).
+    #[command(flatten)]
+    flags: super::up::UpFlags,
 }
 
 /// `plink plan`: only reads. Exit code 0 when nothing would change, 10 when something would.
@@ -25,9 +25,7 @@ pub struct PlanArgs {
 /// # Errors
 /// The workflow file is invalid, the state is locked or unreadable, credentials are missing.
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
-    let options = &ops::up::UpOptions {
-        replace_ncc_binding: args.replace_ncc_binding,
-    };
+    let options = &args.flags.options();
     let json = args.json;
     each::report(
         "plan",

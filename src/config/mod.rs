@@ -43,15 +43,19 @@ pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
 pub use workflow::{
-    AwsSettings, DEFAULT_KIND, DatabricksSettings, DomainNames, EndpointSettings, KindName,
-    NccSelector, NlbSettings, SecurityGroups, SubnetSelector, VpcSelector,
+    AwsSettings, DEFAULT_KIND, DatabricksAccount, DatabricksSettings, DomainNames,
+    EndpointSettings, KindName, NccSelector, NlbSettings, SecurityGroups, SubnetSelector,
+    VpcSelector,
 };
 
+pub(crate) use dns::check_domain_name;
 pub(crate) use ids::{AwsIdKind, check_aws_id};
 pub(crate) use raw::{
-    RawAws, RawDatabricks, RawDeployment, RawEndpoint, RawNlb, RawTimeouts, Table,
+    RawAws, RawDatabricks, RawDatabricksAccount, RawDeployment, RawEndpoint, RawNlb, RawTimeouts,
+    Table,
 };
 pub(crate) use validate::Validator;
+pub(crate) use validate::check_warehouse_id;
 
 /// A workflow file's text, and the kind it names.
 #[derive(Debug, Clone)]

@@ -130,6 +130,17 @@ pub(crate) struct RawDatabricks {
     pub gov_shard: Option<Spanned<String>>,
 }
 
+/// `[databricks]` of the kinds that work on the account and its workspaces, without an NCC
+/// (network policies).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawDatabricksAccount {
+    pub profile: Option<Spanned<String>>,
+    pub account_id: Option<Spanned<String>>,
+    pub workspace_ids: Spanned<Vec<Spanned<i64>>>,
+    pub warehouse_id: Option<Spanned<String>>,
+}
+
 /// `databricks.ncc = { name = "…" }` or `{ id = "…" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]

@@ -120,6 +120,20 @@ pub struct DatabricksSettings {
     pub principal_arn: String,
 }
 
+/// `[databricks]` of the kinds without an NCC: the account, its workspaces, and the SQL
+/// warehouse that reads the system tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabricksAccount {
+    /// `databricks.profile`.
+    pub profile: Option<String>,
+    /// `databricks.account_id` (lowercase UUID).
+    pub account_id: Option<String>,
+    /// `databricks.workspace_ids` (required): at least one, unique, positive.
+    pub workspace_ids: Vec<i64>,
+    /// `databricks.warehouse_id`: a SQL warehouse of one of the workspaces (16 hex digits).
+    pub warehouse_id: Option<String>,
+}
+
 /// The domain names of the private endpoint rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
 //! What each command does, independent of how it is invoked or rendered (cargo's `ops`).
 
+pub mod denials;
 mod deployment;
 pub mod down;
 pub mod orphans;

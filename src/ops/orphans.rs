@@ -72,8 +72,12 @@ pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec
     let mut orphans = Vec::new();
     for d in deployments {
         let clouds = &d.workflow.clouds;
+        // A kind without AWS resources has no tagged inventory to scan.
+        let Some(region) = &clouds.region else {
+            continue;
+        };
         if !seen_targets.insert((
-            clouds.region.as_str().to_owned(),
+            region.as_str().to_owned(),
             clouds.aws_profile.clone(),
             clouds.aws_role_arn.clone(),
         )) {

@@ -25,6 +25,10 @@ use crate::state::StateStore;
 pub struct UpOptions {
     /// Allow switching a workspace that is bound to another NCC.
     pub replace_ncc_binding: bool,
+    /// Allow switching a workspace bound to another network policy.
+    pub replace_policy_binding: bool,
+    /// Leave dry run despite denials the workflow file does not handle.
+    pub accept_denials: bool,
 }
 
 impl UpOptions {
@@ -32,6 +36,8 @@ impl UpOptions {
     pub fn resources(&self) -> Options {
         Options {
             replace_ncc_binding: self.replace_ncc_binding,
+            replace_policy_binding: self.replace_policy_binding,
+            accept_denials: self.accept_denials,
             ..Options::default()
         }
     }
@@ -87,6 +93,9 @@ pub async fn connect_interruptible(
     }
 }
 
+/// The region of the AWS clients of a kind that makes no AWS call.
+const NO_REGION: &str = "us-east-1";
+
 /// Builds the cloud clients from the workflow's settings and the standard environments
 /// (AWS default credential chain; Databricks unified auth).
 ///
@@ -94,17 +103,23 @@ pub async fn connect_interruptible(
 /// Missing or invalid credentials, with what was looked for and where.
 pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Result<Env> {
     let clouds = &deployment.workflow.clouds;
-    let mut aws = AwsConnect::new(clouds.region.as_str());
-    if let Some(p) = &clouds.aws_profile {
-        aws = aws.profile(p);
-    }
-    if let Some(r) = &clouds.aws_role_arn {
-        aws = aws.role_arn(r);
-    }
-    let aws = aws
-        .connect()
-        .await
-        .map_err(|e| ConnectError::Aws(e.to_string()))?;
+    let aws = match &clouds.region {
+        Some(region) => {
+            let mut aws = AwsConnect::new(region.as_str());
+            if let Some(p) = &clouds.aws_profile {
+                aws = aws.profile(p);
+            }
+            if let Some(r) = &clouds.aws_role_arn {
+                aws = aws.role_arn(r);
+            }
+            aws.connect()
+                .await
+                .map_err(|e| ConnectError::Aws(e.to_string()))?
+        }
+        // No AWS call is made for this kind: clients that never resolve credentials (so none
+        // are needed), in a region nothing reads.
+        None => AwsConnect::new(NO_REGION).offline().await,
+    };
     let settings = Settings {
         profile: clouds.databricks_profile.clone(),
         account_id: clouds.databricks_account_id.clone(),
@@ -121,7 +136,10 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
         aws,
         databricks,
         deployment: deployment.name().to_owned(),
-        region: clouds.region.as_str().to_owned(),
+        region: clouds
+            .region
+            .as_ref()
+            .map_or(String::new(), |r| r.as_str().to_owned()),
         options,
         wait_scale: wait_scale_from_env(),
     })

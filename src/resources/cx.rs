@@ -25,6 +25,11 @@ pub struct DownOptions {
 pub struct Options {
     /// Allow switching a workspace bound to another NCC (`--replace-ncc-binding`).
     pub replace_ncc_binding: bool,
+    /// Allow switching a workspace bound to another network policy (`--replace-policy-binding`).
+    pub replace_policy_binding: bool,
+    /// Leave dry run although the denial logs show what enforcement would block
+    /// (`--accept-denials`).
+    pub accept_denials: bool,
     /// `plink down`'s options.
     pub down: DownOptions,
 }

@@ -43,6 +43,8 @@ pub mod listener;
 pub mod load_balancer;
 pub mod ncc;
 pub mod network;
+pub mod network_policy;
+pub mod policy_binding;
 pub mod rule;
 pub mod security_group;
 pub mod target_group;

@@ -12,6 +12,7 @@
 
 mod databricks_side;
 mod graph;
+pub mod network_policy;
 pub mod nlb_service;
 mod privatelink;
 pub mod s3_native;
@@ -89,7 +90,8 @@ impl Loaded {
 /// standard chains).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clouds {
-    pub region: Region,
+    /// `aws.region`; `None` for kinds that make no AWS call (network policies are account-wide).
+    pub region: Option<Region>,
     /// `aws.profile`.
     pub aws_profile: Option<String>,
     /// `aws.role_arn`.
@@ -104,7 +106,7 @@ impl Clouds {
     /// From the `[aws]` section, and the `[databricks]` one when the kind takes it.
     pub fn new(aws: &AwsSettings, databricks: Option<&DatabricksSettings>) -> Self {
         Self {
-            region: aws.region.clone(),
+            region: Some(aws.region.clone()),
             aws_profile: aws.profile.clone(),
             aws_role_arn: aws.role_arn.clone(),
             databricks_profile: databricks.and_then(|d| d.profile.clone()),
@@ -118,6 +120,7 @@ pub static KINDS: &[&dyn WorkflowKind] = &[
     &s3_privatelink::S3PrivateLink,
     &nlb_service::NlbService,
     &s3_native::S3Native,
+    &network_policy::NetworkPolicyKind,
     #[cfg(test)]
     &test_sg::TestSecurityGroup,
 ];

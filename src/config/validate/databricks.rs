@@ -12,9 +12,9 @@ use crate::config::error::{Diagnostic, DiagnosticKind};
 use crate::config::ids::check_uuid;
 use crate::config::names::NccName;
 use crate::config::principal::{PrincipalError, databricks_principal};
-use crate::config::raw::{RawDatabricks, RawNcc, SpannedStrings, Table};
+use crate::config::raw::{RawDatabricks, RawDatabricksAccount, RawNcc, SpannedStrings, Table};
 use crate::config::region::{GovShard, Region};
-use crate::config::workflow::{DatabricksSettings, DomainNames, NccSelector};
+use crate::config::workflow::{DatabricksAccount, DatabricksSettings, DomainNames, NccSelector};
 
 impl Validator<'_> {
     pub(crate) fn databricks(
@@ -30,7 +30,7 @@ impl Validator<'_> {
             self.check_optional(raw.account_id.as_ref(), "databricks.account_id", |id| {
                 check_uuid(id, "a Databricks account id").map(|()| id.to_ascii_lowercase())
             });
-        let workspace_ids = self.workspace_ids(&raw.workspace_ids);
+        let workspace_ids = self.workspace_ids(&raw.workspace_ids, Some(MAX_WORKSPACES_PER_NCC));
         let domain_names = match &raw.domain_names {
             None => Some(DomainNames::FromEndpoint),
             Some(names) => self.domain_names(names).map(DomainNames::Explicit),
@@ -53,6 +53,31 @@ impl Validator<'_> {
             ncc: ncc?,
             gov_shard: gov_shard?,
             principal_arn: principal_arn?,
+        })
+    }
+
+    /// `[databricks]` of the kinds without an NCC.
+    pub(crate) fn databricks_account(
+        &mut self,
+        raw: &RawDatabricksAccount,
+    ) -> Option<DatabricksAccount> {
+        let profile = self.check_optional(raw.profile.as_ref(), "databricks.profile", |p| {
+            check_profile(p)
+        });
+        let account_id =
+            self.check_optional(raw.account_id.as_ref(), "databricks.account_id", |id| {
+                check_uuid(id, "a Databricks account id").map(|()| id.to_ascii_lowercase())
+            });
+        let workspace_ids = self.workspace_ids(&raw.workspace_ids, None);
+        let warehouse_id =
+            self.check_optional(raw.warehouse_id.as_ref(), "databricks.warehouse_id", |id| {
+                check_warehouse_id(id)
+            });
+        Some(DatabricksAccount {
+            profile: profile?,
+            account_id: account_id?,
+            workspace_ids: workspace_ids?,
+            warehouse_id: warehouse_id?,
         })
     }
 
@@ -90,13 +115,18 @@ impl Validator<'_> {
         }
     }
 
-    fn workspace_ids(&mut self, raw: &Spanned<Vec<Spanned<i64>>>) -> Option<Vec<i64>> {
+    /// `databricks.workspace_ids`, at most `max` (the NCC's limit) when given.
+    fn workspace_ids(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<i64>>>,
+        max: Option<usize>,
+    ) -> Option<Vec<i64>> {
         let key = "databricks.workspace_ids";
         if self.reject_empty(raw, key, "workspace id") {
             return None;
         }
         let within_limit =
-            self.within_limit(raw, key, MAX_WORKSPACES_PER_NCC, "workspaces per NCC");
+            max.is_none_or(|max| self.within_limit(raw, key, max, "workspaces per NCC"));
         let ids = self.unique_items(raw, key, |&id| {
             if id > 0 {
                 Ok(id)
@@ -155,5 +185,17 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+}
+
+/// A SQL warehouse id: 16 hexadecimal digits (what the SQL warehouses API returns, e.g.
+/// `a1b2c3d4e5f61111`).
+pub(crate) fn check_warehouse_id(id: &str) -> Result<String, String> {
+    if id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "expected a SQL warehouse id (16 hexadecimal digits, like \"a1b2c3d4e5f61111\"), found {id:?}"
+        ))
     }
 }

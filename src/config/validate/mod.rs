@@ -17,6 +17,8 @@ use toml::Spanned;
 mod aws;
 mod databricks;
 
+pub(crate) use databricks::check_warehouse_id;
+
 use super::error::{Diagnostic, DiagnosticKind};
 use super::names::DeploymentName;
 use super::raw::{RawAws, RawDeployment, RawTimeouts};

@@ -43,7 +43,7 @@ impl WorkflowKind for S3Native {
             c.databricks.workspace_ids.len()
         );
         let clouds = Clouds {
-            region: c.aws.region.clone(),
+            region: Some(c.aws.region.clone()),
             aws_profile: c.aws.profile.clone(),
             aws_role_arn: c.aws.role_arn.clone(),
             databricks_profile: c.databricks.profile.clone(),
