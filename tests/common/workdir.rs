@@ -13,11 +13,18 @@ pub enum Kind {
     S3PrivateLink,
     NlbService,
     S3Native,
+    /// `network-policy`, from its egress example.
+    NetworkPolicy,
 }
 
 impl Kind {
     /// Every kind the suites run on.
-    pub const ALL: [Kind; 3] = [Kind::S3PrivateLink, Kind::NlbService, Kind::S3Native];
+    pub const ALL: [Kind; 4] = [
+        Kind::S3PrivateLink,
+        Kind::NlbService,
+        Kind::S3Native,
+        Kind::NetworkPolicy,
+    ];
 
     /// The kind's name (its example is `workflows/<name>.toml`).
     pub fn name(self) -> &'static str {
@@ -25,12 +32,21 @@ impl Kind {
             Kind::S3PrivateLink => "s3-privatelink",
             Kind::NlbService => "nlb-service",
             Kind::S3Native => "s3-native",
+            Kind::NetworkPolicy => "network-policy",
         }
     }
 
-    /// The text of the kind's example.
+    /// The text of the kind's example (`workflows/<name>.toml`; the egress one for policies).
     pub fn example(self) -> String {
-        repo_file(&format!("workflows/{}.toml", self.name()))
+        match self {
+            Kind::NetworkPolicy => repo_file("workflows/network-policy-egress.toml"),
+            _ => repo_file(&format!("workflows/{}.toml", self.name())),
+        }
+    }
+
+    /// Whether the kind has an NCC (and AWS resources): the policy kind is account-wide.
+    pub fn has_ncc(self) -> bool {
+        self != Kind::NetworkPolicy
     }
 }
 
@@ -71,14 +87,20 @@ impl WorkflowSpec {
         Self {
             kind,
             deployment: doc["deployment"]["name"].as_str().unwrap().to_owned(),
-            region: doc["aws"]["region"].as_str().unwrap().to_owned(),
+            region: doc
+                .get("aws")
+                .map_or("us-east-1", |aws| aws["region"].as_str().unwrap())
+                .to_owned(),
             workspace_ids: db["workspace_ids"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .filter_map(toml::Value::as_integer)
                 .collect(),
-            ncc_name: db["ncc"]["name"].as_str().unwrap().to_owned(),
+            ncc_name: db
+                .get("ncc")
+                .map_or("", |ncc| ncc["name"].as_str().unwrap())
+                .to_owned(),
             ..Self::default()
         }
     }
@@ -107,6 +129,10 @@ impl WorkflowSpec {
 
     /// The TOML text of the edited example workflow.
     pub fn render(&self) -> String {
+        if !self.kind.has_ncc() {
+            // No region, subnets or NCC to edit: the example as it is.
+            return self.kind.example();
+        }
         let demo = self.kind.example();
         let mut doc: toml::Table = toml::from_str(&demo).expect("the demo workflow parses");
         let table = |doc: &mut toml::Table, name: &str| -> toml::Table {

@@ -153,6 +153,7 @@ fn crash_run(
     let mut lines = Vec::new();
     let outcome = catch(|| {
         stack.reset();
+        stretch(stack, kind);
         let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
         let mut tracker = StateTracker::new();
         for &(phase, exp) in expected {
@@ -233,9 +234,22 @@ fn crash_run(
     tally
 }
 
+/// A `network-policy` phase is a handful of Databricks calls (0.1 s on the stack): each call is
+/// slowed to 150 ms, so that the kills land between every pair of calls rather than all before
+/// the first answer.
+fn stretch(stack: &Stack, kind: Kind) {
+    if !kind.has_ncc() {
+        stack.set_faults(
+            crate::common::Emu::Databricks,
+            serde_json::json!({"seed": 1, "rules": [{"kind": "slow", "rate": 1.0, "delay_ms": 150}]}),
+        );
+    }
+}
+
 /// A clean pass through every phase: how long each takes on this stack.
 fn calibrate(stack: &Stack, kind: Kind) -> Vec<(Phase, Duration)> {
     stack.reset();
+    stretch(stack, kind);
     let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
     let mut out = Vec::new();
     for &phase in PHASES {
@@ -259,6 +273,11 @@ fn crash_nlb_service_kill9_then_resume_leaves_no_duplicate_orphan_or_lost_state(
 #[test]
 fn crash_s3_native_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_or_policy_statement() {
     crash_suite(Kind::S3Native, CI_RUNS_OTHER_KINDS);
+}
+
+#[test]
+fn crash_network_policy_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_or_binding() {
+    crash_suite(Kind::NetworkPolicy, CI_RUNS_OTHER_KINDS);
 }
 
 /// The suite on the example of `kind`: `ci_runs` runs unless `PLINK_CRASH_RUNS` says otherwise.

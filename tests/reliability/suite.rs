@@ -138,7 +138,7 @@ impl Deployment {
     /// A fresh working directory with the demo workflow; creates the rebind NCC when `down` is
     /// one of the phases.
     pub fn new(stack: &Stack, wd: Workdir) -> Self {
-        let rebind_to = PHASES.contains(&Phase::Down).then(|| {
+        let rebind_to = (PHASES.contains(&Phase::Down) && wd.spec.kind.has_ncc()).then(|| {
             let db = stack.databricks();
             stack
                 .block_on(db.create_ncc(REBIND_NCC, &wd.spec.region))
@@ -216,6 +216,9 @@ pub fn duplicates(spec: &WorkflowSpec, inv: &Inventory) -> Vec<String> {
 fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
+    if !spec.kind.has_ncc() {
+        return check_policy(stack, d, true);
+    }
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     f.duplicates = excess(spec, &inv).iter().map(|(_, n, e)| n - e).sum();
     if f.duplicates > 0 {
@@ -241,6 +244,9 @@ fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
 fn check_down(stack: &Stack, d: &Deployment) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
+    if !spec.kind.has_ncc() {
+        return check_policy(stack, d, false);
+    }
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     // Everything of plink's (the Databricks endpoints and rules ever made are Databricks' to
     // purge, a day after the rule's delete).
@@ -290,6 +296,80 @@ fn check_down(stack: &Stack, d: &Deployment) -> Findings {
             }
         }
         None => f.lost_state += 1,
+    }
+    f
+}
+
+/// A `network-policy` deployment after `up` (`up == true`) or `down`: on a reset stack the
+/// account holds exactly the example's policy (no duplicate, no orphan) bound to the
+/// workspaces, with no pending intent; after `down`, only `default-policy`, the workspaces back
+/// on it, and nothing recorded.
+fn check_policy(stack: &Stack, d: &Deployment, up: bool) -> Findings {
+    let mut f = Findings::default();
+    let state = d.wd.state().unwrap_or_default();
+    let recorded = state["steps"]["policy"]["outputs"]["network_policy_id"]
+        .as_str()
+        .map(str::to_owned);
+    let db = stack.databricks();
+    let policies: Vec<String> = stack
+        .block_on(db.list_network_policies())
+        .expect("list network policies")
+        .iter()
+        .filter_map(|p| p["network_policy_id"].as_str().map(str::to_owned))
+        .filter(|id| id != "default-policy")
+        .collect();
+    let bound_to = |id: i64| {
+        stack
+            .block_on(db.get_workspace_network_policy(id))
+            .expect("workspace network option")
+            .network_policy_id
+    };
+    if up {
+        let Some(ours) = recorded else {
+            f.lost_state += 1;
+            f.problem(format!("no network policy recorded after up: {state:#}"));
+            return f;
+        };
+        let others: Vec<&String> = policies.iter().filter(|p| **p != ours).collect();
+        f.orphans += others.len();
+        if !others.is_empty() {
+            f.problem(format!("policies the state does not record: {others:?}"));
+        }
+        if !policies.contains(&ours) {
+            f.problem(format!("the recorded policy {ours} does not exist"));
+        }
+        if state["steps"]["policy"]["outputs"]["created_by_plink"] != true {
+            f.problem("the policy plink created is not recorded as plink's".to_owned());
+        }
+        for &id in &d.wd.spec.workspace_ids {
+            let now = bound_to(id);
+            if now != ours {
+                f.problem(format!("workspace {id} is on {now}, not {ours}"));
+            }
+        }
+        if let Some(steps) = state["steps"].as_object() {
+            for (step, rec) in steps {
+                if !rec["intent"].is_null() {
+                    f.problem(format!("step {step} has a pending intent after up"));
+                }
+            }
+        }
+    } else {
+        f.orphans += policies.len();
+        if !policies.is_empty() {
+            f.problem(format!("policies left after down: {policies:?}"));
+        }
+        for &id in &d.wd.spec.workspace_ids {
+            let now = bound_to(id);
+            if now != "default-policy" {
+                f.problem(format!(
+                    "workspace {id} is on {now} after down, not default-policy"
+                ));
+            }
+        }
+        if let Some(id) = recorded {
+            f.problem(format!("the state still records policy {id} after down"));
+        }
     }
     f
 }
