@@ -325,8 +325,21 @@ impl Resource for PolicyBinding {
         Ok(Found::Recorded(found))
     }
 
+    /// Binds each workspace of the file; a workspace plink bound that left the file is bound
+    /// back to its previous policy first.
     async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
         let mut rec: PolicyBindingRecord = cx.recorded();
+        let left: Vec<BoundWorkspace> = rec
+            .workspaces
+            .iter()
+            .filter(|w| !self.workspace_ids.contains(&w.workspace_id))
+            .cloned()
+            .collect();
+        for w in left {
+            self.unbind_one(cx, &w).await?;
+            rec.workspaces.retain(|r| r.workspace_id != w.workspace_id);
+            cx.step.record(&rec)?;
+        }
         for &id in &self.workspace_ids {
             self.bind_one(cx, &mut rec, id, &inputs.policy_id).await?;
         }
@@ -335,6 +348,22 @@ impl Resource for PolicyBinding {
 
     async fn plan(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Planned> {
         let mut lines = Vec::new();
+        let rec: PolicyBindingRecord = cx.recorded();
+        for w in rec
+            .workspaces
+            .iter()
+            .filter(|w| !self.workspace_ids.contains(&w.workspace_id))
+        {
+            if lookup(cx.env, w.workspace_id).await?.as_deref()
+                == Some(w.network_policy_id.as_str())
+            {
+                lines.push(Planned::update(format!(
+                    "workspace {} left the file: up binds back {}",
+                    w.workspace_id,
+                    w.previous_policy_id.as_deref().unwrap_or(DEFAULT_POLICY)
+                )));
+            }
+        }
         for &id in &self.workspace_ids {
             let current = policy_of(cx.env, id).await?;
             lines.push(if current == inputs.policy_id {
