@@ -53,12 +53,12 @@ fn render(r: &DenialsReport) -> String {
         r.warehouse.warehouse_id,
         r.warehouse.workspace_id
     );
+    let verdict = |handled: &Option<String>| handled.as_deref().unwrap_or("NOT ALLOWED").to_owned();
     if r.outbound.is_empty() {
         out.push_str("\negress: no denials\n");
     } else {
-        out.push_str(&format!(
-            "\negress denials ({}):\n  {:<40} {:<8} {:<15} {:>8}  {:<24} {:<24} {:<20} {}\n",
-            r.outbound.len(),
+        out.push_str(&format!("\negress denials ({}):\n", r.outbound.len()));
+        let header = [
             "DESTINATION",
             "TYPE",
             "ACCESS",
@@ -66,51 +66,52 @@ fn render(r: &DenialsReport) -> String {
             "FIRST SEEN",
             "LAST SEEN",
             "COMPUTE",
-            "IN THE FILE"
-        ));
-        for j in &r.outbound {
+            "IN THE FILE",
+        ];
+        let rows = r.outbound.iter().map(|j| {
             let d = &j.denial;
-            out.push_str(&format!(
-                "  {:<40} {:<8} {:<15} {:>8}  {:<24} {:<24} {:<20} {}\n",
-                d.destination,
-                d.destination_type,
-                d.access_type,
-                d.attempts,
-                d.first_seen,
-                d.last_seen,
+            vec![
+                d.destination.clone(),
+                d.destination_type.clone(),
+                d.access_type.clone(),
+                d.attempts.to_string(),
+                d.first_seen.clone(),
+                d.last_seen.clone(),
                 d.computes.join(", "),
-                j.handled.as_deref().unwrap_or("NOT ALLOWED")
-            ));
-        }
+                verdict(&j.handled),
+            ]
+        });
+        out.push_str(&table(&header, rows));
     }
     if !r.inbound.is_empty() {
-        out.push_str(&format!(
-            "\ningress denials ({}):\n  {:<16} {:<14} {:<40} {:<15} {:>8}  {:<24} {}\n",
-            r.inbound.len(),
+        out.push_str(&format!("\ningress denials ({}):\n", r.inbound.len()));
+        let header = [
             "SOURCE",
             "REQUEST",
             "IDENTITY",
             "ACCESS",
             "ATTEMPTS",
+            "FIRST SEEN",
             "LAST SEEN",
-            "IN THE FILE"
-        ));
-        for j in &r.inbound {
+            "IN THE FILE",
+        ];
+        let rows = r.inbound.iter().map(|j| {
             let d = &j.denial;
-            out.push_str(&format!(
-                "  {:<16} {:<14} {:<40} {:<15} {:>8}  {:<24} {}\n",
-                d.source_ip,
-                d.request_type,
+            vec![
+                d.source_ip.clone(),
+                d.request_type.clone(),
                 format!("{} {}", d.principal_type, d.principal_id),
-                d.access_type,
-                d.attempts,
-                d.last_seen,
-                j.handled.as_deref().unwrap_or("NOT ALLOWED")
-            ));
-        }
+                d.access_type.clone(),
+                d.attempts.to_string(),
+                d.first_seen.clone(),
+                d.last_seen.clone(),
+                verdict(&j.handled),
+            ]
+        });
+        out.push_str(&table(&header, rows));
     }
     for c in &r.cannot_allow {
-        out.push_str(&format!("\nnote: {c}"));
+        out.push_str(&format!("\nnote: {c}\n"));
     }
     if r.add.is_empty() {
         out.push_str("\nthe workflow file handles every denial\n");
@@ -122,4 +123,23 @@ fn render(r: &DenialsReport) -> String {
         ));
     }
     out
+}
+
+/// Rows under a header, each column as wide as its widest cell, indented by two spaces.
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut all: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    all.extend(rows);
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    all.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            format!("  {}\n", cells.join("  ").trim_end())
+        })
+        .collect()
 }
