@@ -56,6 +56,17 @@ pub struct PolicyRecord {
     pub ingress_dry_run_since: Option<String>,
 }
 
+/// Ingress rules enforced without a dry run first could lock everyone out, plink included.
+fn ingress_without_dry_run(policy: &str) -> StepError {
+    StepError::needs_user(
+        format!(
+            "network policy {policy}: refusing to enforce ingress rules that never ran in dry run: \
+             nothing shows yet whom they would deny (plink, or you, could be locked out of the workspaces)"
+        ),
+        "set [ingress] enforcement = \"dry-run\" first and check `plink denials`, or pass --accept-denials",
+    )
+}
+
 const ACCEPT_HINT: &str = "add what should be allowed to the workflow file (`plink denials` prints the exact lines), \
      or pass --accept-denials to enforce anyway";
 
@@ -115,6 +126,14 @@ impl NetworkPolicy {
         live: &Value,
         merged: &Value,
     ) -> Res<()> {
+        let enforced = |b: &Value| body::get(b, &["ingress", "public_access"]).is_some();
+        if enforced(merged)
+            && !enforced(live)
+            && !body::ingress_dry_run(live)
+            && !cx.env.options.accept_denials
+        {
+            return Err(ingress_without_dry_run(&self.id));
+        }
         let egress = body::egress_dry_run(live) && !body::egress_dry_run(merged);
         let ingress = body::ingress_dry_run(live)
             && !body::ingress_dry_run(merged)
@@ -229,8 +248,14 @@ impl Resource for NetworkPolicy {
         })
     }
 
-    async fn check_create(&self, _: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
-        self.check_limit(&self.new_body())
+    async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
+        let body = self.new_body();
+        if body::get(&body, &["ingress", "public_access"]).is_some()
+            && !cx.env.options.accept_denials
+        {
+            return Err(ingress_without_dry_run(&self.id));
+        }
+        self.check_limit(&body)
     }
 
     /// Creates it. Never retried blindly: the id is the natural key, so the next attempt finds
