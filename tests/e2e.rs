@@ -6,7 +6,8 @@
 //! both emulators; "converged" checks). Modules under `tests/e2e/`:
 //! - `harness`: the harness checks itself (knobs, exports, stack start/stop, fault plans, call
 //!   log, resource counting, the `kill -9` helper) — these need no working `plink up`;
-//! - `converge`, `crash`, `handshake`, `faults`, `cli`, `many`: what `plink` guarantees.
+//! - `converge`, `crash`, `handshake`, `faults`, `cli`, `many`: what `plink` guarantees;
+//! - `kinds`, `policies`: the other workflow kinds (`policies`: `network-policy`, issue #11).
 //!
 //! Run: `cargo test --test e2e` (add `-- --nocapture` to see fault counts and timings).
 //! Knobs (`tests/common/env.rs`): `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`),
@@ -39,3 +40,6 @@ mod many;
 
 #[path = "e2e/kinds.rs"]
 mod kinds;
+
+#[path = "e2e/policies.rs"]
+mod policies;

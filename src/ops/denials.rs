@@ -73,12 +73,9 @@ pub async fn run(
     }
     let file = config::read(source)?;
     let c = network_policy::config::parse(source, &file.text)?;
-    let (warehouse_id, written_at) = match (&options.warehouse, &c.databricks.warehouse_id) {
+    let (warehouse_id, written_at) = match (&options.warehouse, c.warehouse()) {
         (Some(flag), _) => (flag.clone(), "--warehouse".to_owned()),
-        (None, Some(id)) => (
-            id.clone(),
-            format!("{}: databricks.warehouse_id", source.display()),
-        ),
+        (None, Some(file)) => file,
         (None, None) => anyhow::bail!(StepError::needs_user(
             format!(
                 "{}: no SQL warehouse to read the denial logs with",

@@ -157,8 +157,21 @@ pub struct Config {
     pub databricks: DatabricksAccount,
     /// `policy.id`: the `network_policy_id`.
     pub policy_id: String,
+    /// Where `databricks.warehouse_id` is written (`file:line:column: key`), for the check only
+    /// the cloud can make (the warehouse is in one of the workspaces).
+    pub warehouse_at: Option<String>,
     pub egress: Option<Egress>,
     pub ingress: Option<Ingress>,
+}
+
+impl Config {
+    /// `databricks.warehouse_id`, and where the file says it (`file:line:column: key`).
+    pub fn warehouse(&self) -> Option<(String, String)> {
+        self.databricks
+            .warehouse_id
+            .clone()
+            .zip(self.warehouse_at.clone())
+    }
 }
 
 /// Validates the text of a `network-policy` workflow file.
@@ -171,6 +184,11 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
             DeploymentName::new(n)
         });
         let databricks = v.databricks_account(&raw.databricks);
+        let warehouse_at = raw
+            .databricks
+            .warehouse_id
+            .as_ref()
+            .map(|w| v.place(w.span(), "databricks.warehouse_id"));
         let policy_id = v.check(&raw.policy.id, "policy.id", |id| check_policy_id(id));
         if raw.egress.is_none() && raw.ingress.is_none() {
             v.report(
@@ -192,6 +210,7 @@ pub fn parse(source_name: &Path, text: &str) -> Result<Config, ConfigError> {
             deployment: deployment?,
             databricks: databricks?,
             policy_id: policy_id?,
+            warehouse_at,
             egress: egress?,
             ingress: ingress?,
         })

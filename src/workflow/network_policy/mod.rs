@@ -65,7 +65,7 @@ impl WorkflowKind for NetworkPolicyKind {
             &c.deployment,
             clouds,
             summary,
-            Ok(graph(&c, &file.path)),
+            Ok(graph(&c)),
         )
     }
 }
@@ -78,7 +78,7 @@ fn mode(e: Option<Enforcement>) -> &'static str {
 }
 
 /// The graph of a `network-policy` deployment.
-pub fn graph(c: &Config, source: &std::path::Path) -> Graph {
+pub fn graph(c: &Config) -> Graph {
     let workspace_ids = c.databricks.workspace_ids.clone();
     let ids = workspace_ids.clone();
     Graph::new()
@@ -88,11 +88,7 @@ pub fn graph(c: &Config, source: &std::path::Path) -> Graph {
             PolicyWorkspaces {
                 policy_id: c.policy_id.clone(),
                 workspace_ids: workspace_ids.clone(),
-                warehouse: c
-                    .databricks
-                    .warehouse_id
-                    .clone()
-                    .map(|w| (w, format!("{}: databricks.warehouse_id", source.display()))),
+                warehouse: c.warehouse(),
             },
             |_| Ok(()),
         )
