@@ -726,3 +726,35 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
     assert_eq!(bound(&stack, WS_EGRESS), DEFAULT_POLICY);
     assert!(writes(&stack).is_empty(), "{:?}", writes(&stack));
 }
+
+#[test]
+fn ingress_rules_are_never_enforced_without_a_dry_run_first_unless_accepted() {
+    // The lock-out guard has nothing to read for a policy whose rules never ran in dry run, so
+    // a file that enforces ingress from the start is refused before anything is created.
+    let stack = Stack::start();
+    let enforced = edit(
+        &repo_file(INGRESS_EXAMPLE),
+        "enforcement = \"dry-run\"",
+        "enforcement = \"enforced\"",
+    );
+    let (wd, wf) = workdir(INGRESS_DEPLOYMENT, "ingress.toml", &enforced);
+    let run = stack.plink(&wd).args(["up", &wf]).code(4).run();
+    says(&run, "never ran in dry run");
+    says(&run, "--accept-denials");
+    assert_eq!(policy(&stack, INGRESS_POLICY), None);
+    assert_eq!(bound(&stack, WS_INGRESS), DEFAULT_POLICY);
+    stack.plink(&wd).args(["plan", &wf]).code(4).run();
+
+    stack
+        .plink(&wd)
+        .args(["up", "--accept-denials", &wf])
+        .code(0)
+        .run();
+    let live = policy(&stack, INGRESS_POLICY).expect("the policy");
+    assert_eq!(
+        live["ingress"]["public_access"]["restriction_mode"], "RESTRICTED_ACCESS",
+        "{live:#}"
+    );
+    assert_eq!(bound(&stack, WS_INGRESS), INGRESS_POLICY);
+    stack.plink(&wd).args(["plan", &wf]).code(0).run();
+}

@@ -69,36 +69,67 @@ pub fn differences<'a>(body: &Value, owned: &'a [Owned]) -> Vec<&'a Owned> {
         .collect()
 }
 
-/// What `plan` says of one differing field: `egress allowed domains: adds "b.com"; removes
-/// "c.com"` for lists, `from X to Y` otherwise.
+/// What `plan` says of one differing field: `egress allowed domains: adds b.com, removes c.com`
+/// for lists (an entry whose name stays but whose content changes: `changes office`), the keys
+/// that differ for objects, `X → Y` otherwise.
 pub fn describe(o: &Owned, body: &Value) -> String {
-    let (live, want) = (o.live(body), o.desired());
-    match (&live, &want) {
-        (Value::Array(_) | Value::Null, Value::Array(_) | Value::Null) => {
-            let items = |v: &Value| -> Vec<String> {
-                v.as_array()
-                    .map(|a| a.iter().map(short).collect())
-                    .unwrap_or_default()
+    let live = get(body, &o.path).cloned().unwrap_or(Value::Null);
+    let want = o.value.clone().unwrap_or(Value::Null);
+    format!("{}: {}", o.label, difference(&live, &want))
+}
+
+/// The difference of two values as written (compared normalized: the server's defaults and
+/// list order are no difference).
+fn difference(live: &Value, want: &Value) -> String {
+    let same = |a: &Value, b: &Value| normalize(a.clone()) == normalize(b.clone());
+    match (live, want) {
+        (Value::Array(_) | Value::Null, Value::Array(_)) | (Value::Array(_), Value::Null) => {
+            let items = |v: &Value| v.as_array().cloned().unwrap_or_default();
+            let (l, w) = (items(live), items(want));
+            let names = |from: &[Value], other: &[Value]| -> Vec<String> {
+                from.iter()
+                    .filter(|x| !other.iter().any(|y| same(x, y)))
+                    .map(short)
+                    .collect()
             };
-            let (l, w) = (items(&live), items(&want));
-            let added: Vec<&String> = w.iter().filter(|x| !l.contains(x)).collect();
-            let removed: Vec<&String> = l.iter().filter(|x| !w.contains(x)).collect();
+            let (added, removed) = (names(&w, &l), names(&l, &w));
+            let changed: Vec<String> = added
+                .iter()
+                .filter(|a| removed.contains(a))
+                .cloned()
+                .collect();
             let mut parts = Vec::new();
-            if !added.is_empty() {
-                parts.push(format!("adds {}", join(&added)));
+            for (verb, list) in [("adds", &added), ("removes", &removed)] {
+                let only: Vec<&str> = list
+                    .iter()
+                    .filter(|x| !changed.contains(x))
+                    .map(String::as_str)
+                    .collect();
+                if !only.is_empty() {
+                    parts.push(format!("{verb} {}", only.join(", ")));
+                }
             }
-            if !removed.is_empty() {
-                parts.push(format!("removes {}", join(&removed)));
+            if !changed.is_empty() {
+                parts.push(format!("changes {}", changed.join(", ")));
             }
-            format!("{}: {}", o.label, parts.join(", "))
+            parts.join(", ")
         }
-        // Shown as written (the normalized form drops the server's defaults, e.g. `ENFORCED`).
-        _ => format!(
-            "{}: {} → {}",
-            o.label,
-            short(get(body, &o.path).unwrap_or(&Value::Null)),
-            short(o.value.as_ref().unwrap_or(&Value::Null))
-        ),
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter_map(|k| {
+                    let (x, y) = (
+                        a.get(k).unwrap_or(&Value::Null),
+                        b.get(k).unwrap_or(&Value::Null),
+                    );
+                    (!same(x, y)).then(|| format!("{k} {}", difference(x, y)))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        _ => format!("{} → {}", short(live), short(want)),
     }
 }
 
@@ -313,6 +344,33 @@ mod tests {
         assert_eq!(
             describe(&o, &live),
             "egress allowed domains: adds c.com, removes b.com"
+        );
+    }
+
+    #[test]
+    fn plan_text_names_the_rule_that_changed_and_the_mode_as_written() {
+        let path: &[&str] = &["ingress", "public_access"];
+        let rule = |ips: &[&str]| json!({"label": "office", "origin": {"included_ip_ranges": {"ip_ranges": ips}}});
+        let o = Owned::set(
+            path,
+            "ingress public access",
+            json!({"restriction_mode": "RESTRICTED_ACCESS", "allow_rules": [rule(&["10.0.0.0/8"])]}),
+        );
+        let live = json!({"ingress": {"public_access":
+            {"restriction_mode": "RESTRICTED_ACCESS", "allow_rules": [rule(&["10.1.0.0/16"])]}}});
+        assert_eq!(
+            describe(&o, &live),
+            "ingress public access: allow_rules changes office"
+        );
+        let e = Owned::set(
+            &["egress", "network_access", "policy_enforcement"],
+            "egress enforcement",
+            json!({"enforcement_mode": "ENFORCED", "dry_run_mode_product_filter": []}),
+        );
+        let live = json!({"egress": {"network_access": {"policy_enforcement": {"enforcement_mode": "DRY_RUN"}}}});
+        assert_eq!(
+            describe(&e, &live),
+            "egress enforcement: enforcement_mode DRY_RUN → ENFORCED"
         );
     }
 
