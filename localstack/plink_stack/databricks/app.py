@@ -2,8 +2,9 @@
 ``reset()`` and ``serve_workspace_hosts()``; ``fixtures()`` feeds ``GET /_plink/fixtures``).
 
 Request flow: ``/_plink/*`` control routes -> otherwise, under the model lock, route by host kind
-(account host, or a workspace host / ``X-Databricks-Workspace-Id``), authenticate (auth.py), call the
-handler, render JSON. Errors are rendered in the Databricks shape (errors.py); unknown routes give
+(account host, or a workspace host / ``X-Databricks-Workspace-Id``), authenticate (auth.py), on workspace
+APIs judge the request by the workspace's IP access lists and then its context-based ingress policy
+(``_front_door``), call the handler, render JSON. Errors are rendered in the Databricks shape (errors.py); unknown routes give
 404 ``ENDPOINT_NOT_FOUND``; OAuth endpoint errors use the RFC 6749 shape.
 """
 import json
@@ -15,7 +16,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from .. import clock, settings
-from . import auth, errors, fixtures as fx, hosts, ingress, paging, routes, traffic, workspaces
+from . import auth, errors, fixtures as fx, hosts, ingress, ip_access_lists, paging, routes, traffic, workspaces
 from .context import Ctx
 from .model import MODEL
 from .ticker import Ticker
@@ -140,13 +141,21 @@ def _handle(request: Request, environ, base_url: str) -> Response:
 
         if endpoint in routes.WORKSPACE_HANDLERS:
             ctx.principal = auth.require_workspace(request, ws)
-            ingress.enforce(MODEL, ws, request)
+            _front_door(ws, request)
             result = routes.WORKSPACE_HANDLERS[endpoint](ctx, **args)
         else:
             ctx.principal = auth.require_account(request, args["account_id"])
             result = routes.ACCOUNT_HANDLERS[endpoint](ctx, **args)
     status, body = result if isinstance(result, tuple) else (200, result)
     return _json(status, body)
+
+
+def _front_door(ws, request: Request) -> None:
+    """The workspace's own network controls, for every authenticated workspace-API request (model lock
+    held): IP access lists first, then context-based ingress. A block by either is a 403; an IP ACL block
+    stops before ingress (so it is not logged in ``inbound_network``)."""
+    ip_access_lists.enforce(MODEL, ws, request)
+    ingress.enforce(MODEL, ws, request)
 
 
 def _token(request: Request, account_id: str, audience: str) -> Response:

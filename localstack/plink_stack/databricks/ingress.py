@@ -3,8 +3,9 @@ on the emulator's own workspace API.
 
 Every authenticated workspace-API request (workspace host, or account host + ``X-Databricks-Workspace-Id``)
 is judged against the ``ingress`` and ``ingress_dry_run`` sections of the network policy bound to that
-workspace. Discovery documents and the OIDC token endpoint are not judged (so a client can always get
-a token and see the 403 on the API itself).
+workspace, after the workspace's IP access lists (``ip_access_lists.enforce``; a request they block never
+gets here and is not logged). Discovery documents and the OIDC token endpoint are not judged (so a
+client can always get a token and see the 403 on the API itself).
 
 The request's context:
 * source address: header ``X-Plink-Source-Ip`` (tests choose it), else the TCP peer (127.0.0.1);
@@ -158,9 +159,17 @@ def judge(model, ws, ip, request_type, method, identity, event_time=None) -> dic
     return out
 
 
+def source_ip(request) -> str:
+    """The request's source address: header ``X-Plink-Source-Ip`` (tests choose it), else the TCP peer.
+    Shared by ingress, IP access list enforcement and the IP access list caller lock-out check. The value
+    is not validated here: an address that does not parse matches no IP range / list."""
+    return (request.headers.get(SOURCE_HEADER) or "").strip() or request.remote_addr or "127.0.0.1"
+
+
 def enforce(model, ws, request) -> None:
-    """Called for every authenticated workspace-API request (model lock held): 403 when denied."""
-    ip = request.headers.get(SOURCE_HEADER) or request.remote_addr or "127.0.0.1"
+    """Called for every authenticated workspace-API request (model lock held) after the workspace's IP
+    access lists (``ip_access_lists.enforce``): 403 when denied."""
+    ip = source_ip(request)
     request_type = (request.headers.get(REQUEST_TYPE_HEADER) or "WORKSPACE_API").upper()
     if request_type not in REQUEST_TYPES:
         request_type = "WORKSPACE_API"

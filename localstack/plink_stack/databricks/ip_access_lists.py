@@ -8,13 +8,26 @@ seed 003 describes the workspace feature from the user side.
 * ``list_type`` ``ALLOW``|``BLOCK`` (case-sensitive); ``ip_addresses`` IPv4 addresses or IPv4 CIDRs
   (host bits allowed, IPv6 refused) -> 400 ``INVALID_PARAMETER_VALUE`` otherwise.
 * At most 1000 values across all lists of the scope (one CIDR = one value) -> 400 ``QUOTA_EXCEEDED``.
-* Workspace level, once ``enableIpAccessLists`` is ``"true"``: a change after which the caller's own IP
-  (127.0.0.1 here) would be blocked is refused with 400 ``INVALID_STATE`` (block lists first; if any
-  enabled allow list exists the IP must be in one). Requests themselves are not filtered.
+* Workspace level, once ``enableIpAccessLists`` is ``"true"``:
+  - every authenticated workspace-API request (the same set ``ingress.py`` judges, and before it) is
+    judged against the workspace's **enabled** lists (``enforce``): block lists first (a match blocks),
+    then, if at least one enabled allow list exists, the source must be in one. Blocked -> 403
+    ``PERMISSION_DENIED`` ``Source IP address: <ip> is blocked by Databricks IP ACL for workspace: <id>``
+    (code and wording UNCONFIRMED; the wording is what public reports quote). Nothing is logged to the
+    system tables. The IP access list and workspace-conf APIs are judged too (a locked-out caller cannot
+    undo the lock-out from that address);
+  - a change after which the caller's own source address would be blocked is refused with 400
+    ``INVALID_STATE`` (same rule, ``check_self_block``).
+  Source address = ``ingress.source_ip`` (header ``X-Plink-Source-Ip``, else the TCP peer). An address
+  that does not parse (or IPv6: lists are IPv4-only) is in no list: never blocked by a block list, always
+  blocked when an enabled allow list exists.
+* Account-level lists are stored and served but not enforced (the account IP ACL enable setting, §6.4,
+  is not implemented).
 """
 import ipaddress
 
 from . import errors, fixtures
+from .ingress import source_ip
 from .context import Ctx, get_bool, get_str, get_str_list
 from .model import IpAccessList, new_id, now_ms
 
@@ -69,12 +82,24 @@ def _check_quota(lists: dict, replacing: str | None, new_values: list) -> None:
             f"Total number of IP addresses and CIDR ranges ({total}) exceeds the limit of {MAX_VALUES}.")
 
 
+def _parse(ip: str):
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
 def _blocks(entries, ip: str) -> bool:
-    addr = ipaddress.ip_address(ip)
+    """True when the **enabled** lists among ``entries`` block ``ip`` (§6.1): a block-list match blocks;
+    otherwise, if at least one enabled allow list exists, ``ip`` must be in one. Disabled lists are ignored."""
+    addr = _parse(ip)
     active = [e for e in entries if e.enabled]
 
     def contains(e):
-        return any(addr in ipaddress.ip_network(v, strict=False) for v in e.ip_addresses)
+        return addr is not None and any(addr in ipaddress.ip_network(v, strict=False) for v in e.ip_addresses)
 
     if any(e.list_type == "BLOCK" and contains(e) for e in active):
         return True
@@ -82,13 +107,25 @@ def _blocks(entries, ip: str) -> bool:
     return bool(allows) and not any(contains(e) for e in allows)
 
 
-def check_self_block(ctx: Ctx, entries, enabled: bool) -> None:
-    """Refuse a workspace configuration that would lock the caller out (§6.1)."""
-    ip = ctx.request.remote_addr or "127.0.0.1"
-    try:
-        ipaddress.IPv4Address(ip)
-    except ValueError:
+def feature_enabled(model, workspace_id: int) -> bool:
+    return model.workspace_conf.get(workspace_id, {}).get("enableIpAccessLists") == "true"
+
+
+def enforce(model, ws, request) -> None:
+    """Called for every authenticated workspace-API request (model lock held), before ingress: 403 when
+    the workspace has ``enableIpAccessLists = "true"`` and its enabled lists block the source address."""
+    if not feature_enabled(model, ws.workspace_id):
         return
+    ip = source_ip(request)
+    if _blocks(model.ip_lists.get(("workspace", ws.workspace_id), {}).values(), ip):
+        raise errors.permission_denied(
+            f"Source IP address: {ip} is blocked by Databricks IP ACL for workspace: {ws.workspace_id}")
+
+
+def check_self_block(ctx: Ctx, entries, enabled: bool) -> None:
+    """Refuse a workspace configuration that would lock the caller out (§6.1). The caller is the
+    request's source address, the same one ``enforce`` judges."""
+    ip = source_ip(ctx.request)
     if enabled and _blocks(entries, ip):
         raise errors.invalid_state(
             f"Your current IP {ip} will not be allowed to access the workspace under current configuration.")
@@ -96,8 +133,7 @@ def check_self_block(ctx: Ctx, entries, enabled: bool) -> None:
 
 def _after_change(ctx: Ctx, scope: tuple, lists: dict) -> None:
     if scope[0] == "workspace":
-        enabled = ctx.model.workspace_conf.get(scope[1], {}).get("enableIpAccessLists") == "true"
-        check_self_block(ctx, lists.values(), enabled)
+        check_self_block(ctx, lists.values(), feature_enabled(ctx.model, scope[1]))
 
 
 def _lookup(lists: dict, list_id: str) -> IpAccessList:

@@ -7,7 +7,10 @@
 * Unknown keys on either -> 400 ``INVALID_PARAMETER_VALUE`` with message ``Invalid keys: ["a","b"]``
   (the prefix Terraform parses, §6.2). Boolean keys only take ``"true"``/``"false"``.
 * Setting ``enableIpAccessLists`` to ``"true"`` is refused with 400 ``INVALID_STATE`` if the current
-  lists would block the caller (same rule as ``ip_access_lists``).
+  lists would block the caller (same rule and same source address as ``ip_access_lists``: header
+  ``X-Plink-Source-Ip``, else the TCP peer).
+* While the feature is on, this API is itself judged by the IP access lists (``ip_access_lists.enforce``),
+  so a blocked source cannot switch it off again.
 """
 import json
 
