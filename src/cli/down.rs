@@ -50,6 +50,10 @@ pub struct DownArgs {
     /// tags. Without this flag adopted resources are only released from the state.
     #[arg(long)]
     delete_adopted: bool,
+
+    /// Restore the IP access lists switch even if that blocks an operator network.
+    #[arg(long)]
+    allow_lockout: bool,
 }
 
 /// `plink down`: tear the deployments down, with a live progress view.
@@ -57,6 +61,7 @@ pub async fn run(args: DownArgs) -> anyhow::Result<u8> {
     let options = &DownOptions {
         rebind_to: args.rebind_to,
         delete_adopted: args.delete_adopted,
+        allow_lockout: args.allow_lockout,
     };
     each::run_live(COMMAND, &args.target, |d, events, interrupt| async move {
         let outcome = ops::down::run(&d, options, events, interrupt).await?;

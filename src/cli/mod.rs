@@ -8,6 +8,7 @@ mod down;
 mod each;
 pub mod exit;
 mod iam_policy;
+mod ip;
 mod logging;
 mod plan;
 mod progress;
@@ -72,6 +73,8 @@ enum Command {
     /// the compute that tried it, and whether the workflow file allows it now; then the exact
     /// lines that would allow the rest. `up` refuses to leave dry run while there are any.
     Denials(denials::DenialsArgs),
+    /// Workspace IP access lists (ip-access-lists deployments): `plink ip check WORKFLOW ADDRESS...`.
+    Ip(ip::IpArgs),
     /// Check a workflow file without touching any cloud.
     Validate(validate::ValidateArgs),
     /// Release the deployment's lock after a crashed or hung command.
@@ -137,6 +140,7 @@ pub fn main() -> ExitCode {
             Command::Plan(args) => plan::run(args).await,
             Command::Down(args) => down::run(args).await,
             Command::Denials(args) => denials::run(args).await,
+            Command::Ip(args) => ip::run(args).await,
             Command::Validate(args) => validate::run(args),
             Command::Unlock(args) => unlock::run(args),
             Command::IamPolicy(args) => iam_policy::run(args),
@@ -163,6 +167,7 @@ impl Command {
             Self::Plan(_) => "plan",
             Self::Down(_) => "down",
             Self::Denials(_) => "denials",
+            Self::Ip(_) => "ip",
             Self::Validate(_) => "validate",
             Self::Unlock(_) => "unlock",
             Self::IamPolicy(_) => "iam-policy",
@@ -181,6 +186,8 @@ mod tests {
             let name = sub.get_name();
             let args: &[&str] = if name == "iam-policy" {
                 &["plink", "iam-policy"]
+            } else if name == "ip" {
+                &["plink", "ip", "check", "wf.toml", "10.0.0.1"]
             } else {
                 &["plink", name, "wf.toml"]
             };
@@ -189,7 +196,7 @@ mod tests {
             assert_eq!(cli.command.name(), name);
             named += 1;
         }
-        assert_eq!(named, 8);
+        assert_eq!(named, 9);
     }
 
     /// The engine names no command and never exits the process: resume advice and the exit on a

@@ -32,6 +32,10 @@ pub struct UpFlags {
     /// file does not allow: they are blocked from then on.
     #[arg(long)]
     accept_denials: bool,
+
+    /// Apply IP access list changes even when they block a network of access.operator_cidrs.
+    #[arg(long)]
+    allow_lockout: bool,
 }
 
 impl UpFlags {
@@ -40,6 +44,7 @@ impl UpFlags {
             replace_ncc_binding: self.replace_ncc_binding,
             replace_policy_binding: self.replace_policy_binding,
             accept_denials: self.accept_denials,
+            allow_lockout: self.allow_lockout,
         }
     }
 }

@@ -18,6 +18,7 @@ workflows/bad.toml:9:1: aws.vpcc: unknown key; expected one of: region, profile,
 ([`AwsSettings`], [`DatabricksSettings`], …) say the same per field.
 */
 
+mod cidr;
 mod decode;
 mod dns;
 mod error;
@@ -34,6 +35,7 @@ mod workflow;
 
 use std::path::{Path, PathBuf};
 
+pub use cidr::Ipv4Net;
 pub use dns::MAX_DOMAIN_NAMES;
 pub use error::{ConfigError, Diagnostic, DiagnosticKind, InvalidValue, Location};
 pub use names::{DEPLOYMENT_NAME_MAX, DeploymentName, ELB_NAME_MAX, NccName};

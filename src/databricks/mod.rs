@@ -42,6 +42,7 @@ pub mod config;
 pub mod error;
 mod error_body;
 mod http;
+mod ip_lists;
 mod layers;
 pub mod model;
 mod ncc;
@@ -58,6 +59,7 @@ pub use config::{
 };
 pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
 pub use http::ClientOptions;
+pub use ip_lists::IpAccessList;
 pub use model::{
     ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,
     RuleTarget, UpdateRule, Warehouse, Workspace, WorkspaceNetworkOption, WorkspaceStatus,

@@ -408,14 +408,14 @@ impl WorkspaceClient {
         }
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
         &self,
         request: ApiRequest,
     ) -> Result<T, DatabricksError> {
         self.session.call(&self.route(request)).await
     }
 
-    async fn send(&self, request: ApiRequest) -> Result<Vec<u8>, DatabricksError> {
+    pub(crate) async fn send(&self, request: ApiRequest) -> Result<Vec<u8>, DatabricksError> {
         self.session.execute(&self.route(request)).await
     }
 

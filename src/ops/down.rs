@@ -87,6 +87,7 @@ pub async fn run(
     let rule_before: Option<RuleDown> = rule_down.and_then(|d| store.snapshot().outputs(d));
     let resources = Options {
         down: options.clone(),
+        allow_lockout: options.allow_lockout,
         ..Options::default()
     };
     let env = Arc::new(

@@ -3,6 +3,7 @@
 pub mod denials;
 mod deployment;
 pub mod down;
+pub mod ip_check;
 pub mod orphans;
 pub mod plan;
 pub mod plan_view;

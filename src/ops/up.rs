@@ -29,6 +29,8 @@ pub struct UpOptions {
     pub replace_policy_binding: bool,
     /// Leave dry run despite denials the workflow file does not handle.
     pub accept_denials: bool,
+    /// Apply IP access list changes that block an operator network.
+    pub allow_lockout: bool,
 }
 
 impl UpOptions {
@@ -38,6 +40,7 @@ impl UpOptions {
             replace_ncc_binding: self.replace_ncc_binding,
             replace_policy_binding: self.replace_policy_binding,
             accept_denials: self.accept_denials,
+            allow_lockout: self.allow_lockout,
             ..Options::default()
         }
     }

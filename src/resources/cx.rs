@@ -18,6 +18,8 @@ pub struct DownOptions {
     pub rebind_to: Option<String>,
     /// Delete what plink adopted (it existed before `plink up`) as well.
     pub delete_adopted: bool,
+    /// Restore IP access lists even if that blocks an operator network.
+    pub allow_lockout: bool,
 }
 
 /// The command's options that change what resources do.
@@ -30,6 +32,8 @@ pub struct Options {
     /// Leave dry run although the denial logs show what enforcement would block
     /// (`--accept-denials`).
     pub accept_denials: bool,
+    /// Apply IP access list changes that block an operator network (`--allow-lockout`).
+    pub allow_lockout: bool,
     /// `plink down`'s options.
     pub down: DownOptions,
 }

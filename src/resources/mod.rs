@@ -39,6 +39,7 @@ pub mod buckets;
 pub mod coordination;
 pub mod endpoint;
 pub mod endpoint_service;
+pub mod ip_access;
 pub mod listener;
 pub mod load_balancer;
 pub mod ncc;

@@ -12,6 +12,7 @@
 
 mod databricks_side;
 mod graph;
+pub mod ip_access_lists;
 pub mod network_policy;
 pub mod nlb_service;
 mod privatelink;
@@ -121,6 +122,7 @@ pub static KINDS: &[&dyn WorkflowKind] = &[
     &nlb_service::NlbService,
     &s3_native::S3Native,
     &network_policy::NetworkPolicyKind,
+    &ip_access_lists::IpAccessLists,
     #[cfg(test)]
     &test_sg::TestSecurityGroup,
 ];

@@ -1,0 +1,581 @@
+//! A workspace's IP access lists and their switch (reference §6.1–6.2; issue #12), on the
+//! workspace's own API.
+//!
+//! Identity: each list by its label (the natural key: found before made, so a create whose answer
+//! was lost is found by it). Lists plink did not create are left alone and counted against the
+//! 1000-value limit, unless `exclusive`. Before any change, the configuration each step would
+//! leave is evaluated as Databricks does ([`eval`]) for the operator networks, and a change that
+//! would block one is refused (unless `--allow-lockout`): once locked out, nothing — plink
+//! included — can undo it from there.
+
+pub mod eval;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
+use crate::config::Ipv4Net;
+use crate::databricks::{ErrorKind, IpAccessList, WorkspaceClient};
+use crate::engine::StepError;
+use crate::state::Intent;
+use eval::{Acl, AclList};
+
+/// At most this many values across all lists of a workspace (reference §6.1).
+pub const MAX_VALUES: usize = 1000;
+
+/// One list the workflow wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredList {
+    pub label: String,
+    pub allow: bool,
+    pub nets: Vec<Ipv4Net>,
+    pub enabled: bool,
+}
+
+impl DesiredList {
+    fn list_type(&self) -> &'static str {
+        if self.allow { "ALLOW" } else { "BLOCK" }
+    }
+
+    fn values(&self) -> Vec<String> {
+        self.nets.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// The IP access configuration of one workspace.
+pub struct IpAccess {
+    pub workspace_id: i64,
+    pub lists: Vec<DesiredList>,
+    /// The switch.
+    pub enabled: bool,
+    /// plink owns every list of the workspace (deletes the others).
+    pub exclusive: bool,
+    /// Networks that must never be blocked.
+    pub operators: Vec<Ipv4Net>,
+}
+
+/// The workspace as read.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub lists: Vec<IpAccessList>,
+    pub enabled: bool,
+}
+
+/// What the state keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpAccessRecord {
+    pub workspace_id: i64,
+    /// The lists plink manages.
+    pub lists: Vec<ManagedList>,
+    /// The switch before plink changed it (what `down` restores).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_before: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagedList {
+    pub label: String,
+    pub list_id: String,
+    /// plink created it (else it existed with this label and is only managed: `down` leaves it).
+    pub created: bool,
+}
+
+/// One change, in the order it is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Switch(bool),
+    Delete { list_id: String, label: String },
+    Create(DesiredList),
+    Update { list_id: String, list: DesiredList },
+}
+
+const LOCKOUT_HINT: &str = "fix the lists or access.operator_cidrs in the workflow file, or pass --allow-lockout if blocking that network is intended";
+
+/// A workspace's lists as [`eval`] sees them (a value that does not parse counts for nothing).
+fn acl_of(lists: &[IpAccessList], enabled: bool) -> Acl {
+    Acl {
+        enabled,
+        lists: lists
+            .iter()
+            .map(|l| AclList {
+                label: l.label.clone(),
+                allow: l.list_type == "ALLOW",
+                enabled: l.enabled,
+                nets: l
+                    .ip_addresses
+                    .iter()
+                    .filter_map(|a| Ipv4Net::parse(a).ok())
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The addresses of a live list, normalised (for comparison with the file's).
+fn live_nets(l: &IpAccessList) -> Vec<String> {
+    let mut v: Vec<String> = l
+        .ip_addresses
+        .iter()
+        .map(|a| Ipv4Net::parse(a).map_or_else(|_| a.clone(), |n| n.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+impl IpAccess {
+    /// The client of the workspace's API.
+    pub async fn client(env: &Env, id: i64) -> Res<WorkspaceClient> {
+        let db = &env.databricks;
+        let ws = db.get_workspace(id).await.map_err(|e| match e.kind() {
+            ErrorKind::NotFound => StepError::needs_user(
+                format!(
+                    "workspace {id} does not exist in account {}",
+                    db.account_id()
+                ),
+                "check databricks.workspace_ids in the workflow file",
+            ),
+            _ => errors::databricks(&format!("reading workspace {id}"), e),
+        })?;
+        db.workspace(&ws).map_err(|e| {
+            errors::databricks(&format!("workspace {id}: its API cannot be reached"), e)
+        })
+    }
+
+    /// A workspace call's error: a refusal by the workspace's own controls is said as such.
+    pub fn error(
+        id: i64,
+        host: &str,
+        what: &str,
+        e: crate::databricks::DatabricksError,
+    ) -> StepError {
+        match e.kind() {
+            ErrorKind::PermissionDenied => StepError::needs_user(
+                format!("workspace {id} ({host}) refuses plink's request ({what}): {}", e.summary()),
+                "its IP access lists (or ingress rules) block this machine's address: change them from an allowed \
+                 network or the account console, then run plink again",
+            )
+            .with_source(e),
+            ErrorKind::InvalidState => StepError::needs_user(
+                format!("workspace {id}: Databricks refuses {what}: {}", e.summary()),
+                "the change would block the address plink calls from: add it to an allow list (and to access.operator_cidrs)",
+            )
+            .with_source(e),
+            _ => errors::databricks(&format!("workspace {id} ({host}): {what}"), e),
+        }
+    }
+
+    async fn read(&self, env: &Env) -> Res<Snapshot> {
+        let c = Self::client(env, self.workspace_id).await?;
+        let id = self.workspace_id;
+        let lists = c
+            .list_ip_access_lists()
+            .await
+            .map_err(|e| Self::error(id, c.host(), "listing IP access lists", e))?;
+        let enabled = c
+            .ip_access_enabled()
+            .await
+            .map_err(|e| Self::error(id, c.host(), "reading enableIpAccessLists", e))?;
+        Ok(Snapshot { lists, enabled })
+    }
+
+    /// Whether plink manages the live list `l` (its label is the file's, or plink created it).
+    fn managed(&self, rec: &IpAccessRecord, l: &IpAccessList) -> bool {
+        self.lists.iter().any(|d| d.label == l.label)
+            || rec
+                .lists
+                .iter()
+                .any(|m| m.list_id == l.list_id && m.created)
+    }
+
+    /// The changes from `live` to what the file wants, in a safe order: a switch-off first;
+    /// allow lists (those covering the operator networks first) before deletions; block lists
+    /// after them; a switch-on last.
+    pub fn steps(&self, rec: &IpAccessRecord, live: &Snapshot) -> Vec<Step> {
+        let mut out = Vec::new();
+        if live.enabled && !self.enabled {
+            out.push(Step::Switch(false));
+        }
+        let mut upserts = Vec::new();
+        for d in &self.lists {
+            let mut want: Vec<String> = d.values();
+            want.sort();
+            match live.lists.iter().find(|l| l.label == d.label) {
+                None => upserts.push(Step::Create(d.clone())),
+                Some(l)
+                    if l.list_type != d.list_type()
+                        || live_nets(l) != want
+                        || l.enabled != d.enabled =>
+                {
+                    upserts.push(Step::Update {
+                        list_id: l.list_id.clone(),
+                        list: d.clone(),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let covers = |s: &Step| match s {
+            Step::Create(d) | Step::Update { list: d, .. } => {
+                d.allow
+                    && self
+                        .operators
+                        .iter()
+                        .any(|o| d.nets.iter().any(|n| n.overlaps(*o)))
+            }
+            _ => false,
+        };
+        let allow =
+            |s: &Step| matches!(s, Step::Create(d) | Step::Update { list: d, .. } if d.allow);
+        upserts.sort_by_key(|s| (!allow(s), !covers(s)));
+        let (allows, blocks): (Vec<Step>, Vec<Step>) = upserts.into_iter().partition(allow);
+        out.extend(allows);
+        for l in &live.lists {
+            let ours_but_gone = !self.lists.iter().any(|d| d.label == l.label)
+                && rec
+                    .lists
+                    .iter()
+                    .any(|m| m.list_id == l.list_id && m.created);
+            if ours_but_gone || (self.exclusive && !self.managed(rec, l)) {
+                out.push(Step::Delete {
+                    list_id: l.list_id.clone(),
+                    label: l.label.clone(),
+                });
+            }
+        }
+        out.extend(blocks);
+        if !live.enabled && self.enabled {
+            out.push(Step::Switch(true));
+        }
+        out
+    }
+
+    /// The configuration after applying `step` to `acl`.
+    fn apply(acl: &mut Acl, step: &Step) {
+        let entry = |d: &DesiredList| AclList {
+            label: d.label.clone(),
+            allow: d.allow,
+            enabled: d.enabled,
+            nets: d.nets.clone(),
+        };
+        match step {
+            Step::Switch(on) => acl.enabled = *on,
+            Step::Delete { label, .. } => acl.lists.retain(|l| &l.label != label),
+            Step::Create(d) => acl.lists.push(entry(d)),
+            Step::Update { list, .. } => {
+                acl.lists.retain(|l| l.label != list.label);
+                acl.lists.push(entry(list));
+            }
+        }
+    }
+
+    /// Refuses `steps` when the configuration after any of them would block an operator
+    /// network (the guard of issue #12 item 3), unless `--allow-lockout`.
+    pub fn guard(&self, env: &Env, live: &Snapshot, steps: &[Step]) -> Res<()> {
+        if env.options.allow_lockout {
+            return Ok(());
+        }
+        let mut acl = acl_of(&live.lists, live.enabled);
+        for step in steps {
+            Self::apply(&mut acl, step);
+            if let Some((net, why)) = acl.lockout(&self.operators) {
+                return Err(StepError::needs_user(
+                    format!(
+                        "workspace {}: refusing to {}: operator network {net} would be blocked ({why})",
+                        self.workspace_id,
+                        describe(step)
+                    ),
+                    LOCKOUT_HINT,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The 1000-value limit, counting the lists plink does not manage.
+    fn check_quota(&self, rec: &IpAccessRecord, live: &Snapshot) -> Res<()> {
+        let ours: usize = self.lists.iter().map(|d| d.nets.len()).sum();
+        let others: usize = live
+            .lists
+            .iter()
+            .filter(|l| !self.exclusive && !self.managed(rec, l))
+            .map(|l| l.ip_addresses.len())
+            .sum();
+        if ours + others > MAX_VALUES {
+            return Err(StepError::needs_user(
+                format!(
+                    "workspace {}: {ours} values in the workflow file's lists + {others} in lists plink does not manage \
+                     exceed the {MAX_VALUES} Databricks allows",
+                    self.workspace_id
+                ),
+                "shorten the lists, or set access.exclusive = true to replace the others",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration the file leads to (for `plink ip check`): `live` after every step.
+    pub fn planned(&self, rec: &IpAccessRecord, live: &Snapshot) -> Acl {
+        let mut acl = acl_of(&live.lists, live.enabled);
+        for step in self.steps(rec, live) {
+            Self::apply(&mut acl, &step);
+        }
+        acl
+    }
+
+    /// The live configuration as [`eval`] sees it.
+    pub fn acl(live: &Snapshot) -> Acl {
+        acl_of(&live.lists, live.enabled)
+    }
+
+    /// Reads workspace `self.workspace_id` (for `plink ip check`).
+    ///
+    /// # Errors
+    /// The workspace cannot be reached or refuses plink.
+    pub async fn snapshot(&self, env: &Env) -> Res<Snapshot> {
+        self.read(env).await
+    }
+}
+
+/// One step in words.
+fn describe(step: &Step) -> String {
+    let values = |d: &DesiredList| {
+        format!(
+            "{} list {:?} ({} value(s){})",
+            if d.allow { "allow" } else { "block" },
+            d.label,
+            d.nets.len(),
+            if d.enabled { "" } else { ", disabled" }
+        )
+    };
+    match step {
+        Step::Switch(true) => "switch IP access lists on".into(),
+        Step::Switch(false) => "switch IP access lists off".into(),
+        Step::Delete { label, .. } => format!("delete list {label:?}"),
+        Step::Create(d) => format!("create {}", values(d)),
+        Step::Update { list, .. } => format!("update {}", values(list)),
+    }
+}
+
+#[async_trait]
+impl Resource for IpAccess {
+    type Inputs = ();
+    type Live = Snapshot;
+    type Record = IpAccessRecord;
+    type Fix = Step;
+
+    const NOUN: &'static str = "IP access lists";
+
+    fn describe(&self) -> String {
+        format!(
+            "IP access lists of workspace {} ({} list(s), {})",
+            self.workspace_id,
+            self.lists.len(),
+            if self.enabled { "on" } else { "off" }
+        )
+    }
+
+    fn label(&self, _: &Self::Live) -> String {
+        format!("of workspace {}", self.workspace_id)
+    }
+
+    fn creates(&self) -> bool {
+        false
+    }
+
+    async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
+        Ok(Found::Recorded(self.read(cx.env).await?))
+    }
+
+    async fn compare(&self, cx: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Vec<Change<Step>>> {
+        let rec: IpAccessRecord = cx.recorded();
+        self.check_quota(&rec, live)?;
+        let steps = self.steps(&rec, live);
+        self.guard(cx.env, live, &steps)?;
+        Ok(steps
+            .into_iter()
+            .map(|s| {
+                let text = describe(&s);
+                Change::new(text.clone(), text, s)
+            })
+            .collect())
+    }
+
+    /// One call per step, intent first. A created list is recorded at once (by label: a lost
+    /// answer is found by it on the next run).
+    async fn update(&self, cx: &Cx<'_>, _: &(), _: &Self::Live, step: &Step) -> Res<()> {
+        let id = self.workspace_id;
+        let c = Self::client(cx.env, id).await?;
+        let what = describe(step);
+        let fail = |e| Self::error(id, c.host(), &what, e);
+        let intent = |action: &str, key: &str| {
+            Intent::new(action)
+                .key("workspace_id", id.to_string())
+                .key("label", key)
+        };
+        match step {
+            Step::Switch(on) => {
+                cx.begin(intent("switch_ip_access_lists", &on.to_string()))?;
+                c.set_ip_access_enabled(*on).await.map_err(fail)?;
+            }
+            Step::Delete { list_id, label } => {
+                cx.begin(intent("delete_ip_access_list", label))?;
+                match c.delete_ip_access_list(list_id).await {
+                    Err(e) if e.kind() != ErrorKind::NotFound => return Err(fail(e)),
+                    _ => {}
+                }
+            }
+            Step::Create(d) => {
+                cx.begin(intent("create_ip_access_list", &d.label))?;
+                let made = c
+                    .create_ip_access_list(&d.label, d.list_type(), &d.values())
+                    .await
+                    .map_err(fail)?;
+                if !d.enabled {
+                    c.update_ip_access_list(&made.list_id, d.list_type(), &d.values(), false)
+                        .await
+                        .map_err(fail)?;
+                }
+                let mut rec: IpAccessRecord = cx.recorded();
+                rec.workspace_id = id;
+                rec.lists.retain(|m| m.label != d.label);
+                rec.lists.push(ManagedList {
+                    label: d.label.clone(),
+                    list_id: made.list_id,
+                    created: true,
+                });
+                cx.step.record(&rec)?;
+            }
+            Step::Update { list_id, list } => {
+                cx.begin(intent("update_ip_access_list", &list.label))?;
+                c.update_ip_access_list(list_id, list.list_type(), &list.values(), list.enabled)
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, _: &Self::Live) -> Res<Option<Self::Live>> {
+        self.read(cx.env).await.map(Some)
+    }
+
+    async fn record(&self, cx: &Cx<'_>, _: &(), live: &Self::Live) -> Res<Self::Record> {
+        let previous: IpAccessRecord = cx.recorded();
+        let pending = cx
+            .pending_intent()
+            .filter(|i| i.action == "create_ip_access_list")
+            .and_then(|i| i.natural_key.get("label").cloned());
+        let lists = self
+            .lists
+            .iter()
+            .filter_map(|d| {
+                let l = live.lists.iter().find(|l| l.label == d.label)?;
+                let created = previous
+                    .lists
+                    .iter()
+                    .any(|m| m.label == d.label && m.created)
+                    || pending.as_deref() == Some(d.label.as_str());
+                Some(ManagedList {
+                    label: d.label.clone(),
+                    list_id: l.list_id.clone(),
+                    created,
+                })
+            })
+            .collect();
+        Ok(IpAccessRecord {
+            workspace_id: self.workspace_id,
+            lists,
+            enabled_before: previous.enabled_before.or(Some(live.enabled)),
+        })
+    }
+
+    fn summary(&self, live: &Self::Live) -> String {
+        format!(
+            "IP access lists of workspace {}: {} list(s), {}",
+            self.workspace_id,
+            live.lists.len(),
+            if live.enabled { "on" } else { "off" }
+        )
+    }
+
+    async fn observe(&self, env: &Env, rec: &Self::Record, _: Option<&()>) -> Observation {
+        let mut o = Observation::default();
+        match self.read(env).await {
+            Ok(live) => {
+                let steps = self.steps(rec, &live);
+                o.line(
+                    "ip access",
+                    format!(
+                        "workspace {}: {}, {} list(s) ({} of plink's)",
+                        self.workspace_id,
+                        if live.enabled { "on" } else { "off" },
+                        live.lists.len(),
+                        live.lists.iter().filter(|l| self.managed(rec, l)).count()
+                    ),
+                );
+                o.set(
+                    &format!("ip_access_{}", self.workspace_id),
+                    serde_json::json!({
+                        "enabled": live.enabled,
+                        "lists": live.lists,
+                        "drift": steps.iter().map(describe).collect::<Vec<_>>(),
+                    }),
+                );
+            }
+            Err(e) => o.error(&format!("workspace {}", self.workspace_id), e),
+        }
+        o
+    }
+
+    /// Deletes the lists plink created and puts the switch back as it was, after the same
+    /// lockout check.
+    async fn teardown(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<()> {
+        let rec: IpAccessRecord = cx.recorded();
+        let live = self.read(cx.env).await?;
+        let mut steps = Vec::new();
+        let restore = rec.enabled_before.filter(|&b| b != live.enabled);
+        if restore == Some(false) {
+            steps.push(Step::Switch(false));
+        }
+        let pending = cx
+            .pending_intent()
+            .filter(|i| i.action == "create_ip_access_list")
+            .and_then(|i| i.natural_key.get("label").cloned());
+        for l in &live.lists {
+            let created = rec
+                .lists
+                .iter()
+                .any(|m| m.list_id == l.list_id && m.created)
+                || pending.as_deref() == Some(l.label.as_str());
+            if created {
+                steps.push(Step::Delete {
+                    list_id: l.list_id.clone(),
+                    label: l.label.clone(),
+                });
+            } else if self.managed(&rec, l) {
+                cx.note(format!(
+                    "workspace {}: leaving list {:?}: plink did not create it",
+                    self.workspace_id, l.label
+                ));
+            }
+        }
+        if restore == Some(true) {
+            steps.push(Step::Switch(true));
+        }
+        self.guard(cx.env, &live, &steps)?;
+        for step in &steps {
+            self.update(cx, &(), &live, step).await?;
+        }
+        cx.step.record(&super::Deleted {
+            deleted: steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Delete { list_id, .. } => Some(list_id.clone()),
+                    _ => None,
+                })
+                .collect(),
+        })?;
+        Ok(())
+    }
+}
