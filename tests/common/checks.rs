@@ -50,7 +50,7 @@ pub fn expected(spec: &WorkflowSpec) -> Vec<usize> {
         // Databricks' endpoint goes to S3 itself: no connection to a service of the customer.
         Kind::S3Native => vec![0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, spec.buckets().len()],
         // Account-wide: nothing in AWS, no NCC (its checks are `suite::check_policy_*`).
-        Kind::NetworkPolicy => vec![0; 12],
+        Kind::NetworkPolicy | Kind::IpAccessLists => vec![0; 12],
     }
 }
 

@@ -15,15 +15,17 @@ pub enum Kind {
     S3Native,
     /// `network-policy`, from its egress example.
     NetworkPolicy,
+    IpAccessLists,
 }
 
 impl Kind {
     /// Every kind the suites run on.
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::S3PrivateLink,
         Kind::NlbService,
         Kind::S3Native,
         Kind::NetworkPolicy,
+        Kind::IpAccessLists,
     ];
 
     /// The kind's name (its example is `workflows/<name>.toml`).
@@ -33,6 +35,7 @@ impl Kind {
             Kind::NlbService => "nlb-service",
             Kind::S3Native => "s3-native",
             Kind::NetworkPolicy => "network-policy",
+            Kind::IpAccessLists => "ip-access-lists",
         }
     }
 
@@ -44,9 +47,9 @@ impl Kind {
         }
     }
 
-    /// Whether the kind has an NCC (and AWS resources): the policy kind is account-wide.
+    /// Whether the kind has an NCC (and AWS resources): the policy and IP list kinds have not.
     pub fn has_ncc(self) -> bool {
-        self != Kind::NetworkPolicy
+        !matches!(self, Kind::NetworkPolicy | Kind::IpAccessLists)
     }
 }
 

@@ -280,6 +280,11 @@ fn crash_network_policy_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_
     crash_suite(Kind::NetworkPolicy, CI_RUNS_OTHER_KINDS);
 }
 
+#[test]
+fn crash_ip_access_lists_kill9_then_resume_leaves_no_duplicate_list_orphan_or_lost_state() {
+    crash_suite(Kind::IpAccessLists, CI_RUNS_OTHER_KINDS);
+}
+
 /// The suite on the example of `kind`: `ci_runs` runs unless `PLINK_CRASH_RUNS` says otherwise.
 fn crash_suite(kind: Kind, ci_runs: usize) {
     let knobs = knobs();

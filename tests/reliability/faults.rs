@@ -7,7 +7,7 @@
 //! A plan at rate `r` (per emulator):
 //! - `commit_then_timeout` (the change is committed, then its answer is lost: a 504 or a dropped
 //!   connection, alternating with the seed) with probability `r` on every create (AWS `Create*`,
-//!   Databricks POST of an NCC, a rule or a network policy) — or, in the "all changes" runs, on every change
+//!   Databricks POST of an NCC, a rule, a network policy or an IP access list) — or, in the "all changes" runs, on every change
 //!   (every non-read AWS action of `plink iam-policy`'s table: accept, reject, register, modify,
 //!   delete…; every Databricks POST, PATCH, DELETE);
 //! - then, on every call, `http_429` (with `Retry-After: 1`), `http_503`, `aws_throttle` (EC2
@@ -36,7 +36,7 @@ use crate::suite::{Deployment, Findings, PHASES, catch, secs, table};
 /// Which calls `commit_then_timeout` hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lost {
-    /// Creates only: AWS `Create*`, Databricks POST of an NCC, a rule or a network policy.
+    /// Creates only: AWS `Create*`, Databricks POST of an NCC, a rule, a network policy or an IP access list.
     Creates,
     /// Every change: AWS creates and every tag-scoped change (accept, reject, register, modify,
     /// delete…) from `plink iam-policy`'s action table; Databricks POST, PATCH and DELETE.
@@ -67,7 +67,7 @@ impl Lost {
     fn databricks_matches(self) -> Vec<Value> {
         match self {
             Lost::Creates => vec![json!({"method": "POST",
-                "path_regex": "/(network-connectivity-configs|private-endpoint-rules|network-policies)$"})],
+                "path_regex": "/(network-connectivity-configs|private-endpoint-rules|network-policies|ip-access-lists)$"})],
             // Every API change (token requests are not API calls).
             Lost::Changes => ["POST", "PUT", "PATCH", "DELETE"]
                 .iter()
@@ -246,6 +246,11 @@ fn faults_nlb_service_completes_without_duplicates() {
 #[test]
 fn faults_network_policy_completes_without_duplicates_or_a_lost_binding() {
     fault_suite(Kind::NetworkPolicy);
+}
+
+#[test]
+fn faults_ip_access_lists_complete_without_a_duplicate_list() {
+    fault_suite(Kind::IpAccessLists);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::Stack;
 use crate::common::checks::{assert_converged, counts, excess};
 use crate::common::cloud::Inventory;
-use crate::common::{Run, Workdir, WorkflowSpec};
+use crate::common::{Kind, Run, Workdir, WorkflowSpec};
 
 /// Tag key plink puts on every AWS resource it creates (`src/aws/tags.rs`).
 pub const TAG_DEPLOYMENT: &str = "plink:deployment";
@@ -216,8 +216,10 @@ pub fn duplicates(spec: &WorkflowSpec, inv: &Inventory) -> Vec<String> {
 fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
-    if !spec.kind.has_ncc() {
-        return check_policy(stack, d, true);
+    match spec.kind {
+        Kind::NetworkPolicy => return check_policy(stack, d, true),
+        Kind::IpAccessLists => return check_ip_access(stack, d, true),
+        _ => {}
     }
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     f.duplicates = excess(spec, &inv).iter().map(|(_, n, e)| n - e).sum();
@@ -244,8 +246,10 @@ fn check_up(stack: &Stack, d: &Deployment, last: &Run) -> Findings {
 fn check_down(stack: &Stack, d: &Deployment) -> Findings {
     let mut f = Findings::default();
     let spec = &d.wd.spec;
-    if !spec.kind.has_ncc() {
-        return check_policy(stack, d, false);
+    match spec.kind {
+        Kind::NetworkPolicy => return check_policy(stack, d, false),
+        Kind::IpAccessLists => return check_ip_access(stack, d, false),
+        _ => {}
     }
     let inv = stack.inventory(&spec.region, &spec.ncc_name);
     // Everything of plink's (the Databricks endpoints and rules ever made are Databricks' to
@@ -369,6 +373,94 @@ fn check_policy(stack: &Stack, d: &Deployment, up: bool) -> Findings {
         }
         if let Some(id) = recorded {
             f.problem(format!("the state still records policy {id} after down"));
+        }
+    }
+    f
+}
+
+/// An `ip-access-lists` deployment after `up` or `down`, per workspace of the example: after
+/// `up` each of its labels exactly once (a second list of a label is a duplicate), the switch on,
+/// and the state recording exactly the live ids of plink's lists; after `down` none of them, the
+/// switch back off (the stack starts with it off), nothing recorded.
+fn check_ip_access(stack: &Stack, d: &Deployment, up: bool) -> Findings {
+    let mut f = Findings::default();
+    let state = d.wd.state().unwrap_or_default();
+    let text = std::fs::read_to_string(&d.wd.workflow).expect("the workflow");
+    let doc: toml::Table = toml::from_str(&text).expect("the workflow parses");
+    let db = stack.databricks();
+    for &ws in &d.wd.spec.workspace_ids {
+        let labels: Vec<String> = doc["lists"]
+            .as_array()
+            .expect("lists")
+            .iter()
+            .filter(|l| {
+                l.get("workspaces")
+                    .and_then(|w| w.as_array())
+                    .is_none_or(|w| w.iter().any(|v| v.as_integer() == Some(ws)))
+            })
+            .map(|l| l["label"].as_str().unwrap().to_owned())
+            .collect();
+        let (lists, enabled) = stack.block_on(async {
+            let w = db.get_workspace(ws).await.expect("workspace");
+            let c = db.workspace(&w).expect("workspace client");
+            (
+                c.list_ip_access_lists().await.expect("lists"),
+                c.ip_access_enabled().await.expect("switch"),
+            )
+        });
+        let recorded: BTreeSet<String> = state["steps"][format!("ip_{ws}")]["outputs"]["lists"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["list_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for label in &labels {
+            let n = lists.iter().filter(|l| &l.label == label).count();
+            match (up, n) {
+                (true, 1) | (false, 0) => {}
+                (true, 0) => f.problem(format!("workspace {ws}: no list {label:?} after up")),
+                (true, n) => {
+                    f.duplicates += n - 1;
+                    f.problem(format!("workspace {ws}: {n} lists {label:?}"));
+                }
+                (false, n) => {
+                    f.orphans += n;
+                    f.problem(format!(
+                        "workspace {ws}: {n} list(s) {label:?} left after down"
+                    ));
+                }
+            }
+        }
+        let ours: BTreeSet<String> = lists
+            .iter()
+            .filter(|l| labels.contains(&l.label))
+            .map(|l| l.list_id.clone())
+            .collect();
+        if up && ours != recorded {
+            f.lost_state += 1;
+            f.problem(format!(
+                "workspace {ws}: live lists {ours:?}, recorded {recorded:?}"
+            ));
+        }
+        if !up && !recorded.is_empty() {
+            f.problem(format!(
+                "workspace {ws}: the state still records {recorded:?} after down"
+            ));
+        }
+        if enabled != up {
+            f.problem(format!(
+                "workspace {ws}: the switch is {enabled} after {}",
+                if up { "up" } else { "down" }
+            ));
+        }
+    }
+    if up && let Some(steps) = state["steps"].as_object() {
+        for (step, rec) in steps {
+            if !rec["intent"].is_null() {
+                f.problem(format!("step {step} has a pending intent after up"));
+            }
         }
     }
     f

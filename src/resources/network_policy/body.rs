@@ -133,14 +133,6 @@ fn difference(live: &Value, want: &Value) -> String {
     }
 }
 
-fn join(items: &[&String]) -> String {
-    items
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A value in one short phrase: the destination, the bucket, the mode, or compact JSON.
 fn short(v: &Value) -> String {
     match v {
