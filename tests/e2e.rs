@@ -7,7 +7,8 @@
 //! - `harness`: the harness checks itself (knobs, exports, stack start/stop, fault plans, call
 //!   log, resource counting, the `kill -9` helper) — these need no working `plink up`;
 //! - `converge`, `crash`, `handshake`, `faults`, `cli`, `many`: what `plink` guarantees;
-//! - `kinds`, `policies`: the other workflow kinds (`policies`: `network-policy`, issue #11).
+//! - `kinds`, `policies`, `ip_access`: the other workflow kinds (`policies`: `network-policy`,
+//!   issue #11; `ip_access`: `ip-access-lists`, issue #12).
 //!
 //! Run: `cargo test --test e2e` (add `-- --nocapture` to see fault counts and timings).
 //! Knobs (`tests/common/env.rs`): `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`),
@@ -43,3 +44,6 @@ mod kinds;
 
 #[path = "e2e/policies.rs"]
 mod policies;
+
+#[path = "e2e/ip_access.rs"]
+mod ip_access;

@@ -21,6 +21,19 @@ impl Ipv4Net {
     /// # Errors
     /// What is wrong, e.g. `10.0.0.1/8 has host bits set (the block is 10.0.0.0/8)`.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::parse_as(raw, true)
+    }
+
+    /// A value as Databricks reads it from a live list: like [`Self::parse`], but host bits are
+    /// cleared, not refused (the API takes `203.0.113.130/30` and enforces `203.0.113.128/30`).
+    ///
+    /// # Errors
+    /// As [`Self::parse`], host bits aside.
+    pub fn parse_lenient(raw: &str) -> Result<Self, String> {
+        Self::parse_as(raw, false)
+    }
+
+    fn parse_as(raw: &str, strict: bool) -> Result<Self, String> {
         let (addr, prefix) = match raw.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (raw, None),
@@ -48,7 +61,7 @@ impl Ipv4Net {
             first: ip & mask(prefix),
             prefix,
         };
-        if net.first != ip {
+        if strict && net.first != ip {
             return Err(format!("{raw} has host bits set (the block is {net})"));
         }
         Ok(net)
@@ -147,6 +160,11 @@ mod tests {
         );
         assert!(Ipv4Net::parse("2001:db8::1").unwrap_err().contains("IPv6"));
         assert!(Ipv4Net::parse("10.0.0").is_err());
+        assert_eq!(
+            Ipv4Net::parse_lenient("203.0.113.130/30").unwrap(),
+            net("203.0.113.128/30")
+        );
+        assert!(Ipv4Net::parse_lenient("10.0.0.0/33").is_err());
     }
 
     #[test]

@@ -92,7 +92,8 @@ pub enum Step {
 
 const LOCKOUT_HINT: &str = "fix the lists or access.operator_cidrs in the workflow file, or pass --allow-lockout if blocking that network is intended";
 
-/// A workspace's lists as [`eval`] sees them (a value that does not parse counts for nothing).
+/// A workspace's lists as [`eval`] sees them: each value as Databricks reads it (host bits
+/// cleared); a value that does not parse counts for nothing.
 fn acl_of(lists: &[IpAccessList], enabled: bool) -> Acl {
     Acl {
         enabled,
@@ -105,7 +106,7 @@ fn acl_of(lists: &[IpAccessList], enabled: bool) -> Acl {
                 nets: l
                     .ip_addresses
                     .iter()
-                    .filter_map(|a| Ipv4Net::parse(a).ok())
+                    .filter_map(|a| Ipv4Net::parse_lenient(a).ok())
                     .collect(),
             })
             .collect(),
@@ -190,7 +191,8 @@ impl IpAccess {
 
     /// The changes from `live` to what the file wants, in a safe order: a switch-off first;
     /// allow lists (those covering the operator networks first) before deletions; block lists
-    /// after them; a switch-on last.
+    /// after them; a switch-on last. When that order would pass the 1000-value limit in between
+    /// (a list grows before another shrinks or goes), the steps that free values go first.
     pub fn steps(&self, rec: &IpAccessRecord, live: &Snapshot) -> Vec<Step> {
         let mut out = Vec::new();
         if live.enabled && !self.enabled {
@@ -246,6 +248,25 @@ impl IpAccess {
         out.extend(blocks);
         if !live.enabled && self.enabled {
             out.push(Step::Switch(true));
+        }
+        if peak(live, &out) > MAX_VALUES {
+            // In this order some step would pass the limit Databricks enforces after each call:
+            // the steps that free values go first (the guard still evaluates every step). Sorted
+            // by what each adds, the count never exceeds the larger of now and the end.
+            let now = |label: &str| {
+                live.lists
+                    .iter()
+                    .filter(|l| l.label == label)
+                    .map(|l| l.ip_addresses.len() as i64)
+                    .sum::<i64>()
+            };
+            out.sort_by_key(|s| match s {
+                Step::Switch(false) => i64::MIN,
+                Step::Switch(true) => i64::MAX,
+                Step::Delete { label, .. } => -now(label),
+                Step::Create(d) => d.nets.len() as i64,
+                Step::Update { list, .. } => list.nets.len() as i64 - now(&list.label),
+            });
         }
         out
     }
@@ -335,6 +356,42 @@ impl IpAccess {
     pub async fn snapshot(&self, env: &Env) -> Res<Snapshot> {
         self.read(env).await
     }
+}
+
+/// The values of each list, by label.
+fn counts(live: &Snapshot) -> Vec<(String, usize)> {
+    live.lists
+        .iter()
+        .map(|l| (l.label.clone(), l.ip_addresses.len()))
+        .collect()
+}
+
+fn total(counts: &[(String, usize)]) -> usize {
+    counts.iter().map(|(_, n)| n).sum()
+}
+
+/// `counts` after `step`.
+fn apply_count(counts: &mut Vec<(String, usize)>, step: &Step) {
+    match step {
+        Step::Switch(_) => {}
+        Step::Delete { label, .. } => counts.retain(|(l, _)| l != label),
+        Step::Create(d) => counts.push((d.label.clone(), d.nets.len())),
+        Step::Update { list, .. } => {
+            counts.retain(|(l, _)| l != &list.label);
+            counts.push((list.label.clone(), list.nets.len()));
+        }
+    }
+}
+
+/// The most values the workspace holds at any point of `steps` from `live`.
+fn peak(live: &Snapshot, steps: &[Step]) -> usize {
+    let mut now = counts(live);
+    let mut most = total(&now);
+    for step in steps {
+        apply_count(&mut now, step);
+        most = most.max(total(&now));
+    }
+    most
 }
 
 /// One step in words.
@@ -577,5 +634,78 @@ impl Resource for IpAccess {
                 .collect(),
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(label: &str, allow: bool, n: u32) -> DesiredList {
+        DesiredList {
+            label: label.into(),
+            allow,
+            nets: (0..n)
+                .map(|i| Ipv4Net::parse(&format!("10.{}.{}.0/24", i / 256, i % 256)).unwrap())
+                .collect(),
+            enabled: true,
+        }
+    }
+
+    fn live(label: &str, list_type: &str, n: usize) -> IpAccessList {
+        IpAccessList {
+            list_id: format!("id-{label}"),
+            label: label.into(),
+            list_type: list_type.into(),
+            ip_addresses: (0..n)
+                .map(|i| format!("172.16.{}.{}", i / 256, i % 256))
+                .collect(),
+            enabled: true,
+        }
+    }
+
+    fn kinds(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match s {
+                Step::Switch(on) => format!("switch {on}"),
+                Step::Delete { label, .. } => format!("delete {label}"),
+                Step::Create(d) => format!("create {}", d.label),
+                Step::Update { list, .. } => format!("update {}", list.label),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn steps_that_free_values_go_first_only_when_the_safe_order_would_pass_the_limit() {
+        let ip = |lists| IpAccess {
+            workspace_id: 1,
+            lists,
+            enabled: true,
+            exclusive: true,
+            operators: vec![Ipv4Net::parse("127.0.0.1").unwrap()],
+        };
+        // Room enough: allow lists before deletions, the switch last.
+        let snap = Snapshot {
+            lists: vec![live("theirs", "ALLOW", 10)],
+            enabled: false,
+        };
+        let r = ip(vec![desired("ours", true, 5), desired("bad", false, 2)]);
+        assert_eq!(
+            kinds(&r.steps(&IpAccessRecord::default(), &snap)),
+            ["create ours", "delete theirs", "create bad", "switch true"]
+        );
+        // 990 values elsewhere: deleting them first keeps the count at or under 1000.
+        let snap = Snapshot {
+            lists: vec![live("theirs", "ALLOW", 990)],
+            enabled: false,
+        };
+        let r = ip(vec![desired("ours", true, 11), desired("bad", false, 2)]);
+        let steps = r.steps(&IpAccessRecord::default(), &snap);
+        assert_eq!(
+            kinds(&steps),
+            ["delete theirs", "create bad", "create ours", "switch true"]
+        );
+        assert!(peak(&snap, &steps) <= MAX_VALUES);
     }
 }
