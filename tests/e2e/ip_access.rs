@@ -677,8 +677,9 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
             says(
                 &refused,
                 &format!(
-                    "workspace {ws}: refusing to update allow list \"corp-vpn\" (3 value(s)): \
-                     operator network 198.18.0.0/24 would be blocked (not (wholly) in any allow list)"
+                    "workspace {ws}: refusing to update allow list \"corp-vpn\" (3 value(s)) \
+                     (removes 198.18.0.0/24): operator network 198.18.0.0/24 would be blocked \
+                     (not (wholly) in any allow list)"
                 ),
             );
         }
@@ -699,8 +700,9 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
     says(
         &refused,
         &format!(
-            "workspace {WS_A}: refusing to update block list \"known-bad\" (3 value(s)): \
-             operator network 198.18.0.0/24 would be blocked (block list \"known-bad\")"
+            "workspace {WS_A}: refusing to update block list \"known-bad\" (3 value(s)) \
+             (adds 198.18.0.128/25): operator network 198.18.0.0/24 would be blocked \
+             (block list \"known-bad\")"
         ),
     );
     assert!(writes(&stack).is_empty(), "{:?}", writes(&stack));

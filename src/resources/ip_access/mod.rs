@@ -85,9 +85,17 @@ pub struct ManagedList {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Switch(bool),
-    Delete { list_id: String, label: String },
+    Delete {
+        list_id: String,
+        label: String,
+    },
     Create(DesiredList),
-    Update { list_id: String, list: DesiredList },
+    /// `changed`: what differs from the live list, in words.
+    Update {
+        list_id: String,
+        list: DesiredList,
+        changed: String,
+    },
 }
 
 const LOCKOUT_HINT: &str = "fix the lists or access.operator_cidrs in the workflow file, or pass --allow-lockout if blocking that network is intended";
@@ -157,6 +165,12 @@ impl IpAccess {
                  network or the account console, then run plink again",
             )
             .with_source(e),
+            ErrorKind::QuotaExceeded => StepError::needs_user(
+                format!("workspace {id}: Databricks refuses {what}: {}", e.summary()),
+                "at most 1000 addresses and CIDR blocks across all IP access lists of a workspace: shorten the lists \
+                 (the lists plink does not manage count too), or set access.exclusive = true",
+            )
+            .with_source(e),
             ErrorKind::InvalidState => StepError::needs_user(
                 format!("workspace {id}: Databricks refuses {what}: {}", e.summary()),
                 "the change would block the address plink calls from: add it to an allow list (and to access.operator_cidrs)",
@@ -212,6 +226,7 @@ impl IpAccess {
                     upserts.push(Step::Update {
                         list_id: l.list_id.clone(),
                         list: d.clone(),
+                        changed: changed(l, d, &want),
                     });
                 }
                 Some(_) => {}
@@ -394,6 +409,42 @@ fn peak(live: &Snapshot, steps: &[Step]) -> usize {
     most
 }
 
+/// What differs between the live list `l` and the file's `d` (whose values are `want`).
+fn changed(l: &IpAccessList, d: &DesiredList, want: &[String]) -> String {
+    let mut parts = Vec::new();
+    if l.list_type != d.list_type() {
+        parts.push(format!("type {} → {}", l.list_type, d.list_type()));
+    }
+    let have = live_nets(l);
+    let added: Vec<&str> = want
+        .iter()
+        .filter(|w| !have.contains(w))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = have
+        .iter()
+        .filter(|h| !want.contains(h))
+        .map(String::as_str)
+        .collect();
+    if !added.is_empty() {
+        parts.push(format!("adds {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removes {}", removed.join(", ")));
+    }
+    if l.enabled != d.enabled {
+        parts.push(
+            if d.enabled {
+                "enables it"
+            } else {
+                "disables it"
+            }
+            .to_owned(),
+        );
+    }
+    parts.join("; ")
+}
+
 /// One step in words.
 fn describe(step: &Step) -> String {
     let values = |d: &DesiredList| {
@@ -410,7 +461,7 @@ fn describe(step: &Step) -> String {
         Step::Switch(false) => "switch IP access lists off".into(),
         Step::Delete { label, .. } => format!("delete list {label:?}"),
         Step::Create(d) => format!("create {}", values(d)),
-        Step::Update { list, .. } => format!("update {}", values(list)),
+        Step::Update { list, changed, .. } => format!("update {} ({changed})", values(list)),
     }
 }
 
@@ -503,7 +554,7 @@ impl Resource for IpAccess {
                 });
                 cx.step.record(&rec)?;
             }
-            Step::Update { list_id, list } => {
+            Step::Update { list_id, list, .. } => {
                 cx.begin(intent("update_ip_access_list", &list.label))?;
                 c.update_ip_access_list(list_id, list.list_type(), &list.values(), list.enabled)
                     .await
