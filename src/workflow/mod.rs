@@ -104,6 +104,17 @@ pub struct Clouds {
 }
 
 impl Clouds {
+    /// A kind that makes no AWS call: only the Databricks account of its `[databricks]` table.
+    pub fn databricks_only(databricks: &crate::config::DatabricksAccount) -> Self {
+        Self {
+            region: None,
+            aws_profile: None,
+            aws_role_arn: None,
+            databricks_profile: databricks.profile.clone(),
+            databricks_account_id: databricks.account_id.clone(),
+        }
+    }
+
     /// From the `[aws]` section, and the `[databricks]` one when the kind takes it.
     pub fn new(aws: &AwsSettings, databricks: Option<&DatabricksSettings>) -> Self {
         Self {

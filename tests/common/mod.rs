@@ -44,10 +44,10 @@ pub use env::knobs;
 #[allow(unused_imports)]
 pub use invocation::Plink;
 #[allow(unused_imports)]
-pub use run::{Background, Run, status_outputs};
+pub use run::{Background, Run, says, says_at, status_outputs};
 #[allow(unused_imports)]
 pub use stack::{Call, Emu, Stack};
 #[allow(unused_imports)]
 pub use wait::{eventually, wait_until};
 #[allow(unused_imports)]
-pub use workdir::{Kind, Workdir, WorkflowSpec, repo_file};
+pub use workdir::{Kind, Workdir, WorkflowSpec, edit_once, line_of, repo_file};

@@ -253,3 +253,26 @@ pub fn status_outputs(report: &Value, step: &str) -> Value {
         .map(|s| s["outputs"].clone())
         .unwrap_or_else(|| panic!("no step {step} in the status report:\n{report:#}"))
 }
+
+/// Asserts `run`'s output (stdout or stderr) says `needle`.
+pub fn says(run: &Run, needle: &str) {
+    assert!(
+        run.stdout.contains(needle) || run.stderr.contains(needle),
+        "expected {needle:?}\n{}",
+        run.transcript()
+    );
+}
+
+/// Asserts `run`'s stderr names `place` (`file:line:`) and, after it, `: key: ` (a workflow
+/// file error: file, line and key).
+pub fn says_at(run: &Run, place: &str, key: &str) {
+    let at = run
+        .stderr
+        .find(place)
+        .unwrap_or_else(|| panic!("{place} in\n{}", run.transcript()));
+    assert!(
+        run.stderr[at..].contains(&format!(": {key}: ")),
+        "{key} after {place}\n{}",
+        run.transcript()
+    );
+}

@@ -325,3 +325,39 @@ impl Workdir {
         self.state().and_then(|s| s["serial"].as_u64()).unwrap_or(0)
     }
 }
+
+/// `text` with `from` replaced by `to`, which must occur exactly once (edits of example workflows).
+pub fn edit_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} once in:\n{text}");
+    text.replace(from, to)
+}
+
+/// The 1-based line of the one line of `text` containing `needle` (where an error must point).
+pub fn line_of(text: &str, needle: &str) -> usize {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{needle:?} on one line of:\n{text}");
+    lines[0]
+}
+
+impl Workdir {
+    /// A working directory for `deployment` (its state is `.plink/<deployment>/`) holding `text`
+    /// as the workflow file `name`; returns it and the file's path. For the kinds whose files the
+    /// spec does not render (account-wide ones): the spec only names the deployment.
+    pub fn holding(deployment: &str, name: &str, text: &str) -> (Workdir, String) {
+        let wd = Workdir::new(WorkflowSpec {
+            deployment: deployment.into(),
+            ..WorkflowSpec::default()
+        });
+        let wf = wd
+            .write(name, text)
+            .to_str()
+            .expect("utf-8 path")
+            .to_owned();
+        (wd, wf)
+    }
+}

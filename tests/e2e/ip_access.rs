@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use crate::common::workdir::repo_file;
-use crate::common::{Call, Plink, Run, Stack, Workdir, WorkflowSpec};
+use crate::common::{Call, Plink, Run, Stack, Workdir, edit_once, line_of, says, says_at};
 use plink::databricks::{IpAccessList, WorkspaceClient};
 
 const EXAMPLE: &str = "workflows/ip-access-lists.toml";
@@ -23,54 +23,12 @@ const BOTH: [i64; 2] = [WS_A, WS_B];
 
 // --- the workflow file ---
 
-/// A working directory for the example's deployment holding `text` as the workflow file `name`;
-/// returns it and the file's path.
-fn workdir(name: &str, text: &str) -> (Workdir, String) {
-    let wd = Workdir::new(WorkflowSpec {
-        deployment: DEPLOYMENT.into(),
-        ..WorkflowSpec::default()
-    });
-    let wf = wd
-        .write(name, text)
-        .to_str()
-        .expect("utf-8 path")
-        .to_owned();
-    (wd, wf)
-}
-
-/// `text` with `from` replaced by `to`, which must occur exactly once.
-fn edit(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "{from:?} once in:\n{text}");
-    text.replace(from, to)
-}
-
-/// The 1-based line of the one line of `text` containing `needle`.
-fn line_of(text: &str, needle: &str) -> usize {
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "{needle:?} on one line of:\n{text}");
-    lines[0]
-}
-
 /// The example's "corp-vpn" addresses, as written.
 const CORP_VPN: &str = "addresses = [\"203.0.113.0/24\", \"127.0.0.1\", \"198.51.100.0/25\"]";
 /// The example's "known-bad" addresses.
 const KNOWN_BAD: &str = "addresses = [\"198.51.100.66\", \"192.0.2.0/24\"]";
 /// The example's operator networks.
 const OPERATORS: &str = "operator_cidrs = [\"127.0.0.1/32\", \"203.0.113.0/24\"]";
-
-/// Asserts `run`'s output says `needle`.
-fn says(run: &Run, needle: &str) {
-    assert!(
-        run.stdout.contains(needle) || run.stderr.contains(needle),
-        "expected {needle:?}\n{}",
-        run.transcript()
-    );
-}
 
 // --- the workspaces, as the console sees them ---
 
@@ -315,7 +273,7 @@ fn verdict<'a>(checks: &'a [Check], address: &str, ws: i64) -> &'a Check {
 fn up_creates_allow_and_block_lists_on_two_workspaces_and_console_edits_are_drift_that_up_repairs()
 {
     let stack = Stack::start();
-    let (wd, wf) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     for ws in BOTH {
         assert!(lists(&stack, ws).is_empty());
         assert!(!switched_on(&stack, ws));
@@ -480,7 +438,7 @@ fn up_creates_allow_and_block_lists_on_two_workspaces_and_console_edits_are_drif
 #[test]
 fn ip_check_agrees_with_the_emulators_enforcement_address_by_address_on_both_workspaces() {
     let stack = Stack::start();
-    let (wd, wf) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     // Someone else's block list on A, written in the console with host bits set (Databricks
     // takes "198.51.100.10/30" as the block 198.51.100.8/30): it stays (not exclusive) and
     // blocks inside corp-vpn.
@@ -620,17 +578,17 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
     let stack = Stack::start();
     // An automation network, 198.18.0.0/24, is an operator network and in corp-vpn.
     let example = repo_file(EXAMPLE);
-    let text = edit(
+    let text = edit_once(
         &example,
         OPERATORS,
         "operator_cidrs = [\"127.0.0.1/32\", \"203.0.113.0/24\", \"198.18.0.0/24\"]",
     );
-    let with_automation = edit(
+    let with_automation = edit_once(
         &text,
         CORP_VPN,
         "addresses = [\"203.0.113.0/24\", \"127.0.0.1\", \"198.51.100.0/25\", \"198.18.0.0/24\"]",
     );
-    let (wd, wf) = workdir("ip.toml", &with_automation);
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &with_automation);
 
     // A block list made in the console on A, written with host bits ("203.0.113.130/30" is the
     // block 203.0.113.128/30 to Databricks), covers part of the operator network 203.0.113.0/24:
@@ -690,7 +648,7 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
     assert_eq!(reach(&stack, &automation), [true, true]);
 
     // Into a block list (corp-vpn unchanged): refused, naming that list.
-    let blocked = edit(
+    let blocked = edit_once(
         &with_automation,
         KNOWN_BAD,
         "addresses = [\"198.51.100.66\", \"192.0.2.0/24\", \"198.18.0.128/25\"]",
@@ -743,7 +701,7 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
 
     // plink's own address out of corp-vpn: refused by the guard; with --allow-lockout, by
     // Databricks itself (it never lets a caller block itself), and nothing changes either way.
-    let no_local = edit(
+    let no_local = edit_once(
         &without,
         CORP_VPN,
         "addresses = [\"203.0.113.0/24\", \"198.51.100.0/25\"]",
@@ -775,7 +733,7 @@ fn lists_plink_did_not_create_are_left_alone_and_counted_and_deleted_only_when_e
             &strings(&["10.20.0.0/16"]),
         );
     }
-    let (wd, wf) = workdir("ip.toml", &example);
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &example);
 
     // `up` leaves it as it was, and counts it.
     stack.plink(&wd).args(["up", &wf]).code(0).run();
@@ -857,7 +815,7 @@ fn lists_plink_did_not_create_are_left_alone_and_counted_and_deleted_only_when_e
 
     // Exactly at the limit (known-bad 5 values longer: 10 on A, 11 on B): fine.
     let extra: Vec<String> = (1..=5).map(|i| format!("\"192.0.3.{i}\"")).collect();
-    let full = edit(
+    let full = edit_once(
         &example,
         KNOWN_BAD,
         &format!(
@@ -869,7 +827,7 @@ fn lists_plink_did_not_create_are_left_alone_and_counted_and_deleted_only_when_e
     stack.plink(&wd).args(["up", &wf]).code(0).run();
     // Then corp-vpn takes those 5 values from known-bad: the total stays at 1000, so known-bad
     // must shrink before corp-vpn grows (Databricks checks the limit after each call).
-    let moved = edit(
+    let moved = edit_once(
         &example,
         CORP_VPN,
         &format!(
@@ -890,7 +848,7 @@ fn lists_plink_did_not_create_are_left_alone_and_counted_and_deleted_only_when_e
 
     // `exclusive = true`: plink owns every list, so the team's is to be deleted; `plan` lists
     // the deletion and `up` makes it (the values it frees are the ones plink's lists need).
-    let exclusive = edit(&bigger, "exclusive = false", "exclusive = true");
+    let exclusive = edit_once(&bigger, "exclusive = false", "exclusive = true");
     wd.write("ip.toml", &exclusive);
     stack.clear_all_calls();
     let plan = stack.plink(&wd).args(["plan", &wf]).code(10).run();
@@ -946,7 +904,7 @@ fn down_puts_the_switch_back_as_it_was_and_deletes_only_plinks_lists() {
         reach(&stack, &[(WS_B, "127.0.0.1"), (WS_B, "203.0.113.7")]),
         [true, false]
     );
-    let (wd, wf) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     stack.plink(&wd).args(["up", &wf]).code(0).run();
     for ws in BOTH {
         assert!(switched_on(&stack, ws));
@@ -1022,7 +980,7 @@ fn down_puts_the_switch_back_as_it_was_and_deletes_only_plinks_lists() {
         true,
     );
     office = list(&stack, WS_B, "their-office");
-    let (wd, wf) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     stack.plink(&wd).args(["up", &wf]).code(0).run();
     stack.plink(&wd).args(["down", &wf]).code(0).run();
     assert!(switched_on(&stack, WS_B), "on before plink: stays on");
@@ -1040,55 +998,47 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
 
     // (file name, text, the line and key the message must name, what it says)
     let mut cases: Vec<(&str, String, usize, &str, String)> = Vec::new();
-    let text = edit(
-        &example,
-        KNOWN_BAD,
-        "addresses = [\"198.51.100.66\", \"2001:db8::1\"]",
-    );
-    cases.push((
+    // One value added to a list of the example: where it is written, and what the error says.
+    let mut bad_value = |name, list: &str, value: &str, key, what: &str| {
+        let written = list.replace("]", &format!(", \"{value}\"]"));
+        let text = edit_once(&example, list, &written);
+        cases.push((
+            name,
+            text.clone(),
+            line_of(&text, value),
+            key,
+            what.to_owned(),
+        ));
+    };
+    bad_value(
         "ipv6.toml",
-        text.clone(),
-        line_of(&text, "2001:db8::1"),
-        "lists[1].addresses[1]",
-        "2001:db8::1 is an IPv6 address".into(),
-    ));
-    let text = edit(
-        &example,
         KNOWN_BAD,
-        "addresses = [\"198.51.100.66\", \"10.0.0.0/33\"]",
+        "2001:db8::1",
+        "lists[1].addresses[2]",
+        "2001:db8::1 is an IPv6 address",
     );
-    cases.push((
+    bad_value(
         "prefix.toml",
-        text.clone(),
-        line_of(&text, "10.0.0.0/33"),
-        "lists[1].addresses[1]",
-        "10.0.0.0/33: the prefix length must be 0 to 32".into(),
-    ));
-    let text = edit(
-        &example,
         KNOWN_BAD,
-        "addresses = [\"198.51.100.66\", \"10.0.0.1/8\"]",
+        "10.0.0.0/33",
+        "lists[1].addresses[2]",
+        "10.0.0.0/33: the prefix length must be 0 to 32",
     );
-    cases.push((
+    bad_value(
         "host-bits.toml",
-        text.clone(),
-        line_of(&text, "10.0.0.1/8"),
-        "lists[1].addresses[1]",
-        "10.0.0.1/8 has host bits set (the block is 10.0.0.0/8)".into(),
-    ));
-    let text = edit(
-        &example,
-        CORP_VPN,
-        "addresses = [\"203.0.113.0/24\", \"127.0.0.1\", \"198.51.100.0/25\", \"198.51.100.64/26\"]",
+        KNOWN_BAD,
+        "10.0.0.1/8",
+        "lists[1].addresses[2]",
+        "10.0.0.1/8 has host bits set (the block is 10.0.0.0/8)",
     );
-    cases.push((
+    bad_value(
         "overlap.toml",
-        text.clone(),
-        line_of(&text, "198.51.100.64/26"),
+        CORP_VPN,
+        "198.51.100.64/26",
         "lists[0].addresses[3]",
-        "198.51.100.64/26 overlaps 198.51.100.0/25".into(),
-    ));
-    let text = edit(
+        "198.51.100.64/26 overlaps 198.51.100.0/25",
+    );
+    let text = edit_once(
         &example,
         "label = \"analytics-office\"",
         "label = \"corp-vpn\"",
@@ -1127,18 +1077,11 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
     ));
 
     for (name, text, line, key, what) in &cases {
-        let (wd, wf) = workdir(name, text);
+        let (wd, wf) = Workdir::holding(DEPLOYMENT, name, text);
         let place = format!("{name}:{line}:");
         let check = |run: &Run| {
-            let at = run
-                .stderr
-                .find(&place)
-                .unwrap_or_else(|| panic!("{place} in\n{}", run.transcript()));
-            assert!(
-                run.stderr[at..].contains(&format!(": {key}: {what}")),
-                "{key}: {what} after {place}\n{}",
-                run.transcript()
-            );
+            says_at(run, &place, key);
+            says(run, what);
         };
         check(&stack.plink(&wd).args(["up", &wf]).code(3).run());
         check(&stack.plink(&wd).args(["plan", &wf]).code(3).run());
@@ -1163,7 +1106,7 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
 #[test]
 fn ip_check_on_a_workflow_of_another_kind_fails_clearly() {
     // No stack and no cloud configured: the kind is checked before anything is read.
-    let (wd, _) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, _) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     let other = wd.write(
         "egress.toml",
         &repo_file("workflows/network-policy-egress.toml"),
@@ -1180,7 +1123,7 @@ fn ip_check_on_a_workflow_of_another_kind_fails_clearly() {
     assert!(run.stdout.is_empty(), "{}", run.transcript());
 
     // And so is something that is not an IPv4 address (a block, IPv6).
-    let (wd, wf) = workdir("ip.toml", &repo_file(EXAMPLE));
+    let (wd, wf) = Workdir::holding(DEPLOYMENT, "ip.toml", &repo_file(EXAMPLE));
     for bad in ["203.0.113.0/24", "2001:db8::1"] {
         let run = Plink::in_workdir(&wd)
             .args(["ip", "check", &wf, "203.0.113.7", bad])

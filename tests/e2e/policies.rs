@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::common::workdir::repo_file;
-use crate::common::{Call, Emu, Run, Stack, Workdir, WorkflowSpec};
+use crate::common::{Call, Emu, Run, Stack, Workdir, edit_once, line_of, says, says_at};
 use plink::databricks::ResultExt;
 
 const EGRESS_EXAMPLE: &str = "workflows/network-policy-egress.toml";
@@ -25,38 +25,13 @@ const INGRESS_DEPLOYMENT: &str = "demo-ingress";
 const WS_INGRESS: i64 = 2222222222222222;
 const DEFAULT_POLICY: &str = "default-policy";
 
-/// A working directory for `deployment` (its state is `.plink/<deployment>/`) holding `text` as
-/// the workflow file `name`; returns it and the file's path. (The harness's spec only names the
-/// deployment here: the network-policy file is written next to its default workflow.)
-fn workdir(deployment: &str, name: &str, text: &str) -> (Workdir, String) {
-    let wd = Workdir::new(WorkflowSpec {
-        deployment: deployment.into(),
-        ..WorkflowSpec::default()
-    });
-    let wf = wd
-        .write(name, text)
-        .to_str()
-        .expect("utf-8 path")
-        .to_owned();
-    (wd, wf)
-}
-
-/// `text` with `from` replaced by `to`, which must occur exactly once.
-fn edit(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "{from:?} once in:\n{text}");
-    text.replace(from, to)
-}
-
-/// The 1-based line of the one line of `text` containing `needle`.
-fn line_of(text: &str, needle: &str) -> usize {
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "{needle:?} on one line of:\n{text}");
-    lines[0]
+/// `text` with its `enforcement = "dry-run"` switched to `"enforced"`.
+fn enforced(text: &str) -> String {
+    edit_once(
+        text,
+        "enforcement = \"dry-run\"",
+        "enforcement = \"enforced\"",
+    )
 }
 
 /// Network policy `id` as the account API returns it; `None` when there is none.
@@ -221,20 +196,11 @@ fn enforcement_mode(policy: &Value) -> Option<&str> {
     policy["egress"]["network_access"]["policy_enforcement"]["enforcement_mode"].as_str()
 }
 
-/// Asserts `run`'s output says `needle`.
-fn says(run: &Run, needle: &str) {
-    assert!(
-        run.stdout.contains(needle) || run.stderr.contains(needle),
-        "expected {needle:?}\n{}",
-        run.transcript()
-    );
-}
-
 #[test]
 fn egress_dry_run_lists_the_denials_and_enforces_only_once_the_file_allows_them() {
     let stack = Stack::start();
     let example = repo_file(EGRESS_EXAMPLE);
-    let (wd, wf) = workdir(EGRESS_DEPLOYMENT, "egress.toml", &example);
+    let (wd, wf) = Workdir::holding(EGRESS_DEPLOYMENT, "egress.toml", &example);
     assert!(policy(&stack, EGRESS_POLICY).is_none());
     assert_eq!(bound(&stack, WS_EGRESS), DEFAULT_POLICY);
 
@@ -288,16 +254,12 @@ fn egress_dry_run_lists_the_denials_and_enforces_only_once_the_file_allows_them(
     );
 
     // Enforced with only one of them allowed: refused, naming the other; nothing is written.
-    let one = edit(
+    let one = edit_once(
         &example,
         "allowed_domains = [\"pypi.org\", \"*.pythonhosted.org\"]",
         "allowed_domains = [\"pypi.org\", \"*.pythonhosted.org\", \"api.example.com\"]",
     );
-    let one = edit(
-        &one,
-        "enforcement = \"dry-run\"",
-        "enforcement = \"enforced\"",
-    );
+    let one = enforced(&one);
     wd.write("egress.toml", &one);
     stack.clear_all_calls();
     let refused = stack.plink(&wd).args(["up", &wf]).code(4).run();
@@ -321,7 +283,7 @@ fn egress_dry_run_lists_the_denials_and_enforces_only_once_the_file_allows_them(
     says(&plan, "dns huggingface.co");
 
     // Both allowed: enforced.
-    let both = edit(
+    let both = edit_once(
         &one,
         "\"api.example.com\"]",
         "\"api.example.com\", \"huggingface.co\"]",
@@ -386,7 +348,7 @@ fn egress_dry_run_lists_the_denials_and_enforces_only_once_the_file_allows_them(
 #[test]
 fn drift_of_an_owned_field_is_planned_and_repaired_and_fields_plink_does_not_own_are_kept() {
     let stack = Stack::start();
-    let (wd, wf) = workdir(EGRESS_DEPLOYMENT, "egress.toml", &repo_file(EGRESS_EXAMPLE));
+    let (wd, wf) = Workdir::holding(EGRESS_DEPLOYMENT, "egress.toml", &repo_file(EGRESS_EXAMPLE));
     stack.plink(&wd).args(["up", &wf]).code(0).run();
     stack.plink(&wd).args(["plan", &wf]).code(0).run();
 
@@ -449,7 +411,7 @@ fn drift_of_an_owned_field_is_planned_and_repaired_and_fields_plink_does_not_own
 fn an_existing_policy_is_adopted_a_workspace_bound_elsewhere_is_switched_only_when_asked_and_down_binds_it_back()
  {
     let stack = Stack::start();
-    let (wd, wf) = workdir(EGRESS_DEPLOYMENT, "egress.toml", &repo_file(EGRESS_EXAMPLE));
+    let (wd, wf) = Workdir::holding(EGRESS_DEPLOYMENT, "egress.toml", &repo_file(EGRESS_EXAMPLE));
     // Another team's policy, bound to the workspace; and a policy of the example's id, with a
     // field the file does not set.
     create_policy(
@@ -536,8 +498,8 @@ fn ingress_rules_locking_plink_out_are_refused_enforced_only_when_accepted_and_r
     let example = repo_file(INGRESS_EXAMPLE);
     let with_local = "ips = [\"127.0.0.1/32\", \"198.51.100.0/24\"]";
     let without_local = "ips = [\"198.51.100.0/24\"]";
-    let locked = edit(&example, with_local, without_local);
-    let (wd, wf) = workdir(INGRESS_DEPLOYMENT, "ingress.toml", &locked);
+    let locked = edit_once(&example, with_local, without_local);
+    let (wd, wf) = Workdir::holding(INGRESS_DEPLOYMENT, "ingress.toml", &locked);
 
     // Dry run: the rules are only logged, and plink's own requests are among the denials.
     stack.plink(&wd).args(["up", &wf]).code(0).run();
@@ -565,12 +527,8 @@ fn ingress_rules_locking_plink_out_are_refused_enforced_only_when_accepted_and_r
     );
 
     // Enforcing it would lock plink out: refused, naming plink's address; nothing written.
-    let enforced = edit(
-        &locked,
-        "enforcement = \"dry-run\"",
-        "enforcement = \"enforced\"",
-    );
-    wd.write("ingress.toml", &enforced);
+    let enforcing = enforced(&locked);
+    wd.write("ingress.toml", &enforcing);
     stack.clear_all_calls();
     let refused = stack.plink(&wd).args(["up", &wf]).code(4).run();
     says(&refused, "refusing to switch to enforced");
@@ -616,7 +574,7 @@ fn ingress_rules_locking_plink_out_are_refused_enforced_only_when_accepted_and_r
 
     // 127.0.0.1 back in the file: `up` repairs it through the account API (already enforced:
     // no guard, and no denial logs needed), and plink gets in again.
-    let repaired = edit(&enforced, without_local, with_local);
+    let repaired = edit_once(&enforcing, without_local, with_local);
     wd.write("ingress.toml", &repaired);
     let up = stack.plink(&wd).args(["up", &wf]).code(0).run();
     says(&up, "the workspaces refuse plink's requests");
@@ -646,7 +604,7 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
     // (file text, expected exit, the line and key the message must name, and what it says)
     let long_id = "a".repeat(33);
     let mut cases: Vec<(String, &str, i32, usize, String, String)> = Vec::new();
-    let text = edit(
+    let text = edit_once(
         &example,
         "id = \"plink-egress-demo\"",
         &format!("id = \"{long_id}\""),
@@ -659,7 +617,7 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
         "policy.id".into(),
         "33 characters".into(),
     ));
-    let text = edit(&example, "\"*.pythonhosted.org\"", "\"api..example.com\"");
+    let text = edit_once(&example, "\"*.pythonhosted.org\"", "\"api..example.com\"");
     cases.push((
         text.clone(),
         "bad-domain.toml",
@@ -669,7 +627,7 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
         "api..example.com".into(),
     ));
     let many: Vec<String> = (0..2001).map(|i| format!("\"d{i}.example.com\"")).collect();
-    let text = edit(
+    let text = edit_once(
         &example,
         "allowed_domains = [\"pypi.org\", \"*.pythonhosted.org\"]",
         &format!("allowed_domains = [{}]", many.join(", ")),
@@ -683,7 +641,7 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
         "egress".into(),
         "at most 2000 destinations".into(),
     ));
-    let text = edit(
+    let text = edit_once(
         &example,
         "warehouse_id = \"a1b2c3d4e5f61111\"",
         "warehouse_id = \"ffffffffffffffff\"",
@@ -698,18 +656,10 @@ fn bad_input_is_refused_naming_file_line_and_key_before_anything_changes() {
     ));
 
     for (text, name, code, line, key, what) in &cases {
-        let (wd, wf) = workdir(EGRESS_DEPLOYMENT, name, text);
+        let (wd, wf) = Workdir::holding(EGRESS_DEPLOYMENT, name, text);
         let place = format!("{name}:{line}:");
         let check = |run: &Run| {
-            let at = run
-                .stderr
-                .find(&place)
-                .unwrap_or_else(|| panic!("{place} in\n{}", run.transcript()));
-            assert!(
-                run.stderr[at..].contains(&format!(": {key}: ")),
-                "{key} after {place}\n{}",
-                run.transcript()
-            );
+            says_at(run, &place, key);
             says(run, what);
         };
         check(&stack.plink(&wd).args(["up", &wf]).code(*code).run());
@@ -732,12 +682,11 @@ fn ingress_rules_are_never_enforced_without_a_dry_run_first_unless_accepted() {
     // The lock-out guard has nothing to read for a policy whose rules never ran in dry run, so
     // a file that enforces ingress from the start is refused before anything is created.
     let stack = Stack::start();
-    let enforced = edit(
-        &repo_file(INGRESS_EXAMPLE),
-        "enforcement = \"dry-run\"",
-        "enforcement = \"enforced\"",
+    let (wd, wf) = Workdir::holding(
+        INGRESS_DEPLOYMENT,
+        "ingress.toml",
+        &enforced(&repo_file(INGRESS_EXAMPLE)),
     );
-    let (wd, wf) = workdir(INGRESS_DEPLOYMENT, "ingress.toml", &enforced);
     let run = stack.plink(&wd).args(["up", &wf]).code(4).run();
     says(&run, "never ran in dry run");
     says(&run, "--accept-denials");

@@ -52,13 +52,7 @@ impl WorkflowKind for NetworkPolicyKind {
             halves.join(", "),
             c.databricks.workspace_ids.len()
         );
-        let clouds = Clouds {
-            region: None,
-            aws_profile: None,
-            aws_role_arn: None,
-            databricks_profile: c.databricks.profile.clone(),
-            databricks_account_id: c.databricks.account_id.clone(),
-        };
+        let clouds = Clouds::databricks_only(&c.databricks);
         Loaded::new(
             &NetworkPolicyKind,
             file,
