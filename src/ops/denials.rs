@@ -128,7 +128,7 @@ pub async fn run(
                 .collect()
         }
     };
-    let (add, cannot_allow) = suggestions(&env, &c, &outbound, &inbound).await?;
+    let (add, cannot_allow) = suggestions(&env, &c, &policy, &outbound, &inbound).await?;
     Ok(DenialsReport {
         deployment: deployment.name().to_owned(),
         workflow: source.display().to_string(),
@@ -149,6 +149,7 @@ pub async fn run(
 async fn suggestions(
     env: &Env,
     c: &Config,
+    policy: &Value,
     outbound: &[Judged<Outbound>],
     inbound: &[Judged<Inbound>],
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
@@ -212,6 +213,13 @@ async fn suggestions(
         add.push(format!("allowed_storage = [{}]", items.join(", ")));
     }
     if !add.is_empty() {
+        if egress.is_none() {
+            // A file without `[egress]` takes over the policy's egress mode, as it is now.
+            let mode = body::get(policy, &["egress", "network_access", "restriction_mode"])
+                .and_then(Value::as_str)
+                .unwrap_or("RESTRICTED_ACCESS");
+            add.insert(0, format!("restriction_mode = {mode:?}"));
+        }
         add.insert(0, "[egress]".to_owned());
     }
     let mut sources: Vec<&Inbound> = Vec::new();
