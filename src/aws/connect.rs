@@ -157,6 +157,9 @@ pub struct AwsClients {
     /// groups. This avoids a direct `aws-sdk-sts` dependency for one `GetCallerIdentity` call.
     pub account_id: String,
     pub region: String,
+    /// The request budget's refill is this many times faster (the local stack's scaled time;
+    /// 1 against AWS).
+    pub budget_scale: u32,
 }
 
 impl AwsClients {
@@ -175,7 +178,21 @@ impl AwsClients {
             rds: aws_sdk_rds::Client::new(config),
             account_id,
             region,
+            budget_scale: 1,
         }
+    }
+
+    /// Takes a token of the request budget for `service`'s `action` (see [`super::budget`]),
+    /// waiting until there is one.
+    pub(crate) async fn spend(&self, service: &str, action: &str) {
+        super::budget::spend(
+            &self.account_id,
+            &self.region,
+            service,
+            action,
+            self.budget_scale,
+        )
+        .await;
     }
 
     async fn account_id_from_ec2(&self) -> Result<String> {

@@ -166,6 +166,7 @@ impl AwsClients {
             .private_dns_enabled(false)
             .client_token(&input.client_token)
             .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpoint));
+        self.spend("ec2", "CreateVpcEndpoint").await;
         let out = req.send().await.map_err(ec2_error("CreateVpcEndpoint"))?;
         out.vpc_endpoint()
             .map(to_endpoint)
@@ -233,6 +234,7 @@ impl AwsClients {
             .ec2
             .delete_vpc_endpoints()
             .set_vpc_endpoint_ids(Some(ids.to_vec()));
+        self.spend("ec2", "DeleteVpcEndpoints").await;
         let out = req.send().await.map_err(ec2_error("DeleteVpcEndpoints"))?;
         check_unsuccessful("DeleteVpcEndpoints", out.unsuccessful())
     }

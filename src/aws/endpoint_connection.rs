@@ -85,6 +85,7 @@ impl AwsClients {
             .accept_vpc_endpoint_connections()
             .service_id(service_id)
             .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        self.spend("ec2", operation).await;
         let out = req.send().await.map_err(ec2_error(operation))?;
         AwsError::from_unsuccessful(operation, out.unsuccessful()).map_or(Ok(()), Err)
     }
@@ -161,6 +162,7 @@ impl AwsClients {
             .reject_vpc_endpoint_connections()
             .service_id(service_id)
             .set_vpc_endpoint_ids(Some(vpce_ids.to_vec()));
+        self.spend("ec2", operation).await;
         let out = req.send().await.map_err(ec2_error(operation))?;
         check_unsuccessful(operation, out.unsuccessful())
     }

@@ -157,6 +157,7 @@ impl AwsClients {
             .acceptance_required(true)
             .client_token(&input.client_token)
             .tag_specifications(input.tags.ec2_spec(ResourceType::VpcEndpointService));
+        self.spend("ec2", operation).await;
         let out = req.send().await.map_err(ec2_error(operation))?;
         out.service_configuration()
             .map(to_service)
@@ -189,6 +190,8 @@ impl AwsClients {
     pub async fn allow_principal(&self, service_id: &str, principal: &str) -> Result<()> {
         check_principal("ModifyVpcEndpointServicePermissions", principal)?;
         tracing::debug!(service = %service_id, %principal, "allow principal");
+        self.spend("ec2", "ModifyVpcEndpointServicePermissions")
+            .await;
         self.ec2
             .modify_vpc_endpoint_service_permissions()
             .service_id(service_id)
@@ -205,6 +208,8 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `ModifyVpcEndpointServicePermissions`.
     pub async fn remove_principal(&self, service_id: &str, principal: &str) -> Result<()> {
+        self.spend("ec2", "ModifyVpcEndpointServicePermissions")
+            .await;
         let sent = self
             .ec2
             .modify_vpc_endpoint_service_permissions()
@@ -234,6 +239,7 @@ impl AwsClients {
             .ec2
             .delete_vpc_endpoint_service_configurations()
             .set_service_ids(Some(service_ids.to_vec()));
+        self.spend("ec2", operation).await;
         let out = req.send().await.map_err(ec2_error(operation))?;
         check_unsuccessful(operation, out.unsuccessful())
     }

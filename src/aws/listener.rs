@@ -102,6 +102,7 @@ impl AwsClients {
                     .build(),
             )
             .set_tags(Some(input.tags.elb_tags()));
+        self.spend("elbv2", "CreateListener").await;
         let out = req.send().await.map_err(elb_error("CreateListener"))?;
         let listener = out.listeners().first().map(to_listener);
         listener.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateListener", "listener"))
@@ -114,6 +115,7 @@ impl AwsClients {
     pub async fn delete_listener(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteListener");
         let req = self.elb.delete_listener().listener_arn(arn);
+        self.spend("elbv2", "DeleteListener").await;
         unless_not_found(req.send().await.map_err(elb_error("DeleteListener")))?;
         Ok(())
     }

@@ -150,11 +150,13 @@ impl AwsClients {
                 (!input.security_group_ids.is_empty()).then(|| input.security_group_ids.clone()),
             )
             .set_tags(Some(input.tags.elb_tags()));
+        self.spend("elbv2", OP).await;
         let out = req.send().await.map_err(elb_error(OP))?;
         let Some(lb) = out.load_balancers().first().map(to_load_balancer) else {
             return Err(AwsError::no_answer(Service::Elb, OP, "load balancer"));
         };
         if !input.security_group_ids.is_empty() {
+            self.spend("elbv2", "SetSecurityGroups").await;
             self.elb
                 .set_security_groups()
                 .load_balancer_arn(&lb.arn)
@@ -175,6 +177,7 @@ impl AwsClients {
     /// # Errors
     /// Any [`AwsError`] of `ModifyLoadBalancerAttributes`.
     pub async fn set_cross_zone(&self, arn: &str, enabled: bool) -> Result<()> {
+        self.spend("elbv2", "ModifyLoadBalancerAttributes").await;
         self.elb
             .modify_load_balancer_attributes()
             .load_balancer_arn(arn)
@@ -214,6 +217,7 @@ impl AwsClients {
     pub async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteLoadBalancer");
         let req = self.elb.delete_load_balancer().load_balancer_arn(arn);
+        self.spend("elbv2", "DeleteLoadBalancer").await;
         unless_not_found(req.send().await.map_err(elb_error("DeleteLoadBalancer")))?;
         Ok(())
     }

@@ -31,6 +31,7 @@ macro_rules! all_items {
     };
 }
 
+pub mod budget;
 mod connect;
 pub mod endpoint;
 pub mod endpoint_connection;

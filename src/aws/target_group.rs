@@ -127,6 +127,7 @@ impl AwsClients {
             .health_check_protocol(ProtocolEnum::Tcp)
             .health_check_port("traffic-port")
             .set_tags(Some(input.tags.elb_tags()));
+        self.spend("elbv2", "CreateTargetGroup").await;
         let out = req.send().await.map_err(elb_error("CreateTargetGroup"))?;
         let group = out.target_groups().first().map(to_target_group);
         group.ok_or_else(|| AwsError::no_answer(Service::Elb, "CreateTargetGroup", "target group"))
@@ -181,6 +182,7 @@ impl AwsClients {
             return Ok(());
         }
         tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.spend("elbv2", operation).await;
         self.elb
             .register_targets()
             .target_group_arn(target_group_arn)
@@ -206,6 +208,7 @@ impl AwsClients {
             return Ok(());
         }
         tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        self.spend("elbv2", operation).await;
         self.elb
             .deregister_targets()
             .target_group_arn(target_group_arn)
@@ -224,6 +227,7 @@ impl AwsClients {
     pub async fn delete_target_group(&self, arn: &str) -> Result<()> {
         tracing::debug!(%arn, "DeleteTargetGroup");
         let req = self.elb.delete_target_group().target_group_arn(arn);
+        self.spend("elbv2", "DeleteTargetGroup").await;
         unless_not_found(req.send().await.map_err(elb_error("DeleteTargetGroup")))?;
         Ok(())
     }

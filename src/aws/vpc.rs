@@ -286,6 +286,7 @@ impl AwsClients {
             .group_name(&input.name)
             .description(&input.description)
             .tag_specifications(input.tags.ec2_spec(ResourceType::SecurityGroup));
+        self.spend("ec2", "CreateSecurityGroup").await;
         let out = req.send().await.map_err(ec2_error("CreateSecurityGroup"))?;
         let id = or_empty(out.group_id());
         self.allow_https_from(&id, &input.ingress_cidrs).await?;
@@ -315,6 +316,7 @@ impl AwsClients {
                 .to_port(443)
                 .ip_ranges(range)
                 .build();
+            self.spend("ec2", "AuthorizeSecurityGroupIngress").await;
             let sent = self
                 .ec2
                 .authorize_security_group_ingress()
@@ -337,6 +339,7 @@ impl AwsClients {
     pub async fn delete_security_group(&self, group_id: &str) -> Result<()> {
         tracing::debug!(group = %group_id, "DeleteSecurityGroup");
         let req = self.ec2.delete_security_group().group_id(group_id);
+        self.spend("ec2", "DeleteSecurityGroup").await;
         unless_not_found(req.send().await.map_err(ec2_error("DeleteSecurityGroup")))?;
         Ok(())
     }

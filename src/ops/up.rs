@@ -106,7 +106,8 @@ const NO_REGION: &str = "us-east-1";
 /// Missing or invalid credentials, with what was looked for and where.
 pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Result<Env> {
     let clouds = &deployment.workflow.clouds;
-    let aws = match &clouds.region {
+    let wait_scale = wait_scale_from_env();
+    let mut aws = match &clouds.region {
         Some(region) => {
             let mut aws = AwsConnect::new(region.as_str());
             if let Some(p) = &clouds.aws_profile {
@@ -123,6 +124,7 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
         // are needed), in a region nothing reads.
         None => AwsConnect::new(NO_REGION).offline().await,
     };
+    aws.budget_scale = wait_scale;
     let settings = Settings {
         profile: clouds.databricks_profile.clone(),
         account_id: clouds.databricks_account_id.clone(),
@@ -144,6 +146,6 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
             .as_ref()
             .map_or(String::new(), |r| r.as_str().to_owned()),
         options,
-        wait_scale: wait_scale_from_env(),
+        wait_scale,
     })
 }
