@@ -3,7 +3,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use backoff::backoff::Backoff;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -225,7 +224,6 @@ impl StepContext {
         Fut: Future<Output = Result<Poll<T>, StepError>>,
     {
         let started = Instant::now();
-        let mut backoff = policy.retry_policy().backoff();
         let mut last_seen = String::from("nothing yet");
         loop {
             match probe().await {
@@ -255,10 +253,7 @@ impl StepContext {
                     last_seen,
                 });
             }
-            let delay = backoff
-                .next_backoff()
-                .unwrap_or(policy.max_interval)
-                .min(policy.timeout - waited);
+            let delay = policy.next_delay(waited).min(policy.timeout - waited);
             self.pause(delay).await?;
         }
     }

@@ -113,8 +113,10 @@ pub trait Resource: Send + Sync + 'static {
     /// What `up` waits for, in words (`the NLB to be active`).
     const WAITS_FOR: &'static str = "the resource to be ready";
 
-    /// How often `up` polls while it waits: first after `.0` seconds, the interval growing to
-    /// `.1` (both divided by `PLINK_WAIT_SCALE` on the local stack).
+    /// How `up` polls while it waits ([`crate::engine::WaitPolicy`]): `.0` is the prior, the
+    /// earliest the transition is expected (no look between the first one and it; field update
+    /// §5.1 has the typical durations), `.1` the longest interval between looks; in between,
+    /// every 10 % of the time waited (both divided by `PLINK_WAIT_SCALE` on the local stack).
     const POLL_SECS: (u64, u64) = (5, 15);
 
     /// What the kind is called in lists and teardown messages (`status --orphans`,

@@ -53,11 +53,13 @@ pub struct Env {
 }
 
 impl Env {
-    /// A wait polling from `initial` up to `max_interval` seconds, for at most `timeout`.
-    pub fn wait(&self, initial_secs: u64, max_secs: u64, timeout: Duration) -> WaitPolicy {
+    /// A wait that looks again first at `prior_secs` (the earliest the transition is expected),
+    /// then every 10 % of the time waited, at most `cap_secs` apart, for at most `timeout` (see
+    /// [`WaitPolicy`]).
+    pub fn wait(&self, prior_secs: u64, cap_secs: u64, timeout: Duration) -> WaitPolicy {
         WaitPolicy::new(
-            Duration::from_secs(initial_secs),
-            Duration::from_secs(max_secs),
+            Duration::from_secs(prior_secs),
+            Duration::from_secs(cap_secs),
             timeout,
         )
         .scaled_down(self.wait_scale)

@@ -83,7 +83,8 @@ impl Resource for LoadBalancer {
     const NOUN: &'static str = "NLB";
     const KIND: &'static str = "load balancer";
     const WAITS_FOR: &'static str = "the NLB to be active";
-    const POLL_SECS: (u64, u64) = (10, 30);
+    // Provisioning takes ~2–5 min (field update §5.1).
+    const POLL_SECS: (u64, u64) = (90, 30);
     const FOUND_BY: &'static str = "found by name";
 
     fn describe(&self) -> String {

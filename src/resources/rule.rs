@@ -273,7 +273,8 @@ impl Resource for Rule {
 
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
-    const POLL_SECS: (u64, u64) = (10, 60);
+    // CREATING → PENDING takes ~90 s (field update §5.1).
+    const POLL_SECS: (u64, u64) = (45, 60);
     const FOUND_BY: &'static str = "found in the NCC";
 
     fn describe(&self) -> String {
@@ -646,7 +647,8 @@ impl Resource for Established {
 
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to become ESTABLISHED";
-    const POLL_SECS: (u64, u64) = (10, 60);
+    // 1–5 min after the acceptance or the bucket policy (field update §5.1).
+    const POLL_SECS: (u64, u64) = (30, 60);
     const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
