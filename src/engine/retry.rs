@@ -3,11 +3,12 @@ use std::time::Duration;
 use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
 
-/// Capped exponential backoff with jitter, built on the `backoff` crate.
+/// Capped exponential backoff with jitter, built on the `backoff` crate, for step retries (waits
+/// have their own schedule: [`super::WaitPolicy`]).
 ///
-/// The same shape serves step retries (bounded by `max_elapsed`) and waits (bounded by the
-/// wait's own timeout): each interval is `initial × multiplier^n`, capped at `max_interval`, then
-/// randomized by ±`jitter` so that many clients do not poll in lockstep (field notes §C.7).
+/// Each interval is `initial × multiplier^n`, capped at `max_interval`, then randomized by
+/// ±`jitter` so that many clients do not retry in lockstep (field notes §C.7), bounded by
+/// `max_elapsed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     pub initial: Duration,
