@@ -47,3 +47,6 @@ mod policies;
 
 #[path = "e2e/ip_access.rs"]
 mod ip_access;
+
+#[path = "e2e/waits.rs"]
+mod waits;

@@ -273,8 +273,9 @@ impl Resource for Rule {
 
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "Databricks to open its VPC endpoint";
-    // CREATING → PENDING takes ~90 s (field update §5.1).
-    const POLL_SECS: (u64, u64) = (45, 60);
+    // CREATING → PENDING takes ~90 s (field update §5.1); the local stack's model takes 30 s,
+    // and a transition before the prior would be noticed late: the prior stays below both.
+    const POLL_SECS: (u64, u64) = (30, 60);
     const FOUND_BY: &'static str = "found in the NCC";
 
     fn describe(&self) -> String {
