@@ -24,6 +24,10 @@ use crate::state::Intent;
 use body::Owned;
 use denials::WarehouseRef;
 
+/// A network policy holds at most this many destinations (reference §5.1; each workspace of
+/// `allowed_databricks_destinations` counts one).
+pub const MAX_DESTINATIONS: usize = 2000;
+
 /// How far back the denial logs are read when the dry run's start is unknown (an adopted
 /// policy that was already in dry run).
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -104,13 +108,12 @@ impl NetworkPolicy {
 
     fn check_limit(&self, merged: &Value) -> Res<()> {
         let count = body::destination_count(merged);
-        if count > crate::workflow::network_policy::MAX_DESTINATIONS {
+        if count > MAX_DESTINATIONS {
             return Err(StepError::needs_user(
                 format!(
                     "network policy {} would hold {count} destinations (the workflow file's and those already in it); \
                      Databricks allows {}",
-                    self.id,
-                    crate::workflow::network_policy::MAX_DESTINATIONS
+                    self.id, MAX_DESTINATIONS
                 ),
                 "remove destinations from the workflow file or from the policy",
             ));

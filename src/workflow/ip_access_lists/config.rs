@@ -12,8 +12,7 @@ use crate::config::{
     RawDeployment, Table, Validator,
 };
 
-/// At most this many addresses and blocks across all lists of a workspace (reference §6.1).
-pub const MAX_VALUES: usize = 1000;
+pub use crate::resources::ip_access::MAX_VALUES;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]

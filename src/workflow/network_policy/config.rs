@@ -15,9 +15,7 @@ use crate::config::{
     RawDeployment, Table, Validator, check_domain_name,
 };
 
-/// A network policy holds at most this many destinations (reference §5.1; each workspace of
-/// `allowed_databricks_destinations` counts one).
-pub const MAX_DESTINATIONS: usize = 2000;
+pub use crate::resources::network_policy::MAX_DESTINATIONS;
 
 /// The file as written: only these tables.
 #[derive(Debug, Deserialize)]
