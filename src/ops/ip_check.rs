@@ -58,7 +58,7 @@ pub async fn run(deployment: &Deployment, addresses: &[String]) -> anyhow::Resul
             .as_ref()
             .and_then(|s| s.outputs(ip_access_lists::node(id)))
             .unwrap_or_default();
-        let live = r.snapshot(&env).await?;
+        let live = r.read(&env).await?;
         let (now, planned) = (
             crate::resources::ip_access::IpAccess::acl(&live),
             r.planned(&rec, &live),

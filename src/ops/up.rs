@@ -147,5 +147,6 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
             .map_or(String::new(), |r| r.as_str().to_owned()),
         options,
         wait_scale,
+        workspaces: Default::default(),
     })
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsClients, PlinkTags, TagQuery, Tags};
-use crate::databricks::{AccountClient, NetworkConnectivityConfig};
+use std::collections::HashMap;
+
+use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, WorkspaceClient};
 use crate::engine::{StepContext, WaitPolicy};
 use crate::state::Intent;
 
@@ -50,6 +52,9 @@ pub struct Env {
     /// Poll intervals are divided by this (1 against real clouds; the local stack runs on
     /// scaled time, see `PLINK_WAIT_SCALE` in the README).
     pub wait_scale: u32,
+    /// The clients of the workspaces' own APIs, made once per run: each keeps its host and its
+    /// workspace token, so that a run reads each workspace record once.
+    pub workspaces: tokio::sync::Mutex<HashMap<i64, WorkspaceClient>>,
 }
 
 impl Env {
@@ -92,6 +97,34 @@ impl Env {
             .map_err(|e| super::errors::databricks("listing NCCs", e))?;
         nccs.retain(|n| n.region == self.region);
         Ok(nccs)
+    }
+
+    /// The client of workspace `id`'s own API (made on first use from its account record, see
+    /// [`AccountClient::workspace`]); `None` when the account has no such workspace.
+    ///
+    /// # Errors
+    /// Reading the workspace failed, or its host cannot be derived.
+    pub async fn workspace(&self, id: i64) -> super::Res<Option<WorkspaceClient>> {
+        let mut clients = self.workspaces.lock().await;
+        if let Some(c) = clients.get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        let db = &self.databricks;
+        let ws = match db.get_workspace(id).await {
+            Ok(ws) => ws,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(super::errors::databricks(
+                    &format!("reading workspace {id}"),
+                    e,
+                ));
+            }
+        };
+        let client = db.workspace(&ws).map_err(|e| {
+            super::errors::databricks(&format!("workspace {id}: its API cannot be reached"), e)
+        })?;
+        clients.insert(id, client.clone());
+        Ok(Some(client))
     }
 
     /// Whether teardown deletes adopted resources too (`--delete-adopted`).

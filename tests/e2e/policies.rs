@@ -34,6 +34,22 @@ fn enforced(text: &str) -> String {
     )
 }
 
+/// `plink up --accept-denials` on the ingress example's deployment; its policy then enforces
+/// restricted public access (returned as read).
+fn up_accepting_denials(stack: &Stack, wd: &Workdir, wf: &str) -> Value {
+    stack
+        .plink(wd)
+        .args(["up", "--accept-denials", wf])
+        .code(0)
+        .run();
+    let live = policy(stack, INGRESS_POLICY).expect("the policy");
+    assert_eq!(
+        live["ingress"]["public_access"]["restriction_mode"], "RESTRICTED_ACCESS",
+        "{live:#}"
+    );
+    live
+}
+
 /// Network policy `id` as the account API returns it; `None` when there is none.
 fn policy(stack: &Stack, id: &str) -> Option<Value> {
     stack
@@ -540,16 +556,7 @@ fn ingress_rules_locking_plink_out_are_refused_enforced_only_when_accepted_and_r
     assert_eq!(policy(&stack, INGRESS_POLICY).as_ref(), Some(&dry));
 
     // Accepted: enforced, and the lock-out is real — plink's workspace requests get 403.
-    stack
-        .plink(&wd)
-        .args(["up", "--accept-denials", &wf])
-        .code(0)
-        .run();
-    let live = policy(&stack, INGRESS_POLICY).expect("the policy");
-    assert_eq!(
-        live["ingress"]["public_access"]["restriction_mode"], "RESTRICTED_ACCESS",
-        "{live:#}"
-    );
+    let live = up_accepting_denials(&stack, &wd, &wf);
     assert!(
         live.get("ingress_dry_run")
             .is_none_or(|d| d.get("public_access").is_none()),
@@ -694,16 +701,7 @@ fn ingress_rules_are_never_enforced_without_a_dry_run_first_unless_accepted() {
     assert_eq!(bound(&stack, WS_INGRESS), DEFAULT_POLICY);
     stack.plink(&wd).args(["plan", &wf]).code(4).run();
 
-    stack
-        .plink(&wd)
-        .args(["up", "--accept-denials", &wf])
-        .code(0)
-        .run();
-    let live = policy(&stack, INGRESS_POLICY).expect("the policy");
-    assert_eq!(
-        live["ingress"]["public_access"]["restriction_mode"], "RESTRICTED_ACCESS",
-        "{live:#}"
-    );
+    up_accepting_denials(&stack, &wd, &wf);
     assert_eq!(bound(&stack, WS_INGRESS), INGRESS_POLICY);
     stack.plink(&wd).args(["plan", &wf]).code(0).run();
 }

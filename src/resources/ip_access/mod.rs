@@ -135,19 +135,14 @@ fn live_nets(l: &IpAccessList) -> Vec<String> {
 impl IpAccess {
     /// The client of the workspace's API.
     pub async fn client(env: &Env, id: i64) -> Res<WorkspaceClient> {
-        let db = &env.databricks;
-        let ws = db.get_workspace(id).await.map_err(|e| match e.kind() {
-            ErrorKind::NotFound => StepError::needs_user(
+        env.workspace(id).await?.ok_or_else(|| {
+            StepError::needs_user(
                 format!(
                     "workspace {id} does not exist in account {}",
-                    db.account_id()
+                    env.databricks.account_id()
                 ),
                 "check databricks.workspace_ids in the workflow file",
-            ),
-            _ => errors::databricks(&format!("reading workspace {id}"), e),
-        })?;
-        db.workspace(&ws).map_err(|e| {
-            errors::databricks(&format!("workspace {id}: its API cannot be reached"), e)
+            )
         })
     }
 
@@ -180,7 +175,11 @@ impl IpAccess {
         }
     }
 
-    async fn read(&self, env: &Env) -> Res<Snapshot> {
+    /// The workspace's lists and switch as they are (lookups, `status`, `plink ip check`).
+    ///
+    /// # Errors
+    /// The workspace cannot be reached or refuses plink.
+    pub async fn read(&self, env: &Env) -> Res<Snapshot> {
         let c = Self::client(env, self.workspace_id).await?;
         let id = self.workspace_id;
         let lists = c
@@ -362,14 +361,6 @@ impl IpAccess {
     /// The live configuration as [`eval`] sees it.
     pub fn acl(live: &Snapshot) -> Acl {
         acl_of(&live.lists, live.enabled)
-    }
-
-    /// Reads workspace `self.workspace_id` (for `plink ip check`).
-    ///
-    /// # Errors
-    /// The workspace cannot be reached or refuses plink.
-    pub async fn snapshot(&self, env: &Env) -> Res<Snapshot> {
-        self.read(env).await
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::body::get;
-use crate::databricks::{ErrorKind, Statement, StatementResult, Workspace};
+use crate::databricks::{ErrorKind, Statement, StatementResult};
 use crate::engine::StepError;
 use crate::resources::{Env, Res, errors};
 
@@ -38,18 +38,12 @@ pub async fn find_warehouse(
     workspace_ids: &[i64],
     written_at: &str,
 ) -> Res<Option<WarehouseRef>> {
-    let db = &env.databricks;
     let mut refused = 0;
     for &ws in workspace_ids {
         let what = format!("looking for SQL warehouse {id} in workspace {ws}");
-        let workspace = match db.get_workspace(ws).await {
-            Ok(w) => w,
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Err(e) => return Err(errors::databricks(&what, e)),
+        let Some(client) = env.workspace(ws).await? else {
+            continue;
         };
-        let client = db
-            .workspace(&workspace)
-            .map_err(|e| errors::databricks(&what, e))?;
         match client.get_warehouse(id).await {
             Ok(_) => {
                 return Ok(Some(WarehouseRef {
@@ -131,18 +125,22 @@ async fn query(
     workspace_ids: &[i64],
     since: &str,
 ) -> Res<StatementResult> {
-    let db = &env.databricks;
     let what = format!(
         "reading the denial logs on SQL warehouse {}",
         warehouse.warehouse_id
     );
-    let ws: Workspace = db
-        .get_workspace(warehouse.workspace_id)
-        .await
-        .map_err(|e| errors::databricks(&what, e))?;
-    let client = db
-        .workspace(&ws)
-        .map_err(|e| errors::databricks(&what, e))?;
+    let client = env
+        .workspace(warehouse.workspace_id)
+        .await?
+        .ok_or_else(|| {
+            StepError::needs_user(
+                format!(
+                    "{what}: workspace {} no longer exists",
+                    warehouse.workspace_id
+                ),
+                "name a SQL warehouse of one of the workspaces",
+            )
+        })?;
     // Workspace ids are typed parameters (`workspace_id` is a string column): nothing from a
     // file or flag is pasted into the SQL text.
     let names: Vec<String> = (0..workspace_ids.len()).map(|i| format!(":w{i}")).collect();
