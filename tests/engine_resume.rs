@@ -269,3 +269,141 @@ async fn interrupt_stops_after_persisting_and_resume_finishes() {
         assert_eq!(cloud.count(kind), 1, "{kind}");
     }
 }
+
+/// A step that records `{"id": …}`, then holds until `release` is notified (or fails after a
+/// second), logging what it does.
+struct Holding {
+    id: plink::engine::StepId,
+    deps: Vec<plink::engine::StepId>,
+    early: Vec<plink::engine::StepId>,
+    /// Notified by this step when it starts (`None`: notifies nothing).
+    releases: Option<Arc<tokio::sync::Notify>>,
+    /// What this step waits for after recording (`None`: finishes at once).
+    held_by: Option<Arc<tokio::sync::Notify>>,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl plink::engine::Step for Holding {
+    fn id(&self) -> plink::engine::StepId {
+        self.id
+    }
+    fn depends_on(&self) -> Vec<plink::engine::StepId> {
+        self.deps.clone()
+    }
+    fn early_deps(&self) -> Vec<plink::engine::StepId> {
+        self.early.clone()
+    }
+    fn describe(&self) -> String {
+        self.id.into()
+    }
+    async fn apply(&self, cx: &plink::engine::StepContext) -> Result<(), plink::engine::StepError> {
+        let say = |what: &str| self.log.lock().unwrap().push(format!("{} {what}", self.id));
+        say("started");
+        for d in &self.deps {
+            let up: serde_json::Value = cx.output(d)?;
+            assert!(up.get("id").is_some(), "{}: {d} recorded nothing", self.id);
+        }
+        if let Some(r) = &self.releases {
+            r.notify_one();
+        }
+        cx.record(&serde_json::json!({ "id": self.id }))?;
+        if let Some(gate) = &self.held_by {
+            tokio::time::timeout(Duration::from_secs(1), gate.notified())
+                .await
+                .map_err(|_| plink::engine::StepError::terminal("never released"))?;
+        }
+        say("done");
+        Ok(())
+    }
+}
+
+/// Issue #13 item 2: a step whose dependency is `early` starts once that dependency recorded
+/// its resource, while it still waits (the listener on a provisioning NLB); an ordinary
+/// dependent still waits for the end.
+#[tokio::test]
+async fn an_early_dependent_starts_once_its_dependency_recorded_an_ordinary_one_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let step = |id, deps: &[plink::engine::StepId], early: &[plink::engine::StepId]| Holding {
+        id,
+        deps: deps.to_vec(),
+        early: early.to_vec(),
+        releases: None,
+        held_by: None,
+        log: log.clone(),
+    };
+    let nlb = Holding {
+        held_by: Some(gate.clone()),
+        ..step("nlb", &[], &[])
+    };
+    // The NLB is released only by the listener: were the listener not started early, the NLB
+    // would fail ("never released") and block everything after it.
+    let listener = Holding {
+        releases: Some(gate.clone()),
+        ..step("listener", &["nlb"], &["nlb"])
+    };
+    let service = step("service", &["nlb", "listener"], &[]);
+    let steps: Vec<Arc<dyn plink::engine::Step>> =
+        vec![Arc::new(nlb), Arc::new(listener), Arc::new(service)];
+    let report = Engine::new(steps)
+        .unwrap()
+        .run(open(dir.path(), None).unwrap())
+        .await;
+    assert!(report.succeeded(), "{report:?}");
+    let log = log.lock().unwrap().clone();
+    let at = |e: &str| {
+        log.iter()
+            .position(|l| l == e)
+            .unwrap_or_else(|| panic!("{e}: {log:?}"))
+    };
+    assert!(at("listener started") < at("nlb done"), "{log:?}");
+    assert!(at("nlb done") < at("service started"), "{log:?}");
+}
+
+/// An early dependency that fails before recording anything blocks its dependents, as an
+/// ordinary one does.
+#[tokio::test]
+async fn an_early_dependency_failing_before_it_recorded_blocks_its_dependent() {
+    struct Failing;
+    #[async_trait::async_trait]
+    impl plink::engine::Step for Failing {
+        fn id(&self) -> plink::engine::StepId {
+            "nlb"
+        }
+        fn depends_on(&self) -> Vec<plink::engine::StepId> {
+            Vec::new()
+        }
+        fn describe(&self) -> String {
+            "nlb".into()
+        }
+        async fn apply(
+            &self,
+            _: &plink::engine::StepContext,
+        ) -> Result<(), plink::engine::StepError> {
+            Err(plink::engine::StepError::terminal("no NLB today"))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listener = Holding {
+        id: "listener",
+        deps: vec!["nlb"],
+        early: vec!["nlb"],
+        releases: None,
+        held_by: None,
+        log: Arc::default(),
+    };
+    let steps: Vec<Arc<dyn plink::engine::Step>> = vec![Arc::new(Failing), Arc::new(listener)];
+    let report = Engine::new(steps)
+        .unwrap()
+        .run(open(dir.path(), None).unwrap())
+        .await;
+    assert!(
+        matches!(
+            report.outcomes.iter().find(|(id, _)| *id == "listener"),
+            Some((_, StepOutcome::Blocked { by: "nlb" }))
+        ),
+        "{report:?}"
+    );
+}

@@ -9,7 +9,7 @@ class Delays:
     # AWS
     endpoint_pending: float = 60.0          # interface endpoint pending -> available
     nlb_provisioning: float = 120.0         # NLB provisioning -> active
-    service_pending: float = 10.0           # endpoint service Pending -> Available
+    service_pending: float = 0.0            # endpoint service Pending -> Available (AWS: at once)
     endpoint_deleting: float = 30.0         # endpoint / NLB deleting -> gone
     connection_accept: float = 5.0          # pendingAcceptance -> available after accept
     # Databricks

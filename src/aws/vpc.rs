@@ -289,7 +289,10 @@ impl AwsClients {
         self.spend("ec2", "CreateSecurityGroup").await;
         let out = req.send().await.map_err(ec2_error("CreateSecurityGroup"))?;
         let id = or_empty(out.group_id());
-        self.allow_https_from(&id, &input.ingress_cidrs).await?;
+        // A group made just now has no rule a batch could duplicate: one call for all CIDRs.
+        if !input.ingress_cidrs.is_empty() {
+            self.authorize_https(&id, &input.ingress_cidrs).await?;
+        }
         Ok(SecurityGroup {
             id,
             name: input.name.clone(),
@@ -306,27 +309,36 @@ impl AwsClients {
     pub async fn allow_https_from(&self, group_id: &str, cidrs: &[String]) -> Result<()> {
         // One call per CIDR: a batch fails as a whole on the first duplicate rule.
         for cidr in cidrs {
-            let range = IpRange::builder()
+            self.authorize_https(group_id, std::slice::from_ref(cidr))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One `AuthorizeSecurityGroupIngress` for TCP 443 from `cidrs` (a duplicate is fine).
+    async fn authorize_https(&self, group_id: &str, cidrs: &[String]) -> Result<()> {
+        let ranges = cidrs.iter().map(|cidr| {
+            IpRange::builder()
                 .cidr_ip(cidr)
                 .description("plink: HTTPS from the NLB subnets")
-                .build();
-            let permission = IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(443)
-                .to_port(443)
-                .ip_ranges(range)
-                .build();
-            self.spend("ec2", "AuthorizeSecurityGroupIngress").await;
-            let sent = self
-                .ec2
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .ip_permissions(permission)
-                .send()
-                .await
-                .map_err(ec2_error("AuthorizeSecurityGroupIngress"));
-            ignore_codes(sent, &["InvalidPermission.Duplicate"])?;
-        }
+                .build()
+        });
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .set_ip_ranges(Some(ranges.collect()))
+            .build();
+        self.spend("ec2", "AuthorizeSecurityGroupIngress").await;
+        let sent = self
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .map_err(ec2_error("AuthorizeSecurityGroupIngress"));
+        ignore_codes(sent, &["InvalidPermission.Duplicate"])?;
         Ok(())
     }
 

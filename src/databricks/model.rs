@@ -125,6 +125,15 @@ pub struct NetworkConnectivityConfig {
 pub struct NccEgressConfig {
     /// Default rules (stable egress IPs).
     pub default_rules: Option<NccEgressDefaultRules>,
+    /// The NCC's private endpoint rules, as the API mirrors them here (reference §2.1).
+    pub target_rules: Option<NccEgressTargetRules>,
+}
+
+/// `egress_config.target_rules`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NccEgressTargetRules {
+    #[serde(default)]
+    pub aws_private_endpoint_rules: Vec<PrivateEndpointRule>,
 }
 
 /// `egress_config.default_rules`.

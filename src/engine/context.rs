@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
 
 use super::{
     ErrorClass, EventKind, EventSink, Interrupt, Poll, StepError, StepId, WaitPolicy,
@@ -28,6 +29,9 @@ pub struct StepContext {
     events: EventSink,
     interrupt: Interrupt,
     planned: Option<PlanOverlay>,
+    /// Told the step's id after each [`record`](Self::record) (the engine starts the steps
+    /// that need this one only recorded, see [`Step::early_deps`](super::Step::early_deps)).
+    recorded: Option<mpsc::UnboundedSender<StepId>>,
 }
 
 impl StepContext {
@@ -43,7 +47,14 @@ impl StepContext {
             events,
             interrupt,
             planned: None,
+            recorded: None,
         }
+    }
+
+    /// This context, telling `recorded` each time the step records.
+    pub(crate) fn telling(mut self, recorded: mpsc::UnboundedSender<StepId>) -> Self {
+        self.recorded = Some(recorded);
+        self
     }
 
     /// A context for [`Step::plan`](super::Step::plan): no events, and dependencies' planned
@@ -167,15 +178,18 @@ impl StepContext {
         let unchanged = rec.is_some_and(|r| {
             r.intent.is_none() && new.iter().all(|(k, v)| r.outputs.get(k) == Some(v))
         });
-        if unchanged {
-            return Ok(());
+        if !unchanged {
+            self.store.update(|s| {
+                let rec = s.step_mut(self.step);
+                rec.outputs.extend(new);
+                rec.intent = None;
+                rec.updated_at = crate::state::now_rfc3339();
+            })?;
         }
-        self.store.update(|s| {
-            let rec = s.step_mut(self.step);
-            rec.outputs.extend(new);
-            rec.intent = None;
-            rec.updated_at = crate::state::now_rfc3339();
-        })?;
+        if let Some(tx) = &self.recorded {
+            // The engine may have finished its loop (the run is ending): nobody to tell.
+            let _ = tx.send(self.step);
+        }
         Ok(())
     }
 
@@ -204,8 +218,9 @@ impl StepContext {
         self.interrupt.is_triggered()
     }
 
-    /// Polls `probe` until it reports [`Poll::Ready`], with capped exponential backoff and
-    /// jitter, for at most `policy.timeout`.
+    /// Polls `probe` until it reports [`Poll::Ready`]: at once, then as `policy` says (none
+    /// before its prior, then every 10 % of the time waited, capped), for at most
+    /// `policy.timeout`.
     ///
     /// Retryable probe errors (throttling, a network blip) count as "not yet" and polling goes on;
     /// other errors end the wait. Ctrl-C ends it with [`StepError::Interrupted`] between polls.
@@ -217,6 +232,40 @@ impl StepContext {
         &self,
         what: &str,
         policy: &WaitPolicy,
+        probe: F,
+    ) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, StepError>>,
+    {
+        self.poll_until(what, policy, None, probe).await
+    }
+
+    /// [`wait_for`](Self::wait_for) when the caller has just looked and seen `seen` (not
+    /// ready): the first poll is the policy's first, not an immediate look that could only
+    /// see the same (issue #13: no request that cannot tell anything new).
+    ///
+    /// # Errors
+    /// As [`wait_for`](Self::wait_for).
+    pub async fn wait_after<T, F, Fut>(
+        &self,
+        what: &str,
+        policy: &WaitPolicy,
+        seen: String,
+        probe: F,
+    ) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, StepError>>,
+    {
+        self.poll_until(what, policy, Some(seen), probe).await
+    }
+
+    async fn poll_until<T, F, Fut>(
+        &self,
+        what: &str,
+        policy: &WaitPolicy,
+        seen: Option<String>,
         mut probe: F,
     ) -> Result<T, StepError>
     where
@@ -225,8 +274,13 @@ impl StepContext {
     {
         let started = Instant::now();
         let mut last_seen = String::from("nothing yet");
+        let mut answer = seen.map(Poll::Pending);
         loop {
-            match probe().await {
+            let polled = match answer.take() {
+                Some(seen) => Ok(seen),
+                None => probe().await,
+            };
+            match polled {
                 Ok(Poll::Ready(value)) => return Ok(value),
                 Ok(Poll::Pending(seen)) => {
                     if seen != last_seen {
@@ -292,5 +346,59 @@ impl StepContext {
             rec.updated_at = crate::state::now_rfc3339();
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{EventSink, Interrupt, Poll, StepContext, WaitPolicy};
+    use crate::state::{StatePaths, StateStore};
+
+    fn context(dir: &std::path::Path) -> StepContext {
+        let store =
+            StateStore::open(StatePaths::for_deployment(dir, "d"), "d", "w", "up").expect("state");
+        StepContext::new("s", Arc::new(store), EventSink::none(), Interrupt::new())
+    }
+
+    /// `wait_for` looks at once; `wait_after` (the caller just looked) first at the prior.
+    #[tokio::test]
+    async fn wait_after_skips_the_look_at_once_that_wait_for_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path());
+        let prior = Duration::from_millis(200);
+        let policy = WaitPolicy::new(prior, prior, Duration::from_secs(5));
+        for after in [false, true] {
+            let (looks, start) = (AtomicU32::new(0), Instant::now());
+            let first = std::sync::Mutex::new(None);
+            let probe = || async {
+                first.lock().unwrap().get_or_insert(start.elapsed());
+                Ok(match looks.fetch_add(1, Ordering::SeqCst) {
+                    0 if !after => Poll::Pending("not yet".to_owned()),
+                    _ => Poll::Ready(()),
+                })
+            };
+            if after {
+                cx.wait_after("it", &policy, "not yet".into(), probe).await
+            } else {
+                cx.wait_for("it", &policy, probe).await
+            }
+            .unwrap();
+            let first = first.lock().unwrap().expect("looked");
+            if after {
+                assert_eq!(looks.load(Ordering::SeqCst), 1, "one look, at the prior");
+                assert!(first >= prior, "first look after {first:?}");
+            } else {
+                assert_eq!(
+                    looks.load(Ordering::SeqCst),
+                    2,
+                    "at once, then at the prior"
+                );
+                assert!(first < prior, "first look after {first:?}");
+            }
+        }
     }
 }

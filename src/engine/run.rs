@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use backoff::backoff::Backoff;
 use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
 
 use super::{
     EngineError, ErrorClass, EventKind, EventSink, Interrupt, RetryPolicy, Step, StepContext,
@@ -118,13 +119,22 @@ impl Engine {
     pub async fn run(&self, store: Arc<StateStore>) -> RunReport {
         let by_id: BTreeMap<StepId, Arc<dyn Step>> =
             self.steps.iter().map(|s| (s.id(), s.clone())).collect();
-        let mut waiting_on: BTreeMap<StepId, usize> = self
+        // Per step, the dependencies it still waits for: done, or only recorded for its
+        // early dependencies.
+        let mut waiting_on: BTreeMap<StepId, BTreeSet<StepId>> = self
             .steps
             .iter()
-            .map(|s| (s.id(), s.depends_on().len()))
+            .map(|s| (s.id(), s.depends_on().into_iter().collect()))
             .collect();
+        let early: BTreeMap<StepId, Vec<StepId>> = self
+            .steps
+            .iter()
+            .map(|s| (s.id(), s.early_deps()))
+            .collect();
+        let mut started: BTreeSet<StepId> = BTreeSet::new();
         let mut outcomes: BTreeMap<StepId, StepOutcome> = BTreeMap::new();
         let mut running = FuturesUnordered::new();
+        let (recorded_tx, mut recorded_rx) = mpsc::unbounded_channel::<StepId>();
 
         let mut ready: Vec<StepId> = self
             .steps
@@ -134,6 +144,9 @@ impl Engine {
             .collect();
         loop {
             for id in ready.drain(..) {
+                if !started.insert(id) {
+                    continue;
+                }
                 if self.interrupt.is_triggered() {
                     outcomes.insert(id, StepOutcome::Interrupted);
                     continue;
@@ -144,26 +157,34 @@ impl Engine {
                     store.clone(),
                     self.events.clone(),
                     self.interrupt.clone(),
-                );
+                )
+                .telling(recorded_tx.clone());
                 running.push(async move {
                     let outcome = self.run_step(step.as_ref(), &cx).await;
                     (id, outcome)
                 });
             }
-            let Some((id, outcome)) = running.next().await else {
-                break;
+            // A step that recorded satisfies its early dependents; one that is done, all.
+            let (id, satisfies_all) = tokio::select! {
+                next = running.next() => {
+                    let Some((id, outcome)) = next else { break };
+                    let done = matches!(outcome, StepOutcome::Done);
+                    outcomes.insert(id, outcome);
+                    if !done {
+                        continue;
+                    }
+                    (id, true)
+                }
+                Some(id) = recorded_rx.recv() => (id, false),
             };
-            let done = matches!(outcome, StepOutcome::Done);
-            outcomes.insert(id, outcome);
-            if !done {
-                continue;
-            }
-            for s in &self.steps {
-                if s.depends_on().contains(&id) {
-                    let n = waiting_on.get_mut(s.id()).expect("known step");
-                    *n -= 1;
-                    if *n == 0 {
-                        ready.push(s.id());
+            for (step, deps) in &mut waiting_on {
+                if started.contains(step) || !deps.contains(id) {
+                    continue;
+                }
+                if satisfies_all || early[step].contains(&id) {
+                    deps.remove(id);
+                    if deps.is_empty() {
+                        ready.push(step);
                     }
                 }
             }

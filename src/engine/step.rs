@@ -29,6 +29,16 @@ pub trait Step: Send + Sync {
     /// The steps whose outputs this one needs.
     fn depends_on(&self) -> Vec<StepId>;
 
+    /// The dependencies (among [`depends_on`](Step::depends_on)) this step needs only
+    /// *recorded* — their resource created and its id in the state — not finished: the engine
+    /// starts the step as soon as each of these has [recorded](StepContext::record) and every
+    /// other dependency is done, while they go on waiting for their resource to be ready (issue
+    /// #13: start each step at the earliest point the APIs allow). Teardown and plans still
+    /// treat them as ordinary dependencies.
+    fn early_deps(&self) -> Vec<StepId> {
+        Vec::new()
+    }
+
     /// One line saying what the step does, for progress display.
     fn describe(&self) -> String;
 

@@ -148,5 +148,8 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
         options,
         wait_scale,
         workspaces: Default::default(),
+        nccs_listed: Default::default(),
+        made: Default::default(),
+        rules_read: Default::default(),
     })
 }

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
 use crate::aws::{EndpointConnection, EndpointService};
+use crate::databricks::ConnectionState;
 use crate::engine::{Condition, Poll, StepError};
 use crate::state::Intent;
 
@@ -47,6 +48,7 @@ impl ConnectionAcceptance {
 /// What upstream decides: the service, and the rule's endpoint once Databricks reports it.
 pub struct AcceptanceInputs {
     pub service_id: String,
+    pub rule_id: String,
     pub rule_vpc_endpoint_id: Option<String>,
 }
 
@@ -71,6 +73,34 @@ pub struct ConnectionsDown {
 const LIVE: &[&str] = &["pendingAcceptance", "pending", "available"];
 
 impl ConnectionAcceptance {
+    /// The connection plink accepted, known `available` without a call: the rule, as read in
+    /// this run, is `ESTABLISHED` through it, which Databricks reports only once AWS made the
+    /// connection `available` (field update §5.2). So a converged `up` reads no connection
+    /// (issue #13); anything else (not accepted by plink, another endpoint, not ESTABLISHED)
+    /// is looked at on AWS.
+    fn known_available(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &AcceptanceInputs,
+        vpce: &str,
+    ) -> Option<EndpointConnection> {
+        let rec: AcceptanceRecord = cx.recorded();
+        let rule = cx.env.peek_rule(&inputs.rule_id)?;
+        let established = rule.connection_state == Some(ConnectionState::Established);
+        (established
+            && rule.vpc_endpoint_id() == Some(vpce)
+            && rec.accepted_vpc_endpoint_id == vpce
+            && rec.owner == self.owner)
+            .then(|| EndpointConnection {
+                service_id: inputs.service_id.clone(),
+                vpce_id: vpce.to_owned(),
+                owner: rec.owner,
+                state: "available".into(),
+                connection_id: None,
+                created: None,
+            })
+    }
+
     async fn connections(env: &Env, service_id: &str) -> Res<Vec<EndpointConnection>> {
         env.aws
             .endpoint_connections(service_id, None)
@@ -113,7 +143,7 @@ impl Resource for ConnectionAcceptance {
     type Fix = ();
 
     const NOUN: &'static str = "connection";
-    const WAITS_FOR: &'static str = "the connection to be available";
+    const WAITS_FOR: &'static str = "the connection to be accepted";
     const POLL_SECS: (u64, u64) = (5, 30);
     const FOUND_BY: &'static str = "of the rule found on the endpoint service";
 
@@ -127,8 +157,8 @@ impl Resource for ConnectionAcceptance {
 
     fn summary(&self, live: &Self::Live) -> String {
         format!(
-            "connection {} of Databricks ({}) available",
-            live.vpce_id, self.owner
+            "connection {} of Databricks ({}) {}",
+            live.vpce_id, self.owner, live.state
         )
     }
 
@@ -140,6 +170,9 @@ impl Resource for ConnectionAcceptance {
         let Some(vpce) = &inputs.rule_vpc_endpoint_id else {
             return Ok(Found::Missing { gone: None });
         };
+        if let Some(conn) = self.known_available(cx, inputs, vpce) {
+            return Ok(Found::Recorded(conn));
+        }
         let conns = Self::connections(cx.env, &inputs.service_id).await?;
         for other in conns
             .iter()
@@ -232,14 +265,24 @@ impl Resource for ConnectionAcceptance {
         }
     }
 
-    /// Acceptable (Databricks', not dead), then `available`; `pending` (accepted,
-    /// provisioning) and states this plink does not know keep waiting.
+    /// An accepted connection is `pending` until AWS makes it `available` (field update §5.2).
+    fn updated(&self, conn: &Self::Live, _: &()) -> Option<Self::Live> {
+        Some(EndpointConnection {
+            state: "pending".into(),
+            ..conn.clone()
+        })
+    }
+
+    /// Acceptable (Databricks', not dead), then accepted: `pending` or `available`. Its
+    /// becoming `available` is what the rule's `ESTABLISHED` reports (the next node waits for
+    /// that, and sees a connection that fails instead as the rule's failure); states this
+    /// plink does not know keep waiting.
     fn readiness(&self, conn: &Self::Live) -> Readiness {
         let acceptable = |c: &EndpointConnection| match self.examine(c, &c.service_id) {
             Ok(()) => Readiness::Ready,
             Err(e) => Readiness::Failed(e),
         };
-        acceptable.and(available).check(conn)
+        acceptable.and(accepted).check(conn)
     }
 
     fn timeout(&self) -> Duration {
@@ -334,9 +377,9 @@ impl Resource for ConnectionAcceptance {
     }
 }
 
-/// The connection is `available`.
-fn available(c: &EndpointConnection) -> Readiness {
-    if c.is_available() {
+/// The connection is accepted: `pending` (provisioning) or `available`.
+fn accepted(c: &EndpointConnection) -> Readiness {
+    if c.is_available() || c.state == "pending" {
         Readiness::Ready
     } else {
         Readiness::Pending(format!("state={}", c.state))

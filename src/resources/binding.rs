@@ -125,7 +125,9 @@ impl Binding {
             }
             Bound::Ours { .. } | Bound::Unbound => {}
         }
-        if !matches!(bound, Bound::Ours { .. }) {
+        let seen = if matches!(bound, Bound::Ours { .. }) {
+            ws
+        } else {
             cx.begin(
                 Intent::new("bind_ncc")
                     .key("workspace_id", id.to_string())
@@ -135,10 +137,10 @@ impl Binding {
             env.databricks
                 .update_workspace_ncc(id, ncc_id)
                 .await
-                .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?;
-        }
+                .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?
+        };
         if !matches!(bound, Bound::Ours { running: true }) {
-            wait_running(cx, id, ncc_id, self.timeout).await?;
+            wait_running(cx, id, &seen, ncc_id, self.timeout).await?;
         }
         Ok(replaced)
     }
@@ -283,49 +285,64 @@ impl Resource for Binding {
 }
 
 /// Waits until workspace `id` is `RUNNING` on `ncc_id` (the SDK waiter's semantics: `FAILED` and
-/// `BANNED` stop; any other status keeps waiting, reference §4.4).
+/// `BANNED` stop; any other status keeps waiting, reference §4.4), starting from `seen`, the
+/// workspace as just read or as the PATCH answered (no look that could only see the same).
 ///
 /// # Errors
 /// [`StepError::NeedsUser`] for a failed or banned workspace; a timeout; a read failure.
-pub(super) async fn wait_running(cx: &Cx<'_>, id: i64, ncc_id: &str, timeout: Duration) -> Res<()> {
+pub(super) async fn wait_running(
+    cx: &Cx<'_>,
+    id: i64,
+    seen: &Workspace,
+    ncc_id: &str,
+    timeout: Duration,
+) -> Res<()> {
+    let seen = match running_on(id, seen, ncc_id)? {
+        Poll::Ready(()) => return Ok(()),
+        Poll::Pending(seen) => seen,
+    };
     let db = &cx.env.databricks;
     let policy = cx.env.wait(5, 30, timeout);
     cx.step
-        .wait_for(
+        .wait_after(
             &format!("workspace {id} to be RUNNING on NCC {ncc_id}"),
             &policy,
+            seen,
             || async {
                 let ws = db
                     .get_workspace(id)
                     .await
                     .map_err(|e| errors::databricks(&format!("reading workspace {id}"), e))?;
-                match &ws.workspace_status {
-                    Some(WorkspaceStatus::Running)
-                        if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
-                    {
-                        Ok(Poll::Ready(()))
-                    }
-                    Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => {
-                        Err(StepError::needs_user(
-                            format!(
-                                "workspace {id} is {}: {}",
-                                ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
-                                ws.workspace_status_message
-                                    .as_deref()
-                                    .unwrap_or("no message")
-                            ),
-                            "check the workspace in the account console",
-                        ))
-                    }
-                    status => Ok(Poll::Pending(format!(
-                        "status {}, NCC {}",
-                        status.as_ref().map_or("unknown", |s| s.as_str()),
-                        ws.network_connectivity_config_id
-                            .as_deref()
-                            .unwrap_or("none")
-                    ))),
-                }
+                running_on(id, &ws, ncc_id)
             },
         )
         .await
+}
+
+/// Whether workspace `id` (as `ws` shows it) is `RUNNING` on `ncc_id`; an error if it failed.
+fn running_on(id: i64, ws: &Workspace, ncc_id: &str) -> Res<Poll<()>> {
+    match &ws.workspace_status {
+        Some(WorkspaceStatus::Running)
+            if ws.network_connectivity_config_id.as_deref() == Some(ncc_id) =>
+        {
+            Ok(Poll::Ready(()))
+        }
+        Some(WorkspaceStatus::Failed | WorkspaceStatus::Banned) => Err(StepError::needs_user(
+            format!(
+                "workspace {id} is {}: {}",
+                ws.workspace_status.as_ref().map_or("", |s| s.as_str()),
+                ws.workspace_status_message
+                    .as_deref()
+                    .unwrap_or("no message")
+            ),
+            "check the workspace in the account console",
+        )),
+        status => Ok(Poll::Pending(format!(
+            "status {}, NCC {}",
+            status.as_ref().map_or("unknown", |s| s.as_str()),
+            ws.network_connectivity_config_id
+                .as_deref()
+                .unwrap_or("none")
+        ))),
+    }
 }

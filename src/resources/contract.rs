@@ -272,6 +272,14 @@ pub trait Resource: Send + Sync + 'static {
         std::time::Duration::from_secs(600)
     }
 
+    /// The resource as [`update`](Resource::update) left it after `fix`, when its success says
+    /// so without a read (the fix lives apart from the description, like an NLB's attributes;
+    /// or the answer fixes the new state, like an accepted connection's); `None` (the default):
+    /// `up` reads it again. Issue #13: no read that cannot tell anything new.
+    fn updated(&self, _live: &Self::Live, _fix: &Self::Fix) -> Option<Self::Live> {
+        None
+    }
+
     /// The resource read again, for a wait. `None`: not visible (yet).
     ///
     /// # Errors

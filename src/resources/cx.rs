@@ -6,9 +6,11 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsClients, PlinkTags, TagQuery, Tags};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, WorkspaceClient};
+use crate::databricks::{
+    AccountClient, ErrorKind, NetworkConnectivityConfig, PrivateEndpointRule, WorkspaceClient,
+};
 use crate::engine::{StepContext, WaitPolicy};
 use crate::state::Intent;
 
@@ -55,6 +57,13 @@ pub struct Env {
     /// The clients of the workspaces' own APIs, made once per run: each keeps its host and its
     /// workspace token, so that a run reads each workspace record once.
     pub workspaces: tokio::sync::Mutex<HashMap<i64, WorkspaceClient>>,
+    /// The region's NCCs as this run last listed them (see [`Env::nccs_for_limits`]).
+    pub nccs_listed: std::sync::Mutex<Option<Vec<NetworkConnectivityConfig>>>,
+    /// What this run created (ids, ARNs), see [`Cx::on_made_now`].
+    pub made: std::sync::Mutex<HashSet<String>>,
+    /// The last read of each private endpoint rule, left by the node that made it for the next
+    /// node of the same run that looks at the rule first (see [`Env::take_rule`]).
+    pub rules_read: std::sync::Mutex<HashMap<String, PrivateEndpointRule>>,
 }
 
 impl Env {
@@ -68,6 +77,26 @@ impl Env {
             timeout,
         )
         .scaled_down(self.wait_scale)
+    }
+
+    /// Leaves `rule`, just read, for the next node to [take](Self::take_rule).
+    pub fn leave_rule(&self, rule: &PrivateEndpointRule) {
+        let mut read = self.rules_read.lock().unwrap_or_else(|p| p.into_inner());
+        read.insert(rule.rule_id.clone(), rule.clone());
+    }
+
+    /// The last read of rule `rule_id` in this run, if any, left in place.
+    pub fn peek_rule(&self, rule_id: &str) -> Option<PrivateEndpointRule> {
+        let read = self.rules_read.lock().unwrap_or_else(|p| p.into_inner());
+        read.get(rule_id).cloned()
+    }
+
+    /// The rule `rule_id` as the node before read it in this run, once: the nodes that follow
+    /// the rule (`established`, `enabled`) start from that read instead of reading it again
+    /// (a converged `up` reads each rule once, issue #13), and every later look reads it anew.
+    pub fn take_rule(&self, rule_id: &str) -> Option<PrivateEndpointRule> {
+        let mut read = self.rules_read.lock().unwrap_or_else(|p| p.into_inner());
+        read.remove(rule_id)
     }
 
     /// The region of the deployment.
@@ -96,7 +125,28 @@ impl Env {
             .await
             .map_err(|e| super::errors::databricks("listing NCCs", e))?;
         nccs.retain(|n| n.region == self.region);
+        let mut listed = self.nccs_listed.lock().unwrap_or_else(|p| p.into_inner());
+        *listed = Some(nccs.clone());
         Ok(nccs)
+    }
+
+    /// The region's NCCs, with their rules, for a limit check: as this run last listed them
+    /// (the NCC's lookup did, just before), else listed now. A limit check only words the
+    /// refusal the server would give anyway, so a list of this run is recent enough, and it
+    /// spares a list per check (issue #13).
+    ///
+    /// # Errors
+    /// Listing them failed.
+    pub async fn nccs_for_limits(&self) -> super::Res<Vec<NetworkConnectivityConfig>> {
+        let listed = self
+            .nccs_listed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match listed {
+            Some(nccs) => Ok(nccs),
+            None => self.nccs_in_region().await,
+        }
     }
 
     /// The client of workspace `id`'s own API (made on first use from its account record, see
@@ -180,6 +230,23 @@ impl<'a> Cx<'a> {
         } else {
             super::Ownership::Adopted
         }
+    }
+
+    /// Notes that this run created `id` (see [`on_made_now`](Self::on_made_now)).
+    pub fn made(&self, id: &str) {
+        let mut made = self.env.made.lock().unwrap_or_else(|p| p.into_inner());
+        made.insert(id.to_owned());
+    }
+
+    /// Whether this node looks at what hangs on `parent`, which this very run created, with no
+    /// call of its own pending: then nothing does yet, and the parent has its creation defaults
+    /// (a listener of an NLB made seconds ago, the permissions of a new endpoint service). The
+    /// lookup's answer is known without a request (issue #13: a fresh `up` makes no request
+    /// that cannot tell anything new). The state lock keeps other plinks of this deployment
+    /// away, and a pending intent (an answer lost) always looks.
+    pub fn on_made_now(&self, parent: &str) -> bool {
+        let made = self.env.made.lock().unwrap_or_else(|p| p.into_inner());
+        made.contains(parent) && self.pending_intent().is_none()
     }
 
     /// What this node recorded, read leniently (a missing or partial record gives defaults).

@@ -186,31 +186,48 @@ impl Resource for Endpoint {
         Self::describe_id(cx.env, &live.id).await
     }
 
-    /// Its DNS name and its ENIs' IPs.
+    /// Its DNS name and its ENIs' IPs. The IPs are read only when the ENIs are not those
+    /// recorded: an ENI's primary private IP is fixed for its life (EC2 can change only its
+    /// secondary addresses), so a converged run makes no `DescribeNetworkInterfaces` (issue #13).
     async fn record(
         &self,
         cx: &Cx<'_>,
         _: &Self::Inputs,
         endpoint: &Self::Live,
     ) -> Res<Self::Record> {
-        let mut enis = cx
-            .env
-            .aws
-            .endpoint_network_interfaces(endpoint)
-            .await
-            .map_err(|e| errors::aws("reading the endpoint's ENIs", e))?;
-        enis.sort_by(|a, b| a.id.cmp(&b.id));
         let dns_name = endpoint
             .dns_names
             .iter()
             .min_by_key(|d| d.len())
             .cloned()
             .unwrap_or_default();
+        let mut ids = endpoint.network_interface_ids.clone();
+        ids.sort();
+        let known: EndpointRecord = cx.recorded();
+        let (network_interface_ids, ips) = if !ids.is_empty()
+            && known.vpc_endpoint_id == endpoint.id
+            && known.network_interface_ids == ids
+            && known.ips.len() == ids.len()
+        {
+            (known.network_interface_ids, known.ips)
+        } else {
+            let mut enis = cx
+                .env
+                .aws
+                .endpoint_network_interfaces(endpoint)
+                .await
+                .map_err(|e| errors::aws("reading the endpoint's ENIs", e))?;
+            enis.sort_by(|a, b| a.id.cmp(&b.id));
+            (
+                enis.iter().map(|e| e.id.clone()).collect(),
+                enis.iter().map(|e| e.private_ip.clone()).collect(),
+            )
+        };
         Ok(EndpointRecord {
             vpc_endpoint_id: endpoint.id.clone(),
             dns_name,
-            network_interface_ids: enis.iter().map(|e| e.id.clone()).collect(),
-            ips: enis.iter().map(|e| e.private_ip.clone()).collect(),
+            network_interface_ids,
+            ips,
         })
     }
 

@@ -118,6 +118,9 @@ impl Resource for EndpointService {
                 _ => gone = Some(rec.service_id),
             }
         }
+        if cx.on_made_now(&inputs.load_balancer_arn) {
+            return Ok(Found::Missing { gone });
+        }
         if let Some(s) = cx
             .env
             .aws
@@ -158,7 +161,10 @@ impl Resource for EndpointService {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(Some)
+            .map(|service| {
+                cx.made(&service.id);
+                Some(service)
+            })
             .map_err(|e| errors::aws("creating the endpoint service", e))
     }
 
@@ -179,12 +185,16 @@ impl Resource for EndpointService {
                 "plink accepts connections itself and needs acceptance required: turn it on for this service",
             ));
         }
-        let allowed = cx
-            .env
-            .aws
-            .allowed_principals(&service.id)
-            .await
-            .map_err(|e| errors::aws("reading allowed principals", e))?;
+        // A service made in this run allows no one yet.
+        let allowed = if cx.on_made_now(&service.id) {
+            Vec::new()
+        } else {
+            cx.env
+                .aws
+                .allowed_principals(&service.id)
+                .await
+                .map_err(|e| errors::aws("reading allowed principals", e))?
+        };
         let mut changes = Vec::new();
         if allowed.iter().any(|p| p.principal == "*") {
             changes.push(Change::new(
@@ -233,6 +243,12 @@ impl Resource for EndpointService {
                     .map_err(|e| errors::aws("allowing the Databricks principal", e))
             }
         }
+    }
+
+    /// The allowed principals are read apart from the service's configuration, which does not
+    /// change.
+    fn updated(&self, service: &Self::Live, _: &Self::Fix) -> Option<Self::Live> {
+        Some(service.clone())
     }
 
     fn readiness(&self, s: &Self::Live) -> Readiness {

@@ -52,17 +52,20 @@ pub async fn converge<R: Resource + ?Sized>(
     cx.step.record(&r.record(cx, inputs, &live).await?)?;
     drop(turn);
     let changes = r.compare(cx, inputs, &live).await?;
+    let (mut live, mut reread) = (live, false);
     for change in &changes {
         if !change.note.is_empty() {
             cx.note(change.note.clone());
         }
         r.update(cx, inputs, &live, &change.fix).await?;
+        match r.updated(&live, &change.fix) {
+            Some(now) => live = now,
+            None => reread = true,
+        }
     }
-    let live = if changes.is_empty() {
-        live
-    } else {
-        r.refresh(cx, &live).await?.unwrap_or(live)
-    };
+    if reread {
+        live = r.refresh(cx, &live).await?.unwrap_or(live);
+    }
     let (live, waited) = wait_ready(r, cx, live).await?;
     // Recorded again only if it moved since (a converged run reads each resource once).
     if waited || !changes.is_empty() {
@@ -99,15 +102,16 @@ async fn wait_ready<R: Resource + ?Sized>(
     cx: &Cx<'_>,
     live: R::Live,
 ) -> Res<(R::Live, bool)> {
-    match r.readiness(&live) {
+    let seen = match r.readiness(&live) {
         Readiness::Ready => return Ok((live, false)),
         Readiness::Failed(e) => return Err(e),
-        Readiness::Pending(_) => {}
-    }
+        Readiness::Pending(seen) => seen,
+    };
     let (what, policy) = r.wait(cx.env);
     let label = r.label(&live);
+    // `live` was just read (or made): the first poll is the policy's first.
     cx.step
-        .wait_for(&what, &policy, || async {
+        .wait_after(&what, &policy, seen, || async {
             let now = r.refresh(cx, &live).await?.ok_or_else(|| {
                 StepError::retryable(format!("{} {label} not visible yet", R::NOUN))
             })?;

@@ -56,6 +56,9 @@ impl Resource for Listener {
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: ListenerRecord = cx.recorded();
         let recorded = Some(rec.listener_arn).filter(|a| !a.is_empty());
+        if cx.on_made_now(&inputs.load_balancer_arn) {
+            return Ok(Found::Missing { gone: recorded });
+        }
         let existing = cx
             .env
             .aws

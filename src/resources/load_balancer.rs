@@ -83,8 +83,9 @@ impl Resource for LoadBalancer {
     const NOUN: &'static str = "NLB";
     const KIND: &'static str = "load balancer";
     const WAITS_FOR: &'static str = "the NLB to be active";
-    // Provisioning takes ~2–5 min (field update §5.1).
-    const POLL_SECS: (u64, u64) = (90, 30);
+    // Provisioning takes ~2–5 min (field update §5.1; ">2 minutes", kubernetes #44695):
+    // nothing to see before the second minute.
+    const POLL_SECS: (u64, u64) = (120, 30);
     const FOUND_BY: &'static str = "found by name";
 
     fn describe(&self) -> String {
@@ -122,7 +123,10 @@ impl Resource for LoadBalancer {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(Some)
+            .map(|lb| {
+                cx.made(&lb.arn);
+                Some(lb)
+            })
             .map_err(|e| errors::aws("creating the NLB", e))
     }
 
@@ -143,12 +147,15 @@ impl Resource for LoadBalancer {
                 "plink needs an internal network load balancer in the deployment's VPC: choose another nlb.name",
             ));
         }
-        let enabled = cx
-            .env
-            .aws
-            .cross_zone_enabled(&lb.arn)
-            .await
-            .map_err(|e| errors::aws("reading NLB attributes", e))?;
+        // An NLB made in this run has cross-zone load balancing off, the NLB default
+        // (elasticloadbalancing/latest/network/network-load-balancers.html#cross-zone-load-balancing).
+        let enabled = !cx.on_made_now(&lb.arn)
+            && cx
+                .env
+                .aws
+                .cross_zone_enabled(&lb.arn)
+                .await
+                .map_err(|e| errors::aws("reading NLB attributes", e))?;
         if enabled == self.cross_zone {
             return Ok(Vec::new());
         }
@@ -181,6 +188,11 @@ impl Resource for LoadBalancer {
             .set_cross_zone(&lb.arn, *want)
             .await
             .map_err(|e| errors::aws("setting cross-zone load balancing", e))
+    }
+
+    /// Cross-zone load balancing is an attribute: the description does not change.
+    fn updated(&self, lb: &Self::Live, _: &Self::Fix) -> Option<Self::Live> {
+        Some(lb.clone())
     }
 
     fn readiness(&self, lb: &Self::Live) -> Readiness {

@@ -103,6 +103,44 @@ pub struct NccDown {
 }
 
 impl Ncc {
+    /// The NCC named by id; else the recorded one, else the one named so in the region.
+    async fn lookup(&self, cx: &Cx<'_>) -> Res<Found<NetworkConnectivityConfig>> {
+        let db = &cx.env.databricks;
+        let rec: NccRecord = cx.recorded();
+        let name = match &self.choice {
+            NccChoice::Id(id) => {
+                let ncc = Self::get_by_id(cx.env, id).await?;
+                let recorded = rec.ncc_id == ncc.network_connectivity_config_id;
+                return Ok(Found::of(ncc, recorded));
+            }
+            NccChoice::Named(name) => name,
+        };
+        let mut gone = None;
+        if !rec.ncc_id.is_empty() {
+            match db.get_ncc(&rec.ncc_id).await {
+                Ok(ncc) => return Ok(Found::Recorded(ncc)),
+                Err(e) if e.kind() == ErrorKind::NotFound => gone = Some(rec.ncc_id),
+                Err(e) => return Err(errors::databricks("reading the recorded NCC", e)),
+            }
+        }
+        let by_name = cx
+            .env
+            .nccs_in_region()
+            .await?
+            .into_iter()
+            .find(|n| &n.name == name);
+        if let Some(ncc) = &by_name
+            && !Self::created_by_plink(cx, ncc)
+            && !cx.step.is_plan()
+        {
+            cx.note(format!(
+                "adopting existing NCC {name} ({})",
+                ncc.network_connectivity_config_id
+            ));
+        }
+        Ok(Found::by_key(by_name, gone))
+    }
+
     /// The NCC named by id, in the deployment's region.
     async fn get_by_id(env: &Env, id: &str) -> Res<NetworkConnectivityConfig> {
         let db = &env.databricks;
@@ -203,42 +241,22 @@ impl Resource for Ncc {
         }
     }
 
-    /// The NCC named by id; else the recorded one, else the one named so in the region.
+    /// [`lookup`](Ncc::lookup), leaving the NCC's rules for the rule node.
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
-        let db = &cx.env.databricks;
-        let rec: NccRecord = cx.recorded();
-        let name = match &self.choice {
-            NccChoice::Id(id) => {
-                let ncc = Self::get_by_id(cx.env, id).await?;
-                let recorded = rec.ncc_id == ncc.network_connectivity_config_id;
-                return Ok(Found::of(ncc, recorded));
-            }
-            NccChoice::Named(name) => name,
-        };
-        let mut gone = None;
-        if !rec.ncc_id.is_empty() {
-            match db.get_ncc(&rec.ncc_id).await {
-                Ok(ncc) => return Ok(Found::Recorded(ncc)),
-                Err(e) if e.kind() == ErrorKind::NotFound => gone = Some(rec.ncc_id),
-                Err(e) => return Err(errors::databricks("reading the recorded NCC", e)),
+        let found = self.lookup(cx).await?;
+        if let Found::Recorded(ncc) | Found::Unrecorded { resource: ncc, .. } = &found {
+            // The NCC carries its rules (reference §2.1): the rule node starts from this read
+            // (issue #13).
+            let rules = ncc
+                .egress_config
+                .iter()
+                .filter_map(|e| e.target_rules.as_ref())
+                .flat_map(|t| &t.aws_private_endpoint_rules);
+            for rule in rules {
+                cx.env.leave_rule(rule);
             }
         }
-        let by_name = cx
-            .env
-            .nccs_in_region()
-            .await?
-            .into_iter()
-            .find(|n| &n.name == name);
-        if let Some(ncc) = &by_name
-            && !Self::created_by_plink(cx, ncc)
-            && !cx.step.is_plan()
-        {
-            cx.note(format!(
-                "adopting existing NCC {name} ({})",
-                ncc.network_connectivity_config_id
-            ));
-        }
-        Ok(Found::by_key(by_name, gone))
+        Ok(found)
     }
 
     /// Deployments of one run that share this NCC, or count the regional limit, take turns.
@@ -248,7 +266,7 @@ impl Resource for Ncc {
 
     /// The regional limit, checked before a create (a refused create would say less).
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
-        let in_region = cx.env.nccs_in_region().await?.len();
+        let in_region = cx.env.nccs_for_limits().await?.len();
         check_limit(in_region, cx.env.databricks.account_id(), cx.env.region())
     }
 
@@ -265,7 +283,10 @@ impl Resource for Ncc {
                 .key("region", region),
         )?;
         match db.create_ncc(name, region).await {
-            Ok(ncc) => Ok(Some(ncc)),
+            Ok(ncc) => {
+                cx.made(&ncc.network_connectivity_config_id);
+                Ok(Some(ncc))
+            }
             // Another writer won the race, or our earlier create landed: adopt on the next try.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StepError::retryable(format!(
                 "NCC {name} appeared meanwhile: {e}"
@@ -447,13 +468,14 @@ async fn rebind(cx: &Cx<'_>, ws: i64, from: &str, to: &str, timeout: Duration) -
             .key("to_ncc_id", to),
     )?;
     // PATCH is idempotent: the client retries it on transient errors.
-    cx.env
+    let seen = cx
+        .env
         .databricks
         .update_workspace_ncc(ws, to)
         .await
         .map_err(|e| errors::databricks(&format!("switching workspace {ws} to NCC {to}"), e))?;
     cx.note(format!("workspace {ws}: switched from NCC {from} to {to}"));
-    wait_running(cx, ws, to, timeout).await
+    wait_running(cx, ws, &seen, to, timeout).await
 }
 
 /// Deletes the NCC, retrying Databricks' eventually consistent `INVALID_STATE` refusals.

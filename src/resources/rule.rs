@@ -243,15 +243,23 @@ pub fn failed(rule: &PrivateEndpointRule) -> StepError {
     )
 }
 
+/// Reads the rule, and leaves the read for the node that looks at it next ([`Env::take_rule`]).
 async fn get_rule(env: &Env, ncc_id: &str, rule_id: &str) -> Res<PrivateEndpointRule> {
-    env.databricks
+    let rule = env
+        .databricks
         .get_rule(ncc_id, rule_id)
         .await
-        .map_err(|e| errors::databricks("reading the rule", e))
+        .map_err(|e| errors::databricks("reading the rule", e))?;
+    env.leave_rule(&rule);
+    Ok(rule)
 }
 
-/// The recorded rule, for its conditions (which never create it).
+/// The recorded rule, for its conditions (which never create it): as the node before last read
+/// it in this run, else read now.
 async fn the_rule(cx: &Cx<'_>, inputs: &EstablishedInputs) -> Res<Found<PrivateEndpointRule>> {
+    if let Some(rule) = cx.env.take_rule(&inputs.rule_id) {
+        return Ok(Found::Recorded(rule));
+    }
     get_rule(cx.env, &inputs.ncc_id, &inputs.rule_id)
         .await
         .map(Found::Recorded)
@@ -294,22 +302,39 @@ impl Resource for Rule {
     /// key). A failed one, or a recorded one for another endpoint service (plink's service was
     /// replaced), is to be replaced: the previous run stopped on it and told the user what to do.
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
-        let rules = cx
-            .env
-            .databricks
-            .list_rules(&inputs.ncc_id)
-            .await
-            .map_err(|e| errors::databricks("listing the NCC's rules", e))?;
-        let live: Vec<PrivateEndpointRule> = rules.into_iter().filter(|r| !r.deactivated).collect();
         let rec: RuleRecord = cx.recorded();
         let recorded = Some(rec.rule_id).filter(|r| !r.is_empty());
-        let by_id = live.iter().find(|r| Some(&r.rule_id) == recorded.as_ref());
-        let by_key = live.iter().find(|r| inputs.is_key_of(r));
-        let (rule, is_recorded) = match (by_id, by_key) {
-            (Some(rule), _) => (rule.clone(), true),
-            (None, Some(rule)) => (rule.clone(), false),
-            (None, None) => return Ok(Found::Missing { gone: recorded }),
+        // An NCC made in this run has no rule yet.
+        if cx.on_made_now(&inputs.ncc_id) {
+            return Ok(Found::Missing { gone: recorded });
+        }
+        // The recorded rule as the NCC's read of this run showed it; anything else (no record,
+        // not there, deactivated) is looked up in the NCC's list.
+        let known = recorded
+            .as_deref()
+            .and_then(|id| cx.env.take_rule(id))
+            .filter(|r| !r.deactivated && r.network_connectivity_config_id == inputs.ncc_id);
+        let (rule, is_recorded) = match known {
+            Some(rule) => (rule, true),
+            None => {
+                let rules = cx
+                    .env
+                    .databricks
+                    .list_rules(&inputs.ncc_id)
+                    .await
+                    .map_err(|e| errors::databricks("listing the NCC's rules", e))?;
+                let live: Vec<PrivateEndpointRule> =
+                    rules.into_iter().filter(|r| !r.deactivated).collect();
+                let by_id = live.iter().find(|r| Some(&r.rule_id) == recorded.as_ref());
+                let by_key = live.iter().find(|r| inputs.is_key_of(r));
+                match (by_id, by_key) {
+                    (Some(rule), _) => (rule.clone(), true),
+                    (None, Some(rule)) => (rule.clone(), false),
+                    (None, None) => return Ok(Found::Missing { gone: recorded }),
+                }
+            }
         };
+        cx.env.leave_rule(&rule);
         let why = match rule.endpoint_service.as_deref() {
             Some(other) if other != inputs.service_name => format!(
                 "points at endpoint service {other}, not at plink's {}",
@@ -339,15 +364,23 @@ impl Resource for Rule {
         env.turn("rules")
     }
 
-    /// Counts the live rules of every NCC of the region against the regional limit.
+    /// Counts the live rules of every NCC of the region against the regional limit: from the
+    /// rules each NCC carries (reference §2.1), else from its list of rules (one list of NCCs
+    /// instead of one list per NCC, issue #13).
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let (db, region) = (&cx.env.databricks, cx.env.region());
         let mut count = 0;
         for ncc in cx.env.nccs_in_region().await? {
-            let rules = db
-                .list_rules(&ncc.network_connectivity_config_id)
-                .await
-                .map_err(|e| errors::databricks("listing rules", e))?;
+            let id = &ncc.network_connectivity_config_id;
+            let carried = ncc.egress_config.and_then(|e| e.target_rules);
+            let rules = match carried {
+                Some(t) => t.aws_private_endpoint_rules,
+                None if cx.on_made_now(id) => continue, // no rule yet
+                None => db
+                    .list_rules(id)
+                    .await
+                    .map_err(|e| errors::databricks("listing rules", e))?,
+            };
             count += rules.iter().filter(|r| !r.deactivated).count();
         }
         if count >= MAX_RULES_PER_REGION {
@@ -648,8 +681,9 @@ impl Resource for Established {
 
     const NOUN: &'static str = "rule";
     const WAITS_FOR: &'static str = "the rule to become ESTABLISHED";
-    // 1–5 min after the acceptance or the bucket policy (field update §5.1).
-    const POLL_SECS: (u64, u64) = (30, 60);
+    // 1–5 min after the acceptance or the bucket policy (field update §5.1): nothing to see
+    // before the first minute.
+    const POLL_SECS: (u64, u64) = (60, 60);
     const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {

@@ -97,7 +97,10 @@ impl Resource for TargetGroup {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(Some)
+            .map(|tg| {
+                cx.made(&tg.arn);
+                Some(tg)
+            })
             .map_err(|e| errors::aws("creating the target group", e))
     }
 

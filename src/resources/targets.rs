@@ -75,6 +75,10 @@ impl Resource for Targets {
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
+        // A target group made in this run holds no target yet.
+        if cx.on_made_now(&inputs.target_group_arn) {
+            return Ok(Found::Recorded(Registered(BTreeSet::new())));
+        }
         let health = cx
             .env
             .aws

@@ -181,6 +181,8 @@ impl<R: Resource> AnyNode for Node<R> {
 #[derive(Clone, Default)]
 pub struct Graph {
     nodes: Vec<Arc<dyn AnyNode>>,
+    /// Per node, the dependencies it needs only created (see [`Graph::early`]).
+    early: BTreeMap<StepId, Vec<StepId>>,
 }
 
 impl std::fmt::Debug for Graph {
@@ -228,6 +230,25 @@ impl Graph {
             resource,
             derive: Box::new(derive),
         }));
+        self
+    }
+
+    /// Lets node `id` start as soon as its dependencies `deps` have recorded their resource
+    /// (created, id known), while they wait for it to be ready: for a call the API accepts on a
+    /// resource that is still being provisioned (issue #13; each use says why, with its
+    /// source). `up` only: `plan`, `down` and the display order keep them ordinary
+    /// dependencies.
+    ///
+    /// # Panics
+    /// If `id` is not a node yet or a dep is not among its dependencies (a bug in the graph's
+    /// definition, caught by every test that builds it).
+    #[must_use]
+    pub fn early(mut self, id: StepId, deps: &[StepId]) -> Self {
+        let node = self.get(id);
+        for d in deps {
+            assert!(node.deps().contains(d), "`{id}` does not depend on `{d}`");
+        }
+        self.early.entry(id).or_default().extend_from_slice(deps);
         self
     }
 
@@ -310,6 +331,7 @@ impl Graph {
                 Arc::new(UpStep {
                     node: n.clone(),
                     env: env.clone(),
+                    early: self.early.get(n.id()).cloned().unwrap_or_default(),
                 }) as Arc<dyn Step>
             })
             .collect()
@@ -481,6 +503,7 @@ pub(crate) fn intern(name: String) -> StepId {
 struct UpStep {
     node: Arc<dyn AnyNode>,
     env: Arc<Env>,
+    early: Vec<StepId>,
 }
 
 #[async_trait]
@@ -491,6 +514,10 @@ impl Step for UpStep {
 
     fn depends_on(&self) -> Vec<StepId> {
         self.node.deps().to_vec()
+    }
+
+    fn early_deps(&self) -> Vec<StepId> {
+        self.early.clone()
     }
 
     fn describe(&self) -> String {

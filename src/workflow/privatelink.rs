@@ -214,6 +214,13 @@ impl Path<'_> {
                     })
                 },
             )
+            // CreateListener needs the NLB's ARN, not the NLB active: AWS's own NLB tutorial
+            // (elasticloadbalancing/latest/network/network-load-balancer-cli.html) runs
+            // create-load-balancer, create-target-group, register-targets and create-listener
+            // back to back, and a listener is normally defined with the load balancer
+            // (.../network/create-listener.html). So the listener is made while the NLB
+            // provisions, off the critical path (issue #13 item 2).
+            .early(nodes.listener, &["load_balancer"])
     }
 
     /// From the endpoint service on the NLB (after `listeners`: a service offered before
@@ -235,6 +242,10 @@ impl Path<'_> {
         service_deps.extend_from_slice(listeners);
         let mut rule_deps = vec!["ncc", "endpoint_service"];
         rule_deps.extend_from_slice(rule_after);
+        // The endpoint service waits for the NLB to be active (not `early`): no AWS document
+        // says CreateVpcEndpointServiceConfiguration accepts a provisioning NLB, the field
+        // update's planning figure orders them so (field-update-2026-12.md §5.1), and a rule's
+        // connection to a service whose NLB cannot carry traffic yet would gain nothing.
         let graph = graph.node(
             "endpoint_service",
             &service_deps,
@@ -286,6 +297,7 @@ impl Path<'_> {
                     let rule: RuleRecord = up.record("rule");
                     Ok(AcceptanceInputs {
                         service_id: need(&service.service_id, "the service id")?,
+                        rule_id: rule.rule_id,
                         rule_vpc_endpoint_id: rule.vpc_endpoint_id,
                     })
                 },

@@ -147,10 +147,24 @@ fn second_up_makes_zero_mutating_calls_and_leaves_the_state_serial_unchanged() {
         state_before,
         "the state file changed"
     );
+    let (aws, databricks) = (
+        stack.calls(crate::common::Emu::Aws),
+        stack.calls(crate::common::Emu::Databricks),
+    );
     eprintln!(
         "e2e: second up made {} AWS and {} Databricks API calls, none mutating",
-        stack.calls(crate::common::Emu::Aws).len(),
-        stack.calls(crate::common::Emu::Databricks).len()
+        aws.len(),
+        databricks.len()
+    );
+    // Issue #13: a converged `up` reads each resource once, at most 15 requests in all.
+    assert!(
+        aws.len() + databricks.len() <= 15,
+        "a converged up made {} requests:\n{}",
+        aws.len() + databricks.len(),
+        aws.iter()
+            .chain(&databricks)
+            .map(|c| format!("  {c}\n"))
+            .collect::<String>()
     );
     let c = assert_converged(&stack, &wd, &run);
     assert_one_rule_ever(&c, "second up");

@@ -4,8 +4,8 @@ services).
 
 moto 5.2.5 creates `vpce-svc-` + 8 hex ids in state `Available` at once and deletes any service
 unconditionally. AWS:
-- ids are `vpce-svc-` + 17 hex digits; the service is `Pending` for a short while
-  (`settings.Delays.service_pending`), then `Available`;
+- ids are `vpce-svc-` + 17 hex digits; the service is `Available` at once, as with AWS, or
+  `Pending` for `settings.Delays.service_pending` when that delay is set;
 - DescribeVpcEndpointServiceConfigurations honours its Filters (moto ignores them and returns every
   service): `service-name`, `service-id`, `service-state`, `service-type`,
   `supported-ip-address-types`, `tag:<key>`, `tag-key`; and MaxResults/NextToken;
@@ -45,8 +45,13 @@ def _patch_init() -> None:
         self.service_name = f"com.amazonaws.vpce.{region}.{self.id}"
         self.endpoint_dns_name = f"{self.id}.{region}.vpce.amazonaws.com"
         self.availability_zones = sorted(set(self.availability_zones))
-        self.service_state = "Pending"
         connections(self)
+        # AWS answers the create with `Available` already (field-update-2026-12.md §5.1), the
+        # default here; a `service_pending` delay > 0 models a slower service.
+        if scheduler.delay_seconds("service_pending") <= 0:
+            self.service_state = "Available"
+            return
+        self.service_state = "Pending"
 
         def become_available() -> None:
             if self.service_state == "Pending":
