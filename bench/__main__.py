@@ -42,6 +42,9 @@ def main() -> int:
     args = parser.parse_args()
     try:
         results = run(args.plink.resolve(), args.out.resolve())
+    except KeyboardInterrupt:
+        say("interrupted (the stack is stopped)")
+        return 130
     except Exception as exc:
         say(f"FAILED: {exc}")
         return 1

@@ -1,14 +1,15 @@
 """Running a command as a whole process: wall time from start to reaping, exit code, peak resident
-memory (the kernel's own accounting of the reaped child, `wait4`), and its output kept in a file."""
+memory, and its output kept in a file."""
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+PEAK_POLL_S = 0.01
 
 
 @dataclass
@@ -32,6 +33,30 @@ class Run:
         return self
 
 
+class PeakRss(threading.Thread):
+    """The peak resident memory of a running process: its VmHWM (/proc/<pid>/status), read every
+    10 ms until it exits. Not the ru_maxrss of wait4: Linux carries the parent's peak into the
+    child at exec, so a child of this Python harness would never read below the harness's size."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.status = Path(f"/proc/{pid}/status")
+        self.peak_kib = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            try:
+                hwm = next((line for line in self.status.read_text().splitlines()
+                            if line.startswith("VmHWM:")), None)
+            except OSError:  # reaped
+                return
+            if hwm:  # a zombie has no memory lines
+                self.peak_kib = max(self.peak_kib, int(hwm.split()[1]))
+            if self.stopped.wait(PEAK_POLL_S):
+                return
+
+
 def run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float) -> Run:
     """Runs `argv` to its end (killed after `timeout` s), stdout and stderr both into `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -39,16 +64,18 @@ def run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: 
         start = time.perf_counter()
         child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                  stderr=subprocess.STDOUT)
+        peak = PeakRss(child.pid)
+        peak.start()
         timer = threading.Timer(timeout, child.kill)
         timer.start()
         try:
-            # wait4 rather than Popen.wait: it also returns the child's resource usage.
-            _, status, usage = os.wait4(child.pid, 0)
+            child.wait()
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keeps Popen from waiting again
-    return Run(argv, child.returncode, wall, usage.ru_maxrss, log)  # ru_maxrss is in KiB on Linux
+        peak.stopped.set()
+        peak.join()
+    return Run(argv, child.returncode, wall, peak.peak_kib, log)
 
 
 def startup(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path,

@@ -74,6 +74,10 @@ def markdown(r: dict) -> str:
     st = r["startup"]
     lines += [
         "",
+        f"Without start-up (first to last request): fresh `up` / script = "
+        f"{s['fresh']['span_s'] / s['sequential']['span_s']:.2f}, fresh `up` / critical path = "
+        f"{s['fresh']['span_s'] / cp['seconds']:.2f}.",
+        "",
         "Throttling (status 429 or an injected throttle in the call logs, a throttling error in the output): "
         + ("; ".join(throttled) if throttled else "none seen")
         + ". The stack has no rate limits of its own (it throttles only under a fault plan, and the "

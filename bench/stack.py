@@ -8,6 +8,7 @@ import os
 import shlex
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -41,9 +42,11 @@ class Stack:
         return self
 
     def __exit__(self, *_exc) -> None:
-        subprocess.run([str(REPO / "localstack" / "down")],
-                       env=clean_env() | {"PLINK_STACK_DIR": str(self.run_dir)},
-                       capture_output=True, timeout=60)
+        out = subprocess.run([str(REPO / "localstack" / "down")],
+                             env=clean_env() | {"PLINK_STACK_DIR": str(self.run_dir)},
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            print(f"bench: localstack/down failed, the stack may still run:\n{out.stderr}", file=sys.stderr)
 
     def client_env(self) -> dict[str, str]:
         """What a client of the stack runs with: the clean environment plus `up`'s exports."""
