@@ -1,0 +1,1 @@
+"""`make bench` (BENCHMARKS.md): `localstack/.venv/bin/python -m bench --plink PATH`."""
