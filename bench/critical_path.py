@@ -18,7 +18,6 @@ DEPENDENT_CALLS = (
     "DescribeLoadBalancers (active)",
     "CreateVpcEndpointServiceConfiguration",
     "ModifyVpcEndpointServicePermissions (the Databricks principal)",
-    "DescribeVpcEndpointServiceConfigurations (Available)",
     "POST private-endpoint-rules",
     "GET private-endpoint-rule (PENDING, vpc_endpoint_id)",
     "AcceptVpcEndpointConnections",

@@ -80,9 +80,8 @@ def markdown(r: dict) -> str:
         "",
         "Throttling (status 429 or an injected throttle in the call logs, a throttling error in the output): "
         + ("; ".join(throttled) if throttled else "none seen")
-        + ". The stack has no rate limits of its own (it throttles only under a fault plan, and the "
-          "benchmark sets none): 0 here says nothing was throttled, not that plink keeps within AWS's "
-          "published limits.",
+        + ". The stack throttles like AWS in every scenario (`bench/limits.py`: EC2's published "
+          "buckets, ELBv2's Describe bucket), so 0 here means every request kept within them.",
         "",
         f"Start-up, whole process, {st['version']['runs']} runs (min / median / max): "
         f"`plink --version` {_ms(st['version'])}; `plink validate workflows/s3-privatelink.toml` "

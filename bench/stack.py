@@ -13,7 +13,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from . import limits
+
 REPO = Path(__file__).resolve().parents[1]
+
+# The Databricks side applies its transitions on a tick (localstack/README.md, "Time"): 20 ms
+# instead of 100 so that the stack's own lag stays a small part of what is measured.
+DATABRICKS_TICK_S = "0.02"
 
 
 def clean_env() -> dict[str, str]:
@@ -31,7 +37,8 @@ class Stack:
     def __enter__(self) -> "Stack":
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = clean_env() | {"PLINK_STACK_DIR": str(self.run_dir),
-                             "PLINK_STACK_TIME_SCALE": repr(self.time_scale)}
+                             "PLINK_STACK_TIME_SCALE": repr(self.time_scale),
+                             "PLINK_STACK_TICK": DATABRICKS_TICK_S}
         out = subprocess.run([str(REPO / "localstack" / "up")], env=env, capture_output=True,
                              text=True, timeout=600)
         if out.returncode != 0:
@@ -52,16 +59,20 @@ class Stack:
         """What a client of the stack runs with: the clean environment plus `up`'s exports."""
         return clean_env() | self.exports
 
-    def _control(self, port: str, method: str, route: str) -> object:
+    def _control(self, port: str, method: str, route: str, body: object = None) -> object:
         base = self.exports["AWS_ENDPOINT_URL" if port == "aws" else "DATABRICKS_HOST"].rstrip("/")
-        req = urllib.request.Request(f"{base}/_plink/{route}", method=method)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{base}/_plink/{route}", method=method, data=data,
+                                     headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
 
     def reset(self) -> dict:
-        """Wipes both emulators and re-seeds the fixtures. A reset also restores the delays and the
-        time scale the stack was started with, which the benchmark never changes: checked here."""
+        """Wipes both emulators and re-seeds the fixtures, then sets AWS's request limits again
+        (`limits.py`; a reset clears fault plans). A reset also restores the delays and the time
+        scale the stack was started with, which the benchmark never changes: checked here."""
         self._control("aws", "POST", "reset")
+        self._control("aws", "POST", "faults", limits.plan())
         config = self.config()
         if config["time_scale"] != self.time_scale:
             raise RuntimeError(f"after a reset the stack runs at time scale {config['time_scale']}, "

@@ -15,7 +15,10 @@ list of rules; for each API request the rules are tried in order and the first t
 
 Rule fields: `kind`, `rate` (0..1, default 1), `match` (`action`, `method`, `path_regex`, `service`;
 all given must match; `action` may be a list), `max_count` (cap on firings), `retry_after` (seconds;
-429 answers default to 1, others send none unless given), `delay_ms` (default 1000), `code`, `status`, `mode`, `message`. Draws come from one
+429 answers default to 1, others send none unless given), `delay_ms` (default 1000), `code`, `status`, `mode`, `message`,
+`bucket` (`{"burst": n, "refill": per real-world second}`: the rule fires only when its token
+bucket is empty, each request it matches taking a token, like AWS's request throttling; the refill
+runs on the stack's scaled time, so `refill / time scale` tokens a wall-clock second). Draws come from one
 `random.Random(seed)` per plan, one draw per eligible rule and request, so a plan replays identically
 for the same request sequence. Counters per rule: `matched` (eligible requests) and `fired`.
 
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
+from . import clock
 from .aws import errors as aws_errors
 from .aws import s3 as aws_s3
 
@@ -47,7 +51,7 @@ KINDS = ("http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout")
 ERROR_KINDS = ("http_429", "http_503", "aws_throttle")
 MATCH_KEYS = ("action", "method", "path_regex", "service")
 RULE_KEYS = ("kind", "rate", "match", "max_count", "retry_after", "delay_ms", "code", "status",
-             "mode", "message")
+             "mode", "message", "bucket")
 MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Register", "Deregister", "Accept", "Reject", "Set",
                      "Add", "Remove", "Authorize", "Revoke", "Reboot", "Failover", "Start", "Stop")
 CALL_LOG_SIZE = 10000
@@ -82,8 +86,11 @@ class Rule:
     status: int | None = None
     mode: str = "drop"
     message: str | None = None
+    bucket: dict | None = None  # {"burst": n, "refill": tokens per real-world second}
     matched: int = 0
     fired: int = 0
+    _tokens: float = 0.0
+    _refilled: float = 0.0
 
     @staticmethod
     def parse(spec: Any, index: int) -> "Rule":
@@ -121,7 +128,28 @@ class Rule:
             except re.error as exc:
                 raise PlanError(f"{where}.match.path_regex: {exc}") from exc
         rule.match = dict(match)
+        bucket = spec.get("bucket")
+        if bucket is not None:
+            try:
+                burst, refill = float(bucket["burst"]), float(bucket["refill"])
+            except (TypeError, KeyError, ValueError) as exc:
+                raise PlanError(f"{where}.bucket takes 'burst' and 'refill' numbers: {exc}") from exc
+            if burst < 1 or refill <= 0:
+                raise PlanError(f"{where}.bucket: burst must be >= 1 and refill > 0")
+            rule.bucket = {"burst": burst, "refill": refill}
+            rule._tokens, rule._refilled = burst, time.time()
         return rule
+
+    def has_token(self) -> bool:
+        """A bucket rule: takes a token if there is one (the request passes)."""
+        now = time.time()
+        rate = self.bucket["refill"] / clock.time_scale()
+        self._tokens = min(self.bucket["burst"], self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
 
     def applies_to(self, info: RequestInfo) -> bool:
         m = self.match
@@ -170,6 +198,8 @@ class FaultPlan:
                 if rule.max_count is not None and rule.fired >= rule.max_count:
                     continue
                 rule.matched += 1
+                if rule.bucket is not None and rule.has_token():
+                    continue
                 if self._rng.random() < rule.rate:
                     rule.fired += 1
                     return rule

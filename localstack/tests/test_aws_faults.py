@@ -48,6 +48,26 @@ def test_429_with_retry_after_is_retried_by_botocore_and_counted(aws):
     assert err["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "3"
 
 
+def test_a_bucket_rule_throttles_only_once_its_tokens_are_spent_and_refills_on_scaled_time(aws):
+    # burst 2, refill 0.004 real-world tokens/s: at the tests' time scale one token comes back
+    # every 250 × TEST_TIME_SCALE wall-clock seconds (0.5 s).
+    plan(aws, {"kind": "aws_throttle", "match": {"action": "DescribeVpcs"},
+               "bucket": {"burst": 2, "refill": 0.004}})
+    ec2 = aws.client("ec2", config=NO_RETRY)
+    ec2.describe_vpcs()
+    ec2.describe_vpcs()
+    with pytest.raises(ClientError) as exc:
+        ec2.describe_vpcs()
+    assert exc.value.response["Error"]["Code"] == "RequestLimitExceeded"
+    time.sleep(250 * float(TEST_TIME_SCALE) * 1.5)
+    ec2.describe_vpcs()
+    rule = aws.control("GET", "faults")[1]["rules"][0]
+    assert (rule["matched"], rule["fired"], rule["bucket"]) == (4, 1, {"burst": 2.0, "refill": 0.004})
+    status, body = aws.control("POST", "faults", {"rules": [{"kind": "aws_throttle",
+                                                             "bucket": {"burst": 0, "refill": 1}}]})
+    assert status == 400 and "burst" in json.dumps(body), body
+
+
 def test_aws_throttle_and_503_shapes(aws):
     plan(aws, {"kind": "aws_throttle", "match": {"service": "ec2"}},
          {"kind": "aws_throttle", "match": {"service": "elbv2"}},

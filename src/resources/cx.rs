@@ -239,11 +239,13 @@ impl<'a> Cx<'a> {
     }
 
     /// Whether this node looks at what hangs on `parent`, which this very run created, with no
-    /// call of its own pending: then nothing does yet, and the parent has its creation defaults
-    /// (a listener of an NLB made seconds ago, the permissions of a new endpoint service). The
-    /// lookup's answer is known without a request (issue #13: a fresh `up` makes no request
-    /// that cannot tell anything new). The state lock keeps other plinks of this deployment
-    /// away, and a pending intent (an answer lost) always looks.
+    /// call of its own pending: then nothing of this deployment does yet, and the parent has
+    /// its creation defaults (a listener of an NLB made seconds ago, the permissions of a new
+    /// endpoint service, this deployment's rule in a new NCC). The lookup's answer is known
+    /// without a request (issue #13: a fresh `up` makes no request that cannot tell anything
+    /// new). The state lock keeps other plinks of this deployment away (other deployments may
+    /// add their own rules to a shared NCC, never this one's), and a pending intent (an answer
+    /// lost) always looks.
     pub fn on_made_now(&self, parent: &str) -> bool {
         let made = self.env.made.lock().unwrap_or_else(|p| p.into_inner());
         made.contains(parent) && self.pending_intent().is_none()
