@@ -277,3 +277,24 @@ def test_s3_buckets_allow_in_process():
     assert bridge.s3_buckets_allow("us-east-1", ["plink-nope-bucket"], VPCE) == \
         "bucket plink-nope-bucket: does not exist"
     aws_app.reset()
+
+
+def test_versioning_is_answered_with_s3s_root_element_and_conditional_writes_hold(aws):
+    client = s3(aws)
+    client.create_bucket(Bucket="plink-versioning")
+    raw = []
+    client.meta.events.register("after-call.s3.GetBucketVersioning",
+                                lambda http_response, **_: raw.append(http_response.content))
+    assert "Status" not in client.get_bucket_versioning(Bucket="plink-versioning")
+    assert b"<VersioningConfiguration" in raw[0], raw  # the root aws-sdk-rust checks
+    client.put_bucket_versioning(Bucket="plink-versioning",
+                                 VersioningConfiguration={"Status": "Enabled"})
+    assert client.get_bucket_versioning(Bucket="plink-versioning")["Status"] == "Enabled"
+    # The state's writes (issue #14): If-None-Match: * creates once, If-Match replaces the read.
+    first = client.put_object(Bucket="plink-versioning", Key="s", Body=b"1", IfNoneMatch="*")
+    with pytest.raises(ClientError) as exc:
+        client.put_object(Bucket="plink-versioning", Key="s", Body=b"2", IfNoneMatch="*")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    client.put_object(Bucket="plink-versioning", Key="s", Body=b"2", IfMatch=first["ETag"])
+    with pytest.raises(ClientError):
+        client.put_object(Bucket="plink-versioning", Key="s", Body=b"3", IfMatch=first["ETag"])

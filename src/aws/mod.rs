@@ -4,7 +4,8 @@
 //! [`AwsConnect::connect`] builds [`AwsClients`]; every operation is a method on it, in the
 //! module of its concept: [`vpc`] (+ subnets, security group), [`endpoint`] (the S3 interface
 //! endpoint and its ENIs), [`load_balancer`], [`target_group`] (+ targets), [`listener`],
-//! [`endpoint_service`] (+ allowed principals), [`endpoint_connection`] (accept/reject).
+//! [`endpoint_service`] (+ allowed principals), [`endpoint_connection`] (accept/reject),
+//! [`objects`] (S3 objects written on a condition: the shared state and its lock).
 //!
 //! Conventions, so that the step engine can converge after any crash (field notes §C.3–C.4):
 //! - creates take the deterministic client token or name the caller derives from its state —
@@ -41,6 +42,7 @@ pub mod iam;
 pub mod instance;
 pub mod listener;
 pub mod load_balancer;
+pub mod objects;
 pub mod rds;
 pub mod s3;
 pub mod tags;

@@ -77,6 +77,23 @@ pub enum StateError {
     )]
     ReadOnly { path: PathBuf, operation: String },
 
+    /// A write to a shared state (S3) whose copy was stale: someone else wrote it since this
+    /// command read it. Nothing was written.
+    #[error(
+        "{}: the state changed since this command read it (another machine wrote it); nothing was written: run the command again to start from the current state",
+        path.display()
+    )]
+    Stale { path: PathBuf },
+
+    /// A shared state (S3) could not be read, written or locked.
+    #[error("{}: cannot {action}: {source}", path.display())]
+    Remote {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: crate::aws::AwsError,
+    },
+
     /// A test hook refused the write (used to simulate `kill -9` between two writes).
     #[error("state write refused by hook: {0}")]
     Hook(String),

@@ -29,7 +29,20 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    fn current(operation: &str) -> Self {
+    /// The holder an unreadable lock object stands for (its body is not plink's).
+    pub(super) fn unknown() -> Self {
+        Self {
+            id: String::new(),
+            operation: "(unknown)".into(),
+            who: "unknown".into(),
+            host: "unknown".into(),
+            pid: 0,
+            since: "an unknown time".into(),
+            version: String::new(),
+        }
+    }
+
+    pub(super) fn current(operation: &str) -> Self {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_owned(),

@@ -5,6 +5,9 @@
 //! - `state.json.bak`: the previous version, kept by every write;
 //! - `state.json.lock`: the advisory lock, holding [`LockInfo`] while a command runs.
 //!
+//! Or on S3, shared by a team's machines and CI ([`remote`], issue #14): the same files as
+//! objects, written on conditions, with a lock object.
+//!
 //! Crash-safety follows the field notes (§C.1, §C.5): intents are written and fsynced before every
 //! mutating cloud call, results right after; every write is "temporary file, fsync, rename, fsync
 //! the directory", so a reader sees either the old or the new file, never a mix.
@@ -13,6 +16,7 @@ mod error;
 mod lock;
 mod model;
 mod paths;
+pub mod remote;
 mod store;
 
 pub use error::StateError;

@@ -195,15 +195,28 @@ pub fn read_state(paths: &StatePaths) -> Result<Option<StateFile>, StateError> {
         Err(source) => return Err(StateError::io(path, "read the state file")(source)),
     };
     let backup = Some(paths.backup()).filter(|b| b.exists());
+    parse_state(&text, path, backup).map(Some)
+}
+
+/// The state in `text`, read from `path` (a file, or an S3 object's URL), whose previous
+/// version is at `backup`, if any.
+///
+/// # Errors
+/// [`StateError::Unreadable`] (empty, truncated or corrupt), [`StateError::NewerSchema`].
+pub(super) fn parse_state(
+    text: &[u8],
+    path: &Path,
+    backup: Option<std::path::PathBuf>,
+) -> Result<StateFile, StateError> {
     let unreadable = |what, e: &serde_json::Error| StateError::Unreadable {
-        path: path.clone(),
+        path: path.to_owned(),
         what,
         line: e.line(),
         column: e.column(),
         detail: e.to_string(),
         backup: backup.clone(),
     };
-    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
         let what = if e.is_eof() {
             "truncated or empty"
         } else {
@@ -217,14 +230,12 @@ pub fn read_state(paths: &StatePaths) -> Result<Option<StateFile>, StateError> {
         .unwrap_or(0);
     if found > u64::from(SCHEMA_VERSION) {
         return Err(StateError::NewerSchema {
-            path: path.clone(),
+            path: path.to_owned(),
             found,
             supported: SCHEMA_VERSION,
         });
     }
-    let state: StateFile =
-        serde_json::from_value(value).map_err(|e| unreadable("not a plink state file", &e))?;
-    Ok(Some(state))
+    serde_json::from_value(value).map_err(|e| unreadable("not a plink state file", &e))
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), StateError> {

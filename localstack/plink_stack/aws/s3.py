@@ -18,6 +18,8 @@ This module adds:
   not a JSON object ("Policies must be valid JSON and the first byte must be '{'"), no statements,
   an `Effect` other than Allow/Deny, a missing `Principal`/`Action`/`Resource`, an action outside
   `s3:` ("Policy has invalid action"), a resource outside the bucket ("Policy has invalid resource").
+* GetBucketVersioning answered with S3's `VersioningConfiguration` root element (moto's
+  `GetBucketVersioningResponse` root fails aws-sdk-rust's parser).
 * a patch of moto's data-path policy check (`FakeBucket.get_permission`, applied to object
   GET/PUT/DELETE): moto ignores `Condition`s, so a conditional `Deny` such as the usual
   "DenyInsecureTransport" (`aws:SecureTransport = false`) denies every object request. Statements with
@@ -258,4 +260,17 @@ def install() -> None:
         return IAMPolicy(json.dumps({**doc, "Statement": unconditional})).is_action_permitted(action, resource)
 
     FakeBucket.get_permission = get_permission
+
+    def get_bucket_versioning(self: Any) -> Any:
+        # S3's answer is a `VersioningConfiguration` element (with a `Status` once versioning was
+        # ever set); moto names the root `GetBucketVersioningResponse`, which the AWS SDKs that
+        # check the root (aws-sdk-rust) refuse.
+        status = self.backend.get_bucket_versioning(self.bucket_name)
+        inner = f"<Status>{status}</Status>" if status else ""
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}'
+                "</VersioningConfiguration>")
+        return 200, {"Content-Type": "application/xml"}, body
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
 
