@@ -8,7 +8,8 @@
 //!   log, resource counting, the `kill -9` helper) — these need no working `plink up`;
 //! - `converge`, `crash`, `handshake`, `faults`, `cli`, `many`: what `plink` guarantees;
 //! - `kinds`, `policies`, `ip_access`: the other workflow kinds (`policies`: `network-policy`,
-//!   issue #11; `ip_access`: `ip-access-lists`, issue #12).
+//!   issue #11; `ip_access`: `ip-access-lists`, issue #12);
+//! - `shared_state`: the state and its lock on S3 (issue #14).
 //!
 //! Run: `cargo test --test e2e` (add `-- --nocapture` to see fault counts and timings).
 //! Knobs (`tests/common/env.rs`): `PLINK_LOCALSTACK_DIR` (default `<crate>/localstack`),
@@ -26,6 +27,9 @@ mod converge;
 
 #[path = "e2e/crash.rs"]
 mod crash;
+
+#[path = "e2e/shared_state.rs"]
+mod shared_state;
 
 #[path = "e2e/handshake.rs"]
 mod handshake;

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::tags::{MANAGED_BY_PLINK, TAG_MANAGED_BY};
-use Access::{BucketPolicy, ChangeTagged, Create, Read};
+use Access::{BucketPolicy, ChangeTagged, Create, Read, SharedState};
 
 /// How an action is granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub enum Access {
     /// Writes a bucket policy (`s3-native`): buckets carry no plink tag, so the statement
     /// names all buckets; narrow its `Resource` to yours.
     BucketPolicy,
+    /// Reads and writes the state and its lock on S3 (`--state s3://…`): the statement names
+    /// all buckets; narrow its `Resource` to your state bucket and prefix.
+    SharedState,
 }
 
 const EC2: &str = "ec2";
@@ -72,6 +75,10 @@ pub const ACTIONS: &[(&str, &str, Access)] = &[
     (S3, "GetBucketPolicy", Read),
     (S3, "PutBucketPolicy", BucketPolicy),
     (S3, "DeleteBucketPolicy", BucketPolicy),
+    (S3, "GetBucketVersioning", SharedState),
+    (S3, "GetObject", SharedState),
+    (S3, "PutObject", SharedState),
+    (S3, "DeleteObject", SharedState),
 ];
 
 /// The actions of one class, as `service:Action` strings.
@@ -104,6 +111,7 @@ pub fn policy_document() -> Value {
             { "Sid": "PlinkCreate", "Effect": "Allow", "Action": actions(Access::Create), "Resource": "*" },
             { "Sid": "PlinkChangeOwnResources", "Effect": "Allow", "Action": actions(Access::ChangeTagged), "Resource": "*", "Condition": tagged },
             { "Sid": "PlinkBucketPolicies", "Effect": "Allow", "Action": actions(Access::BucketPolicy), "Resource": "arn:aws:s3:::*" },
+            { "Sid": "PlinkSharedState", "Effect": "Allow", "Action": actions(Access::SharedState), "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"] },
             {
                 "Sid": "PlinkTagOnCreateEc2", "Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": "*",
                 "Condition": { "StringEquals": { "ec2:CreateAction": creates(EC2) } }

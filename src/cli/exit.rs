@@ -86,9 +86,11 @@ Exit codes:
   3    invalid workflow file (nothing was touched)
   4    a step failed and needs you (the message says what to do)
   5    a wait timed out (state saved; running the same `up` or `down` again resumes)
-  6    the deployment is locked by another plink command
+  6    the deployment is locked by another plink command (on S3: or another machine wrote
+       its state meanwhile; nothing was written)
   7    the state file cannot be read (left untouched)
-  8    cannot connect or authenticate to AWS or Databricks (the message says which setting)
+  8    cannot connect or authenticate to AWS or Databricks, or reach the state bucket (the
+       message says which setting)
   10   plan: `up` would change something
   11   down: torn down except the NCC, kept because workspaces are still bound to it
        (use --rebind-to) or it has other rules

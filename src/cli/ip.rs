@@ -28,9 +28,10 @@ struct CheckArgs {
     #[arg(value_name = "ADDRESS", required = true, num_args = 1..)]
     addresses: Vec<String>,
 
-    /// State file to use instead of .plink/<deployment>/state.json.
-    #[arg(long, value_name = "PATH")]
-    state: Option<PathBuf>,
+    /// State file to use instead of .plink/<deployment>/state.json, or the S3 prefix of a team's
+    /// states (s3://bucket/prefix/).
+    #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX/")]
+    state: Option<crate::ops::StateChoice>,
 
     /// Print the answers as JSON.
     #[arg(long)]
@@ -40,7 +41,7 @@ struct CheckArgs {
 /// `plink ip check`.
 pub async fn run(args: IpArgs) -> anyhow::Result<u8> {
     let IpCommand::Check(args) = args.command;
-    let deployment = Deployment::load(&args.workflow, args.state.as_deref())?;
+    let deployment = Deployment::load(&args.workflow, args.state.as_ref())?;
     let checks = ops::ip_check::run(&deployment, &args.addresses).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&checks)?);

@@ -91,9 +91,10 @@ struct Target {
     #[arg(value_name = "WORKFLOW", required = true, num_args = 1..)]
     workflows: Vec<PathBuf>,
 
-    /// State file to use instead of .plink/<deployment>/state.json (one workflow only).
-    #[arg(long, value_name = "PATH")]
-    state: Option<PathBuf>,
+    /// State file to use instead of .plink/<deployment>/state.json (one workflow only), or an
+    /// S3 prefix shared by a team, s3://bucket/prefix/ (each deployment's state under it)
+    #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX/")]
+    state: Option<crate::ops::StateChoice>,
 
     /// How many deployments run at once when several are given.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -103,7 +104,7 @@ struct Target {
 impl Target {
     /// Loads and validates every workflow file before anything runs.
     fn load(&self) -> Result<Vec<crate::ops::Deployment>, crate::ops::DeploymentSetError> {
-        crate::ops::Deployment::load_all(&self.workflows, self.state.as_deref())
+        crate::ops::Deployment::load_all(&self.workflows, self.state.as_ref())
     }
 }
 
@@ -142,7 +143,7 @@ pub fn main() -> ExitCode {
             Command::Denials(args) => denials::run(args).await,
             Command::Ip(args) => ip::run(args).await,
             Command::Validate(args) => validate::run(args),
-            Command::Unlock(args) => unlock::run(args),
+            Command::Unlock(args) => unlock::run(args).await,
             Command::IamPolicy(args) => iam_policy::run(args),
         }
     });

@@ -1,15 +1,40 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::aws::{AwsClients, AwsConnect};
 use crate::config::ConfigError;
-use crate::state::StatePaths;
+use crate::state::remote::{RemoteState, S3Location};
+use crate::state::{StateError, StateFile, StatePaths, StateStore, read_state};
 use crate::workflow::{self, Graph, Loaded, WorkflowKind};
 
 /// A workflow file read by its kind, and where its state lives.
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub workflow: Loaded,
+    /// The state file; with `remote`, only how messages name the S3 object.
     pub paths: StatePaths,
+    /// The state is on S3, shared by a team's machines (issue #14).
+    pub remote: Option<S3Location>,
+}
+
+/// `--state`: a state file (one workflow), or an S3 prefix under which each deployment's state
+/// lives (`s3://bucket/prefix/`, any number of workflows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateChoice {
+    File(PathBuf),
+    S3(S3Location),
+}
+
+impl std::str::FromStr for StateChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("s3://") {
+            S3Location::parse(s).map(StateChoice::S3)
+        } else {
+            Ok(StateChoice::File(PathBuf::from(s)))
+        }
+    }
 }
 
 /// Why a set of workflow files cannot be used together (exit code 3, like an invalid file).
@@ -29,7 +54,7 @@ pub enum DeploymentSetError {
         second: PathBuf,
     },
     #[error(
-        "--state names one state file: give exactly one workflow file with it ({0} deployments given)"
+        "--state names one state file: give exactly one workflow file with it ({0} deployments given), or an s3:// prefix"
     )]
     StateWithSeveral(usize),
 }
@@ -40,13 +65,69 @@ impl Deployment {
     ///
     /// # Errors
     /// [`ConfigError`] when the workflow file is missing or invalid, or names an unknown kind.
-    pub fn load(file: &Path, state: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn load(file: &Path, state: Option<&StateChoice>) -> Result<Self, ConfigError> {
         let workflow = workflow::load(file)?;
-        let paths = match state {
-            Some(p) => StatePaths::at(p),
-            None => StatePaths::for_deployment(Path::new("."), workflow.deployment.as_str()),
+        let name = workflow.deployment.as_str();
+        let (paths, remote) = match state {
+            Some(StateChoice::File(p)) => (StatePaths::at(p), None),
+            Some(StateChoice::S3(at)) => (StatePaths::at(at.state_url(name)), Some(at.clone())),
+            None => (StatePaths::for_deployment(Path::new("."), name), None),
         };
-        Ok(Self { workflow, paths })
+        Ok(Self {
+            workflow,
+            paths,
+            remote,
+        })
+    }
+
+    /// Locks and loads the deployment's state for `operation`: the file, or the object on S3;
+    /// `read_only` for a command that never writes it (see [`StateStore::open_read_only`]).
+    ///
+    /// # Errors
+    /// The [`StateError`]s of [`StateStore::open`] and [`StateStore::open_s3`].
+    pub async fn open_state(
+        &self,
+        operation: &str,
+        read_only: bool,
+    ) -> Result<StateStore, StateError> {
+        let (name, kind) = (self.name(), self.kind().name());
+        match &self.remote {
+            Some(at) => {
+                let aws = self.state_clients().await;
+                StateStore::open_s3(aws, at.clone(), name, kind, operation, read_only).await
+            }
+            None if read_only => {
+                StateStore::open_read_only(self.paths.clone(), name, kind, operation)
+            }
+            None => StateStore::open(self.paths.clone(), name, kind, operation),
+        }
+    }
+
+    /// The deployment's state as it is now, without locking it (`status`); `None` when it never
+    /// ran.
+    ///
+    /// # Errors
+    /// The state cannot be read (or, on S3, reached).
+    pub async fn read_state(&self) -> Result<Option<StateFile>, StateError> {
+        match &self.remote {
+            Some(at) => {
+                let aws = self.state_clients().await;
+                Ok(RemoteState::load(aws, at.clone(), self.name()).await?.1)
+            }
+            None => read_state(&self.paths),
+        }
+    }
+
+    /// The AWS clients of the state bucket: the chain and profile of the workflow file, in its
+    /// region (`us-east-1` for account-wide kinds); no call is made until the state is read.
+    pub async fn state_clients(&self) -> AwsClients {
+        let clouds = &self.workflow.clouds;
+        let region = clouds.region.as_ref().map_or("us-east-1", |r| r.as_str());
+        let mut aws = AwsConnect::new(region);
+        if let Some(p) = &clouds.aws_profile {
+            aws = aws.profile(p);
+        }
+        aws.offline().await
     }
 
     /// Loads every workflow file of `targets` (files, or directories whose `*.toml` files are
@@ -57,7 +138,7 @@ impl Deployment {
     /// [`DeploymentSetError`], listing every invalid file at once.
     pub fn load_all(
         targets: &[PathBuf],
-        state: Option<&Path>,
+        state: Option<&StateChoice>,
     ) -> Result<Vec<Self>, DeploymentSetError> {
         let mut files = Vec::new();
         for target in targets {
@@ -76,7 +157,7 @@ impl Deployment {
                 files.push(target.clone());
             }
         }
-        if state.is_some() && files.len() > 1 {
+        if matches!(state, Some(StateChoice::File(_))) && files.len() > 1 {
             return Err(DeploymentSetError::StateWithSeveral(files.len()));
         }
         let mut loaded = Vec::new();

@@ -15,7 +15,7 @@ use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::resources::ncc::{Ncc, NccDown, NccOutcome, NccRecord, check_rebind_target};
 use crate::resources::rule::{Rule, RuleDown};
 use crate::resources::{DownOptions, Options};
-use crate::state::{StateStore, now_rfc3339, read_state};
+use crate::state::{StateStore, now_rfc3339};
 use crate::workflow::Graph;
 
 /// What `plink down` did.
@@ -70,16 +70,11 @@ pub async fn run(
 ) -> anyhow::Result<DownOutcome> {
     // Without a state file nothing can have been created (intents are written before every
     // create), and reading needs no lock: a concurrent `up` is simply ordered after this.
-    if read_state(&deployment.paths)?.is_none() {
+    if deployment.read_state().await?.is_none() {
         return Ok(DownOutcome::NeverUp);
     }
     let graph = deployment.graph();
-    let store = Arc::new(StateStore::open(
-        deployment.paths.clone(),
-        deployment.name(),
-        deployment.kind().name(),
-        "down",
-    )?);
+    let store = Arc::new(deployment.open_state("down", false).await?);
     let serial_before = store.snapshot().serial;
     // What the report says about the NCC and the rules, wherever the kind's graph has them.
     let ncc_node = graph.node_of::<Ncc>();

@@ -9,7 +9,6 @@ use crate::config::{self, Ipv4Net};
 use crate::resources::Options;
 use crate::resources::ip_access::IpAccessRecord;
 use crate::resources::ip_access::eval::Verdict;
-use crate::state::read_state;
 use crate::workflow::ip_access_lists;
 
 /// One address at one workspace.
@@ -49,7 +48,7 @@ pub async fn run(deployment: &Deployment, addresses: &[String]) -> anyhow::Resul
         })
         .collect::<anyhow::Result<_>>()?;
     let c = ip_access_lists::config::parse(source, &config::read(source)?.text)?;
-    let state = read_state(&deployment.paths)?;
+    let state = deployment.read_state().await?;
     let env = super::up::connect(deployment, Options::default()).await?;
     let mut out = Vec::new();
     for &id in &c.databricks.workspace_ids {

@@ -9,5 +9,5 @@ pub mod plan;
 pub mod plan_view;
 pub mod status;
 
-pub use deployment::{Deployment, DeploymentSetError};
+pub use deployment::{Deployment, DeploymentSetError, StateChoice};
 pub mod up;

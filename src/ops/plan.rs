@@ -30,13 +30,9 @@ pub struct Plan {
 /// plan fails is in the report ([`PlanOutcome::Failed`]).
 pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result<Plan> {
     let graph = deployment.graph();
-    let store = Arc::new(StateStore::open_read_only(
-        deployment.paths.clone(),
-        deployment.name(),
-        deployment.kind().name(),
-        "plan",
-    )?);
-    let state_exists = deployment.paths.state.is_file();
+    let store = Arc::new(deployment.open_state("plan", true).await?);
+    // A state that was never written is the new one the store starts from (serial 0).
+    let state_exists = store.snapshot().serial > 0;
     let env = connect(deployment, options.resources()).await?;
     let engine = Engine::new(graph.up_steps(&Arc::new(env)))?;
     Ok(Plan {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Deployment;
 use crate::resources::Options;
-use crate::state::{Intent, StateError, StateFile, StepStatus, read_state};
+use crate::state::{Intent, StateError, StateFile, StepStatus};
 use crate::workflow::Graph;
 
 /// The live facts (`--json` prints them under `live`): what each resource of the graph observed
@@ -69,8 +69,9 @@ pub struct StepView {
 /// `live_unavailable` or the live view's `errors`.
 pub async fn report(deployment: &Deployment, offline: bool) -> anyhow::Result<StatusReport> {
     let graph = deployment.graph();
-    let mut report = recorded(deployment, graph)?;
-    let Some(state) = read_state(&deployment.paths)? else {
+    let state = deployment.read_state().await?;
+    let mut report = recorded(deployment, graph, state.clone())?;
+    let Some(state) = state else {
         return Ok(report);
     };
     if offline {
@@ -104,15 +105,18 @@ async fn live(
     })
 }
 
-/// Reads the state of `deployment` without locking or changing it.
+/// The recorded view of `deployment`'s `state` (as read, without locking or changing it).
 ///
 /// The workflow's steps show in graph order, including those that never ran.
 ///
 /// # Errors
-/// [`StateError`] when the state file exists but cannot be read.
-pub fn recorded(deployment: &Deployment, graph: &Graph) -> Result<StatusReport, StateError> {
+/// [`StateError::WrongKind`] when the state is of another workflow kind.
+fn recorded(
+    deployment: &Deployment,
+    graph: &Graph,
+    state: Option<StateFile>,
+) -> Result<StatusReport, StateError> {
     let step_order = graph.display_order();
-    let state = read_state(&deployment.paths)?;
     let mut report = StatusReport {
         deployment: deployment.name().to_owned(),
         state_file: deployment.paths.state.display().to_string(),

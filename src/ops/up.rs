@@ -18,7 +18,6 @@ use crate::aws::AwsConnect;
 use crate::databricks::{AccountClient, Settings, resolve_from_process_env};
 use crate::engine::{Engine, EventSink, Interrupt, RunReport, StepError};
 use crate::resources::{Env, Options, wait_scale_from_env};
-use crate::state::StateStore;
 
 /// Options of `plink up`.
 #[derive(Debug, Clone, Default)]
@@ -61,12 +60,7 @@ pub async fn run(
     interrupt: Interrupt,
 ) -> anyhow::Result<RunReport> {
     let graph = deployment.graph();
-    let store = Arc::new(StateStore::open(
-        deployment.paths.clone(),
-        deployment.name(),
-        deployment.kind().name(),
-        "up",
-    )?);
+    let store = Arc::new(deployment.open_state("up", false).await?);
     let env = connect_interruptible(deployment, options.resources(), &interrupt, "up").await?;
     let engine = Engine::new(graph.up_steps(&Arc::new(env)))?
         .with_events(events)

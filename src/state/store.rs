@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::model::{now_rfc3339, writer};
+use super::remote::{RemoteLock, RemoteState, S3Location};
 use super::{SCHEMA_VERSION, StateError, StateFile, StateLock, StatePaths};
 
 /// Called before every write; an error refuses the write (and every later one is refused too).
@@ -28,7 +29,31 @@ pub struct StateStore {
     write_hook: Option<WriteHook>,
     /// `Some(operation)` when opened read-only for that command.
     read_only: Option<String>,
-    _lock: Option<StateLock>,
+    /// Where writes go: the file at `paths`, or an S3 object.
+    remote: Option<Mutex<RemoteState>>,
+    _lock: Option<Held>,
+}
+
+/// The lock a store holds until it is dropped.
+#[derive(Debug)]
+enum Held {
+    /// Held for its `Drop` (the kernel releases the `flock` with the file).
+    File(#[allow(dead_code)] StateLock),
+    S3(Option<RemoteLock>),
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Held::S3(lock) = self
+            && let Some(lock) = lock.take()
+        {
+            // Best effort: a lock left behind is reported with its age, and `unlock --force`
+            // removes it.
+            if let Err(e) = run_blocking(lock.release()) {
+                tracing::warn!(error = %e, "could not release the state lock on S3");
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for StateStore {
@@ -57,7 +82,31 @@ impl StateStore {
         ensure_dir(paths.dir())?;
         let lock = StateLock::acquire(&paths.lock(), operation)?;
         let current = load(&paths, deployment, workflow)?;
-        Ok(Self::new(paths, current, None, Some(lock)))
+        Ok(Self::new(paths, current, None, Some(Held::File(lock))))
+    }
+
+    /// Locks and loads `deployment`'s state on S3 at `location` for `operation` (the same
+    /// checks as [`open`](Self::open)); `read_only` for a command that never writes it.
+    ///
+    /// # Errors
+    /// [`StateError::Locked`] with the holder's details; [`StateError::Remote`] when the bucket
+    /// is missing or refuses the credentials; the state errors of [`open`](Self::open).
+    pub async fn open_s3(
+        aws: crate::aws::AwsClients,
+        location: S3Location,
+        deployment: &str,
+        workflow: &str,
+        operation: &str,
+        read_only: bool,
+    ) -> Result<Self, StateError> {
+        let lock = RemoteLock::acquire(&aws, &location, deployment, operation).await?;
+        let held = Held::S3(Some(lock));
+        let (remote, state) = RemoteState::load(aws, location, deployment).await?;
+        let paths = StatePaths::at(remote.url());
+        let current = checked(&paths, state, deployment, workflow)?;
+        let mut store = Self::new(paths, current, read_only.then_some(operation), Some(held));
+        store.remote = Some(Mutex::new(remote));
+        Ok(store)
     }
 
     /// Locks and loads the state like [`open`](Self::open), for a command that must never write
@@ -77,7 +126,7 @@ impl StateStore {
         operation: &str,
     ) -> Result<Self, StateError> {
         let lock = if paths.dir().is_dir() {
-            Some(StateLock::acquire(&paths.lock(), operation)?)
+            Some(Held::File(StateLock::acquire(&paths.lock(), operation)?))
         } else {
             None
         };
@@ -95,13 +144,14 @@ impl StateStore {
         paths: StatePaths,
         state: StateFile,
         read_only: Option<&str>,
-        lock: Option<StateLock>,
+        lock: Option<Held>,
     ) -> Self {
         Self {
             paths,
             current: Mutex::new(state),
             write_hook: None,
             read_only: read_only.map(str::to_owned),
+            remote: None,
             _lock: lock,
         }
     }
@@ -145,7 +195,13 @@ impl StateStore {
             Some(hook) => hook(&guard).map_err(StateError::Hook),
             None => Ok(()),
         }
-        .and_then(|()| write_atomic(&self.paths, &guard));
+        .and_then(|()| match &self.remote {
+            None => write_atomic(&self.paths, &guard),
+            Some(remote) => {
+                let mut remote = remote.lock().unwrap_or_else(|p| p.into_inner());
+                run_blocking(remote.write(&guard, Some(&before)))
+            }
+        });
         match written {
             Ok(()) => Ok(result),
             Err(e) => {
@@ -164,7 +220,17 @@ impl StateStore {
 
 /// The state at `paths`, or a new one for `deployment` when there is no file yet.
 fn load(paths: &StatePaths, deployment: &str, workflow: &str) -> Result<StateFile, StateError> {
-    match read_state(paths)? {
+    checked(paths, read_state(paths)?, deployment, workflow)
+}
+
+/// `state` (read from `paths`) if it is `deployment`'s of kind `workflow`, a new one if none.
+fn checked(
+    paths: &StatePaths,
+    state: Option<StateFile>,
+    deployment: &str,
+    workflow: &str,
+) -> Result<StateFile, StateError> {
+    match state {
         Some(state) if state.deployment != deployment => Err(StateError::WrongDeployment {
             path: paths.state.clone(),
             found: state.deployment,
@@ -286,4 +352,33 @@ fn keep_backup(paths: &StatePaths) -> std::io::Result<()> {
         fs::copy(&paths.state, &staging)?;
     }
     fs::rename(&staging, &backup)
+}
+
+/// Runs `future` (an S3 call of the state) to its end from synchronous code: the engine writes
+/// state from within its steps. On the command line's multi-threaded runtime the worker yields
+/// its tasks meanwhile; elsewhere (a test's single-threaded runtime, no runtime) the call runs on
+/// a thread of its own.
+fn run_blocking<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(future))
+        }
+        _ => std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the state's S3 call")
+                        .block_on(future)
+                })
+                .join()
+                .expect("the state's S3 call does not panic")
+        }),
+    }
 }

@@ -1,0 +1,232 @@
+//! The state and its lock on S3 (`--state s3://bucket/prefix/`, issue #14), through the `plink`
+//! binary: a deployment runs with nothing on disk; two commands at once on the same deployment
+//! from two working directories: one runs, the other is refused with the holder's details; a
+//! `kill -9` leaves the lock, `unlock --force` clears it and `up` resumes with nothing
+//! duplicated; a missing bucket stops everything before anything is created.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::cloud::REGION;
+use crate::common::{Emu, Stack, Workdir, says};
+
+const BUCKET: &str = "plink-team-states";
+const STATE: &str = "s3://plink-team-states/team/";
+const STATE_KEY: &str = "team/demo-s3/state.json";
+const LOCK_KEY: &str = "team/demo-s3/state.json.lock";
+
+/// How many times two `up`s race for the lock (`PLINK_SHARED_LOCK_RUNS`; 100 for the issue's
+/// "100 out of 100").
+fn lock_runs() -> usize {
+    std::env::var("PLINK_SHARED_LOCK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+fn team_bucket(stack: &Stack) {
+    stack.block_on(async {
+        let aws = stack.clients().await;
+        aws.s3
+            .create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("the team's state bucket");
+    });
+}
+
+fn object(stack: &Stack, key: &str) -> Option<serde_json::Value> {
+    stack.block_on(async {
+        let aws = stack.clients().await;
+        aws.get_object(BUCKET, key)
+            .await
+            .expect("GetObject")
+            .map(|o| serde_json::from_slice(&o.body).expect("JSON"))
+    })
+}
+
+/// Nothing of the deployment exists twice (and everything exists once).
+fn assert_each_once(stack: &Stack, context: &str) {
+    let inv = stack.inventory(REGION, "plink-demo-ncc");
+    for (what, n) in [
+        ("endpoints", inv.endpoints),
+        ("load balancers", inv.load_balancers),
+        ("target groups", inv.target_groups),
+        ("listeners", inv.listeners),
+        ("endpoint services", inv.endpoint_services),
+        ("NCCs", inv.nccs),
+        ("rules", inv.rules),
+    ] {
+        assert_eq!(n, 1, "{context}: {n} {what}");
+    }
+}
+
+#[test]
+fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let wd = Workdir::demo();
+    stack
+        .plink(&wd)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    assert!(!wd.path().join(".plink").exists(), "no local state");
+    let state = object(&stack, STATE_KEY).expect("the state on S3");
+    assert_eq!(state["deployment"], json!("demo-s3"));
+    assert!(object(&stack, LOCK_KEY).is_none(), "the lock was released");
+
+    let status = stack
+        .plink(&wd)
+        .args(["status", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    assert!(
+        status
+            .stdout
+            .contains("s3://plink-team-states/team/demo-s3/state.json"),
+        "{}",
+        status.transcript()
+    );
+    // A second machine (another working directory) sees the same state: nothing to do.
+    let other = Workdir::demo();
+    stack.clear_all_calls();
+    stack
+        .plink(&other)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    let mutating: Vec<String> = stack
+        .mutating_calls()
+        .iter()
+        .filter(|c| c.service != "s3")
+        .map(ToString::to_string)
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:#?}");
+    assert_each_once(&stack, "after two machines ran up");
+}
+
+#[test]
+fn two_commands_at_once_from_two_directories_one_runs_the_other_is_refused_with_the_holder() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let (a, b) = (Workdir::demo(), Workdir::demo());
+    stack
+        .plink(&a)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    // Each `up` holds the lock at least this long (its first AWS call is slowed), so the two
+    // always overlap.
+    stack.set_faults(
+        Emu::Aws,
+        json!({"rules": [{"kind": "slow", "delay_ms": 400, "match": {"action": "DescribeVpcs"}}]}),
+    );
+    for i in 0..lock_runs() {
+        let mut first = stack
+            .plink(&a)
+            .args(["up", "--state", STATE])
+            .workflow()
+            .spawn();
+        let mut second = stack
+            .plink(&b)
+            .args(["up", "--state", STATE])
+            .workflow()
+            .spawn();
+        let runs = [first.wait(), second.wait()];
+        let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
+        let refused: Vec<_> = runs.iter().filter(|r| r.code == Some(6)).collect();
+        assert!(
+            codes.contains(&Some(0)) && refused.len() == 1,
+            "run {i}: exit codes {codes:?}\n{}\n{}",
+            runs[0].transcript(),
+            runs[1].transcript()
+        );
+        says(
+            refused[0],
+            "s3://plink-team-states/team/demo-s3/state.json.lock: locked by `plink up` (pid",
+        );
+    }
+    assert_each_once(&stack, "after the races");
+}
+
+#[test]
+fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resumes() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let wd = Workdir::demo();
+    let mut bg = stack
+        .plink(&wd)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .spawn();
+    let killed = bg.kill_when("the NLB is created", Duration::from_secs(60), || {
+        stack
+            .calls(Emu::Aws)
+            .iter()
+            .any(|c| c.action == "CreateLoadBalancer" && c.status == Some(200))
+    });
+    let run = bg.wait();
+    assert!(killed, "up ended before the kill\n{}", run.transcript());
+    let holder = object(&stack, LOCK_KEY).expect("kill -9 leaves the lock on S3");
+
+    let refused = stack
+        .plink(&wd)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .code(6)
+        .run();
+    says(&refused, "locked by `plink up` (pid");
+    says(&refused, holder["since"].as_str().unwrap());
+    // Without --force nothing is removed: S3 cannot tell whether the holder still runs.
+    stack
+        .plink(&wd)
+        .args(["unlock", "--state", STATE])
+        .workflow()
+        .code(6)
+        .run();
+    assert!(object(&stack, LOCK_KEY).is_some());
+    let forced = stack
+        .plink(&wd)
+        .args(["unlock", "--force", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    says(&forced, "lock broken");
+
+    stack
+        .plink(&wd)
+        .args(["up", "--state", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    assert_each_once(&stack, "after kill -9, unlock --force and up");
+}
+
+#[test]
+fn a_missing_state_bucket_exits_8_before_anything_is_created() {
+    let stack = Stack::start();
+    let wd = Workdir::demo();
+    stack.clear_all_calls();
+    let run = stack
+        .plink(&wd)
+        .args(["up", "--state", "s3://plink-no-such-bucket/team/"])
+        .workflow()
+        .code(8)
+        .run();
+    says(&run, "s3://plink-no-such-bucket/team/demo-s3/state.json");
+    // The lock's create was refused (404): nothing was created anywhere.
+    let made: Vec<_> = stack
+        .mutating_calls()
+        .into_iter()
+        .filter(|c| c.status.is_some_and(|s| s < 300))
+        .collect();
+    assert!(made.is_empty(), "{made:#?}");
+    assert!(!wd.path().join(".plink").exists());
+}
