@@ -4,8 +4,8 @@
 //! - `state.json`: the current state. Every write is one conditional `PutObject`: `If-Match` the
 //!   ETag this command read (or wrote last), `If-None-Match: *` for a new state. A writer whose
 //!   copy is stale fails ([`StateError::Stale`]) and writes nothing: no lost update.
-//! - `state.json.bak`: the previous version, written before each replacement when the bucket
-//!   keeps no object versions (with versioning, S3 keeps it).
+//! - `state.json.bak`: the version each write replaced, when the bucket keeps no object
+//!   versions (with versioning, S3 keeps it).
 //! - `state.json.lock`: the lock, an object created with `If-None-Match: *` holding [`LockInfo`],
 //!   released by a delete conditional on its ETag. Unlike `flock`, a `kill -9` leaves it behind:
 //!   the next command is refused with the holder and its age, and [`unlock`] with `force`
@@ -153,8 +153,8 @@ impl RemoteState {
     }
 
     /// Replaces the state with `state` if it is still the one this command last read or wrote
-    /// (one conditional `PutObject`), keeping the previous version first when the bucket keeps
-    /// no versions.
+    /// (one conditional `PutObject`), then, when the bucket keeps no versions, keeps `previous`
+    /// (what that write replaced, the condition guarantees it) as `.bak`.
     ///
     /// # Errors
     /// [`StateError::Stale`] when another writer changed it meanwhile (nothing was written);
@@ -170,37 +170,30 @@ impl RemoteState {
             action,
             source,
         };
-        if let (Some(previous), false) = (previous, self.versioned) {
-            let body = to_body(previous);
-            let key = self.location.key(&self.deployment, BACKUP);
-            self.aws
-                .put_object(bucket, &key, body, &self.location.encryption)
-                .await
-                .map_err(|e| remote("keep the previous state as .bak", e))?;
-        }
         let expect = match &self.etag {
             Some(etag) => Expect::Etag(etag.clone()),
             None => Expect::Absent,
         };
         let key = self.location.key(&self.deployment, STATE);
-        match self
+        let body = to_body(state);
+        let sent = self
             .aws
-            .put_object_if(
-                bucket,
-                &key,
-                to_body(state),
-                &expect,
-                &self.location.encryption,
-            )
-            .await
-        {
-            Ok(etag) => {
-                self.etag = Some(etag);
-                Ok(())
-            }
-            Err(Refused::Precondition) => Err(StateError::Stale { path: url }),
-            Err(Refused::Failed(e)) => Err(remote("write the state", e)),
+            .put_object_if(bucket, &key, body, &expect, &self.location.encryption)
+            .await;
+        let etag = match sent {
+            Ok(etag) => etag,
+            Err(Refused::Precondition) => return Err(StateError::Stale { path: url }),
+            Err(Refused::Failed(e)) => return Err(remote("write the state", e)),
+        };
+        let replaced = self.etag.replace(etag).is_some();
+        if let (Some(previous), true, false) = (previous, replaced, self.versioned) {
+            let key = self.location.key(&self.deployment, BACKUP);
+            self.aws
+                .put_object(bucket, &key, to_body(previous), &self.location.encryption)
+                .await
+                .map_err(|e| remote("keep the previous state as .bak", e))?;
         }
+        Ok(())
     }
 }
 
