@@ -84,22 +84,10 @@ impl AwsClients {
         expect: &Expect,
         encryption: &Encryption,
     ) -> Result<String, Refused> {
-        let mut req = self
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body));
+        let mut req = self.put_request(bucket, key, body, encryption);
         req = match expect {
             Expect::Absent => req.if_none_match("*"),
             Expect::Etag(etag) => req.if_match(etag),
-        };
-        req = match encryption {
-            Encryption::S3Managed => req.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms(key_id) => req
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id),
         };
         let out = req
             .send()
@@ -119,23 +107,34 @@ impl AwsClients {
         body: Vec<u8>,
         encryption: &Encryption,
     ) -> Result<(), AwsError> {
-        let mut req = self
+        self.put_request(bucket, key, body, encryption)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk(Service::S3, "PutObject", e))
+    }
+
+    /// A `PutObject` of `body` at `bucket`/`key`, encrypted as `encryption` says.
+    fn put_request(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        encryption: &Encryption,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let req = self
             .s3
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_type("application/json")
             .body(ByteStream::from(body));
-        req = match encryption {
+        match encryption {
             Encryption::S3Managed => req.server_side_encryption(ServerSideEncryption::Aes256),
             Encryption::Kms(key_id) => req
                 .server_side_encryption(ServerSideEncryption::AwsKms)
                 .ssekms_key_id(key_id),
-        };
-        req.send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk(Service::S3, "PutObject", e))
+        }
     }
 
     /// Deletes the object at `bucket`/`key` if its ETag is still `etag` (`If-Match`).

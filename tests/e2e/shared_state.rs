@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::common::cloud::REGION;
-use crate::common::{Emu, Stack, Workdir, says};
+use crate::common::{Emu, Plink, Stack, Workdir, says};
 
 const BUCKET: &str = "plink-team-states";
 const STATE: &str = "s3://plink-team-states/team/";
@@ -23,6 +23,11 @@ fn lock_runs() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
+}
+
+/// `plink <command> <workflow> --state s3://…` in `wd`.
+fn on_s3(stack: &Stack, wd: &Workdir, command: &str) -> Plink {
+    stack.plink(wd).args([command, "--state", STATE]).workflow()
 }
 
 fn team_bucket(stack: &Stack) {
@@ -68,23 +73,13 @@ fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() 
     let stack = Stack::start();
     team_bucket(&stack);
     let wd = Workdir::demo();
-    stack
-        .plink(&wd)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .code(0)
-        .run();
+    on_s3(&stack, &wd, "up").code(0).run();
     assert!(!wd.path().join(".plink").exists(), "no local state");
     let state = object(&stack, STATE_KEY).expect("the state on S3");
     assert_eq!(state["deployment"], json!("demo-s3"));
     assert!(object(&stack, LOCK_KEY).is_none(), "the lock was released");
 
-    let status = stack
-        .plink(&wd)
-        .args(["status", "--state", STATE])
-        .workflow()
-        .code(0)
-        .run();
+    let status = on_s3(&stack, &wd, "status").code(0).run();
     assert!(
         status
             .stdout
@@ -95,12 +90,7 @@ fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() 
     // A second machine (another working directory) sees the same state: nothing to do.
     let other = Workdir::demo();
     stack.clear_all_calls();
-    stack
-        .plink(&other)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .code(0)
-        .run();
+    on_s3(&stack, &other, "up").code(0).run();
     let mutating: Vec<String> = stack
         .mutating_calls()
         .iter()
@@ -116,12 +106,7 @@ fn two_commands_at_once_from_two_directories_one_runs_the_other_is_refused_with_
     let stack = Stack::start();
     team_bucket(&stack);
     let (a, b) = (Workdir::demo(), Workdir::demo());
-    stack
-        .plink(&a)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .code(0)
-        .run();
+    on_s3(&stack, &a, "up").code(0).run();
     // Each `up` holds the lock at least this long (its first AWS call is slowed), so the two
     // always overlap.
     stack.set_faults(
@@ -129,16 +114,8 @@ fn two_commands_at_once_from_two_directories_one_runs_the_other_is_refused_with_
         json!({"rules": [{"kind": "slow", "delay_ms": 400, "match": {"action": "DescribeVpcs"}}]}),
     );
     for i in 0..lock_runs() {
-        let mut first = stack
-            .plink(&a)
-            .args(["up", "--state", STATE])
-            .workflow()
-            .spawn();
-        let mut second = stack
-            .plink(&b)
-            .args(["up", "--state", STATE])
-            .workflow()
-            .spawn();
+        let mut first = on_s3(&stack, &a, "up").spawn();
+        let mut second = on_s3(&stack, &b, "up").spawn();
         let runs = [first.wait(), second.wait()];
         let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
         let refused: Vec<_> = runs.iter().filter(|r| r.code == Some(6)).collect();
@@ -161,11 +138,7 @@ fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resume
     let stack = Stack::start();
     team_bucket(&stack);
     let wd = Workdir::demo();
-    let mut bg = stack
-        .plink(&wd)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .spawn();
+    let mut bg = on_s3(&stack, &wd, "up").spawn();
     let killed = bg.kill_when("the NLB is created", Duration::from_secs(60), || {
         stack
             .calls(Emu::Aws)
@@ -176,21 +149,11 @@ fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resume
     assert!(killed, "up ended before the kill\n{}", run.transcript());
     let holder = object(&stack, LOCK_KEY).expect("kill -9 leaves the lock on S3");
 
-    let refused = stack
-        .plink(&wd)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .code(6)
-        .run();
+    let refused = on_s3(&stack, &wd, "up").code(6).run();
     says(&refused, "locked by `plink up` (pid");
     says(&refused, holder["since"].as_str().unwrap());
     // Without --force nothing is removed: S3 cannot tell whether the holder still runs.
-    stack
-        .plink(&wd)
-        .args(["unlock", "--state", STATE])
-        .workflow()
-        .code(6)
-        .run();
+    on_s3(&stack, &wd, "unlock").code(6).run();
     assert!(object(&stack, LOCK_KEY).is_some());
     let forced = stack
         .plink(&wd)
@@ -200,12 +163,7 @@ fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resume
         .run();
     says(&forced, "lock broken");
 
-    stack
-        .plink(&wd)
-        .args(["up", "--state", STATE])
-        .workflow()
-        .code(0)
-        .run();
+    on_s3(&stack, &wd, "up").code(0).run();
     assert_each_once(&stack, "after kill -9, unlock --force and up");
 }
 
