@@ -84,8 +84,10 @@ impl AwsConnect {
         Ok(clients)
     }
 
-    /// Clients that resolve no credentials and find no account (for kinds that make no AWS call).
-    pub async fn offline(&self) -> AwsClients {
+    /// Clients built without a call: credentials resolve on their first request and the account
+    /// is not looked up (kinds that make no AWS call; the state bucket, whose first request
+    /// reports refused credentials itself).
+    pub async fn lazy(&self) -> AwsClients {
         AwsClients::from_config(
             &self.load_config().await,
             self.region.clone(),

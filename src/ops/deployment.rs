@@ -127,7 +127,7 @@ impl Deployment {
         if let Some(p) = &clouds.aws_profile {
             aws = aws.profile(p);
         }
-        aws.offline().await
+        aws.lazy().await
     }
 
     /// Loads every workflow file of `targets` (files, or directories whose `*.toml` files are

@@ -116,7 +116,7 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
         }
         // No AWS call is made for this kind: clients that never resolve credentials (so none
         // are needed), in a region nothing reads.
-        None => AwsConnect::new(NO_REGION).offline().await,
+        None => AwsConnect::new(NO_REGION).lazy().await,
     };
     aws.budget_scale = wait_scale;
     let settings = Settings {

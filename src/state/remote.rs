@@ -99,8 +99,9 @@ pub struct RemoteState {
     deployment: String,
     /// The ETag of the state object this command last saw; `None`: there is none yet.
     etag: Option<String>,
-    /// The bucket keeps object versions (no `.bak` object needed).
-    versioned: bool,
+    /// Whether the bucket keeps object versions (then no `.bak` object is needed); asked on the
+    /// first write that replaces a state, so a read (`status`) makes one request.
+    versioned: Option<bool>,
 }
 
 impl RemoteState {
@@ -121,10 +122,6 @@ impl RemoteState {
             action,
             source,
         };
-        let versioned = aws
-            .bucket_versioned(&location.bucket)
-            .await
-            .map_err(|e| remote("read the bucket's versioning", e))?;
         let key = location.key(deployment, STATE);
         let object = aws
             .get_object(&location.bucket, &key)
@@ -142,7 +139,7 @@ impl RemoteState {
             location,
             deployment: deployment.to_owned(),
             etag,
-            versioned,
+            versioned: None,
         };
         Ok((me, state))
     }
@@ -186,7 +183,19 @@ impl RemoteState {
             Err(Refused::Failed(e)) => return Err(remote("write the state", e)),
         };
         let replaced = self.etag.replace(etag).is_some();
-        if let (Some(previous), true, false) = (previous, replaced, self.versioned) {
+        let Some(previous) = previous.filter(|_| replaced) else {
+            return Ok(());
+        };
+        let versioned = match self.versioned {
+            Some(v) => v,
+            None => *self.versioned.insert(
+                self.aws
+                    .bucket_versioned(bucket)
+                    .await
+                    .map_err(|e| remote("read the bucket's versioning", e))?,
+            ),
+        };
+        if !versioned {
             let key = self.location.key(&self.deployment, BACKUP);
             self.aws
                 .put_object(bucket, &key, to_body(previous), &self.location.encryption)

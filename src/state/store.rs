@@ -38,7 +38,9 @@ pub struct StateStore {
 #[derive(Debug)]
 enum Held {
     /// Held for its `Drop` (the kernel releases the `flock` with the file).
-    File(#[allow(dead_code)] StateLock),
+    File {
+        _lock: StateLock,
+    },
     S3(Option<RemoteLock>),
 }
 
@@ -82,7 +84,12 @@ impl StateStore {
         ensure_dir(paths.dir())?;
         let lock = StateLock::acquire(&paths.lock(), operation)?;
         let current = load(&paths, deployment, workflow)?;
-        Ok(Self::new(paths, current, None, Some(Held::File(lock))))
+        Ok(Self::new(
+            paths,
+            current,
+            None,
+            Some(Held::File { _lock: lock }),
+        ))
     }
 
     /// Locks and loads `deployment`'s state on S3 at `location` for `operation` (the same
@@ -126,7 +133,9 @@ impl StateStore {
         operation: &str,
     ) -> Result<Self, StateError> {
         let lock = if paths.dir().is_dir() {
-            Some(Held::File(StateLock::acquire(&paths.lock(), operation)?))
+            Some(Held::File {
+                _lock: StateLock::acquire(&paths.lock(), operation)?,
+            })
         } else {
             None
         };
