@@ -365,7 +365,7 @@ fn nlb_service_files_are_checked_with_their_own_tables_file_line_and_key() {
         &format!("{good}\n[endpoint]\npolicy_file = \"p.json\"\n"),
         3,
         &[
-            "endpoint: unknown key; expected one of: kind, deployment, aws, service, nlb, databricks, timeouts",
+            "endpoint: unknown key; expected one of: kind, deployment, aws, service, nlb, databricks, timeouts, state",
         ],
     );
 }

@@ -191,12 +191,114 @@ fn reference_file_mentions_every_key() {
         "rule_endpoint",
         "rule_established",
         "workspace",
+        "backend",
+        "bucket",
+        "key",
+        "kms_key_id",
     ] {
         assert!(
             text.contains(&format!("{key} = ")),
             "reference.toml lacks {key}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// [state] (issue #14): read once for every kind
+
+/// Each example of `workflows/` with `table` appended, read by its kind from a file of its own.
+fn each_example_with(table: &str) -> Vec<Result<plink::workflow::Loaded, ConfigError>> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut workflows = Vec::new();
+    for entry in fs::read_dir(workflows_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let copy = dir.path().join(path.file_name().unwrap());
+        if path.extension().is_some_and(|e| e == "toml") {
+            if !path.ends_with("reference.toml") {
+                let text = fs::read_to_string(&path).unwrap();
+                fs::write(&copy, format!("{text}\n{table}")).unwrap();
+                workflows.push(copy);
+            }
+        } else {
+            // The files the workflows name (an endpoint policy).
+            fs::copy(&path, &copy).unwrap();
+        }
+    }
+    let out: Vec<_> = workflows.iter().map(|w| plink::workflow::load(w)).collect();
+    assert!(out.len() >= 5, "only {} examples", out.len());
+    out
+}
+
+#[test]
+fn every_kind_takes_the_state_table_and_reads_it_the_same() {
+    let table = r#"[state]
+backend = "s3"
+bucket = "acme-plink-state"
+key = "/plink/prod/"
+region = "eu-west-1"
+kms_key_id = "alias/plink-state"
+role_arn = "arn:aws:iam::123456789012:role/plink-state"
+"#;
+    for loaded in each_example_with(table) {
+        let loaded = loaded.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            loaded.state,
+            config::StateBackend::S3(config::S3StateSettings {
+                bucket: "acme-plink-state".into(),
+                key: "plink/prod".into(),
+                region: Some(Region::new("eu-west-1").unwrap()),
+                kms_key_id: Some("alias/plink-state".into()),
+                role_arn: Some("arn:aws:iam::123456789012:role/plink-state".into()),
+            }),
+            "{}",
+            loaded.source.display()
+        );
+    }
+    for loaded in each_example_with("[state]\nbackend = \"local\"\n") {
+        assert_eq!(loaded.unwrap().state, config::StateBackend::Local);
+    }
+}
+
+#[test]
+fn state_table_errors_name_the_key_and_what_was_expected() {
+    let table = r#"[state]
+backend = "local"
+bucket = "acme-plink-state"
+"#;
+    for loaded in each_example_with(table) {
+        let e = loaded.unwrap_err().to_string();
+        assert!(
+            e.contains(": state.bucket: only taken with backend = \"s3\""),
+            "{e}"
+        );
+    }
+    let table = r#"[state]
+backend = "s3"
+kms_key_id = "plink"
+region = "moon-1"
+"#;
+    let e = each_example_with(table).remove(0).unwrap_err().to_string();
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(lines[0].ends_with("state.bucket: expected bucket = \"…\" with backend = \"s3\": the bucket that holds the states"), "{e}");
+    assert!(lines[1].contains("state.kms_key_id: expected a KMS key id"), "{e}");
+    assert!(lines[2].contains("state.region:"), "{e}");
+    let e = each_example_with("[state]\nbackend = \"dynamodb\"\n")
+        .remove(0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("state.backend: expected \"s3\" or \"local\", found \"dynamodb\""),
+        "{e}"
+    );
+    let e = each_example_with("[state]\nprefix = \"x\"\n")
+        .remove(0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("state.prefix: unknown key; expected one of: backend, bucket, key, region, kms_key_id, role_arn"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,7 +483,7 @@ fn unknown_keys_at_every_level() {
         (
             &format!("bogus = 1\n{GOOD}"),
             "1:1: bogus",
-            "kind, deployment, aws, endpoint, nlb, databricks, timeouts",
+            "kind, deployment, aws, endpoint, nlb, databricks, timeouts, state",
         ),
         (
             &edit(&[(2, "name = \"demo-s3\"\nbogus = 1")]),

@@ -27,7 +27,7 @@ pub async fn run(args: UnlockArgs) -> anyhow::Result<u8> {
         // On S3 a lock does not die with its holder: it is reported with its age, and --force
         // removes exactly the lock read (issue #14).
         Some(at) => {
-            let aws = deployment.state_clients().await;
+            let aws = deployment.state_clients(at).await;
             crate::state::remote::unlock(&aws, at, deployment.name(), args.force).await?
         }
         None => crate::state::unlock(&lock, args.force)?,

@@ -12,8 +12,13 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> anyhow::Result<u8> {
     for d in args.target.load()? {
         let workflow = &d.workflow;
+        // Where the state is, when it is not the default file: a team checks it before CI runs.
+        let state = match &d.remote {
+            Some(_) => format!(", state {}", d.paths.state.display()),
+            None => String::new(),
+        };
         println!(
-            "{}: ok (deployment {}, {})",
+            "{}: ok (deployment {}, {}{state})",
             workflow.source.display(),
             workflow.deployment.as_str(),
             workflow.summary

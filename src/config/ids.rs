@@ -84,6 +84,46 @@ pub(crate) fn check_uuid(value: &str, what: &str) -> Result<(), InvalidValue> {
     }
 }
 
+/// A KMS key as SSE-KMS takes it: a key id (a UUID, or `mrk-` and 32 hex digits for a
+/// multi-Region key), a key ARN, an alias (`alias/<name>`) or an alias ARN.
+///
+/// # Errors
+/// [`InvalidValue`] for any other form.
+pub(crate) fn check_kms_key_id(key: &str) -> Result<(), InvalidValue> {
+    let key_id = |id: &str| {
+        check_uuid(id, "").is_ok()
+            || id
+                .strip_prefix("mrk-")
+                .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let alias = |name: &str| {
+        name.strip_prefix("alias/").is_some_and(|n| {
+            (1..=250).contains(&n.len())
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+        })
+    };
+    let arn = |arn: &str| {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ["arn", "aws" | "aws-us-gov", "kms", region, account, resource] = parts.as_slice()
+        else {
+            return false;
+        };
+        Region::new(region).is_ok()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && (resource.strip_prefix("key/").is_some_and(key_id) || alias(resource))
+    };
+    if key_id(key) || alias(key) || arn(key) {
+        Ok(())
+    } else {
+        Err(InvalidValue::expected(
+            "a KMS key id, key ARN, alias (\"alias/plink-state\") or alias ARN",
+            key,
+        ))
+    }
+}
+
 /// `arn:<partition>:iam::<12 digits>:role/<optional path/><name>`, in the region's partition.
 ///
 /// # Errors
@@ -221,5 +261,21 @@ mod tests {
         assert!(check_service_name("com.amazonaws.us-west-2.s3", Some(&east)).is_err());
         assert!(check_service_name("com.amazonaws.s3", Some(&east)).is_err());
         assert!(check_service_name("com.amazonaws.us-east-1.S3", Some(&east)).is_err());
+    }
+
+    #[test]
+    fn kms_keys_in_every_form_sse_kms_takes() {
+        for good in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "alias/plink-state",
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:alias/plink-state",
+        ] {
+            assert!(super::check_kms_key_id(good).is_ok(), "{good}");
+        }
+        for bad in ["", "plink-state", "alias/", "arn:aws:kms:us-east-1:1:key/x", "key/1234"] {
+            assert!(super::check_kms_key_id(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 Workflow files, the toolkit every workflow kind reads its file with: TOML parsed strictly ("parse
 low", module `raw`: one serde struct per table) and validated into typed sections ("validate
 high", module `validate`: `[deployment]`, `[aws]`, `[endpoint]`, `[nlb]`, `[databricks]`,
-`[timeouts]`), with every default applied and every derived value (AWS names, the Databricks
+`[timeouts]`, `[state]`), with every default applied and every derived value (AWS names, the Databricks
 principal) computed. A workflow kind (`crate::workflow`) composes the tables it takes into its own
 file type and typed config (`decode_file`); this module only reads the `kind` key that says
 which ([`read`]). No cloud access happens here.
@@ -45,29 +45,33 @@ pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
 pub use workflow::{
-    AwsSettings, DEFAULT_KIND, DatabricksAccount, DatabricksSettings, DomainNames,
+    AwsSettings, DEFAULT_KIND, S3StateSettings, StateBackend, DatabricksAccount, DatabricksSettings, DomainNames,
     EndpointSettings, KindName, NccSelector, NlbSettings, SecurityGroups, SubnetSelector,
     VpcSelector,
 };
 
 pub(crate) use dns::check_domain_name;
 pub(crate) use ids::{AwsIdKind, check_aws_id};
+pub(crate) use names::check_bucket_name;
 pub(crate) use raw::{
     RawAws, RawDatabricks, RawDatabricksAccount, RawDeployment, RawEndpoint, RawNlb, RawTimeouts,
-    Table,
+    ReadByHeader, Table,
 };
 pub(crate) use validate::Validator;
 pub(crate) use validate::check_warehouse_id;
 
-/// A workflow file's text, and the kind it names.
+/// A workflow file's text, the kind it names, and where its state lives.
 #[derive(Debug, Clone)]
 pub struct WorkflowText {
     pub path: PathBuf,
     pub text: String,
     pub kind: KindName,
+    /// `[state]`, read the same for every kind.
+    pub state: StateBackend,
 }
 
-/// Reads a workflow file and the `kind` it names (every other key is the kind's to read).
+/// Reads a workflow file, the `kind` it names and its `[state]` (every other key is the kind's
+/// to read).
 ///
 /// # Errors
 /// [`ConfigError::NotFound`], [`ConfigError::Unreadable`] or [`ConfigError::NotUtf8`] if the file
@@ -93,13 +97,15 @@ pub fn read(path: &Path) -> Result<WorkflowText, ConfigError> {
             column: location.column,
         }
     })?;
-    let kind = decode_file(path, &text, |v, raw: raw::RawHeader| {
-        Some(v.kind(raw.kind.as_ref()))
+    let (kind, state) = decode_file(path, &text, |v, raw: raw::RawHeader| {
+        let state = v.state(raw.state.as_ref());
+        Some((v.kind(raw.kind.as_ref()), state?))
     })?;
     Ok(WorkflowText {
         path: path.to_owned(),
         text,
         kind,
+        state,
     })
 }
 

@@ -1,6 +1,6 @@
 /*!
-Names users choose: the deployment name, the NCC name, and the load balancer / target group names
-(given or derived from the deployment name).
+Names users choose: the deployment name, the NCC name, the load balancer / target group names
+(given or derived from the deployment name), and S3 bucket names (`s3.buckets`, the state bucket).
 */
 
 use std::fmt;
@@ -138,6 +138,41 @@ pub(crate) fn check_elb_name(name: &str, kind: ElbNameKind) -> Result<(), String
     }
 }
 
+/// S3's bucket naming rules (general purpose buckets): 3–63 characters of lowercase letters,
+/// digits, dots and hyphens, starting and ending with a letter or digit, no `..`, not an IPv4
+/// address, none of the reserved prefixes and suffixes.
+pub(crate) fn check_bucket_name(name: &str) -> Result<(), String> {
+    let expected = |why: &str| {
+        Err(format!(
+            "expected an S3 bucket name like \"my-data-bucket\" ({why}), found {name:?}"
+        ))
+    };
+    if !(3..=63).contains(&name.len()) {
+        return expected("3 to 63 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return expected("lowercase letters, digits, dots and hyphens");
+    }
+    let edge = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge(name.as_bytes()[0]) || !edge(name.as_bytes()[name.len() - 1]) {
+        return expected("starting and ending with a letter or digit");
+    }
+    if name.contains("..") || name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return expected("no two dots in a row, not an IP address");
+    }
+    let reserved_prefix = ["xn--", "sthree-", "amzn-s3-demo-"];
+    let reserved_suffix = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    if reserved_prefix.iter().any(|p| name.starts_with(p))
+        || reserved_suffix.iter().any(|s| name.ends_with(s))
+    {
+        return expected("no prefix or suffix reserved by S3");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +214,27 @@ mod tests {
         assert!(NccName::new("plink-demo_ncc").is_ok());
         for bad in ["ab", "a b", &"a".repeat(31), "ncc*"] {
             assert!(NccName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for good in ["plink-demo-data", "a.b-c", "abc", &"a".repeat(63)] {
+            assert_eq!(check_bucket_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ab",
+            &"a".repeat(64),
+            "Plink",
+            "under_score",
+            "-start",
+            "end.",
+            "a..b",
+            "192.168.1.1",
+            "xn--bucket",
+            "data-s3alias",
+        ] {
+            assert!(check_bucket_name(bad).is_err(), "{bad}");
         }
     }
 }

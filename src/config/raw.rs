@@ -58,12 +58,30 @@ pub(crate) type SpannedStrings = Spanned<Vec<Spanned<String>>>;
 /// A tag selector: `{ Name = "plink-demo-vpc" }`.
 pub(crate) type RawTags = Spanned<BTreeMap<String, Spanned<String>>>;
 
-/// What every workflow file starts with, whatever its kind: read first, to know which kind
-/// decodes the rest (every other key is left to that kind).
+/// What every workflow file says whatever its kind, read first: `kind`, to know which kind
+/// decodes the rest, and `[state]`, where the deployment's state lives (every other key is left
+/// to that kind).
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawHeader {
     /// `kind` (absent: [`DEFAULT_KIND`](super::DEFAULT_KIND)).
     pub kind: Option<Spanned<String>>,
+    pub state: Option<Spanned<Table<RawState>>>,
+}
+
+/// A table the header reads ([`RawHeader`]): each kind's file type takes it as this, so that
+/// `deny_unknown_fields` lets it through and it is checked once, whatever the kind.
+pub(crate) type ReadByHeader = de::IgnoredAny;
+
+/// `[state]` (issue #14)
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawState {
+    pub backend: Option<Spanned<String>>,
+    pub bucket: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub kms_key_id: Option<Spanned<String>>,
+    pub role_arn: Option<Spanned<String>>,
 }
 
 /// `[deployment]`

@@ -154,3 +154,33 @@ pub enum NccSelector {
     /// Adopt this existing NCC (lowercase UUID).
     Id(String),
 }
+
+/// `[state]`: where the deployment's state and its lock live (issue #14); `--state` on the
+/// command line replaces it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "backend")]
+pub enum StateBackend {
+    /// `.plink/<deployment>/state.json` under the working directory (the default).
+    #[default]
+    Local,
+    /// `backend = "s3"`: shared by a team's machines and CI.
+    S3(S3StateSettings),
+}
+
+/// `[state]` with `backend = "s3"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct S3StateSettings {
+    /// `state.bucket` (required).
+    pub bucket: String,
+    /// `state.key`: the key prefix; each deployment's state is at `<key>/<deployment>/state.json`
+    /// (without leading or trailing `/`; may be empty).
+    pub key: String,
+    /// `state.region`: the bucket's region; `None` → the workflow's `aws.region`, else `us-east-1`.
+    pub region: Option<Region>,
+    /// `state.kms_key_id`: SSE-KMS with this key; `None` → SSE-S3.
+    pub kms_key_id: Option<String>,
+    /// `state.role_arn`: a role to assume for the bucket (another account); `None` → the
+    /// credential chain and `aws.profile` as they are (not `aws.role_arn`, which is the
+    /// resources' account).
+    pub role_arn: Option<String>,
+}

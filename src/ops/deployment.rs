@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::aws::{AwsClients, AwsConnect};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, StateBackend};
 use crate::state::remote::{RemoteState, S3Location};
 use crate::state::{StateError, StateFile, StatePaths, StateStore, read_state};
 use crate::workflow::{self, Graph, Loaded, WorkflowKind};
@@ -60,18 +60,24 @@ pub enum DeploymentSetError {
 }
 
 impl Deployment {
-    /// Loads `file`; the state is `state` if given, else `.plink/<deployment>/state.json` under the
-    /// current directory.
+    /// Loads `file`; the state is `state` if given (`--state`), else where the file's `[state]`
+    /// says, else `.plink/<deployment>/state.json` under the current directory.
     ///
     /// # Errors
     /// [`ConfigError`] when the workflow file is missing or invalid, or names an unknown kind.
     pub fn load(file: &Path, state: Option<&StateChoice>) -> Result<Self, ConfigError> {
         let workflow = workflow::load(file)?;
         let name = workflow.deployment.as_str();
-        let (paths, remote) = match state {
-            Some(StateChoice::File(p)) => (StatePaths::at(p), None),
-            Some(StateChoice::S3(at)) => (StatePaths::at(at.state_url(name)), Some(at.clone())),
-            None => (StatePaths::for_deployment(Path::new("."), name), None),
+        // `--state` replaces `[state]` as a whole: one place says where the state is.
+        let remote = match (state, &workflow.state) {
+            (Some(StateChoice::File(_)), _) | (None, StateBackend::Local) => None,
+            (Some(StateChoice::S3(at)), _) => Some(at.clone()),
+            (None, StateBackend::S3(settings)) => Some(S3Location::from_settings(settings)),
+        };
+        let paths = match (state, &remote) {
+            (_, Some(at)) => StatePaths::at(at.state_url(name)),
+            (Some(StateChoice::File(p)), None) => StatePaths::at(p),
+            _ => StatePaths::for_deployment(Path::new("."), name),
         };
         Ok(Self {
             workflow,
@@ -93,7 +99,7 @@ impl Deployment {
         let (name, kind) = (self.name(), self.kind().name());
         match &self.remote {
             Some(at) => {
-                let aws = self.state_clients().await;
+                let aws = self.state_clients(at).await;
                 StateStore::open_s3(aws, at.clone(), name, kind, operation, read_only).await
             }
             None if read_only => {
@@ -111,21 +117,29 @@ impl Deployment {
     pub async fn read_state(&self) -> Result<Option<StateFile>, StateError> {
         match &self.remote {
             Some(at) => {
-                let aws = self.state_clients().await;
+                let aws = self.state_clients(at).await;
                 Ok(RemoteState::load(aws, at.clone(), self.name()).await?.1)
             }
             None => read_state(&self.paths),
         }
     }
 
-    /// The AWS clients of the state bucket: the chain and profile of the workflow file, in its
-    /// region (`us-east-1` for account-wide kinds); no call is made until the state is read.
-    pub async fn state_clients(&self) -> AwsClients {
+    /// The AWS clients of the state bucket at `at`: the credential chain and `aws.profile` of
+    /// the workflow file, then `at`'s role if it has one; in `at`'s region, else the workflow's
+    /// (`us-east-1` for account-wide kinds). No call is made until the state is read.
+    pub async fn state_clients(&self, at: &S3Location) -> AwsClients {
         let clouds = &self.workflow.clouds;
-        let region = clouds.region.as_ref().map_or("us-east-1", |r| r.as_str());
+        let region = at
+            .region
+            .as_deref()
+            .or(clouds.region.as_ref().map(|r| r.as_str()))
+            .unwrap_or("us-east-1");
         let mut aws = AwsConnect::new(region);
         if let Some(p) = &clouds.aws_profile {
             aws = aws.profile(p);
+        }
+        if let Some(role) = &at.role_arn {
+            aws = aws.role_arn(role);
         }
         aws.lazy().await
     }

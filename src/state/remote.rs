@@ -20,20 +20,25 @@ use super::lock::UnlockOutcome;
 use super::store::parse_state;
 use super::{LockInfo, StateError, StateFile};
 use crate::aws::AwsClients;
+use crate::config::S3StateSettings;
 use crate::aws::objects::{Encryption, Expect, Refused};
 
 /// Where the states of a team live: a bucket and a key prefix (`--state s3://bucket/prefix/`, or
-/// `[state]` in the workflow file).
+/// `[state]` in the workflow file), and how to reach and encrypt them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
     pub bucket: String,
     /// The key prefix, without leading or trailing `/` (may be empty).
     pub prefix: String,
     pub encryption: Encryption,
+    /// The bucket's region (`state.region`); `None`: the workflow's region.
+    pub region: Option<String>,
+    /// A role to assume for the bucket (`state.role_arn`); `None`: the credentials as they are.
+    pub role_arn: Option<String>,
 }
 
 impl S3Location {
-    /// Reads `s3://bucket[/prefix[/]]`.
+    /// Reads `s3://bucket[/prefix[/]]` (SSE-S3, the workflow's region and credentials).
     ///
     /// # Errors
     /// What is wrong with `url`, in words.
@@ -42,22 +47,28 @@ impl S3Location {
             .strip_prefix("s3://")
             .ok_or_else(|| format!("`{url}` is not an s3:// URL (expected s3://bucket/prefix/)"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && !bucket.starts_with(['-', '.'])
-            && !bucket.ends_with(['-', '.']);
-        if !valid_bucket {
-            return Err(format!(
-                "`{bucket}` is not an S3 bucket name (3–63 characters: a-z, 0-9, `-`, `.`)"
-            ));
-        }
+        crate::config::check_bucket_name(bucket)?;
         Ok(Self {
             bucket: bucket.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
             encryption: Encryption::default(),
+            region: None,
+            role_arn: None,
         })
+    }
+
+    /// The location `[state]` with `backend = "s3"` describes (validated with the file).
+    pub fn from_settings(s: &S3StateSettings) -> Self {
+        Self {
+            bucket: s.bucket.clone(),
+            prefix: s.key.clone(),
+            encryption: s
+                .kms_key_id
+                .clone()
+                .map_or(Encryption::S3Managed, Encryption::Kms),
+            region: s.region.as_ref().map(|r| r.as_str().to_owned()),
+            role_arn: s.role_arn.clone(),
+        }
     }
 
     /// The key of `deployment`'s `file` (`state.json`, `state.json.lock`, …).

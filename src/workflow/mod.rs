@@ -30,7 +30,7 @@ use toml::Spanned;
 
 use crate::config::{
     self, AwsSettings, ConfigError, DatabricksSettings, DeploymentName, Diagnostic, DiagnosticKind,
-    KindName, Region, Validator, WorkflowText,
+    KindName, Region, StateBackend, Validator, WorkflowText,
 };
 use crate::engine::StepError;
 
@@ -56,6 +56,8 @@ pub struct Loaded {
     pub deployment: DeploymentName,
     /// Where the clouds are and which credentials to use.
     pub clouds: Clouds,
+    /// `[state]`: where the deployment's state lives, the same for every kind.
+    pub state: StateBackend,
     /// What `plink validate` says of it after `deployment <name>, ` (`region …, 2 workspace(s)`).
     pub summary: String,
     pub graph: Graph,
@@ -81,6 +83,7 @@ impl Loaded {
             kind,
             deployment: deployment.clone(),
             clouds,
+            state: file.state.clone(),
             summary,
             graph: graph.map_err(|e| graph_error(&file.path, e))?,
         })

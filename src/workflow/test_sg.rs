@@ -22,6 +22,9 @@ struct RawFile {
     kind: Option<Spanned<String>>,
     deployment: Table<RawDeployment>,
     aws: Table<RawAws>,
+    /// Read with the header, the same for every kind (`config::read`).
+    #[serde(rename = "state")]
+    _state: Option<crate::config::ReadByHeader>,
 }
 
 impl WorkflowKind for TestSecurityGroup {

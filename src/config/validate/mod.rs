@@ -16,6 +16,7 @@ use toml::Spanned;
 
 mod aws;
 mod databricks;
+mod state;
 
 pub(crate) use databricks::check_warehouse_id;
 

@@ -23,6 +23,9 @@ struct RawFile {
     access: Table<RawAccess>,
     #[serde(default)]
     lists: Vec<Spanned<Table<RawList>>>,
+    /// Read with the header, the same for every kind (`config::read`).
+    #[serde(rename = "state")]
+    _state: Option<crate::config::ReadByHeader>,
 }
 
 #[derive(Debug, Deserialize)]

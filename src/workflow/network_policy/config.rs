@@ -27,6 +27,9 @@ struct RawFile {
     policy: Table<RawPolicy>,
     egress: Option<Spanned<Table<RawEgress>>>,
     ingress: Option<Spanned<Table<RawIngress>>>,
+    /// Read with the header, the same for every kind (`config::read`).
+    #[serde(rename = "state")]
+    _state: Option<crate::config::ReadByHeader>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,6 +31,9 @@ struct RawFile {
     nlb: Option<Table<RawNlb>>,
     databricks: Table<RawDatabricks>,
     timeouts: Option<Table<RawTimeouts>>,
+    /// Read with the header, the same for every kind (`config::read`).
+    #[serde(rename = "state")]
+    _state: Option<crate::config::ReadByHeader>,
 }
 
 /// `[service]`

@@ -24,6 +24,9 @@ struct RawFile {
     nlb: Option<Table<RawNlb>>,
     databricks: Table<RawDatabricks>,
     timeouts: Option<Table<RawTimeouts>>,
+    /// Read with the header, the same for every kind (`config::read`).
+    #[serde(rename = "state")]
+    _state: Option<crate::config::ReadByHeader>,
 }
 
 /// A validated `s3-privatelink` workflow file ("validate high"): every value checked, every
