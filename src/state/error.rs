@@ -85,8 +85,9 @@ pub enum StateError {
     )]
     Stale { path: PathBuf },
 
-    /// A shared state (S3) could not be read, written or locked.
-    #[error("{}: cannot {action}: {source}", path.display())]
+    /// A shared state (S3) could not be read, written or locked. The S3 error is the cause
+    /// (rendered on its own line, with its request id when verbose), not repeated here.
+    #[error("{}: cannot {action}", path.display())]
     Remote {
         path: PathBuf,
         action: &'static str,

@@ -188,3 +188,81 @@ fn a_missing_state_bucket_exits_8_before_anything_is_created() {
     assert!(made.is_empty(), "{made:#?}");
     assert!(!wd.path().join(".plink").exists());
 }
+
+#[test]
+fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_through_its_role() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let wd = Workdir::demo();
+    let text = std::fs::read_to_string(&wd.workflow).expect("the workflow");
+    std::fs::write(
+        &wd.workflow,
+        format!(
+            "{text}\n[state]\nbackend = \"s3\"\nbucket = \"{BUCKET}\"\nkey = \"from-file\"\n\
+             kms_key_id = \"alias/plink-state\"\n\
+             role_arn = \"arn:aws:iam::123456789012:role/plink-state\"\n"
+        ),
+    )
+    .expect("the workflow with [state]");
+    let validate = stack.plink(&wd).arg("validate").workflow().code(0).run();
+    says(
+        &validate,
+        "state s3://plink-team-states/from-file/demo-s3/state.json",
+    );
+
+    stack.clear_all_calls();
+    stack.plink(&wd).arg("up").workflow().code(0).run();
+    assert!(!wd.path().join(".plink").exists(), "no local state");
+    let key = "from-file/demo-s3/state.json";
+    assert_eq!(
+        object(&stack, key).expect("the state on S3")["deployment"],
+        json!("demo-s3")
+    );
+    let sse = stack.block_on(async {
+        let aws = stack.clients().await;
+        let head = aws.s3.head_object().bucket(BUCKET).key(key).send().await;
+        let head = head.expect("HeadObject");
+        (
+            head.server_side_encryption().map(|e| e.as_str().to_owned()),
+            head.ssekms_key_id().map(str::to_owned),
+        )
+    });
+    assert_eq!(sse.0.as_deref(), Some("aws:kms"), "{sse:?}");
+    assert!(
+        sse.1.is_some_and(|k| k.contains("plink-state")),
+        "the state's KMS key"
+    );
+    // The bucket was reached through the role of `[state]` (the resources' calls need none).
+    let assumed = stack
+        .calls(Emu::Aws)
+        .iter()
+        .filter(|c| c.service == "sts" && c.action == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 1, "one AssumeRole for the state bucket");
+
+    // `--state` replaces `[state]` as a whole.
+    let elsewhere = stack
+        .plink(&wd)
+        .args(["status", "--offline", "--state", STATE])
+        .workflow()
+        .run();
+    says(&elsewhere, "s3://plink-team-states/team/demo-s3/state.json");
+}
+
+#[test]
+fn refused_state_credentials_exit_8_before_anything_is_created() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let wd = Workdir::demo();
+    stack.clear_all_calls();
+    let run = on_s3(&stack, &wd, "up")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .code(8)
+        .run();
+    says(&run, "s3://plink-team-states/team/demo-s3/state.json.lock");
+    assert!(stack.mutating_calls().is_empty(), "{:#?}", stack.mutating_calls());
+    assert!(!wd.path().join(".plink").exists());
+}
