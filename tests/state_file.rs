@@ -4,8 +4,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use plink::state::{
-    Intent, StateError, StateFile, StatePaths, StateStore, StepStatus, UnlockOutcome, read_state,
-    unlock,
+    Intent, StateError, StateFile, StatePaths, StateStore, StepStatus, UnlockOutcome, read_moved,
+    read_state, unlock,
 };
 
 fn paths(dir: &Path) -> StatePaths {
@@ -212,4 +212,75 @@ fn state_files_of_plink_0_1_0_read_into_every_record_unchanged() {
         );
     }
     assert_eq!(order.len(), state.steps.len());
+}
+
+/// `plink state migrate` between two files: the copy is the state as it was, the old place
+/// says where it went, and a migrate that died between its two steps is ended by running it again.
+#[test]
+fn a_moved_state_leaves_a_marker_and_a_half_done_move_is_finished_by_moving_again() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_some_state(a.path(), 3);
+    let (from, to) = (paths(a.path()), paths(b.path()));
+    let source = StateStore::open(from.clone(), "demo", "test", "state migrate").unwrap();
+    let state = source.snapshot();
+    let target = StateStore::open(to.clone(), "demo", "test", "state migrate").unwrap();
+    assert!(target.import(&state).unwrap(), "written");
+    // Died here, after the marker, before the old state was removed: both are on disk.
+    let marker = plink::state::Moved::new(&state, "/elsewhere");
+    std::fs::write(from.moved(), serde_json::to_vec(&marker).unwrap()).unwrap();
+    assert!(
+        !target.import(&state).unwrap(),
+        "the same state: nothing written"
+    );
+    source.retire(&to.state.display().to_string()).unwrap();
+    assert!(!from.state.exists());
+    let moved = read_moved(&from).unwrap().expect("the marker");
+    assert_eq!(moved.moved_to, to.state.display().to_string());
+    assert_eq!(
+        (moved.lineage.as_str(), moved.serial),
+        (state.lineage.as_str(), 3)
+    );
+    assert_eq!(read_state(&to).unwrap(), Some(state.clone()));
+    assert_eq!(mode(&from.moved()), 0o600);
+    drop((source, target));
+
+    // Moving back clears the marker where the state lands.
+    let back = StateStore::open(from.clone(), "demo", "test", "state migrate").unwrap();
+    assert!(back.import(&state).unwrap());
+    assert!(
+        !from.moved().exists(),
+        "the marker is gone once the state is back"
+    );
+    assert_eq!(read_state(&from).unwrap(), Some(state));
+}
+
+#[test]
+fn a_copy_never_replaces_another_history_or_a_newer_state() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_some_state(a.path(), 2);
+    write_some_state(b.path(), 1);
+    let older = read_state(&paths(a.path())).unwrap().unwrap();
+    let other = read_state(&paths(b.path())).unwrap().unwrap();
+    let here = StateStore::open(paths(a.path()), "demo", "test", "state push").unwrap();
+    let e = here.import(&other).unwrap_err();
+    assert!(matches!(e, StateError::OtherLineage { .. }), "{e}");
+    let mut stale = older.clone();
+    stale.serial = 1;
+    let e = here.import(&stale).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StateError::Newer {
+                found: 2,
+                incoming: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        read_state(&paths(a.path())).unwrap(),
+        Some(older),
+        "untouched"
+    );
 }

@@ -281,7 +281,10 @@ region = "moon-1"
     let lines: Vec<&str> = e.lines().collect();
     assert_eq!(lines.len(), 3, "{e}");
     assert!(lines[0].ends_with("state.bucket: expected bucket = \"…\" with backend = \"s3\": the bucket that holds the states"), "{e}");
-    assert!(lines[1].contains("state.kms_key_id: expected a KMS key id"), "{e}");
+    assert!(
+        lines[1].contains("state.kms_key_id: expected a KMS key id"),
+        "{e}"
+    );
     assert!(lines[2].contains("state.region:"), "{e}");
     let e = each_example_with("[state]\nbackend = \"dynamodb\"\n")
         .remove(0)

@@ -148,15 +148,33 @@ impl AwsClients {
         key: &str,
         etag: &str,
     ) -> Result<(), Refused> {
-        self.s3
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
+        self.delete_request(bucket, key)
             .if_match(etag)
             .send()
             .await
             .map(|_| ())
             .map_err(|e| refused(AwsError::from_sdk(Service::S3, "DeleteObject", e)))
+    }
+
+    /// Deletes the object at `bucket`/`key`, if there is one (S3 answers a missing key with
+    /// success).
+    ///
+    /// # Errors
+    /// Any [`AwsError`] of `DeleteObject`.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        self.delete_request(bucket, key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk(Service::S3, "DeleteObject", e))
+    }
+
+    fn delete_request(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> aws_sdk_s3::operation::delete_object::builders::DeleteObjectFluentBuilder {
+        self.s3.delete_object().bucket(bucket).key(key)
     }
 
     /// Whether `bucket` keeps object versions (then an overwritten state stays readable).

@@ -68,7 +68,11 @@ fn state_code(e: &StateError) -> u8 {
         StateError::Unreadable { .. }
         | StateError::NewerSchema { .. }
         | StateError::WrongDeployment { .. }
-        | StateError::WrongKind { .. } => STATE_UNREADABLE,
+        | StateError::WrongKind { .. }
+        | StateError::Moved { .. }
+        | StateError::Missing { .. }
+        | StateError::OtherLineage { .. }
+        | StateError::Newer { .. } => STATE_UNREADABLE,
         // Another machine wrote the shared state: like a lock, someone else is at work.
         StateError::Stale { .. } => LOCKED,
         // A state bucket that is missing or refuses the credentials, before anything else.
@@ -88,7 +92,8 @@ Exit codes:
   5    a wait timed out (state saved; running the same `up` or `down` again resumes)
   6    the deployment is locked by another plink command (on S3: or another machine wrote
        its state meanwhile; nothing was written)
-  7    the state file cannot be read (left untouched)
+  7    the state cannot be read or used here (left untouched; the message says why: corrupt,
+       another deployment or kind, moved by `state migrate`, another history)
   8    cannot connect or authenticate to AWS or Databricks, or reach the state bucket (the
        message says which setting)
   10   plan: `up` would change something

@@ -14,6 +14,7 @@ mod plan;
 mod progress;
 mod render;
 mod signals;
+mod state;
 mod status;
 mod unlock;
 mod up;
@@ -79,6 +80,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Release the deployment's lock after a crashed or hung command.
     Unlock(unlock::UnlockArgs),
+    /// Copy or move a deployment's state between the local file and S3 (pull, push, migrate).
+    State(state::StateArgs),
     /// Print the least-privilege IAM policy for the AWS actions plink calls.
     IamPolicy(iam_policy::IamPolicyArgs),
 }
@@ -144,6 +147,7 @@ pub fn main() -> ExitCode {
             Command::Ip(args) => ip::run(args).await,
             Command::Validate(args) => validate::run(args),
             Command::Unlock(args) => unlock::run(args).await,
+            Command::State(args) => state::run(args).await,
             Command::IamPolicy(args) => iam_policy::run(args),
         }
     });
@@ -171,6 +175,7 @@ impl Command {
             Self::Ip(_) => "ip",
             Self::Validate(_) => "validate",
             Self::Unlock(_) => "unlock",
+            Self::State(_) => "state",
             Self::IamPolicy(_) => "iam-policy",
         }
     }
@@ -189,6 +194,8 @@ mod tests {
                 &["plink", "iam-policy"]
             } else if name == "ip" {
                 &["plink", "ip", "check", "wf.toml", "10.0.0.1"]
+            } else if name == "state" {
+                &["plink", "state", "pull", "wf.toml"]
             } else {
                 &["plink", name, "wf.toml"]
             };
@@ -197,7 +204,7 @@ mod tests {
             assert_eq!(cli.command.name(), name);
             named += 1;
         }
-        assert_eq!(named, 9);
+        assert_eq!(named, 10);
     }
 
     /// The engine names no command and never exits the process: resume advice and the exit on a

@@ -105,7 +105,14 @@ pub(crate) fn check_kms_key_id(key: &str) -> Result<(), InvalidValue> {
     };
     let arn = |arn: &str| {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let ["arn", "aws" | "aws-us-gov", "kms", region, account, resource] = parts.as_slice()
+        let [
+            "arn",
+            "aws" | "aws-us-gov",
+            "kms",
+            region,
+            account,
+            resource,
+        ] = parts.as_slice()
         else {
             return false;
         };
@@ -274,7 +281,13 @@ mod tests {
         ] {
             assert!(super::check_kms_key_id(good).is_ok(), "{good}");
         }
-        for bad in ["", "plink-state", "alias/", "arn:aws:kms:us-east-1:1:key/x", "key/1234"] {
+        for bad in [
+            "",
+            "plink-state",
+            "alias/",
+            "arn:aws:kms:us-east-1:1:key/x",
+            "key/1234",
+        ] {
             assert!(super::check_kms_key_id(bad).is_err(), "{bad}");
         }
     }

@@ -45,9 +45,9 @@ pub use region::{GovShard, Partition, Region};
 pub use timeouts::Timeouts;
 pub use validate::MAX_WORKSPACES_PER_NCC;
 pub use workflow::{
-    AwsSettings, DEFAULT_KIND, S3StateSettings, StateBackend, DatabricksAccount, DatabricksSettings, DomainNames,
-    EndpointSettings, KindName, NccSelector, NlbSettings, SecurityGroups, SubnetSelector,
-    VpcSelector,
+    AwsSettings, DEFAULT_KIND, DatabricksAccount, DatabricksSettings, DomainNames,
+    EndpointSettings, KindName, NccSelector, NlbSettings, S3StateSettings, SecurityGroups,
+    StateBackend, SubnetSelector, VpcSelector,
 };
 
 pub(crate) use dns::check_domain_name;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use crate::aws::{AwsClients, AwsConnect};
 use crate::config::{ConfigError, StateBackend};
 use crate::state::remote::{RemoteState, S3Location};
-use crate::state::{StateError, StateFile, StatePaths, StateStore, read_state};
+use crate::state::{StateError, StateFile, StatePaths, StateStore, read_moved, read_state};
 use crate::workflow::{self, Graph, Loaded, WorkflowKind};
 
 /// A workflow file read by its kind, and where its state lives.
@@ -33,6 +33,31 @@ impl std::str::FromStr for StateChoice {
             S3Location::parse(s).map(StateChoice::S3)
         } else {
             Ok(StateChoice::File(PathBuf::from(s)))
+        }
+    }
+}
+
+/// As `--state` takes it: the file's absolute path (it is read from other working
+/// directories: `plink state migrate` writes it where the state was), or `s3://bucket/prefix/`.
+impl std::fmt::Display for StateChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateChoice::File(p) => {
+                let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                write!(f, "{}", p.display())
+            }
+            StateChoice::S3(at) if at.prefix.is_empty() => write!(f, "s3://{}/", at.bucket),
+            StateChoice::S3(at) => write!(f, "s3://{}/{}/", at.bucket, at.prefix),
+        }
+    }
+}
+
+impl StateChoice {
+    /// `deployment`'s state file (for S3: how messages name the object) and S3 location.
+    fn locate(&self, deployment: &str) -> (StatePaths, Option<S3Location>) {
+        match self {
+            StateChoice::File(p) => (StatePaths::at(p), None),
+            StateChoice::S3(at) => (StatePaths::at(at.state_url(deployment)), Some(at.clone())),
         }
     }
 }
@@ -69,15 +94,15 @@ impl Deployment {
         let workflow = workflow::load(file)?;
         let name = workflow.deployment.as_str();
         // `--state` replaces `[state]` as a whole: one place says where the state is.
-        let remote = match (state, &workflow.state) {
-            (Some(StateChoice::File(_)), _) | (None, StateBackend::Local) => None,
-            (Some(StateChoice::S3(at)), _) => Some(at.clone()),
-            (None, StateBackend::S3(settings)) => Some(S3Location::from_settings(settings)),
-        };
-        let paths = match (state, &remote) {
-            (_, Some(at)) => StatePaths::at(at.state_url(name)),
-            (Some(StateChoice::File(p)), None) => StatePaths::at(p),
-            _ => StatePaths::for_deployment(Path::new("."), name),
+        let choice = state.cloned().or_else(|| match &workflow.state {
+            StateBackend::S3(settings) => {
+                Some(StateChoice::S3(S3Location::from_settings(settings)))
+            }
+            StateBackend::Local => None,
+        });
+        let (paths, remote) = match &choice {
+            Some(choice) => choice.locate(name),
+            None => (StatePaths::for_deployment(Path::new("."), name), None),
         };
         Ok(Self {
             workflow,
@@ -90,8 +115,30 @@ impl Deployment {
     /// `read_only` for a command that never writes it (see [`StateStore::open_read_only`]).
     ///
     /// # Errors
-    /// The [`StateError`]s of [`StateStore::open`] and [`StateStore::open_s3`].
+    /// The [`StateError`]s of [`StateStore::open`] and [`StateStore::open_s3`];
+    /// [`StateError::Moved`] when `plink state migrate` moved the state elsewhere.
     pub async fn open_state(
+        &self,
+        operation: &str,
+        read_only: bool,
+    ) -> Result<StateStore, StateError> {
+        let store = self.open_store(operation, read_only).await?;
+        // Only a state never written here can have been moved away: one check (one request on
+        // S3) on a deployment's first run, none after.
+        if store.snapshot().serial == 0
+            && let Some(moved) = store.moved()?
+        {
+            return Err(StateError::Moved {
+                path: self.paths.state.clone(),
+                moved,
+            });
+        }
+        Ok(store)
+    }
+
+    /// [`open_state`](Self::open_state) without asking whether the state moved (a copy's
+    /// destination: `plink state migrate` back to where it was).
+    pub(crate) async fn open_store(
         &self,
         operation: &str,
         read_only: bool,
@@ -113,14 +160,53 @@ impl Deployment {
     /// ran.
     ///
     /// # Errors
-    /// The state cannot be read (or, on S3, reached).
+    /// The state cannot be read (or, on S3, reached); [`StateError::Moved`] when `plink state
+    /// migrate` moved it elsewhere.
     pub async fn read_state(&self) -> Result<Option<StateFile>, StateError> {
-        match &self.remote {
+        let (state, moved) = match &self.remote {
             Some(at) => {
                 let aws = self.state_clients(at).await;
-                Ok(RemoteState::load(aws, at.clone(), self.name()).await?.1)
+                let (remote, state) = RemoteState::load(aws, at.clone(), self.name()).await?;
+                let moved = match state {
+                    Some(_) => None,
+                    None => remote.moved().await?,
+                };
+                (state, moved)
             }
-            None => read_state(&self.paths),
+            None => {
+                let state = read_state(&self.paths)?;
+                let moved = match state {
+                    Some(_) => None,
+                    None => read_moved(&self.paths)?,
+                };
+                (state, moved)
+            }
+        };
+        match moved {
+            Some(moved) => Err(StateError::Moved {
+                path: self.paths.state.clone(),
+                moved,
+            }),
+            None => Ok(state),
+        }
+    }
+
+    /// The same deployment with its state at `state` instead (`plink state` copies between
+    /// two places).
+    pub fn with_state(&self, state: &StateChoice) -> Self {
+        let (paths, remote) = state.locate(self.name());
+        Self {
+            workflow: self.workflow.clone(),
+            paths,
+            remote,
+        }
+    }
+
+    /// Where the state is, as `--state` would say it.
+    pub fn state_choice(&self) -> StateChoice {
+        match &self.remote {
+            Some(at) => StateChoice::S3(at.clone()),
+            None => StateChoice::File(self.paths.state.clone()),
         }
     }
 

@@ -85,6 +85,37 @@ pub enum StateError {
     )]
     Stale { path: PathBuf },
 
+    /// The state was moved elsewhere by `plink state migrate`: this location must not start
+    /// a second state of the same deployment.
+    #[error("{}", moved_message(path, moved))]
+    Moved { path: PathBuf, moved: super::Moved },
+
+    /// `plink state pull/push/migrate` found no state to copy.
+    #[error("{}: no state here to copy (the deployment never ran with its state here)", path.display())]
+    Missing { path: PathBuf },
+
+    /// A copy would overwrite the state of another history of the deployment.
+    #[error(
+        "{}: holds another history of the deployment (lineage {found}; the copy's is {incoming}); refused, nothing was written: they are not two copies of one state",
+        path.display()
+    )]
+    OtherLineage {
+        path: PathBuf,
+        found: String,
+        incoming: String,
+    },
+
+    /// A copy would replace a newer state with an older one.
+    #[error(
+        "{}: holds a newer state (serial {found}) than the copy (serial {incoming}); refused, nothing was written: copy the other way",
+        path.display()
+    )]
+    Newer {
+        path: PathBuf,
+        found: u64,
+        incoming: u64,
+    },
+
     /// A shared state (S3) could not be read, written or locked. The S3 error is the cause
     /// (rendered on its own line, with its request id when verbose), not repeated here.
     #[error("{}: cannot {action}", path.display())]
@@ -122,6 +153,20 @@ fn backup_hint(backup: &Option<PathBuf>) -> String {
         ),
         None => String::new(),
     }
+}
+
+fn moved_message(path: &Path, moved: &super::Moved) -> String {
+    let to = &moved.moved_to;
+    let table = if to.starts_with("s3://") {
+        " (or [state] backend = \"s3\" with that bucket and key in the workflow file)"
+    } else {
+        ""
+    };
+    format!(
+        "{}: the state was moved to {to} on {} (`plink state migrate`): run with --state {to}{table}",
+        path.display(),
+        moved.at
+    )
 }
 
 fn locked_message(path: &Path, info: &Option<LockInfo>) -> String {

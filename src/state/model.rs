@@ -61,6 +61,31 @@ impl StateFile {
     }
 }
 
+/// Left where a state was by `plink state migrate`, in its place: where it went. A command on
+/// the old location is refused with it rather than starting a second, empty state of the same
+/// deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moved {
+    /// Where the state is now, as `--state` takes it (a file path or `s3://bucket/prefix/`).
+    pub moved_to: String,
+    pub lineage: String,
+    pub serial: u64,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+impl Moved {
+    /// The marker for `state`, moved to `to`.
+    pub fn new(state: &StateFile, to: &str) -> Self {
+        Self {
+            moved_to: to.to_owned(),
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            at: now_rfc3339(),
+        }
+    }
+}
+
 /// What is known about one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {

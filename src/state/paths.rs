@@ -28,7 +28,12 @@ impl StatePaths {
         with_suffix(&self.state, ".lock")
     }
 
-    /// The directory holding the three files.
+    /// Where `plink state migrate` says the state went ([`Moved`](super::Moved)).
+    pub fn moved(&self) -> PathBuf {
+        with_suffix(&self.state, ".moved")
+    }
+
+    /// The directory holding the files.
     pub fn dir(&self) -> &Path {
         self.state
             .parent()

@@ -11,17 +11,19 @@
 //!   the next command is refused with the holder and its age, and [`unlock`] with `force`
 //!   removes exactly that lock (conditional on its ETag), never a newer one.
 //!
+//! - `state.json.moved`: in place of the state once `plink state migrate` moved it elsewhere.
+//!
 //! Every object is written with server-side encryption (SSE-S3, or SSE-KMS with the given key);
 //! the state holds no secret anyway.
 
 use std::path::PathBuf;
 
 use super::lock::UnlockOutcome;
-use super::store::parse_state;
-use super::{LockInfo, StateError, StateFile};
+use super::store::{parse_state, to_json};
+use super::{LockInfo, Moved, StateError, StateFile};
 use crate::aws::AwsClients;
-use crate::config::S3StateSettings;
 use crate::aws::objects::{Encryption, Expect, Refused};
+use crate::config::S3StateSettings;
 
 /// Where the states of a team live: a bucket and a key prefix (`--state s3://bucket/prefix/`, or
 /// `[state]` in the workflow file), and how to reach and encrypt them.
@@ -101,6 +103,7 @@ impl S3Location {
 const STATE: &str = "state.json";
 const BACKUP: &str = "state.json.bak";
 const LOCK: &str = "state.json.lock";
+const MOVED: &str = "state.json.moved";
 
 /// One deployment's state on S3, as this command last read or wrote it.
 #[derive(Debug)]
@@ -183,7 +186,7 @@ impl RemoteState {
             None => Expect::Absent,
         };
         let key = self.location.key(&self.deployment, STATE);
-        let body = to_body(state);
+        let body = to_json(state);
         let sent = self
             .aws
             .put_object_if(bucket, &key, body, &expect, &self.location.encryption)
@@ -209,7 +212,7 @@ impl RemoteState {
         if !versioned {
             let key = self.location.key(&self.deployment, BACKUP);
             self.aws
-                .put_object(bucket, &key, to_body(previous), &self.location.encryption)
+                .put_object(bucket, &key, to_json(previous), &self.location.encryption)
                 .await
                 .map_err(|e| remote("keep the previous state as .bak", e))?;
         }
@@ -217,10 +220,71 @@ impl RemoteState {
     }
 }
 
-fn to_body<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let mut body = serde_json::to_vec_pretty(value).expect("serializes");
-    body.push(b'\n');
-    body
+impl RemoteState {
+    /// Where `plink state migrate` moved this state, if it did (read when there is no state).
+    ///
+    /// # Errors
+    /// [`StateError::Remote`] when S3 refused or failed.
+    pub async fn moved(&self) -> Result<Option<Moved>, StateError> {
+        let key = self.location.key(&self.deployment, MOVED);
+        let object = self
+            .aws
+            .get_object(&self.location.bucket, &key)
+            .await
+            .map_err(|e| self.remote("read where the state moved", e))?;
+        Ok(object.and_then(|o| serde_json::from_slice(&o.body).ok()))
+    }
+
+    /// Says where the state went (`moved`), then deletes the state, if it is still the one this
+    /// command read (`plink state migrate`, once the copy is written).
+    ///
+    /// # Errors
+    /// [`StateError::Stale`] when it changed meanwhile (the marker stays: migrate again);
+    /// [`StateError::Remote`] when S3 refused or failed.
+    pub async fn retire(&mut self, moved: &Moved) -> Result<(), StateError> {
+        let (bucket, moved_key) = (
+            &self.location.bucket,
+            self.location.key(&self.deployment, MOVED),
+        );
+        self.aws
+            .put_object(
+                bucket,
+                &moved_key,
+                to_json(moved),
+                &self.location.encryption,
+            )
+            .await
+            .map_err(|e| self.remote("say where the state moved", e))?;
+        let Some(etag) = self.etag.take() else {
+            return Ok(());
+        };
+        let key = self.location.key(&self.deployment, STATE);
+        match self.aws.delete_object_if(bucket, &key, &etag).await {
+            Ok(()) => Ok(()),
+            Err(Refused::Precondition) => Err(StateError::Stale { path: self.url() }),
+            Err(Refused::Failed(e)) => Err(self.remote("delete the moved state", e)),
+        }
+    }
+
+    /// Removes the marker of a state moved away, once a state is written here again.
+    ///
+    /// # Errors
+    /// [`StateError::Remote`] when S3 refused or failed.
+    pub async fn clear_moved(&self) -> Result<(), StateError> {
+        let key = self.location.key(&self.deployment, MOVED);
+        self.aws
+            .delete_object(&self.location.bucket, &key)
+            .await
+            .map_err(|e| self.remote("remove the marker of a moved state", e))
+    }
+
+    fn remote(&self, action: &'static str, source: crate::aws::AwsError) -> StateError {
+        StateError::Remote {
+            path: self.url(),
+            action,
+            source,
+        }
+    }
 }
 
 /// A lock held on S3: the lock object this command created, known by its ETag.
@@ -253,7 +317,7 @@ impl RemoteLock {
             .put_object_if(
                 &location.bucket,
                 &key,
-                to_body(&info),
+                to_json(&info),
                 &Expect::Absent,
                 &location.encryption,
             )

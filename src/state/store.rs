@@ -200,23 +200,119 @@ impl StateStore {
         guard.serial += 1;
         guard.updated_at = now_rfc3339();
         guard.written_by = writer();
-        let written = match &self.write_hook {
-            Some(hook) => hook(&guard).map_err(StateError::Hook),
-            None => Ok(()),
-        }
-        .and_then(|()| match &self.remote {
-            None => write_atomic(&self.paths, &guard),
-            Some(remote) => {
-                let mut remote = remote.lock().unwrap_or_else(|p| p.into_inner());
-                run_blocking(remote.write(&guard, Some(&before)))
-            }
-        });
-        match written {
+        match self.persist(&guard, &before) {
             Ok(()) => Ok(result),
             Err(e) => {
                 *guard = before;
                 Err(e)
             }
+        }
+    }
+
+    /// Writes `state` durably where the store writes (the hook first), `before` being what it
+    /// replaces.
+    fn persist(&self, state: &StateFile, before: &StateFile) -> Result<(), StateError> {
+        if let Some(operation) = &self.read_only {
+            return Err(StateError::ReadOnly {
+                path: self.paths.state.clone(),
+                operation: operation.clone(),
+            });
+        }
+        if let Some(hook) = &self.write_hook {
+            hook(state).map_err(StateError::Hook)?;
+        }
+        match &self.remote {
+            None => write_atomic(&self.paths, state),
+            Some(remote) => run_blocking(self.remote(remote).write(state, Some(before))),
+        }
+    }
+
+    fn remote<'r>(&self, remote: &'r Mutex<RemoteState>) -> MutexGuard<'r, RemoteState> {
+        remote.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes `incoming`, another copy of this deployment's state (`plink state pull`, `push`,
+    /// `migrate`), the state here, exactly as it is: same lineage, serial and records. Returns
+    /// `false` when that very state was already here (nothing written: a copy run twice).
+    ///
+    /// # Guarantees
+    /// A state of another history, or a newer one, is never replaced; the write is as durable
+    /// (and, on S3, as conditional) as every other.
+    ///
+    /// # Errors
+    /// [`StateError::OtherLineage`], [`StateError::Newer`]; the errors of a write.
+    pub fn import(&self, incoming: &StateFile) -> Result<bool, StateError> {
+        let mut guard = self.guard();
+        let here = &*guard;
+        let path = || self.paths.state.clone();
+        if here.serial > 0 {
+            if here.lineage != incoming.lineage {
+                return Err(StateError::OtherLineage {
+                    path: path(),
+                    found: here.lineage.clone(),
+                    incoming: incoming.lineage.clone(),
+                });
+            }
+            if here.serial > incoming.serial {
+                return Err(StateError::Newer {
+                    path: path(),
+                    found: here.serial,
+                    incoming: incoming.serial,
+                });
+            }
+        }
+        let fresh = here != incoming;
+        if fresh {
+            self.persist(incoming, here)?;
+            *guard = incoming.clone();
+        }
+        self.clear_moved()?;
+        Ok(fresh)
+    }
+
+    /// Where `plink state migrate` moved this state, when there is none here.
+    ///
+    /// # Errors
+    /// The marker cannot be read.
+    pub fn moved(&self) -> Result<Option<super::Moved>, StateError> {
+        match &self.remote {
+            None => read_moved(&self.paths),
+            Some(remote) => run_blocking(self.remote(remote).moved()),
+        }
+    }
+
+    /// Once the state is copied to `to` (as `--state` names it; `plink state migrate`): writes where it went in its
+    /// place, then removes it here, so that no command goes on with this copy. The marker is
+    /// written first: a crash in between leaves the state readable, and migrating again ends
+    /// the job.
+    ///
+    /// # Errors
+    /// The marker cannot be written or the state removed.
+    pub fn retire(&self, to: &str) -> Result<(), StateError> {
+        let state = self.guard();
+        let moved = super::Moved::new(&state, to);
+        match &self.remote {
+            Some(remote) => run_blocking(self.remote(remote).retire(&moved)),
+            None => {
+                let io = |action| StateError::io(&self.paths.state, action);
+                write_file(&self.paths.moved(), self.paths.dir(), &to_json(&moved))
+                    .map_err(io("say where the state moved"))?;
+                fs::remove_file(&self.paths.state).map_err(io("remove the moved state"))?;
+                sync_dir(self.paths.dir()).map_err(io("fsync the state directory"))
+            }
+        }
+    }
+
+    fn clear_moved(&self) -> Result<(), StateError> {
+        match &self.remote {
+            Some(remote) => run_blocking(self.remote(remote).clear_moved()),
+            None => match fs::remove_file(self.paths.moved()) {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(StateError::io(
+                    &self.paths.state,
+                    "remove the marker of a moved state",
+                )(e)),
+                _ => Ok(()),
+            },
         }
     }
 
@@ -326,30 +422,55 @@ fn ensure_dir(dir: &Path) -> Result<(), StateError> {
 fn write_atomic(paths: &StatePaths, state: &StateFile) -> Result<(), StateError> {
     let dir = paths.dir();
     let io = |action| StateError::io(&paths.state, action);
-    let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
-    body.push(b'\n');
-
-    // tempfile creates the file with mode 0600.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".state.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io("create a temporary state file"))?;
-    tmp.write_all(&body)
-        .map_err(io("write the temporary state file"))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(io("fsync the temporary state file"))?;
-
+    let tmp = temp_file(dir, &to_json(state)).map_err(io("write a temporary state file"))?;
     if paths.state.exists() {
         keep_backup(paths).map_err(io("keep the previous state as .bak"))?;
     }
     tmp.persist(&paths.state)
         .map_err(|e| io("rename the new state into place")(e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("fsync the state directory"))?;
-    Ok(())
+    sync_dir(dir).map_err(io("fsync the state directory"))
+}
+
+/// `body` in a new, fsynced file of `dir`, mode 0600 (tempfile's), to be renamed into place.
+fn temp_file(dir: &Path, body: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".state.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(body)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// `body` at `path` in `dir`, atomically and durably (no backup: for the marker of a move).
+fn write_file(path: &Path, dir: &Path, body: &[u8]) -> std::io::Result<()> {
+    temp_file(dir, body)?.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
+/// `value` as the state files are written: pretty JSON and a final newline.
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut body = serde_json::to_vec_pretty(value).expect("state serializes");
+    body.push(b'\n');
+    body
+}
+
+/// Where `plink state migrate` moved the state at `paths`, if it did.
+///
+/// # Errors
+/// [`StateError::Io`] when the marker exists but cannot be read.
+pub fn read_moved(paths: &StatePaths) -> Result<Option<super::Moved>, StateError> {
+    match fs::read(paths.moved()) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StateError::io(&paths.state, "read where the state moved")(
+            e,
+        )),
+    }
 }
 
 /// Makes `.bak` a copy of the current state file, atomically (hard link, then rename).

@@ -287,6 +287,12 @@ impl Workdir {
 
     /// Overwrites the state file (as if edited by hand or left by another version).
     pub fn write_state(&self, state: &Value) {
+        let dir = self
+            .state_path()
+            .parent()
+            .expect("a state directory")
+            .to_owned();
+        std::fs::create_dir_all(dir).expect("the state directory");
         std::fs::write(
             self.state_path(),
             serde_json::to_vec_pretty(state).expect("state JSON"),

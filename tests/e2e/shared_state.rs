@@ -263,6 +263,116 @@ fn refused_state_credentials_exit_8_before_anything_is_created() {
         .code(8)
         .run();
     says(&run, "s3://plink-team-states/team/demo-s3/state.json.lock");
-    assert!(stack.mutating_calls().is_empty(), "{:#?}", stack.mutating_calls());
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:#?}",
+        stack.mutating_calls()
+    );
     assert!(!wd.path().join(".plink").exists());
+}
+
+#[test]
+fn state_migrate_round_trips_a_deployment_file_to_s3_and_back_unchanged() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let wd = Workdir::demo();
+    stack.up(&wd).assert_code(0);
+    let original = std::fs::read(wd.state_path()).expect("the local state");
+
+    let to_s3 = stack
+        .plink(&wd)
+        .args(["state", "migrate", "--to", STATE])
+        .workflow()
+        .code(0)
+        .run();
+    says(&to_s3, "now says where the state went");
+    assert!(!wd.state_path().exists(), "the file was moved away");
+    let moved = object(&stack, STATE_KEY).expect("the state on S3");
+    assert_eq!(
+        moved,
+        serde_json::from_slice::<serde_json::Value>(&original).unwrap()
+    );
+    // The old place is refused, naming the new one: no second state of the deployment.
+    let refused = stack.plink(&wd).arg("up").workflow().code(7).run();
+    says(&refused, &format!("moved to {STATE}"));
+    // The state on S3 works: a converged `up` changes nothing.
+    stack.clear_all_calls();
+    on_s3(&stack, &wd, "up").code(0).run();
+    let serial = object(&stack, STATE_KEY).unwrap()["serial"].clone();
+    assert_eq!(serial, moved["serial"], "a converged up writes nothing");
+
+    let local = wd.state_path();
+    stack
+        .plink(&wd)
+        .args(["state", "migrate", "--state", STATE, "--to"])
+        .arg(local.to_str().unwrap())
+        .workflow()
+        .code(0)
+        .run();
+    assert_eq!(
+        std::fs::read(&local).expect("the state is back"),
+        original,
+        "file → S3 → file leaves the state byte for byte as it was"
+    );
+    assert!(object(&stack, STATE_KEY).is_none(), "S3 no longer holds it");
+    let refused = on_s3(&stack, &wd, "status").code(7).run();
+    says(&refused, "moved to /");
+    stack.plink(&wd).arg("up").workflow().code(0).run();
+}
+
+#[test]
+fn state_push_refuses_another_history_and_a_newer_state_and_writes_nothing() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    let (a, b) = (Workdir::demo(), Workdir::demo());
+    stack.up(&a).assert_code(0);
+    let push = |wd: &Workdir, code: i32| {
+        stack
+            .plink(wd)
+            .args(["state", "push", "--state", STATE])
+            .workflow()
+            .code(code)
+            .run()
+    };
+    push(&a, 0);
+    let pushed = object(&stack, STATE_KEY).expect("pushed");
+    // Pushing the same state again writes nothing.
+    says(&push(&a, 0), "nothing written");
+
+    // Another machine's state of the same deployment, of its own history.
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.state_path()).unwrap()).unwrap();
+    other["lineage"] = json!("00000000-0000-4000-8000-000000000000");
+    b.write_state(&other);
+    says(&push(&b, 7), "another history of the deployment");
+    // An older copy of the same history.
+    let mut older = pushed.clone();
+    older["serial"] = json!(pushed["serial"].as_u64().unwrap() - 1);
+    b.write_state(&older);
+    says(&push(&b, 7), "holds a newer state");
+    assert_eq!(
+        object(&stack, STATE_KEY).unwrap(),
+        pushed,
+        "nothing written"
+    );
+
+    // `pull` copies it down to a third place, and the copy is the same state.
+    let pulled = a.path().join("pulled.json");
+    stack
+        .plink(&a)
+        .args(["state", "pull", "--state", STATE, "--to"])
+        .arg(pulled.to_str().unwrap())
+        .workflow()
+        .code(0)
+        .run();
+    let copy: serde_json::Value = serde_json::from_slice(&std::fs::read(&pulled).unwrap()).unwrap();
+    assert_eq!(copy, pushed);
+    // Between two files there is nothing to pull.
+    let usage = stack
+        .plink(&a)
+        .args(["state", "pull"])
+        .workflow()
+        .code(2)
+        .run();
+    says(&usage, "--state s3://bucket/prefix/");
 }

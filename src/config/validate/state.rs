@@ -62,10 +62,9 @@ impl Validator<'_> {
         };
         let key = self.check_optional(table.key.as_ref(), "state.key", |k| check_key_prefix(k));
         let region = self.check_optional(table.region.as_ref(), "state.region", |r| Region::new(r));
-        let kms_key_id =
-            self.check_optional(table.kms_key_id.as_ref(), "state.kms_key_id", |k| {
-                check_kms_key_id(k).map(|()| k.clone())
-            });
+        let kms_key_id = self.check_optional(table.kms_key_id.as_ref(), "state.kms_key_id", |k| {
+            check_kms_key_id(k).map(|()| k.clone())
+        });
         let role_arn = self.check_optional(table.role_arn.as_ref(), "state.role_arn", |arn| {
             check_role_arn(arn, None).map(|()| arn.clone())
         });

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::config::{
-    self, ConfigError, check_bucket_name, DatabricksSettings, DeploymentName, DomainNames, KindName, RawDatabricks,
-    RawDeployment, RawTimeouts, Region, Table, Timeouts, Validator,
+    self, ConfigError, DatabricksSettings, DeploymentName, DomainNames, KindName, RawDatabricks,
+    RawDeployment, RawTimeouts, Region, Table, Timeouts, Validator, check_bucket_name,
 };
 use crate::workflow::unique_list;
 
