@@ -7,11 +7,12 @@ emulator unless noted:
 | route | what |
 |---|---|
 | `GET /_plink/health` | `{"ok": true, "emulator": "aws"/"databricks"}` |
-| `POST /_plink/reset` | wipe *both* emulators (moto, Databricks model), fault plans, call logs, delays and time scale; seed the fixtures again |
+| `POST /_plink/reset` | wipe *both* emulators (moto, Databricks model), fault plans, call logs, denials, delays and time scale; seed the fixtures again |
 | `GET/POST/DELETE /_plink/faults` | read (with counters) / set / clear the fault plan |
 | `GET/DELETE /_plink/calls` | the call log (a JSON array; `?since=<epoch s>` filters) / clear it |
 | `GET/POST /_plink/config` | `{"time_scale": .., "delays": {..}}`, shared by both emulators |
 | `GET /_plink/fixtures` | AWS port: the seeded VPC/subnets and S3 buckets; Databricks port: answered by the Databricks app |
+| `GET/POST/DELETE /_plink/deny` | AWS port only: read / replace / clear the actions denied to callers (`aws/permissions.py`) |
 
 Other `/_plink/...` paths (e.g. `/_plink/databricks/config`) and moto's own `/moto-api/...` go to the
 emulator app itself, also unfaulted and unlogged.
@@ -29,6 +30,7 @@ from . import clock, faults, settings
 log = logging.getLogger("plink_stack.control")
 
 OWN_ROUTES = ("/_plink/health", "/_plink/reset", "/_plink/faults", "/_plink/calls", "/_plink/config")
+AWS_ROUTES = ("/_plink/fixtures", "/_plink/deny")  # the Databricks port passes these to its app
 
 
 def initial_time_scale() -> float:
@@ -65,6 +67,8 @@ class Stack:
         for emulator in (self.aws, self.databricks):
             emulator.clear_plan()
             emulator.calls.clear()
+            if emulator.denials is not None:
+                emulator.denials.clear()
         self._aws_reset()
         if self._databricks_reset is not None:
             self._databricks_reset()
@@ -75,8 +79,7 @@ class Stack:
 
         def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
-            if path.rstrip("/") in OWN_ROUTES or (path.startswith("/_plink/fixtures")
-                                                  and emulator is self.aws):
+            if path.rstrip("/") in OWN_ROUTES or (path.startswith(AWS_ROUTES) and emulator is self.aws):
                 return self._control(emulator, environ, start_response)
             if path.startswith(("/_plink/", "/moto-api")):
                 return inner(environ, start_response)
@@ -128,6 +131,14 @@ class Stack:
                 return 200, apply_config(_json_body(environ))
         if path == "/_plink/fixtures" and method == "GET":
             return 200, self._aws_fixtures()
+        if path == "/_plink/deny":
+            if method == "GET":
+                return 200, emulator.denials.to_dict()
+            if method == "POST":
+                return 200, emulator.denials.set(_json_body(environ))
+            if method == "DELETE":
+                emulator.denials.clear()
+                return 200, {"ok": True}
         return 405, {"error": f"{method} not allowed on {path}"}
 
 

@@ -26,8 +26,15 @@ The call log records every API request (not control routes): time, service, acti
 status, `mutating` (AWS: Create*/Delete*/Modify*/Register*/Deregister*/Accept*/Reject*/Set*/Add*/
 Remove*/Authorize*/Revoke*/Reboot*/Failover*/Start*/Stop* actions; S3: Put*/Delete*/Create* operations (and the other object writes:
 CopyObject, UploadPart, CompleteMultipartUpload, ...), the operation named from method + path + query
-by `aws/s3.py`; Databricks: every non-GET call except the OAuth token endpoint) and the fault applied,
-if any. S3 errors use S3's XML shape (`<Error><Code>..`), no body on HEAD.
+by `aws/s3.py`; Databricks: every non-GET call except the OAuth token endpoint; never an EC2 request
+with `DryRun=true`, flagged `dry_run`, nor a denied one) and the fault applied, if any. S3 errors use
+S3's XML shape (`<Error><Code>..`), no body on HEAD.
+
+After the plan, the AWS emulator's denials (`/_plink/deny`, `aws/permissions.py`) are checked: a
+request that needs a denied action is answered 403 as AWS answers it, without reaching moto, and
+logged with `fault: "deny"`. Faults come first (our choice: a throttled or unavailable request never
+reaches authorization); dry runs meet them like any request, as they count against AWS's request
+rate limits.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ from urllib.parse import parse_qs
 
 from . import clock
 from .aws import errors as aws_errors
+from .aws import permissions as aws_permissions
 from .aws import s3 as aws_s3
 
 KINDS = ("http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout")
@@ -72,6 +80,8 @@ class RequestInfo:
     t: float = field(default_factory=time.time)
     signing_service: str = ""
     json_protocol: bool = False
+    dry_run: bool = False  # EC2 `DryRun=true`: answered without running (aws/dry_run.py)
+    params: dict = field(default_factory=dict)  # Query protocol parameters (first value of each)
 
 
 @dataclass
@@ -218,7 +228,7 @@ class CallLog:
     def add(self, info: RequestInfo, status: int | None, fault: str | None) -> None:
         entry = {"t": round(info.t, 6), "service": info.service, "action": info.action,
                  "method": info.method, "path": info.path, "status": status,
-                 "mutating": info.mutating, "fault": fault}
+                 "mutating": info.mutating, "fault": fault, "dry_run": info.dry_run}
         with self._lock:
             self._calls.append(entry)
 
@@ -250,15 +260,20 @@ def describe_aws(environ: dict) -> RequestInfo:
                            mutating=aws_s3.is_mutating(action), signing_service="s3")
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     action = target.rsplit(".", 1)[-1] if target else ""
+    params: dict = {}
     if not action:
         body = _peek_body(environ)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         form = parse_qs(body.decode("utf-8", "replace")) if body else {}
-        action = (form.get("Action") or query.get("Action") or [""])[0]
-    return RequestInfo(service=SIGNING_TO_SERVICE.get(signing, signing or "aws"), action=action,
-                       method=method, path=path,
-                       mutating=action.startswith(MUTATING_PREFIXES), signing_service=signing,
-                       json_protocol=bool(target))
+        params = {k: v[0] for k, v in {**query, **form}.items()}
+        action = params.get("Action", "")
+    service = SIGNING_TO_SERVICE.get(signing, signing or "aws")
+    # An EC2 dry run changes nothing whatever its answer (412, 403 or a validation error).
+    dry_run = service == "ec2" and params.get("DryRun", "").lower() == "true"
+    return RequestInfo(service=service, action=action, method=method, path=path,
+                       mutating=action.startswith(MUTATING_PREFIXES) and not dry_run,
+                       signing_service=signing, json_protocol=bool(target), dry_run=dry_run,
+                       params=params)
 
 
 def describe_databricks(environ: dict) -> RequestInfo:
@@ -355,12 +370,14 @@ class Emulator:
     """Fault plan + call log of one emulator, and the middleware that applies them."""
 
     def __init__(self, name: str, describe: Callable[[dict], RequestInfo],
-                 render_error: Callable[[Rule, RequestInfo], tuple[str, list, bytes]]):
+                 render_error: Callable[[Rule, RequestInfo], tuple[str, list, bytes]],
+                 denials: aws_permissions.Denials | None = None):
         self.name = name
         self.describe = describe
         self.render_error = render_error
         self.plan = FaultPlan()
         self.calls = CallLog()
+        self.denials = denials  # AWS only: actions denied to the caller (`/_plink/deny`)
 
     def set_plan(self, spec: Any) -> None:
         self.plan = FaultPlan(spec)
@@ -380,7 +397,12 @@ class Emulator:
                 return [body]
             if rule is not None and rule.kind == "slow":
                 time.sleep(rule.delay_ms / 1000.0)
-            status, headers, body = _serve(inner, environ)
+            refusal = self.denials.refusal(environ, info) if self.denials is not None else None
+            if refusal is not None:  # answered in front of the emulator: nothing changes
+                status, headers, body = refusal
+                info.mutating, fault = False, "deny"
+            else:
+                status, headers, body = _serve(inner, environ)
             if self.name == "databricks" and environ.get("plink.action"):
                 info.action = environ["plink.action"]
             self.calls.add(info, int(status.split()[0]), fault)
@@ -414,7 +436,7 @@ def _serve(inner: Callable, environ: dict) -> tuple[str, list, bytes]:
 
 
 def aws_emulator() -> Emulator:
-    return Emulator("aws", describe_aws, _aws_error)
+    return Emulator("aws", describe_aws, _aws_error, aws_permissions.Denials())
 
 
 def databricks_emulator() -> Emulator:

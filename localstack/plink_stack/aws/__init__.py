@@ -30,12 +30,12 @@ def install() -> None:
     # plink launches no instances: skip moto's ~1300 default AMIs per region (0.1 s per EC2 backend,
     # i.e. per account and region, on every reset).
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    from . import (aws_services, dependencies, endpoint_connections, endpoint_enis,
+    from . import (aws_services, dependencies, dry_run, endpoint_connections, endpoint_enis,
                    endpoint_lifecycle, endpoint_services, idempotency, nlb, rds, s3,
                    service_visibility, target_groups)
 
     for module in (aws_services, service_visibility, endpoint_services, endpoint_connections,
                    endpoint_enis, endpoint_lifecycle, idempotency, nlb, target_groups, dependencies, s3,
-                   rds):
+                   rds, dry_run):
         module.install()
     _installed = True

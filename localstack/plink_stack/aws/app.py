@@ -54,12 +54,16 @@ def caller_of(environ: dict) -> context.Caller:
     return context.Caller.root(account)
 
 
+_REQUEST_ID_PLACEHOLDER = re.compile(rb"<(requestId|RequestID)>request-id</\1>")
+
+
 def _real_request_id(body: bytes, headers: list) -> bytes:
-    """moto 5.2.5 answers EC2 calls with `<requestId>request-id</requestId>`; AWS sends a UUID."""
-    placeholder = b"<requestId>request-id</requestId>"
-    if placeholder not in body:
+    """moto 5.2.5 answers EC2 calls with `<requestId>request-id</requestId>` (errors, DryRunOperation
+    included: `<RequestID>request-id</RequestID>`); AWS sends a UUID."""
+    if _REQUEST_ID_PLACEHOLDER.search(body) is None:
         return body
-    body = body.replace(placeholder, f"<requestId>{uuid.uuid4()}</requestId>".encode())
+    body = _REQUEST_ID_PLACEHOLDER.sub(lambda m: b"<%s>%s</%s>" % (m.group(1), str(uuid.uuid4()).encode(),
+                                                                   m.group(1)), body)
     headers[:] = [(k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers]
     return body
 

@@ -103,7 +103,9 @@ ACCEPTABLE = ("pendingAcceptance",)
 REJECTABLE = ("pendingAcceptance", "pending", "available")
 
 
-def _service(response: Any) -> Any:
+def service_of(response: Any) -> Any:
+    """The caller's service configuration named by the request's ServiceId; an unknown id is
+    `InvalidVpcEndpointServiceId.NotFound` (also for a dry run, `dry_run.py`)."""
     service_id = response._get_param("ServiceId")
     config = response.ec2_backend.configurations.get(service_id)
     if config is None:
@@ -112,7 +114,7 @@ def _service(response: Any) -> Any:
 
 
 def _act(response: Any, allowed_states: tuple[str, ...], action: Any, verb: str) -> ActionResult:
-    config = _service(response)
+    config = service_of(response)
     unsuccessful = []
     for vpce_id in response._get_param("VpcEndpointIds", []):
         conn = connections(config).get(vpce_id)

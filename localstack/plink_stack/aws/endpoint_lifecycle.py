@@ -86,6 +86,19 @@ def _groups(backend: Any, vpc_id: str, group_ids: list[str] | None) -> list[str]
     return list(group_ids)
 
 
+def check_create(backend: Any, vpc_id: str, service_name: str, endpoint_type: str | None,
+                 subnet_ids: list[str] | None,
+                 security_group_ids: list[str] | None) -> tuple[bool, Any | None, list[Any], list[str]]:
+    """What CreateVpcEndpoint checks before it creates anything (also for a dry run, `dry_run.py`);
+    raises as AWS answers. Returns (interface?, the custom service or None, subnets, group ids)."""
+    backend.get_vpc(vpc_id)
+    interface = (endpoint_type or "Gateway").lower() == "interface"
+    service = _resolve_service(backend, service_name, interface)
+    subnets = _subnets(backend, vpc_id, subnet_ids or [], service) if interface else []
+    groups = _groups(backend, vpc_id, security_group_ids) if interface else []
+    return interface, service, subnets, groups
+
+
 def _become(endpoint: Any, frm: str, to: str) -> None:
     if endpoint.state == frm:
         endpoint.state = to
@@ -102,11 +115,8 @@ def _patch_create() -> None:
                             security_group_ids: list[str] | None = None,
                             tags: dict[str, str] | None = None,
                             private_dns_enabled: bool | None = None) -> Any:
-        self.get_vpc(vpc_id)
-        interface = (endpoint_type or "Gateway").lower() == "interface"
-        service = _resolve_service(self, service_name, interface)
-        subnets = _subnets(self, vpc_id, subnet_ids or [], service) if interface else []
-        groups = _groups(self, vpc_id, security_group_ids) if interface else []
+        interface, service, subnets, groups = check_create(
+            self, vpc_id, service_name, endpoint_type, subnet_ids, security_group_ids)
         if service is not None and not service.private_dns_name:
             private_dns_enabled = False
         endpoint = original(self, vpc_id=vpc_id, service_name=service_name,

@@ -39,6 +39,11 @@ def principal_allows(allowed: str, who: Caller) -> bool:
     return allowed == who.principal
 
 
+def is_principal_arn(value: str) -> bool:
+    """An IAM principal ARN of the forms `principal_allows` matches (root, role, user)."""
+    return _ARN.match(value.strip()) is not None
+
+
 def can_use(service: Any, who: Caller) -> bool:
     """May `who` see and connect to this endpoint service configuration?"""
     if service.ec2_backend.account_id == who.account:

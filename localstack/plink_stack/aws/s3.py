@@ -10,7 +10,9 @@ This module adds:
 
 * `action_of(method, path, query, headers)`: the S3 operation name of a path-style REST request
   (`PutBucketPolicy`, `GetBucketLocation`, `ListBuckets`, `GetObject` ...) for the call log and the
-  fault plan's `match.action` (REST APIs carry no `Action` parameter); `is_mutating(action)`.
+  fault plan's `match.action` (REST APIs carry no `Action` parameter); `is_mutating(action)`;
+  `iam_action(operation)` and `resource_arn(path)`: the IAM action and resource that authorize it
+  (for denied actions, `permissions.py`); `string_like`: IAM's `*`/`?` wildcard match.
 * `source_vpce_allowed(policy, vpce_id)`: whether a bucket policy has an `Allow` statement whose
   `Condition` ties `aws:SourceVpce` to that endpoint (used by `bridge.s3_buckets_allow`).
 * PutBucketPolicy as S3 answers it: 204 No Content (moto: 200 with the body `True`), after S3's
@@ -114,6 +116,48 @@ def is_mutating(action: str) -> bool:
     return action.startswith(("Put", "Delete", "Create")) or action in _OTHER_WRITES
 
 
+# S3 operation -> the IAM action that authorizes it, where the two names differ (S3 User Guide,
+# "Required permissions for Amazon S3 API operations"); every other operation is its own action.
+_IAM_ACTIONS = {
+    "ListBuckets": "ListAllMyBuckets",
+    "HeadBucket": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "ListParts": "ListMultipartUploadParts",
+    "HeadObject": "GetObject",
+    "CopyObject": "PutObject",
+    "PostObject": "PutObject",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "DeleteObjects": "DeleteObject",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "GetBucketCors": "GetBucketCORS",
+    "PutBucketCors": "PutBucketCORS",
+    "DeleteBucketCors": "PutBucketCORS",
+    "DeleteBucketTagging": "PutBucketTagging",
+}
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action (without `s3:`) a policy must allow for this S3 operation."""
+    return _IAM_ACTIONS.get(operation, operation)
+
+
+def resource_arn(path: str) -> str:
+    """The S3 ARN a path-style request acts on: `arn:aws:s3:::bucket[/key]`, `*` for ListBuckets."""
+    name = path.lstrip("/")
+    return f"arn:aws:s3:::{name}" if name else "*"
+
+
 # --- bucket policies ------------------------------------------------------------------------------
 
 _VPCE_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike")
@@ -125,7 +169,7 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _like(pattern: str, value: str) -> bool:
+def string_like(pattern: str, value: str) -> bool:
     """IAM StringLike: `*` and `?` are wildcards, everything else literal, case-sensitive."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, value, re.DOTALL) is not None
@@ -152,7 +196,7 @@ def _ties_source_vpce(condition: Any, vpce_id: str) -> bool:
                     return True
                 if op == "stringequalsignorecase" and v.lower() == vpce_id.lower():
                     return True
-                if op == "stringlike" and _like(v, vpce_id):
+                if op == "stringlike" and string_like(v, vpce_id):
                     return True
     return False
 
@@ -186,7 +230,7 @@ def _in_bucket(resource: str, bucket: str) -> bool:
     if m is None:
         return False
     name = m.group(1)
-    return _like(name, bucket) or _like(name, f"{bucket}/x") or name.startswith(f"{bucket}/")
+    return string_like(name, bucket) or string_like(name, f"{bucket}/x") or name.startswith(f"{bucket}/")
 
 
 def policy_problem(policy: bytes | str, bucket: str) -> str | None:
