@@ -234,6 +234,17 @@ impl Stack {
         self.control(emu, "POST", "/_plink/faults", Some(plan))
     }
 
+    /// Denies the IAM `actions` (`"s3:PutObject"`, `"ec2:Create*"`) to every caller of the AWS
+    /// emulator until the next reset: they answer 403 as AWS does and change nothing.
+    pub fn deny(&self, actions: &[&str]) -> Value {
+        self.control(
+            Emu::Aws,
+            "POST",
+            "/_plink/deny",
+            Some(json!({ "actions": actions })),
+        )
+    }
+
     /// Clears the fault plan of `emu`.
     pub fn clear_faults(&self, emu: Emu) {
         self.control(emu, "DELETE", "/_plink/faults", None);

@@ -250,6 +250,26 @@ fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_th
 }
 
 #[test]
+fn a_state_bucket_that_denies_the_caller_exits_8_before_anything_is_created() {
+    let stack = Stack::start();
+    team_bucket(&stack);
+    stack.deny(&["s3:PutObject"]);
+    let wd = Workdir::demo();
+    stack.clear_all_calls();
+    let run = on_s3(&stack, &wd, "up").code(8).run();
+    says(
+        &run,
+        "s3://plink-team-states/team/demo-s3/state.json.lock: cannot create the lock",
+    );
+    says(&run, "AccessDenied");
+    assert!(
+        stack.mutating_calls().is_empty(),
+        "{:#?}",
+        stack.mutating_calls()
+    );
+}
+
+#[test]
 fn refused_state_credentials_exit_8_before_anything_is_created() {
     let stack = Stack::start();
     team_bucket(&stack);
