@@ -118,7 +118,7 @@ pub enum StateError {
 
     /// A shared state (S3) could not be read, written or locked. The S3 error is the cause
     /// (rendered on its own line, with its request id when verbose), not repeated here.
-    #[error("{}: cannot {action}", path.display())]
+    #[error("{}: cannot {action}{}", path.display(), region_hint(source))]
     Remote {
         path: PathBuf,
         action: &'static str,
@@ -152,6 +152,17 @@ fn backup_hint(backup: &Option<PathBuf>) -> String {
             b.display()
         ),
         None => String::new(),
+    }
+}
+
+/// What S3 answers a request sent to another region than its bucket's (a 301 without a body
+/// for some operations; S3's own codes otherwise): say which setting fixes it.
+fn region_hint(e: &crate::aws::AwsError) -> &'static str {
+    match e.code.as_deref() {
+        Some("PermanentRedirect" | "AuthorizationHeaderMalformed" | "301" | "MovedPermanently") => {
+            " (the bucket is in another region: set region in [state] to the bucket's)"
+        }
+        _ => "",
     }
 }
 
