@@ -20,6 +20,8 @@ class Delays:
     workspace_update: float = 5.0           # workspace PROVISIONING after an update (0 = stays RUNNING)
     token_ttl: float = 3600.0               # OAuth access token lifetime
     ncc_delete_settle: float = 30.0         # NCC delete still refused this long after its last rule/binding went away
+    job_run_pending: float = 20.0           # one-time run PENDING (serverless compute starting) -> RUNNING
+    job_run: float = 30.0                   # one-time run RUNNING (the task executing) -> TERMINATED
 
 
 _lock = threading.Lock()

@@ -18,7 +18,7 @@ from typing import Any
 from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 
-from . import aws_services, context, principals, s3, scheduler
+from . import aws_services, context, nlb, principals, s3, scheduler
 from .endpoint_services import connections
 
 DATABRICKS_ACCOUNT = "565502421330"
@@ -129,3 +129,135 @@ def s3_buckets_allow(region: str, buckets: list[str], vpce_id: str) -> str | Non
             elif not s3.source_vpce_allowed(bucket.policy, vpce_id):
                 reasons.append(f"bucket {name}: no statement allows aws:SourceVpce {vpce_id}")
     return "; ".join(reasons) or None
+
+
+# --- what a serverless task would meet on the way (Databricks `runs/submit` verify tasks) --------------
+# The Databricks emulator does not run the task file: it asks here what the AWS side of each
+# destination looks like (databricks/verify.py, CONTRACT.md "Bridge"). Nothing listens anywhere, so
+# these answers are derived from the resources' state, as target health is (target_groups.py).
+
+def endpoint_addresses(region: str, owner_account: str, vpce_id: str) -> list[str]:
+    """Private IPs of that interface endpoint's ENIs (what its DNS names resolve to), sorted;
+    [] when the endpoint is gone."""
+    with context.LOCK:
+        scheduler.tick()
+        backend = ec2_backends[owner_account][region]
+        endpoint = backend.vpc_end_points.get(vpce_id)
+        if endpoint is None:
+            return []
+        return sorted(backend.enis[eni].private_ip_address
+                      for eni in endpoint.network_interface_ids if eni in backend.enis)
+
+
+def _dns_covers(entry: str, host: str) -> bool:
+    """An endpoint DNS entry answers for `host`: the name itself, or any name under a `*.` entry."""
+    entry, host = entry.lower().rstrip("."), host.lower().rstrip(".")
+    if entry.startswith("*."):
+        return host.endswith(entry[1:])
+    return host == entry
+
+
+def _first_label(name: str) -> str:
+    return name.removeprefix("*.").split(".", 1)[0]
+
+
+def resolve_endpoint_name(host: str) -> list[str] | None:
+    """What public DNS answers for an interface endpoint's DNS name (AWS publishes these names with
+    the ENIs' *private* IPs, so they resolve from anywhere but route only inside the VPC): the IPs of
+    the ENIs the name stands for (a zonal name only that zone's ENI), in any account and region;
+    None when no endpoint has such a name."""
+    with context.LOCK:
+        scheduler.tick()
+        for _, _, backend in ec2_backends.iter_backends():
+            for endpoint in list(backend.vpc_end_points.values()):
+                names = [e.get("DnsName", "") for e in getattr(endpoint, "dns_entries", None) or []]
+                for i, name in enumerate(names):
+                    if not _dns_covers(name, host):
+                        continue
+                    enis = [backend.enis[e] for e in endpoint.network_interface_ids if e in backend.enis]
+                    if i > 0:  # a zonal entry: its first label is the regional one's plus "-<zone>"
+                        zone = _first_label(name)[len(_first_label(names[0])) + 1:]
+                        enis = [e for e in enis if e.subnet is not None and e.subnet.availability_zone == zone]
+                    return sorted(e.private_ip_address for e in enis)
+        return None
+
+
+def _forwarded_groups(elbv2: Any, listener: Any) -> list[Any]:
+    arns = []
+    for action in listener.default_actions:
+        data = action.data if hasattr(action, "data") else action
+        if str(data.get("Type", "")).lower() != "forward":
+            continue
+        if data.get("TargetGroupArn"):
+            arns.append(data["TargetGroupArn"])
+        arns += [g.get("TargetGroupArn") for g in (data.get("ForwardConfig") or {}).get("TargetGroups", [])]
+    return [elbv2.target_groups[a] for a in arns if a in elbv2.target_groups]
+
+
+def _groups_allow(ec2: Any, group_ids: list[str], port: int) -> bool:
+    for group_id in group_ids:
+        group = ec2.get_security_group_from_id(group_id)
+        for rule in getattr(group, "ingress_rules", []) if group is not None else []:
+            if str(rule.ip_protocol) not in ("-1", "tcp", "6"):
+                continue
+            if rule.from_port is None or rule.from_port <= port <= rule.to_port:
+                return True
+    return False
+
+
+def service_path(region: str, service_name: str, port: int) -> str | None:
+    """For traffic to TCP `port` arriving through a customer endpoint service: None when it reaches a
+    target (the service's NLB is `active`, has a listener on `port` forwarding to a target group with
+    at least one `healthy` target, and -- when the NLB has security groups enforced on PrivateLink
+    traffic -- an inbound rule allows TCP `port`); else the first reason it does not, e.g.
+    `load balancer plink-nlb has no listener on port 5432`. Sources of SG rules are not compared
+    (PrivateLink traffic reaches the NLB from its own addresses; any rule for the port counts)."""
+    with context.LOCK:
+        scheduler.tick()
+        service = principals.find_service(region, service_name)
+        if service is None:
+            return f"endpoint service {service_name} does not exist"
+        elbv2 = service.ec2_backend.elbv2_backend
+        arns = list(service.network_load_balancer_arns)
+        if not arns:
+            return f"endpoint service {service_name} has no network load balancer"
+        reasons = []
+        for arn in arns:
+            lb = elbv2.load_balancers.get(arn)
+            if lb is None:
+                reasons.append(f"load balancer {arn} does not exist")
+                continue
+            if lb.state != "active":
+                reasons.append(f"load balancer {lb.name} is {lb.state}")
+                continue
+            listener = next((x for x in lb.listeners.values() if str(x.port) == str(port)), None)
+            if listener is None:
+                reasons.append(f"load balancer {lb.name} has no listener on port {port}")
+                continue
+            groups = _forwarded_groups(elbv2, listener)
+            health = [tg.health_for(t, elbv2.ec2_backend).status for tg in groups for t in tg.targets.values()]
+            if "healthy" not in health:
+                states = ", ".join(sorted(set(health))) or "no targets"
+                reasons.append(f"load balancer {lb.name} port {port}: no healthy target ({states})")
+                continue
+            enforced = getattr(lb, nlb.ENFORCE, None) == "on"
+            if lb.security_groups and enforced and not _groups_allow(elbv2.ec2_backend, lb.security_groups, port):
+                reasons.append(f"security groups {', '.join(lb.security_groups)} of load balancer {lb.name} allow "
+                               f"no inbound TCP {port} (inbound rules are enforced on PrivateLink traffic)")
+                continue
+            return None
+        return "; ".join(reasons)
+
+
+def s3_list_objects(bucket: str, region: str) -> dict:
+    """What ListObjectsV2 on `bucket` through `region`'s S3 endpoint answers, as data:
+    `{"status": 200, "key_count": n}` (n up to 1000, as one page), `{"status": 404, "code":
+    "NoSuchBucket"}`, or `{"status": 301, "code": "PermanentRedirect", "bucket_region": r}` for a
+    bucket in another region. Bucket policies are not evaluated (no caller identity here)."""
+    with context.LOCK:
+        found = _bucket(bucket)
+        if found is None:
+            return {"status": 404, "code": "NoSuchBucket"}
+        if found.region_name != region:
+            return {"status": 301, "code": "PermanentRedirect", "bucket_region": found.region_name}
+        return {"status": 200, "key_count": min(len(list(found.keys.keys())), 1000)}

@@ -16,7 +16,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from .. import clock, settings
-from . import auth, errors, fixtures as fx, hosts, ingress, ip_access_lists, paging, routes, traffic, workspaces
+from . import (auth, errors, fixtures as fx, hosts, ingress, ip_access_lists, paging, routes, traffic, workspace_files,
+               workspaces)
 from .context import Ctx
 from .model import MODEL
 from .ticker import Ticker
@@ -80,6 +81,12 @@ def _control(request: Request, base_url: str) -> Response:
                 return _json(400, {"error": str(exc)})
         if method in ("GET", "POST"):
             return _json(200, {"page_size": paging.default_page_size()})
+    if path == "/_plink/workspace-files" and method == "GET":
+        wid = request.args.get("workspace_id")
+        with MODEL.lock:
+            if wid is not None and (not wid.isdigit() or int(wid) not in MODEL.workspaces):
+                return _json(404, {"error": f"unknown workspace {wid}"})
+            return _json(200, workspace_files.snapshot(MODEL, int(wid) if wid else None))
     if path == "/_plink/traffic" and method == "POST":
         try:
             data = json.loads(request.get_data() or b"{}")

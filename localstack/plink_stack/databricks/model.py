@@ -146,6 +146,13 @@ class Model:
         # system.access.outbound_network / inbound_network (SQLite) and executed statements (statements.py)
         self.system_tables = SystemTables()
         self.statements: dict[str, dict] = {}
+        # workspace objects per workspace, seeded on first use (workspace_files.py)
+        self.workspace_objects: dict[int, dict] = {}
+        # one-time runs (jobs.py): parent runs by run_id, task run id -> parent run id,
+        # (workspace_id, idempotency_token) -> run_id
+        self.runs: dict[int, object] = {}
+        self.task_runs: dict[int, int] = {}
+        self.run_tokens: dict[tuple, int] = {}
 
     def next_seq(self) -> int:
         return next(self._seq)

@@ -6,7 +6,8 @@
 """
 from werkzeug.routing import Map, Rule
 
-from . import ip_access_lists, network_policies, nccs, rules, statements, workspace_conf, workspaces
+from . import (ip_access_lists, jobs, network_policies, nccs, rules, statements, workspace_conf, workspace_files,
+               workspaces)
 
 ACC = "/api/2.0/accounts/<account_id>"
 NCC = ACC + "/network-connectivity-configs"
@@ -33,7 +34,12 @@ WORKSPACE_HANDLERS = {
     "wh.list": statements.list_warehouses, "wh.get": statements.get_warehouse,
     "stmt.execute": statements.execute, "stmt.get": statements.get, "stmt.chunk": statements.get_chunk,
     "stmt.cancel": statements.cancel,
+    "wsf.import": workspace_files.import_, "wsf.status": workspace_files.get_status, "wsf.list": workspace_files.list_,
+    "wsf.mkdirs": workspace_files.mkdirs, "wsf.delete": workspace_files.delete,
+    "runs.submit": jobs.submit, "runs.get": jobs.get, "runs.output": jobs.get_output, "runs.cancel": jobs.cancel,
 }
+# The Jobs API answers the same one-time run routes under 2.1 and 2.2 (databricks-sdk 0.162 uses 2.2).
+RUNS = ("/api/2.1/jobs/runs", "/api/2.2/jobs/runs")
 
 ACCOUNT = Map([
     Rule("/oidc/accounts/<account_id>/v1/token", methods=["POST"], endpoint="oidc.account_token"),
@@ -87,4 +93,12 @@ WORKSPACE = Map([
     Rule("/api/2.0/sql/statements/<statement_id>/result/chunks/<chunk_index>", methods=["GET"],
          endpoint="stmt.chunk"),
     Rule("/api/2.0/sql/statements/<statement_id>/cancel", methods=["POST"], endpoint="stmt.cancel"),
+    Rule("/api/2.0/workspace/import", methods=["POST"], endpoint="wsf.import"),
+    Rule("/api/2.0/workspace/get-status", methods=["GET"], endpoint="wsf.status"),
+    Rule("/api/2.0/workspace/list", methods=["GET"], endpoint="wsf.list"),
+    Rule("/api/2.0/workspace/mkdirs", methods=["POST"], endpoint="wsf.mkdirs"),
+    Rule("/api/2.0/workspace/delete", methods=["POST"], endpoint="wsf.delete"),
+    *(Rule(f"{base}/{path}", methods=[method], endpoint=endpoint) for base in RUNS for path, method, endpoint in (
+        ("submit", "POST", "runs.submit"), ("get", "GET", "runs.get"), ("get-output", "GET", "runs.output"),
+        ("cancel", "POST", "runs.cancel"))),
 ], strict_slashes=False)

@@ -116,19 +116,24 @@ def _validate_resource_names(names: list) -> list:
     if not names:
         raise errors.invalid_parameter("resource_names must contain at least one S3 bucket name.")
     for n in names:
-        if not BUCKET_RE.match(n) or ".." in n or _is_ip(n):
+        if not is_bucket_name(n):
             raise errors.invalid_parameter(f"Invalid S3 bucket name '{n}'.")
     if len(set(names)) != len(names):
         raise errors.invalid_parameter("Duplicate S3 bucket names in resource_names.")
     return list(names)
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
         return True
     except ValueError:
         return False
+
+
+def is_bucket_name(name: str) -> bool:
+    """An S3 bucket name (general purpose bucket naming rules; shared with verify.py)."""
+    return bool(BUCKET_RE.match(name)) and ".." not in name and not is_ip(name)
 
 
 def _check_service(service: str | None, region: str) -> bool:

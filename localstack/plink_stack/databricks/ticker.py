@@ -1,5 +1,6 @@
-"""Background state machine: rules, purges, endpoint deletions and workspace updates advance on their
-own (no API call needed), driven by scaled delays (CONTRACT.md "Timing", settings.Delays).
+"""Background state machine: rules, purges, endpoint deletions, workspace updates and one-time job runs
+(jobs.advance) advance on their own (no API call needed), driven by scaled delays (CONTRACT.md
+"Timing", settings.Delays).
 
 Rule transitions (databricks-api.md §3.2, §10.4; the AWS side is asked, never scripted):
 
@@ -31,7 +32,7 @@ import os
 import threading
 
 from .. import clock, settings
-from . import bridge
+from . import bridge, jobs
 from .model import EndpointDeletion
 from .principals import owner_account_for, principal_arn_for
 
@@ -96,6 +97,7 @@ class Ticker:
             results = [(item, self._create(item)) for item in creates]
             states = [(item, self._poll(item)) for item in polls]
             self._apply(gen, results, states)
+            jobs.advance(self.model)
 
     def _plan(self):
         """Under the lock: do the local transitions, collect the bridge work."""

@@ -53,7 +53,9 @@ PRODUCT_OF_SOURCE = {"DBSQL": "DBSQL", "MLServing": "ML_SERVING"}
 DNS_RCODE_DENIED = 3  # NXDOMAIN, the docs' example value
 
 
-def _dns_match(name: str, pattern: str) -> bool:
+def dns_match(name: str, pattern: str) -> bool:
+    """``name`` is ``pattern`` (case-insensitive), or under it for ``*.suffix`` (not the apex). Also how
+    verify.py matches a private endpoint rule's domain names."""
     name, pattern = name.lower().rstrip("."), pattern.lower().rstrip(".")
     if pattern.startswith("*."):
         return name.endswith(pattern[1:]) and name != pattern[2:]
@@ -75,12 +77,12 @@ def judge_egress(na: dict, ws, dest: dict) -> tuple[bool, str]:
     if kind == "DNS":
         name = dest["name"]
         for b in na.get("blocked_internet_destinations", []):
-            if _dns_match(name, b["destination"]):
+            if dns_match(name, b["destination"]):
                 return False, f"{name} matches blocked destination {b['destination']}"
         if mode == "FULL_ACCESS":
             return True, "FULL_ACCESS"
         for a in na.get("allowed_internet_destinations", []):
-            if _dns_match(name, a["destination"]):
+            if dns_match(name, a["destination"]):
                 return True, f"{name} matches allowed destination {a['destination']}"
         return False, f"{name} is not in allowed_internet_destinations"
     if mode == "FULL_ACCESS":
@@ -102,7 +104,7 @@ def judge_egress(na: dict, ws, dest: dict) -> tuple[bool, str]:
     return False, f"IP destinations are not allowed in RESTRICTED_ACCESS ({dest['name']})"
 
 
-def _parse_destination(d) -> dict:
+def parse_destination(d) -> dict:
     if not isinstance(d, dict):
         raise errors.invalid_parameter("Each destination is an object {type, name}.")
     kind = str(d.get("type", "DNS")).upper()
@@ -171,36 +173,38 @@ def simulate(model, body: dict) -> dict:
     dests = body.get("destinations")
     if not isinstance(dests, list) or not dests:
         raise errors.invalid_parameter("Field 'destinations' must be a non-empty list.")
-    parsed = [_parse_destination(d) for d in dests]
+    parsed = [parse_destination(d) for d in dests]
     source_type = _source_type(body.get("compute"))
     count = _count(body)
     event_time = _event_time(body)
-    policy = model.policies[ws.network_policy_id]
-    na = policy.body["egress"]["network_access"]
+    attempts = [egress(model, ws, dest, source_type, event_time) for dest in parsed for _ in range(count)]
+    return {"workspace_id": ws.workspace_id, "network_policy_id": ws.network_policy_id,
+            "network_source_type": source_type, "attempts": attempts}
+
+
+def egress(model, ws, dest: dict, source_type: str, event_time: str) -> dict:
+    """One egress attempt of workspace ``ws`` to a parsed destination (``parse_destination``), judged
+    against its bound policy; a denial is logged in ``outbound_network`` (caller holds the model lock).
+    Shared by ``POST /_plink/traffic`` and the one-time runs of jobs.py (verify.py)."""
+    na = model.policies[ws.network_policy_id].body["egress"]["network_access"]
+    ok, reason = judge_egress(na, ws, dest)
+    if ok:
+        return {"destination_type": dest["type"], "destination": dest["name"], "allowed": True,
+                "access_type": None, "event_id": None, "reason": reason}
     dry_run = _dry_run_for(na, source_type)
-    attempts = []
-    for dest in parsed:
-        for _ in range(count):
-            ok, reason = judge_egress(na, ws, dest)
-            if ok:
-                attempts.append({"destination_type": dest["type"], "destination": dest["name"], "allowed": True,
-                                 "access_type": None, "event_id": None, "reason": reason})
-                continue
-            access_type = "DRY_RUN_DENIAL" if dry_run else "DROP"
-            event_id = str(uuid.uuid4())
-            logged_type = "DNS" if dest["type"] == "DATABRICKS" else dest["type"]
-            row = {"account_id": ws.account_id, "workspace_id": str(ws.workspace_id), "event_id": event_id,
-                   "destination_type": logged_type, "destination": dest["name"], "dns_event": None,
-                   "storage_event": None, "event_time": event_time, "access_type": access_type,
-                   "network_source_type": source_type}
-            if logged_type == "DNS":
-                row["dns_event"] = {"domain_name": dest["name"], "rcode": DNS_RCODE_DENIED}
-            elif logged_type == "STORAGE":
-                row["storage_event"] = {"hostname": f"s3://{dest['bucket']}", "path": dest["path"],
-                                        "rejection_reason": "storage-bucket-path-denied"}
-            model.system_tables.insert("outbound_network", row, ws.aws_region)
-            attempts.append({"destination_type": logged_type, "destination": dest["name"], "allowed": dry_run,
-                             "access_type": access_type, "event_id": event_id, "reason": reason})
-    return {"workspace_id": ws.workspace_id, "network_policy_id": policy.id, "network_source_type": source_type,
-            "attempts": attempts}
+    access_type = "DRY_RUN_DENIAL" if dry_run else "DROP"
+    event_id = str(uuid.uuid4())
+    logged_type = "DNS" if dest["type"] == "DATABRICKS" else dest["type"]
+    row = {"account_id": ws.account_id, "workspace_id": str(ws.workspace_id), "event_id": event_id,
+           "destination_type": logged_type, "destination": dest["name"], "dns_event": None,
+           "storage_event": None, "event_time": event_time, "access_type": access_type,
+           "network_source_type": source_type}
+    if logged_type == "DNS":
+        row["dns_event"] = {"domain_name": dest["name"], "rcode": DNS_RCODE_DENIED}
+    elif logged_type == "STORAGE":
+        row["storage_event"] = {"hostname": f"s3://{dest['bucket']}", "path": dest["path"],
+                                "rejection_reason": "storage-bucket-path-denied"}
+    model.system_tables.insert("outbound_network", row, ws.aws_region)
+    return {"destination_type": logged_type, "destination": dest["name"], "allowed": dry_run,
+            "access_type": access_type, "event_id": event_id, "reason": reason}
 
