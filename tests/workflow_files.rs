@@ -286,18 +286,13 @@ region = "moon-1"
         "{e}"
     );
     assert!(lines[2].contains("state.region:"), "{e}");
-    let e = each_example_with("[state]\nbackend = \"dynamodb\"\n")
-        .remove(0)
-        .unwrap_err()
-        .to_string();
+    let first_error = |table: &str| each_example_with(table).remove(0).unwrap_err().to_string();
+    let e = first_error("[state]\nbackend = \"dynamodb\"\n");
     assert!(
         e.contains("state.backend: expected \"s3\" or \"local\", found \"dynamodb\""),
         "{e}"
     );
-    let e = each_example_with("[state]\nprefix = \"x\"\n")
-        .remove(0)
-        .unwrap_err()
-        .to_string();
+    let e = first_error("[state]\nprefix = \"x\"\n");
     assert!(
         e.contains("state.prefix: unknown key; expected one of: backend, bucket, key, region, kms_key_id, role_arn"),
         "{e}"
