@@ -1,8 +1,8 @@
 //! `plink status --orphans`: AWS resources carrying plink's tags that no known state records —
 //! left by a state file that was deleted, or by a run whose record was lost.
 //!
-//! Known states are those of the given workflow files and every `.plink/*/state.json` under the
-//! current directory. Databricks NCCs and rules cannot carry tags, so they are not scanned.
+//! Known states are those of the given workflow files (wherever they are: a file or S3) and every
+//! `.plink/*/state.json` under the current directory. Databricks NCCs and rules cannot carry tags, so they are not scanned.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,23 +26,33 @@ pub struct Orphan {
     pub reason: String,
 }
 
-/// Every id and ARN recorded in a state, per deployment.
-fn known_ids(deployments: &[Deployment], root: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut paths: Vec<StatePaths> = deployments.iter().map(|d| d.paths.clone()).collect();
+/// Every id and ARN recorded in a state, per deployment: the states of `deployments` wherever
+/// they are (a file, or S3), and every `.plink/*/state.json` under `root`.
+async fn known_ids(deployments: &[Deployment], root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut states = Vec::new();
+    for d in deployments {
+        // An unreadable state is reported by the commands that need it; here it is just unknown.
+        if let Ok(Some(state)) = d.read_state().await {
+            states.push(state);
+        }
+    }
+    let given: Vec<&Path> = deployments
+        .iter()
+        .map(|d| d.paths.state.as_path())
+        .collect();
     if let Ok(entries) = std::fs::read_dir(root.join(".plink")) {
         for e in entries.flatten() {
             let state = e.path().join("state.json");
-            if state.is_file() && !paths.iter().any(|p| p.state == state) {
-                paths.push(StatePaths::at(state));
+            if state.is_file()
+                && !given.contains(&state.as_path())
+                && let Ok(Some(state)) = read_state(&StatePaths::at(state))
+            {
+                states.push(state);
             }
         }
     }
     let mut known: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for p in paths {
-        // An unreadable state is reported by the commands that need it; here it is just unknown.
-        let Ok(Some(state)) = read_state(&p) else {
-            continue;
-        };
+    for state in states {
         let ids = known.entry(state.deployment.clone()).or_default();
         for rec in state.steps.values() {
             collect_strings(&Value::Object(rec.outputs.clone()), ids);
@@ -67,7 +77,7 @@ fn collect_strings(v: &Value, into: &mut BTreeSet<String>) {
 /// # Errors
 /// A connection or read failure.
 pub async fn scan(deployments: &[Deployment], root: &Path) -> anyhow::Result<Vec<Orphan>> {
-    let known = known_ids(deployments, root);
+    let known = known_ids(deployments, root).await;
     let mut seen_targets = BTreeSet::new();
     let mut orphans = Vec::new();
     for d in deployments {
