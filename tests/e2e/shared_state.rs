@@ -1,8 +1,9 @@
 //! The state and its lock on S3 (`--state s3://bucket/prefix/`, issue #14), through the `plink`
-//! binary: a deployment runs with nothing on disk; two commands at once on the same deployment
-//! from two working directories: one runs, the other is refused with the holder's details; a
-//! `kill -9` leaves the lock, `unlock --force` clears it and `up` resumes with nothing
-//! duplicated; a missing bucket stops everything before anything is created.
+//! binary: a deployment runs with nothing on disk, and `status --orphans` counts its state as
+//! known; two commands at once on the same deployment from two working directories: one runs,
+//! the other is refused with the holder's details; a `kill -9` leaves the lock, `unlock --force`
+//! clears it and `up` resumes with nothing duplicated; a missing bucket stops everything before
+//! anything is created.
 
 use std::time::Duration;
 
@@ -93,6 +94,21 @@ fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() 
         .collect();
     assert!(mutating.is_empty(), "{mutating:#?}");
     assert_each_once(&stack, "after two machines ran up");
+}
+
+#[test]
+fn status_orphans_with_the_state_on_s3_finds_the_deployment_s_state_and_reports_no_orphan() {
+    // Found by the crash suite's S3 mode: `status --orphans` read the known states as local
+    // files only (`ops/orphans.rs`), so every resource of a deployment whose state is on S3 was
+    // reported as an orphan ("no known state for deployment \"demo-s3\""), to be deleted by
+    // hand.
+    let stack = Stack::start();
+    let (_, wd) = demo_up_on_s3(&stack);
+    let run = on_s3(&stack, &wd, "status")
+        .args(["--orphans", "--json"])
+        .code(0)
+        .run();
+    assert_eq!(run.json(), json!([]), "{}", run.transcript());
 }
 
 #[test]
