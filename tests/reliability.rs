@@ -4,8 +4,9 @@
 //! Modules under `tests/reliability/`:
 //! - `suite`: seeded randomness, orphan scan by plink's tags, lost-state tracking, the
 //!   `up`/`down` phases, report tables;
-//! - `crash`: SIGKILL at random moments of `up` (and `down`), resume until done, then count
-//!   duplicates, orphans and lost state on the emulators themselves;
+//! - `crash`: SIGKILL at random moments of `up` (and `down`), resume until done (with the state
+//!   on S3: after `unlock --force`), then count duplicates, orphans and lost state on the
+//!   emulators themselves;
 //! - `faults`: `up` (and `down`) under the emulators' fault plans, with a table of faults,
 //!   extra calls and retries;
 //! - `bad_input`: a table of malformed or wrong inputs, each mapped to its exit code;

@@ -37,6 +37,8 @@ pub const USER: &str = "plink-e2e";
 pub struct Plink {
     dir: PathBuf,
     workflow: Option<PathBuf>,
+    /// Where the working directory's state is (`--state s3://…`), given with the workflow file.
+    state_args: Vec<String>,
     args: Vec<String>,
     env: BTreeMap<String, String>,
     verbose: bool,
@@ -63,6 +65,7 @@ impl Plink {
         Self {
             dir,
             workflow: None,
+            state_args: Vec::new(),
             args: Vec::new(),
             env,
             verbose: false,
@@ -71,10 +74,11 @@ impl Plink {
     }
 
     /// `plink` in the working directory `wd`, with its private `HOME`; [`workflow`](Self::workflow)
-    /// adds its workflow file.
+    /// adds its workflow file (and where its state is).
     pub fn in_workdir(wd: &Workdir) -> Self {
         let mut p = Self::new(wd.path()).env("HOME", wd.home().to_string_lossy());
         p.workflow = Some(wd.workflow.clone());
+        p.state_args = wd.state_args();
         p
     }
 
@@ -103,13 +107,16 @@ impl Plink {
         self
     }
 
-    /// The working directory's workflow file as the next argument.
+    /// The working directory's workflow file as the next argument, followed by `--state s3://…`
+    /// when the directory keeps its state on S3 ([`Workdir::on_s3`]): the two name the
+    /// deployment.
     pub fn workflow(self) -> Self {
         let wf = self
             .workflow
             .clone()
             .expect("no workflow file: use Plink::in_workdir or Stack::plink");
-        self.arg(wf.to_str().expect("utf-8 path"))
+        let state = self.state_args.clone();
+        self.arg(wf.to_str().expect("utf-8 path")).args(state)
     }
 
     /// Sets an environment variable.

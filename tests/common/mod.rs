@@ -10,6 +10,8 @@
 //! - [`stack`]: [`Stack::start`] (the only way a test starts a stack; it takes a slot first), its
 //!   exports and its control routes (fault plans, call logs, delays, reset, fixtures);
 //! - [`cloud`]: typed looks at (and out-of-band changes to) the emulated clouds;
+//! - [`s3_state`]: states on the stack's S3 (`--state s3://…`): the bucket, the objects plink
+//!   keeps there;
 //! - [`workdir`]: a temporary working directory holding a workflow file and plink's state;
 //! - [`invocation`]: [`Plink`], the builder of one `plink` command (args, env, expected exit code);
 //! - [`run`]: [`Run`], what a command did, and [`Background`], a command running in the
@@ -33,6 +35,7 @@ pub mod cloud;
 pub mod env;
 pub mod invocation;
 pub mod run;
+pub mod s3_state;
 pub mod slots;
 pub mod stack;
 pub mod wait;
@@ -45,6 +48,8 @@ pub use env::knobs;
 pub use invocation::Plink;
 #[allow(unused_imports)]
 pub use run::{Background, Run, says, says_at, status_outputs};
+#[allow(unused_imports)]
+pub use s3_state::S3State;
 #[allow(unused_imports)]
 pub use stack::{Call, Emu, Stack};
 #[allow(unused_imports)]

@@ -180,22 +180,24 @@ impl Stack {
         log_tail(self.run_dir.path(), lines)
     }
 
-    /// Runs `fut` on the stack's runtime (the tests themselves are synchronous). Inside an async
-    /// test, it runs there from a helper thread, so it may be called from anywhere.
+    /// Runs `fut` on the stack's runtime (the tests themselves are synchronous), from anywhere
+    /// ([`block_on`]).
     pub fn block_on<F>(&self, fut: F) -> F::Output
     where
         F: std::future::Future + Send,
         F::Output: Send,
     {
-        let rt = self.rt.as_ref().expect("the stack's runtime");
-        if tokio::runtime::Handle::try_current().is_err() {
-            return rt.block_on(fut);
-        }
-        std::thread::scope(|s| {
-            s.spawn(|| rt.block_on(fut))
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        block_on(&self.runtime(), fut)
+    }
+
+    /// A handle on the stack's runtime, for clients built on it that outlive a borrow of the
+    /// stack (e.g. [`S3State`](super::s3_state::S3State) inside a working directory).
+    pub fn runtime(&self) -> tokio::runtime::Handle {
+        self.rt
+            .as_ref()
+            .expect("the stack's runtime")
+            .handle()
+            .clone()
     }
 
     /// `http://127.0.0.1:<port>` of `emu`.
@@ -382,6 +384,24 @@ impl Drop for Stack {
             rt.shutdown_background();
         }
     }
+}
+
+/// Runs `fut` on `rt` to completion from synchronous code. Inside an async test (a runtime is
+/// current on this thread, where blocking would panic) it runs there from a helper thread, so it
+/// may be called from anywhere.
+pub fn block_on<F>(rt: &tokio::runtime::Handle, fut: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return rt.block_on(fut);
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| rt.block_on(fut))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn log_tail(run_dir: &Path, lines: usize) -> String {

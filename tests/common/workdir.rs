@@ -1,11 +1,13 @@
 //! A temporary working directory holding a workflow file and plink's state
-//! (`.plink/<deployment>/`): either an edited copy of the demo workflow
-//! (`workflows/s3-privatelink.toml`, rendered from a [`WorkflowSpec`]) or the demo file itself,
-//! verbatim; the demo's policy file next to it; a private `HOME`.
+//! (`.plink/<deployment>/`, or on the stack's S3 after [`Workdir::on_s3`]): either an edited copy
+//! of the demo workflow (`workflows/s3-privatelink.toml`, rendered from a [`WorkflowSpec`]) or the
+//! demo file itself, verbatim; the demo's policy file next to it; a private `HOME`.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use super::s3_state::S3State;
 
 /// A workflow kind, by its example file in `workflows/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +200,8 @@ pub struct Workdir {
     dir: tempfile::TempDir,
     pub workflow: PathBuf,
     pub spec: WorkflowSpec,
+    /// Where plink keeps the state when not in `.plink/` (`--state s3://…`).
+    s3: Option<S3State>,
 }
 
 impl Workdir {
@@ -233,7 +237,30 @@ impl Workdir {
             dir,
             workflow,
             spec,
+            s3: None,
         }
+    }
+
+    /// The same directory with its state on S3: every command given the workflow file
+    /// ([`Plink::workflow`](super::Plink::workflow), the suites' phases) is also given
+    /// `--state <s3.url()>`, and [`state`](Self::state) reads the state object there.
+    pub fn on_s3(mut self, s3: S3State) -> Self {
+        self.s3 = Some(s3);
+        self
+    }
+
+    /// Where plink keeps the state, when it is on S3.
+    pub fn s3(&self) -> Option<&S3State> {
+        self.s3.as_ref()
+    }
+
+    /// The arguments naming where the state is (`--state s3://…`), after the workflow file;
+    /// none for the default `.plink/`.
+    pub fn state_args(&self) -> Vec<String> {
+        self.s3
+            .iter()
+            .flat_map(|s3| ["--state".to_owned(), s3.url()])
+            .collect()
     }
 
     pub fn path(&self) -> &Path {
@@ -257,32 +284,63 @@ impl Workdir {
         p
     }
 
-    /// The default state file: `.plink/<deployment>/state.json`.
+    /// The default state file: `.plink/<deployment>/state.json`. Panics when the state is on
+    /// S3 (a local file would silently be absent): use [`state`](Self::state) there.
     pub fn state_path(&self) -> PathBuf {
+        self.not_on_s3();
         self.path()
             .join(".plink")
             .join(&self.spec.deployment)
             .join("state.json")
     }
 
-    /// The lock file next to the state.
+    /// The lock file next to the state (see [`state_path`](Self::state_path)).
     pub fn lock_path(&self) -> PathBuf {
+        self.not_on_s3();
         self.path()
             .join(".plink")
             .join(&self.spec.deployment)
             .join("state.json.lock")
     }
 
-    /// The state file as JSON, if it exists and parses (writes are atomic renames).
-    pub fn state(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(self.state_path()).ok()?;
-        serde_json::from_str(&text).ok()
+    fn not_on_s3(&self) {
+        if let Some(s3) = &self.s3 {
+            panic!("the state of this directory is on S3 ({s3:?}), not in .plink/");
+        }
     }
 
-    /// The state file, which must exist.
+    /// Where the state is, for messages: its file, or its object's `s3://` URL.
+    pub fn state_location(&self) -> String {
+        match &self.s3 {
+            Some(s3) => s3.object_url(&s3.state_key(&self.spec.deployment)),
+            None => self.state_path().display().to_string(),
+        }
+    }
+
+    /// The state's bytes, wherever plink keeps it (the file, or the object read on the stack's
+    /// S3); `Ok(None)` when there is none yet.
+    pub fn state_bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        match &self.s3 {
+            Some(s3) => s3.read(&s3.state_key(&self.spec.deployment)),
+            None => match std::fs::read(self.state_path()) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", self.state_path().display())),
+            },
+        }
+    }
+
+    /// The state as JSON, if it exists and parses (writes are atomic: renames, or single
+    /// conditional PutObjects on S3).
+    pub fn state(&self) -> Option<Value> {
+        let bytes = self.state_bytes().ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The state, which must exist.
     pub fn state_required(&self) -> Value {
         self.state()
-            .unwrap_or_else(|| panic!("no state at {}", self.state_path().display()))
+            .unwrap_or_else(|| panic!("no state at {}", self.state_location()))
     }
 
     /// Overwrites the state file (as if edited by hand or left by another version).

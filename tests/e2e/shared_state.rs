@@ -1,20 +1,18 @@
 //! The state and its lock on S3 (`--state s3://bucket/prefix/`, issue #14), through the `plink`
-//! binary: a deployment runs with nothing on disk; two commands at once on the same deployment
-//! from two working directories: one runs, the other is refused with the holder's details; a
-//! `kill -9` leaves the lock, `unlock --force` clears it and `up` resumes with nothing
-//! duplicated; a missing bucket stops everything before anything is created.
+//! binary: a deployment runs with nothing on disk, and `status --orphans` counts its state as
+//! known; two commands at once on the same deployment from two working directories: one runs,
+//! the other is refused with the holder's details; a `kill -9` leaves the lock, `unlock --force`
+//! clears it and `up` resumes with nothing duplicated; a missing bucket stops everything before
+//! anything is created.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::common::cloud::REGION;
-use crate::common::{Emu, Plink, Stack, Workdir, says};
+use crate::common::{Emu, Plink, S3State, Stack, Workdir, says};
 
-const BUCKET: &str = "plink-team-states";
-const STATE: &str = "s3://plink-team-states/team/";
-const STATE_KEY: &str = "team/demo-s3/state.json";
-const LOCK_KEY: &str = "team/demo-s3/state.json.lock";
+const DEPLOYMENT: &str = "demo-s3";
 
 /// How many times two `up`s race for the lock (`PLINK_SHARED_LOCK_RUNS`; 100 for the issue's
 /// "100 out of 100").
@@ -25,31 +23,27 @@ fn lock_runs() -> usize {
         .unwrap_or(5)
 }
 
-/// `plink <command> <workflow> --state s3://…` in `wd`.
+/// The team's states: `s3://plink-team-states/team/`.
+fn team_bucket(stack: &Stack) -> S3State {
+    stack.state_bucket("plink-team-states", "team")
+}
+
+/// A working directory of the demo whose state is on `s3`.
+fn demo_on(s3: &S3State) -> Workdir {
+    Workdir::demo().on_s3(s3.clone())
+}
+
+/// `plink <command> <workflow> --state s3://…` in `wd` (on S3).
 fn on_s3(stack: &Stack, wd: &Workdir, command: &str) -> Plink {
-    stack.plink(wd).args([command, "--state", STATE]).workflow()
+    stack.plink(wd).arg(command).workflow()
 }
 
-fn team_bucket(stack: &Stack) {
-    stack.block_on(async {
-        let aws = stack.clients().await;
-        aws.s3
-            .create_bucket()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("the team's state bucket");
-    });
-}
-
-fn object(stack: &Stack, key: &str) -> Option<serde_json::Value> {
-    stack.block_on(async {
-        let aws = stack.clients().await;
-        aws.get_object(BUCKET, key)
-            .await
-            .expect("GetObject")
-            .map(|o| serde_json::from_slice(&o.body).expect("JSON"))
-    })
+/// The demo, up with its state in the team's bucket.
+fn demo_up_on_s3(stack: &Stack) -> (S3State, Workdir) {
+    let s3 = team_bucket(stack);
+    let wd = demo_on(&s3);
+    on_s3(stack, &wd, "up").code(0).run();
+    (s3, wd)
 }
 
 /// Nothing of the deployment exists twice (and everything exists once).
@@ -71,13 +65,14 @@ fn assert_each_once(stack: &Stack, context: &str) {
 #[test]
 fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() {
     let stack = Stack::start();
-    team_bucket(&stack);
-    let wd = Workdir::demo();
-    on_s3(&stack, &wd, "up").code(0).run();
+    let (s3, wd) = demo_up_on_s3(&stack);
     assert!(!wd.path().join(".plink").exists(), "no local state");
-    let state = object(&stack, STATE_KEY).expect("the state on S3");
-    assert_eq!(state["deployment"], json!("demo-s3"));
-    assert!(object(&stack, LOCK_KEY).is_none(), "the lock was released");
+    let state = s3.json(&s3.state_key(DEPLOYMENT)).expect("the state on S3");
+    assert_eq!(state["deployment"], json!(DEPLOYMENT));
+    assert!(
+        s3.json(&s3.lock_key(DEPLOYMENT)).is_none(),
+        "the lock was released"
+    );
 
     let status = on_s3(&stack, &wd, "status").code(0).run();
     assert!(
@@ -88,7 +83,7 @@ fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() 
         status.transcript()
     );
     // A second machine (another working directory) sees the same state: nothing to do.
-    let other = Workdir::demo();
+    let other = demo_on(&s3);
     stack.clear_all_calls();
     on_s3(&stack, &other, "up").code(0).run();
     let mutating: Vec<String> = stack
@@ -102,10 +97,25 @@ fn up_with_the_state_on_s3_converges_with_nothing_on_disk_and_status_reads_it() 
 }
 
 #[test]
+fn status_orphans_with_the_state_on_s3_finds_the_deployment_s_state_and_reports_no_orphan() {
+    // Found by the crash suite's S3 mode: `status --orphans` read the known states as local
+    // files only (`ops/orphans.rs`), so every resource of a deployment whose state is on S3 was
+    // reported as an orphan ("no known state for deployment \"demo-s3\""), to be deleted by
+    // hand.
+    let stack = Stack::start();
+    let (_, wd) = demo_up_on_s3(&stack);
+    let run = on_s3(&stack, &wd, "status")
+        .args(["--orphans", "--json"])
+        .code(0)
+        .run();
+    assert_eq!(run.json(), json!([]), "{}", run.transcript());
+}
+
+#[test]
 fn two_commands_at_once_from_two_directories_one_runs_the_other_is_refused_with_the_holder() {
     let stack = Stack::start();
-    team_bucket(&stack);
-    let (a, b) = (Workdir::demo(), Workdir::demo());
+    let s3 = team_bucket(&stack);
+    let (a, b) = (demo_on(&s3), demo_on(&s3));
     on_s3(&stack, &a, "up").code(0).run();
     // Each `up` holds the lock at least this long (its first AWS call is slowed), so the two
     // always overlap.
@@ -136,8 +146,8 @@ fn two_commands_at_once_from_two_directories_one_runs_the_other_is_refused_with_
 #[test]
 fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resumes() {
     let stack = Stack::start();
-    team_bucket(&stack);
-    let wd = Workdir::demo();
+    let s3 = team_bucket(&stack);
+    let wd = demo_on(&s3);
     let mut bg = on_s3(&stack, &wd, "up").spawn();
     let killed = bg.kill_when("the NLB is created", Duration::from_secs(60), || {
         stack
@@ -147,17 +157,18 @@ fn kill9_leaves_the_lock_then_up_is_refused_unlock_force_clears_it_and_up_resume
     });
     let run = bg.wait();
     assert!(killed, "up ended before the kill\n{}", run.transcript());
-    let holder = object(&stack, LOCK_KEY).expect("kill -9 leaves the lock on S3");
+    let lock = s3.lock_key(DEPLOYMENT);
+    let holder = s3.json(&lock).expect("kill -9 leaves the lock on S3");
 
     let refused = on_s3(&stack, &wd, "up").code(6).run();
     says(&refused, "locked by `plink up` (pid");
     says(&refused, holder["since"].as_str().unwrap());
     // Without --force nothing is removed: S3 cannot tell whether the holder still runs.
     on_s3(&stack, &wd, "unlock").code(6).run();
-    assert!(object(&stack, LOCK_KEY).is_some());
+    assert!(s3.json(&lock).is_some());
     let forced = stack
         .plink(&wd)
-        .args(["unlock", "--force", "--state", STATE])
+        .args(["unlock", "--force"])
         .workflow()
         .code(0)
         .run();

@@ -16,16 +16,29 @@
 //!   and never forgot an id it had recorded: no lost state;
 //! - the state converges: the same command once more exits 0 with zero mutating calls.
 //!
-//! Knobs: `PLINK_CRASH_RUNS` (default 5: the CI mode), `PLINK_CRASH_SEED` (replays a schedule;
-//! printed at the start), `PLINK_CRASH_ONLY` (run only that run index of the seed),
-//! `PLINK_CRASH_WORKERS` (runs on that many stacks at once, default 1).
-//! Full mode: `PLINK_CRASH_RUNS=50 cargo test --test reliability crash -- --nocapture`.
+//! The demo also runs with its state on S3 (`crash_s3_state_…`, issue #14): every command of the
+//! run (each attempt, the convergence run, `status --orphans`) is given
+//! `--state s3://plink-crash-states/crash/`, a bucket made on the run's stack. Unlike `flock`,
+//! the lock is an object a `kill -9` leaves behind, so after each kill that left it (one landing
+//! before the lock's create or after its delete leaves none) the next attempt without unlocking
+//! must be refused with exit 6, naming the killed process, and change nothing; then
+//! `plink unlock --force` must remove it before the resume. The state watched across kills is the
+//! S3 object (read through the emulator); after each phase no `.plink/` exists in the working
+//! directory and no lock object is left; the convergence run's calls on the state bucket (the
+//! lock's create and delete) are plink's bookkeeping, not changes.
+//!
+//! Knobs: `PLINK_CRASH_RUNS` (default 5 for the demo, 2 for each other kind and for the state on
+//! S3: the CI mode), `PLINK_CRASH_SEED` (replays a schedule; printed at the start),
+//! `PLINK_CRASH_ONLY` (run only that run index of the seed), `PLINK_CRASH_WORKERS` (runs on that
+//! many stacks at once, default 1).
+//! Full mode: `PLINK_CRASH_RUNS=50 cargo test --test reliability crash -- --nocapture`; the state
+//! on S3 alone: `PLINK_CRASH_RUNS=30 cargo test --test reliability crash_s3_state -- --nocapture`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Kind, Run, Stack, Workdir, WorkflowSpec, knobs};
+use crate::common::{Call, Kind, Run, Stack, Workdir, WorkflowSpec, knobs};
 use crate::suite::{
     Deployment, Findings, PHASES, Phase, Rng, StateTracker, catch, run_seed, secs, seed_or_random,
     table,
@@ -35,11 +48,45 @@ use crate::suite::{
 pub const MAX_KILLS_IN_ROW: usize = 4;
 /// Chance that a resumed attempt is killed again.
 const KILL_AGAIN: f64 = 0.5;
-/// Runs in the CI mode: the demo kind, and each other kind.
+/// Runs in the CI mode: the demo kind, and each other kind (and the demo with its state on S3).
 const CI_RUNS: usize = 5;
 const CI_RUNS_OTHER_KINDS: usize = 2;
 /// A single attempt longer than this fails the run.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The bucket and prefix of the runs that keep the state on S3.
+const STATE_BUCKET: &str = "plink-crash-states";
+const STATE_PREFIX: &str = "crash";
+/// How long a request the killed process had already sent (the lock's create or delete) may
+/// still take on the emulator before a look at the lock sees what the next command will see.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Where the runs keep plink's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// `.plink/<deployment>/state.json`, locked with `flock`: the lock dies with its holder.
+    File,
+    /// `--state s3://…` on the stack's S3: the lock is an object that a `kill -9` leaves behind.
+    S3,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::File => "state file",
+            Backend::S3 => "state on S3",
+        }
+    }
+
+    /// A fresh working directory for `kind`'s example, its state kept here. The bucket is
+    /// created again each time: a stack reset deletes it.
+    fn workdir(self, stack: &Stack, kind: Kind) -> Workdir {
+        let wd = Workdir::new(WorkflowSpec::of(kind));
+        match self {
+            Backend::File => wd,
+            Backend::S3 => wd.on_s3(stack.state_bucket(STATE_BUCKET, STATE_PREFIX)),
+        }
+    }
+}
 
 /// Counts of one run or of the whole suite.
 #[derive(Debug, Default, Clone)]
@@ -51,6 +98,10 @@ struct Tally {
     orphans: usize,
     lost_state: usize,
     not_converged: usize,
+    /// State on S3: kills that left the lock object (each then refused and broken).
+    locks_left: usize,
+    /// State on S3: kills that left no lock (before its create, or after its delete).
+    no_lock_left: usize,
     failures: Vec<String>,
     /// Kill delays, ms, per phase.
     kill_ms: Vec<(Phase, u64)>,
@@ -65,6 +116,8 @@ impl Tally {
         self.orphans += o.orphans;
         self.lost_state += o.lost_state;
         self.not_converged += o.not_converged;
+        self.locks_left += o.locks_left;
+        self.no_lock_left += o.no_lock_left;
         self.failures.extend(o.failures);
         self.kill_ms.extend(o.kill_ms);
     }
@@ -90,6 +143,7 @@ fn kill_delay(rng: &mut Rng, expected: Duration) -> Duration {
 fn phase_with_kills(
     stack: &Stack,
     d: &Deployment,
+    index: usize,
     phase: Phase,
     expected: Duration,
     rng: &mut Rng,
@@ -108,6 +162,7 @@ fn phase_with_kills(
         }
         attempt += 1;
         let mut bg = stack.plink(&d.wd).args(&args).spawn();
+        let pid = bg.pid();
         let started = Instant::now();
         let killed = match kill_at {
             Some(at) => bg.kill_when("the kill time", ATTEMPT_TIMEOUT, || started.elapsed() >= at),
@@ -120,7 +175,18 @@ fn phase_with_kills(
             tally.kill_ms.push((phase, ms));
             kills_in_row += 1;
             log.push(format!("kill@{ms}ms"));
-            tracker.observe(&d.wd, &format!("{} after kill@{ms}ms", phase.name()));
+            let when = format!("{} after kill@{ms}ms", phase.name());
+            tracker.observe(&d.wd, &when);
+            if d.wd.s3().is_some() {
+                match break_left_lock(stack, d, phase, pid) {
+                    Ok(true) => {
+                        tally.locks_left += 1;
+                        log.push("(lock left: exit 6, unlock --force)".into());
+                    }
+                    Ok(false) => tally.no_lock_left += 1,
+                    Err(e) => tally.failures.push(format!("run {index}: {when}: {e}")),
+                }
+            }
             continue;
         }
         log.push(format!(
@@ -137,10 +203,84 @@ fn phase_with_kills(
     }
 }
 
+/// After a kill with the state on S3: unlike `flock`, the lock object outlives its holder. When
+/// the kill left it (it may land before the lock's create or after its delete), the next attempt
+/// without unlocking must be refused with exit 6 naming the killed holder and change nothing, and
+/// `plink unlock --force` must remove it; the resume then runs as with a file. Returns whether
+/// the lock was left; `Err` says what went wrong.
+fn break_left_lock(stack: &Stack, d: &Deployment, phase: Phase, pid: u32) -> Result<bool, String> {
+    let s3 = d.wd.s3().expect("the state is on S3");
+    let lock = s3.lock_key(&d.wd.spec.deployment);
+    std::thread::sleep(SETTLE);
+    if s3.read(&lock)?.is_none() {
+        return Ok(false);
+    }
+    stack.clear_all_calls();
+    let refused = d.run(stack, phase, &[]);
+    let holder = format!("locked by `plink {}` (pid {pid}", phase.name());
+    let said = refused.stdout.contains(&holder) || refused.stderr.contains(&holder);
+    if refused.code != Some(6) || !said {
+        return Err(format!(
+            "the attempt after the kill, without unlock, was not refused with exit 6 \
+             naming {holder:?}\n{}",
+            refused.transcript()
+        ));
+    }
+    let changed: Vec<String> = stack
+        .mutating_calls()
+        .iter()
+        .filter(|c| c.status.is_some_and(|s| s < 300))
+        .map(ToString::to_string)
+        .collect();
+    if !changed.is_empty() {
+        return Err(format!("the refused attempt changed {changed:?}"));
+    }
+    let forced = stack
+        .plink(&d.wd)
+        .args(["unlock", "--force"])
+        .workflow()
+        .run();
+    if forced.code != Some(0) || s3.read(&lock)?.is_some() {
+        return Err(format!(
+            "`unlock --force` did not remove the lock\n{}",
+            forced.transcript()
+        ));
+    }
+    Ok(true)
+}
+
+/// With the state on S3 and `phase` (and its convergence run) done: nothing was written to
+/// `.plink/` and no lock object is left.
+fn s3_leftovers(d: &Deployment, phase: Phase) -> Vec<String> {
+    let Some(s3) = d.wd.s3() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if d.wd.path().join(".plink").exists() {
+        out.push(format!(
+            "a .plink directory was created by `{}` although the state is on S3",
+            phase.name()
+        ));
+    }
+    let lock = s3.lock_key(&d.wd.spec.deployment);
+    match s3.read(&lock) {
+        Ok(None) => {}
+        Ok(Some(body)) => out.push(format!(
+            "the lock {} is left after `{}`: {}",
+            s3.object_url(&lock),
+            phase.name(),
+            String::from_utf8_lossy(&body)
+        )),
+        Err(e) => out.push(e),
+    }
+    out
+}
+
 /// One crash run: every phase under kills, then the checks.
 fn crash_run(
     stack: &Stack,
     kind: Kind,
+    backend: Backend,
     expected: &[(Phase, Duration)],
     seed: u64,
     index: usize,
@@ -154,7 +294,7 @@ fn crash_run(
     let outcome = catch(|| {
         stack.reset();
         stretch(stack, kind);
-        let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
+        let d = Deployment::new(stack, backend.workdir(stack, kind));
         let mut tracker = StateTracker::new();
         for &(phase, exp) in expected {
             tracker.keep_ids = phase == Phase::Up;
@@ -162,6 +302,7 @@ fn crash_run(
             let last = phase_with_kills(
                 stack,
                 &d,
+                index,
                 phase,
                 exp,
                 &mut rng,
@@ -191,10 +332,15 @@ fn crash_run(
             }
             tally.findings(f);
 
-            // Converged: the same command again changes nothing.
+            // Converged: the same command again changes nothing. On S3 every command creates and
+            // deletes the lock object and may write the state: plink's bookkeeping, not a change.
             stack.clear_all_calls();
             let again = d.run(stack, phase, &[]);
-            let mutating = stack.mutating_calls();
+            let mutating: Vec<Call> = stack
+                .mutating_calls()
+                .into_iter()
+                .filter(|c| !d.wd.s3().is_some_and(|s3| s3.touches(c)))
+                .collect();
             if again.code != Some(0) || !mutating.is_empty() {
                 tally.not_converged += 1;
                 tally.failures.push(format!(
@@ -209,6 +355,9 @@ fn crash_run(
                     again.transcript()
                 ));
             }
+            for p in s3_leftovers(&d, phase) {
+                tally.failures.push(format!("run {index}: {p}"));
+            }
         }
     });
     if let Err(msg) = outcome {
@@ -217,8 +366,9 @@ fn crash_run(
             .push(format!("run {index}: harness failure: {msg}"));
     }
     eprintln!(
-        "crash run {index} ({}): {} | kills {} resumes {} dup {} orphans {} lost {}{}",
+        "crash run {index} ({}, {}): {} | kills {} resumes {} dup {} orphans {} lost {}{}",
         kind.name(),
+        backend.name(),
         lines.join(" | "),
         tally.kills,
         tally.resumes,
@@ -247,10 +397,10 @@ fn stretch(stack: &Stack, kind: Kind) {
 }
 
 /// A clean pass through every phase: how long each takes on this stack.
-fn calibrate(stack: &Stack, kind: Kind) -> Vec<(Phase, Duration)> {
+fn calibrate(stack: &Stack, kind: Kind, backend: Backend) -> Vec<(Phase, Duration)> {
     stack.reset();
     stretch(stack, kind);
-    let d = Deployment::new(stack, Workdir::new(WorkflowSpec::of(kind)));
+    let d = Deployment::new(stack, backend.workdir(stack, kind));
     let mut out = Vec::new();
     for &phase in PHASES {
         let run = d.run(stack, phase, &[]);
@@ -262,40 +412,47 @@ fn calibrate(stack: &Stack, kind: Kind) -> Vec<(Phase, Duration)> {
 
 #[test]
 fn crash_kill9_at_random_moments_then_resume_leaves_no_duplicate_orphan_or_lost_state() {
-    crash_suite(Kind::S3PrivateLink, CI_RUNS);
+    crash_suite(Kind::S3PrivateLink, Backend::File, CI_RUNS);
 }
 
 #[test]
 fn crash_nlb_service_kill9_then_resume_leaves_no_duplicate_orphan_or_lost_state() {
-    crash_suite(Kind::NlbService, CI_RUNS_OTHER_KINDS);
+    crash_suite(Kind::NlbService, Backend::File, CI_RUNS_OTHER_KINDS);
 }
 
 #[test]
 fn crash_s3_native_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_or_policy_statement() {
-    crash_suite(Kind::S3Native, CI_RUNS_OTHER_KINDS);
+    crash_suite(Kind::S3Native, Backend::File, CI_RUNS_OTHER_KINDS);
 }
 
 #[test]
 fn crash_network_policy_kill9_then_resume_leaves_no_duplicate_orphan_lost_state_or_binding() {
-    crash_suite(Kind::NetworkPolicy, CI_RUNS_OTHER_KINDS);
+    crash_suite(Kind::NetworkPolicy, Backend::File, CI_RUNS_OTHER_KINDS);
 }
 
 #[test]
 fn crash_ip_access_lists_kill9_then_resume_leaves_no_duplicate_list_orphan_or_lost_state() {
-    crash_suite(Kind::IpAccessLists, CI_RUNS_OTHER_KINDS);
+    crash_suite(Kind::IpAccessLists, Backend::File, CI_RUNS_OTHER_KINDS);
 }
 
-/// The suite on the example of `kind`: `ci_runs` runs unless `PLINK_CRASH_RUNS` says otherwise.
-fn crash_suite(kind: Kind, ci_runs: usize) {
+#[test]
+fn crash_s3_state_kill9_then_unlock_force_and_resume_leaves_no_duplicate_orphan_or_lost_state() {
+    crash_suite(Kind::S3PrivateLink, Backend::S3, CI_RUNS_OTHER_KINDS);
+}
+
+/// The suite on the example of `kind`, its state kept as `backend` says: `ci_runs` runs unless
+/// `PLINK_CRASH_RUNS` says otherwise.
+fn crash_suite(kind: Kind, backend: Backend, ci_runs: usize) {
     let knobs = knobs();
     let (seed, given) = seed_or_random(knobs.crash_seed);
     let runs = knobs.crash_runs.unwrap_or(ci_runs);
     let only = knobs.crash_only;
     let workers = knobs.crash_workers.unwrap_or(1).clamp(1, 8);
     eprintln!(
-        "crash ({}): seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; \
+        "crash ({}, {}): seed {seed:#x} ({}); {runs} run(s) on {workers} stack(s); phases {:?}; \
          replay with PLINK_CRASH_SEED={seed:#x}",
         kind.name(),
+        backend.name(),
         if given {
             "from PLINK_CRASH_SEED"
         } else {
@@ -315,12 +472,12 @@ fn crash_suite(kind: Kind, ci_runs: usize) {
         for _ in 0..workers.min(indices.len()) {
             scope.spawn(|| {
                 let stack = Stack::start();
-                let expected = calibrate(&stack, kind);
+                let expected = calibrate(&stack, kind, backend);
                 calibrations.lock().unwrap().push(expected.clone());
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&index) = indices.get(k) else { break };
-                    let t = crash_run(&stack, kind, &expected, seed, index);
+                    let t = crash_run(&stack, kind, backend, &expected, seed, index);
                     total.lock().unwrap().add(t);
                 }
             });
@@ -343,6 +500,7 @@ fn crash_suite(kind: Kind, ci_runs: usize) {
     };
     let mut rows = vec![
         vec!["kind".into(), kind.name().to_owned()],
+        vec!["state".into(), backend.name().to_owned()],
         vec!["seed".into(), format!("{seed:#x}")],
         vec!["runs".into(), total.runs.to_string()],
         vec!["kills (SIGKILL)".into(), total.kills.to_string()],
@@ -352,6 +510,18 @@ fn crash_suite(kind: Kind, ci_runs: usize) {
         rows.push(vec![
             format!("  during {}", phase.name()),
             format!("{n} (at {lo}–{hi} ms)"),
+        ]);
+    }
+    if backend == Backend::S3 {
+        rows.extend([
+            vec![
+                "  locks left (refused with 6, then unlock --force)".into(),
+                total.locks_left.to_string(),
+            ],
+            vec![
+                "  no lock left (before its create or after its delete)".into(),
+                total.no_lock_left.to_string(),
+            ],
         ]);
     }
     rows.extend([
@@ -379,8 +549,9 @@ fn crash_suite(kind: Kind, ci_runs: usize) {
         vec!["wall time".into(), format!("{}s", secs(wall))],
     ]);
     eprintln!(
-        "\ncrash suite ({})\n{}",
+        "\ncrash suite ({}, {})\n{}",
         kind.name(),
+        backend.name(),
         table(&["", "value"], &rows)
     );
     assert!(
@@ -401,6 +572,13 @@ fn crash_suite(kind: Kind, ci_runs: usize) {
     assert!(
         total.kills >= total.runs / 2,
         "too few kills landed: {}",
+        total.kills
+    );
+    // Else the refusal and `unlock --force` were never exercised (or the lock is looked for
+    // under the wrong key).
+    assert!(
+        backend != Backend::S3 || total.kills == 0 || total.locks_left > 0,
+        "no kill left the lock object on S3 ({} kills)",
         total.kills
     );
 }

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -102,20 +101,16 @@ impl Phase {
         }
     }
 
-    /// `plink <phase> <workflow> …`.
+    /// `plink <phase> <workflow> [--state s3://…] …`.
     pub fn args(self, d: &Deployment) -> Vec<String> {
         let wf = d.wd.workflow.to_str().expect("utf-8 path").to_owned();
-        match self {
-            Phase::Up => vec!["up".into(), wf],
-            Phase::Down => {
-                let mut a = vec!["down".into(), wf];
-                if let Some(ncc) = &d.rebind_to {
-                    a.push("--rebind-to".into());
-                    a.push(ncc.clone());
-                }
-                a
-            }
+        let mut a = vec![self.name().into(), wf];
+        a.extend(d.wd.state_args());
+        if let (Phase::Down, Some(ncc)) = (self, &d.rebind_to) {
+            a.push("--rebind-to".into());
+            a.push(ncc.clone());
         }
+        a
     }
 
     /// What the clouds must look like after the phase succeeded; problems found.
@@ -683,8 +678,9 @@ fn plink_agrees(stack: &Stack, wd: &Workdir, f: &mut Findings) {
 
 // --- lost state ---------------------------------------------------------------------------------
 
-/// Watches the state file across kills: it must stay readable, keep its lineage, never go back
-/// in serial, and (during `up`) never forget or change an id it recorded.
+/// Watches the state across kills, wherever plink keeps it (the file, or the object on S3): it
+/// must stay readable, keep its lineage, never go back in serial, and (during `up`) never forget
+/// or change an id it recorded.
 #[derive(Debug, Default)]
 pub struct StateTracker {
     lineage: Option<String>,
@@ -703,19 +699,15 @@ impl StateTracker {
         }
     }
 
-    /// Looks at the state file of `wd` now (`when` names the moment for messages).
+    /// Looks at the state of `wd` now (`when` names the moment for messages).
     pub fn observe(&mut self, wd: &Workdir, when: &str) {
-        self.observe_path(&wd.state_path(), when);
-    }
-
-    pub fn observe_path(&mut self, path: &Path, when: &str) {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match wd.state_bytes() {
+            Ok(Some(b)) => b,
+            Ok(None) => {
                 if self.lineage.is_some() {
                     self.problems.push(format!(
-                        "{when}: the state file is gone ({})",
-                        path.display()
+                        "{when}: the state is gone ({})",
+                        wd.state_location()
                     ));
                 }
                 return;
@@ -730,7 +722,7 @@ impl StateTracker {
             Ok(v) => v,
             Err(e) => {
                 self.problems.push(format!(
-                    "{when}: the state file is unreadable ({e}): {:?}",
+                    "{when}: the state is unreadable ({e}): {:?}",
                     String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
                 ));
                 return;
