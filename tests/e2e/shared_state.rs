@@ -208,15 +208,16 @@ fn assert_nothing_created(stack: &Stack, wd: &Workdir) {
 #[test]
 fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_through_its_role() {
     let stack = Stack::start();
-    team_bucket(&stack);
+    let s3 = team_bucket(&stack);
     let wd = Workdir::demo();
     let text = std::fs::read_to_string(&wd.workflow).expect("the workflow");
     std::fs::write(
         &wd.workflow,
         format!(
-            "{text}\n[state]\nbackend = \"s3\"\nbucket = \"{BUCKET}\"\nkey = \"from-file\"\n\
+            "{text}\n[state]\nbackend = \"s3\"\nbucket = \"{}\"\nkey = \"from-file\"\n\
              kms_key_id = \"alias/plink-state\"\n\
-             role_arn = \"arn:aws:iam::123456789012:role/plink-state\"\n"
+             role_arn = \"arn:aws:iam::123456789012:role/plink-state\"\n",
+            s3.bucket
         ),
     )
     .expect("the workflow with [state]");
@@ -231,12 +232,18 @@ fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_th
     assert!(!wd.path().join(".plink").exists(), "no local state");
     let key = "from-file/demo-s3/state.json";
     assert_eq!(
-        object(&stack, key).expect("the state on S3")["deployment"],
+        s3.json(key).expect("the state on S3")["deployment"],
         json!("demo-s3")
     );
     let sse = stack.block_on(async {
         let aws = stack.clients().await;
-        let head = aws.s3.head_object().bucket(BUCKET).key(key).send().await;
+        let head = aws
+            .s3
+            .head_object()
+            .bucket(&s3.bucket)
+            .key(key)
+            .send()
+            .await;
         let head = head.expect("HeadObject");
         (
             head.server_side_encryption().map(|e| e.as_str().to_owned()),
@@ -259,7 +266,7 @@ fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_th
     // `--state` replaces `[state]` as a whole.
     let elsewhere = stack
         .plink(&wd)
-        .args(["status", "--offline", "--state", STATE])
+        .args(["status", "--offline", "--state", &s3.url()])
         .workflow()
         .run();
     says(&elsewhere, "s3://plink-team-states/team/demo-s3/state.json");
@@ -268,9 +275,8 @@ fn the_state_table_of_the_workflow_file_puts_the_state_on_s3_with_its_key_and_th
 #[test]
 fn a_state_bucket_that_denies_the_caller_exits_8_before_anything_is_created() {
     let stack = Stack::start();
-    team_bucket(&stack);
+    let wd = demo_on(&team_bucket(&stack));
     stack.deny(&["s3:PutObject"]);
-    let wd = Workdir::demo();
     stack.clear_all_calls();
     let run = on_s3(&stack, &wd, "up").code(8).run();
     says(
@@ -284,8 +290,7 @@ fn a_state_bucket_that_denies_the_caller_exits_8_before_anything_is_created() {
 #[test]
 fn refused_state_credentials_exit_8_before_anything_is_created() {
     let stack = Stack::start();
-    team_bucket(&stack);
-    let wd = Workdir::demo();
+    let wd = demo_on(&team_bucket(&stack));
     stack.clear_all_calls();
     let run = on_s3(&stack, &wd, "up")
         .env_remove("AWS_ACCESS_KEY_ID")
@@ -301,37 +306,41 @@ fn refused_state_credentials_exit_8_before_anything_is_created() {
 #[test]
 fn state_migrate_round_trips_a_deployment_file_to_s3_and_back_unchanged() {
     let stack = Stack::start();
-    team_bucket(&stack);
+    let s3 = team_bucket(&stack);
+    let (url, key) = (s3.url(), s3.state_key(DEPLOYMENT));
     let wd = Workdir::demo();
     stack.up(&wd).assert_code(0);
     let original = std::fs::read(wd.state_path()).expect("the local state");
 
     let to_s3 = stack
         .plink(&wd)
-        .args(["state", "migrate", "--to", STATE])
+        .args(["state", "migrate", "--to", &url])
         .workflow()
         .code(0)
         .run();
     says(&to_s3, "now says where the state went");
     assert!(!wd.state_path().exists(), "the file was moved away");
-    let moved = object(&stack, STATE_KEY).expect("the state on S3");
+    let moved = s3.json(&key).expect("the state on S3");
     assert_eq!(
         moved,
         serde_json::from_slice::<serde_json::Value>(&original).unwrap()
     );
     // The old place is refused, naming the new one: no second state of the deployment.
     let refused = stack.plink(&wd).arg("up").workflow().code(7).run();
-    says(&refused, &format!("moved to {STATE}"));
+    says(&refused, &format!("moved to {url}"));
     // The state on S3 works: a converged `up` changes nothing.
-    stack.clear_all_calls();
-    on_s3(&stack, &wd, "up").code(0).run();
-    let serial = object(&stack, STATE_KEY).unwrap()["serial"].clone();
+    let on_s3_now = |command: &str, code: i32| {
+        let run = stack.plink(&wd).args([command, "--state", &url]);
+        run.workflow().code(code).run()
+    };
+    on_s3_now("up", 0);
+    let serial = s3.json(&key).unwrap()["serial"].clone();
     assert_eq!(serial, moved["serial"], "a converged up writes nothing");
 
     let local = wd.state_path();
     stack
         .plink(&wd)
-        .args(["state", "migrate", "--state", STATE, "--to"])
+        .args(["state", "migrate", "--state", &url, "--to"])
         .arg(local.to_str().unwrap())
         .workflow()
         .code(0)
@@ -341,8 +350,8 @@ fn state_migrate_round_trips_a_deployment_file_to_s3_and_back_unchanged() {
         original,
         "file → S3 → file leaves the state byte for byte as it was"
     );
-    assert!(object(&stack, STATE_KEY).is_none(), "S3 no longer holds it");
-    let refused = on_s3(&stack, &wd, "status").code(7).run();
+    assert!(s3.json(&key).is_none(), "S3 no longer holds it");
+    let refused = on_s3_now("status", 7);
     says(&refused, "moved to /");
     stack.plink(&wd).arg("up").workflow().code(0).run();
 }
@@ -350,19 +359,20 @@ fn state_migrate_round_trips_a_deployment_file_to_s3_and_back_unchanged() {
 #[test]
 fn state_push_refuses_another_history_and_a_newer_state_and_writes_nothing() {
     let stack = Stack::start();
-    team_bucket(&stack);
+    let s3 = team_bucket(&stack);
+    let (url, key) = (s3.url(), s3.state_key(DEPLOYMENT));
     let (a, b) = (Workdir::demo(), Workdir::demo());
     stack.up(&a).assert_code(0);
     let push = |wd: &Workdir, code: i32| {
         stack
             .plink(wd)
-            .args(["state", "push", "--state", STATE])
+            .args(["state", "push", "--state", &url])
             .workflow()
             .code(code)
             .run()
     };
     push(&a, 0);
-    let pushed = object(&stack, STATE_KEY).expect("pushed");
+    let pushed = s3.json(&key).expect("pushed");
     // Pushing the same state again writes nothing.
     says(&push(&a, 0), "nothing written");
 
@@ -377,17 +387,13 @@ fn state_push_refuses_another_history_and_a_newer_state_and_writes_nothing() {
     older["serial"] = json!(pushed["serial"].as_u64().unwrap() - 1);
     b.write_state(&older);
     says(&push(&b, 7), "holds a newer state");
-    assert_eq!(
-        object(&stack, STATE_KEY).unwrap(),
-        pushed,
-        "nothing written"
-    );
+    assert_eq!(s3.json(&key).unwrap(), pushed, "nothing written");
 
     // `pull` copies it down to a third place, and the copy is the same state.
     let pulled = a.path().join("pulled.json");
     stack
         .plink(&a)
-        .args(["state", "pull", "--state", STATE, "--to"])
+        .args(["state", "pull", "--state", &url, "--to"])
         .arg(pulled.to_str().unwrap())
         .workflow()
         .code(0)
