@@ -2,10 +2,11 @@
 Workflow files, the toolkit every workflow kind reads its file with: TOML parsed strictly ("parse
 low", module `raw`: one serde struct per table) and validated into typed sections ("validate
 high", module `validate`: `[deployment]`, `[aws]`, `[endpoint]`, `[nlb]`, `[databricks]`,
-`[timeouts]`, `[state]`), with every default applied and every derived value (AWS names, the Databricks
-principal) computed. A workflow kind (`crate::workflow`) composes the tables it takes into its own
-file type and typed config (`decode_file`); this module only reads the `kind` key that says
-which ([`read`]). No cloud access happens here.
+`[timeouts]`, `[state]`), with every default applied and every derived value (AWS names, the
+Databricks principal) computed. A workflow kind (`crate::workflow`) composes the tables it takes
+into its own file type and typed config (`decode_file`); this module only reads what every kind's
+file says the same way ([`read`]): the `kind` key that says which, and `[state]`. No cloud access
+happens here.
 
 Errors name the file, the line and column, the key path and what was expected:
 

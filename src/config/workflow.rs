@@ -175,7 +175,8 @@ pub struct S3StateSettings {
     /// `state.key`: the key prefix; each deployment's state is at `<key>/<deployment>/state.json`
     /// (without leading or trailing `/`; may be empty).
     pub key: String,
-    /// `state.region`: the bucket's region; `None` → the workflow's `aws.region`, else `us-east-1`.
+    /// `state.region`: the bucket's region; `None` → the workflow's `aws.region`, else
+    /// `us-east-1`.
     pub region: Option<Region>,
     /// `state.kms_key_id`: SSE-KMS with this key; `None` → SSE-S3.
     pub kms_key_id: Option<String>,

@@ -2,7 +2,8 @@
 //! left by a state file that was deleted, or by a run whose record was lost.
 //!
 //! Known states are those of the given workflow files (wherever they are: a file or S3) and every
-//! `.plink/*/state.json` under the current directory. Databricks NCCs and rules cannot carry tags, so they are not scanned.
+//! `.plink/*/state.json` under the current directory. Databricks NCCs and rules cannot carry
+//! tags, so they are not scanned.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -281,10 +281,10 @@ impl StateStore {
         }
     }
 
-    /// Once the state is copied to `to` (as `--state` names it; `plink state migrate`): writes where it went in its
-    /// place, then removes it here, so that no command goes on with this copy. The marker is
-    /// written first: a crash in between leaves the state readable, and migrating again ends
-    /// the job.
+    /// Once the state is copied to `to` (as `--state` names it; `plink state migrate`): writes
+    /// where it went in its place, then removes it here, so that no command goes on with this
+    /// copy. The marker is written first: a crash in between leaves the state readable, and
+    /// migrating again ends the job.
     ///
     /// # Errors
     /// The marker cannot be written or the state removed.
