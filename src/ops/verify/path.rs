@@ -1,0 +1,249 @@
+//! The static path of `plink verify` (issue #15 item 1, first half): one link per node of the
+//! workflow kind's graph, judged by the same lookups `up` and `plan` make (each resource kind's
+//! `find`, `compare` and `readiness`, through [`Engine::plan`]) — never a second copy of them —
+//! ordered along the way a packet goes from a workspace to the destination, then the bound egress
+//! policies ([`egress`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::destinations::Destination;
+use crate::engine::{Engine, PlanAction, PlanOutcome, RetryPolicy, StepPlan};
+use crate::ops::Deployment;
+use crate::resources::Env;
+use crate::resources::network_policy::denials::{Outbound, egress_handles};
+use crate::state::{StateFile, StateStore};
+
+/// A link's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    Broken,
+    /// Not judged: something it depends on is broken first, or it could not be read.
+    Unknown,
+}
+
+/// One link of the path: what it is, its verdict, what was seen, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The graph node (state step) or `egress_policy`.
+    pub name: String,
+    /// What the link is, in words.
+    pub what: String,
+    pub verdict: Verdict,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// Where a node sits on the path, from the workspace outwards (issue #15's order: names → rule →
+/// connection → endpoint service principal → listener and target group → targets → security
+/// group → workspace bound → egress policy); what a kind has that the issue does not list comes
+/// next to its neighbour. Nodes of one rank keep the graph's display order.
+fn rank(step: &str) -> (u8, &'static str) {
+    let base = step.split('_').next().unwrap_or(step);
+    match step {
+        "ncc" => (0, "the NCC"),
+        "rule" => (1, "the private endpoint rule and its names"),
+        "accept" => (2, "the rule's connection, accepted and available"),
+        "established" => (3, "the rule ESTABLISHED"),
+        "enabled" => (4, "the rule enabled"),
+        "buckets" => (5, "the buckets, in the region"),
+        "bucket_policy" => (6, "each bucket's policy allows the rule's endpoint"),
+        "endpoint_service" => (7, "the endpoint service allows the Databricks principal"),
+        "load_balancer" => (8, "the NLB, active"),
+        _ if base == "listener" => (9, "the listener"),
+        _ if step.starts_with("target_group") => (10, "the target group"),
+        _ if base == "targets" => (11, "the targets, equal to the intended IPs"),
+        "security_group" => (12, "the security group allows the port from the NLB subnets"),
+        "endpoint" => (13, "the S3 interface endpoint and its addresses"),
+        "network" => (14, "the VPC, subnets and service addresses"),
+        "bind" => (15, "the workspaces bound and RUNNING"),
+        "workspaces" => (15, "the workspaces"),
+        "policy" => (16, "the network policy"),
+        _ => (17, "a step of the deployment"),
+    }
+}
+
+/// The graph's links, judged by planning every node against the live resources (read only; the
+/// state is neither locked nor written, as for `status`). `file` is how fixes name the workflow.
+pub async fn links(
+    env: Arc<Env>,
+    deployment: &Deployment,
+    state: Option<StateFile>,
+    file: &str,
+) -> Vec<Link> {
+    let Some(state) = state else {
+        return vec![Link {
+            name: "deployment".into(),
+            what: "the deployment".into(),
+            verdict: Verdict::Broken,
+            detail: "plink up never ran for it (no state)".into(),
+            fix: Some(format!("plink up {file}")),
+        }];
+    };
+    let store = Arc::new(StateStore::read_only(
+        deployment.paths.clone(),
+        state,
+        "verify",
+    ));
+    let engine = match Engine::new(deployment.graph().up_steps(&env)) {
+        Ok(engine) => engine.with_retry(RetryPolicy {
+            max_elapsed: Some(Duration::from_secs(30)),
+            ..RetryPolicy::step_default()
+        }),
+        Err(e) => {
+            return vec![Link {
+                name: "deployment".into(),
+                what: "the deployment's graph".into(),
+                verdict: Verdict::Unknown,
+                detail: e.to_string(),
+                fix: None,
+            }];
+        }
+    };
+    let mut steps = engine.plan(store).await.steps;
+    // A stable sort: the display order breaks ties.
+    steps.sort_by_key(|s| rank(s.step).0);
+    steps.iter().map(|s| link(s, file)).collect()
+}
+
+/// One planned step as a link: "no change" is a working link; anything `up` would still do is a
+/// broken one, `up` being its fix.
+fn link(step: &StepPlan, file: &str) -> Link {
+    let what = rank(step.step).1.to_owned();
+    let up = format!("plink up {file}");
+    let (verdict, detail, fix) = match &step.outcome {
+        PlanOutcome::Planned(p) => match &p.action {
+            PlanAction::NoChange => (Verdict::Ok, p.detail.clone(), None),
+            PlanAction::Later { after } => (
+                Verdict::Unknown,
+                format!("after {after}: {}", p.detail),
+                None,
+            ),
+            PlanAction::Wait if p.detail.contains("--replace-ncc-binding") => (
+                Verdict::Broken,
+                p.detail.clone(),
+                Some(format!("{up} --replace-ncc-binding")),
+            ),
+            PlanAction::Wait => (
+                Verdict::Broken,
+                p.detail.clone(),
+                Some(format!("{up} (it waits for it)")),
+            ),
+            action => (
+                Verdict::Broken,
+                format!("{}: {}", action.name(), p.detail),
+                Some(format!("{up} (`plink plan {file}` shows the change)")),
+            ),
+        },
+        PlanOutcome::Failed(e) => (
+            Verdict::Broken,
+            e.to_string().lines().next().unwrap_or_default().to_owned(),
+            Some(e.to_string().lines().skip(1).collect::<Vec<_>>().join(" "))
+                .filter(|s| !s.trim().is_empty()),
+        ),
+        PlanOutcome::Blocked { by } => (Verdict::Unknown, format!("after {by}"), None),
+    };
+    Link {
+        name: step.step.to_owned(),
+        what,
+        verdict,
+        detail,
+        fix,
+    }
+}
+
+/// Per workspace, whether the network policy bound to it lets serverless compute reach every
+/// destination (`egress.network_access`, judged as `plink denials` judges a denial). A dry-run
+/// policy logs and lets through: ok, with a note.
+pub async fn egress(env: &Env, workspaces: &[i64], destinations: &[Destination]) -> Vec<Link> {
+    let mut links = Vec::new();
+    for &ws in workspaces {
+        let name = format!("egress_policy_{ws}");
+        let what = format!("the egress policy bound to workspace {ws} allows the destinations");
+        let unknown = |detail: String| Link {
+            name: name.clone(),
+            what: what.clone(),
+            verdict: Verdict::Unknown,
+            detail,
+            fix: None,
+        };
+        let option = match env.databricks.get_workspace_network_policy(ws).await {
+            Ok(o) => o,
+            Err(e) => {
+                links.push(unknown(format!("cannot read its network policy: {e}")));
+                continue;
+            }
+        };
+        let policy_id = option.network_policy_id;
+        let body = match env.databricks.get_network_policy(&policy_id).await {
+            Ok(b) => b,
+            Err(e) => {
+                links.push(unknown(format!("cannot read policy {policy_id}: {e}")));
+                continue;
+            }
+        };
+        let denied: Vec<String> = destinations
+            .iter()
+            .filter(|d| judge(&body, d).is_none())
+            .map(Destination::label)
+            .collect();
+        let dry_run = crate::resources::network_policy::body::egress_dry_run(&body);
+        links.push(match (denied.is_empty(), dry_run) {
+            (true, _) => Link {
+                name,
+                what,
+                verdict: Verdict::Ok,
+                detail: format!("policy {policy_id} allows every destination"),
+                fix: None,
+            },
+            (false, true) => Link {
+                name,
+                what,
+                verdict: Verdict::Ok,
+                detail: format!(
+                    "policy {policy_id} is in dry run: it would deny {}",
+                    denied.join(", ")
+                ),
+                fix: None,
+            },
+            (false, false) => Link {
+                name,
+                what,
+                verdict: Verdict::Broken,
+                detail: format!(
+                    "policy {policy_id} (enforced) denies {}",
+                    denied.join(", ")
+                ),
+                fix: Some(format!(
+                    "allow them in policy {policy_id} (its [egress] allowlist) or bind another policy"
+                )),
+            },
+        });
+    }
+    links
+}
+
+/// Why `body` lets serverless egress reach `d`, `None` when it denies it.
+fn judge(body: &Value, d: &Destination) -> Option<String> {
+    let (destination_type, destination) = d.policy_destination();
+    egress_handles(
+        body,
+        &Outbound {
+            destination_type: destination_type.into(),
+            destination,
+            access_type: String::new(),
+            attempts: 0,
+            first_seen: String::new(),
+            last_seen: String::new(),
+            computes: Vec::new(),
+            workspace_ids: Vec::new(),
+        },
+    )
+    .filter(|why| !why.starts_with("blocked"))
+}
