@@ -3,7 +3,6 @@
 //! state's records (the rule's domain names, known once `up` made the rule).
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::config::{DomainNames, WorkflowText};
 use crate::resources::rule::RuleRecord;
@@ -219,7 +218,8 @@ fn concrete(names: &[String]) -> (Vec<String>, Vec<String>) {
 
 /// The task's parameter: the destinations as one JSON array, as a string.
 pub fn parameter(destinations: &[Destination]) -> String {
-    Value::Array(destinations.iter().map(|d| json!(d)).collect()).to_string()
+    // Serializing plain enums and strings cannot fail.
+    serde_json::to_string(destinations).unwrap_or_else(|_| "[]".to_owned())
 }
 
 #[cfg(test)]

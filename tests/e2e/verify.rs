@@ -1,0 +1,369 @@
+//! `plink verify` (issue #15): the static path link by link, then the probe from serverless
+//! compute (a one-time run of plink's task in each workspace), against the local stack — whose
+//! Databricks emulator computes the task's report from the emulated world (CONTRACT.md "Verify
+//! task").
+//!
+//! Each break is made out of band with the stack's own clients, as `tests/plan.rs` makes drift;
+//! `verify` must exit 4 naming that link, and `up` repairs it before the next one.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::workdir::repo_file;
+use crate::common::{Emu, Kind, Run, Stack, Workdir, WorkflowSpec, eventually, says};
+use plink::databricks::ConnectionState;
+
+const WS: i64 = 1111111111111111;
+const WS2: i64 = 2222222222222222;
+const BUCKET: &str = "plink-demo-data";
+
+/// `plink verify --json EXTRA… WORKFLOW`, which must exit `code`; its report.
+fn verify(stack: &Stack, wd: &Workdir, extra: &[&str], code: i32) -> (Run, Value) {
+    let run = stack
+        .plink(wd)
+        .args(["verify", "--json"])
+        .args(extra.iter().copied())
+        .workflow()
+        .code(code)
+        .run();
+    no_secret(stack, &run);
+    let report = run.json();
+    (run, report)
+}
+
+/// The stack's client secret appears nowhere in what plink printed.
+fn no_secret(stack: &Stack, run: &Run) {
+    let secret = stack.var("DATABRICKS_CLIENT_SECRET");
+    assert!(!secret.is_empty());
+    assert!(
+        !run.stdout.contains(secret) && !run.stderr.contains(secret),
+        "the client secret in plink's output:\n{}",
+        run.transcript()
+    );
+}
+
+/// The workspace objects plink's task files left in `workspace` (none may be left).
+fn task_files(stack: &Stack, workspace: i64) -> Vec<String> {
+    let objects = stack.control(
+        Emu::Databricks,
+        "GET",
+        &format!("/_plink/workspace-files?workspace_id={workspace}"),
+        None,
+    );
+    objects["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["object_type"] == "FILE")
+        .filter_map(|o| o["path"].as_str().map(str::to_owned))
+        .filter(|p| p.contains("/.plink/verify-"))
+        .collect()
+}
+
+/// The report's first broken link or destination.
+fn first_broken(report: &Value) -> String {
+    report["first_broken"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The verdict of link `name`.
+fn link(report: &Value, name: &str) -> String {
+    report["links"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["name"] == name))
+        .map(|l| l["verdict"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no link {name}: {report:#}"))
+}
+
+/// The report lines of workspace `ws`'s probe.
+fn lines(report: &Value, ws: i64) -> Vec<Value> {
+    report["probes"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["workspace_id"] == ws))
+        .unwrap_or_else(|| panic!("no probe of workspace {ws}: {report:#}"))["destinations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Every link ok, every destination reached, the task file gone, exit 0.
+fn reachable(stack: &Stack, wd: &Workdir, extra: &[&str], ws: i64) -> Value {
+    let (run, report) = verify(stack, wd, extra, 0);
+    assert_eq!(report["reachable"], true, "{}", run.transcript());
+    assert!(
+        report["links"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty() && l.iter().all(|l| l["verdict"] == "ok")),
+        "{report:#}"
+    );
+    let probed = lines(&report, ws);
+    assert!(!probed.is_empty(), "{report:#}");
+    for line in &probed {
+        assert_eq!(line["ok"], true, "{line:#}");
+        assert_eq!(line["line"]["tls"]["ok"], true, "{line:#}");
+        assert!(line["line"].get("emulator").is_none(), "{line:#}");
+    }
+    assert!(task_files(stack, ws).is_empty(), "{:?}", task_files(stack, ws));
+    report
+}
+
+/// A broken path: exit 4, the first broken link is `link_name`, the task file gone.
+fn broken(stack: &Stack, wd: &Workdir, extra: &[&str], link_name: &str) -> Value {
+    let (run, report) = verify(stack, wd, extra, 4);
+    assert_eq!(report["reachable"], false, "{report:#}");
+    assert!(
+        first_broken(&report).starts_with(&format!("{link_name} ")),
+        "expected {link_name} first: {}\n{report:#}",
+        first_broken(&report)
+    );
+    assert_eq!(link(&report, link_name), "broken", "{report:#}");
+    assert!(task_files(stack, WS).is_empty());
+    let _ = run;
+    report
+}
+
+/// Repairs the deployment with `plink up EXTRA…`.
+fn repair(stack: &Stack, wd: &Workdir, extra: &[&str]) {
+    stack
+        .plink(wd)
+        .arg("up")
+        .args(extra.iter().copied())
+        .workflow()
+        .code(0)
+        .run();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
+    let stack = Stack::start();
+    let wd = Workdir::demo();
+    let bucket = ["--bucket", BUCKET];
+
+    // Never brought up: nothing to verify yet.
+    let (_, report) = verify(&stack, &wd, &bucket, 4);
+    assert!(first_broken(&report).starts_with("deployment "), "{report:#}");
+
+    stack.plink(&wd).arg("up").workflow().code(0).run();
+
+    // After `up`: every link ok; from the workspace, the bucket's name resolves to the private
+    // endpoint's addresses, TLS with SNI, ListObjectsV2 200 (seed 001 after binding).
+    let report = reachable(&stack, &wd, &bucket, WS);
+    let line = &lines(&report, WS)[0];
+    assert_eq!(line["name"], format!("s3://{BUCKET}"), "{line:#}");
+    assert_eq!(line["line"]["private"], true, "{line:#}");
+    assert_eq!(line["line"]["list_objects_v2"]["http_status"], 200, "{line:#}");
+    assert!(
+        line["line"]["host"]
+            .as_str()
+            .is_some_and(|h| h.starts_with(&format!("{BUCKET}.vpce-"))),
+        "{line:#}"
+    );
+    // The table says the same, and `--static` submits no run; the task never holds a secret.
+    let table = stack
+        .plink(&wd)
+        .args(["verify", "--bucket", BUCKET])
+        .workflow()
+        .code(0)
+        .run();
+    no_secret(&stack, &table);
+    says(&table, "reachable: every link ok");
+    let submitted = |stack: &Stack| {
+        stack
+            .calls(Emu::Databricks)
+            .iter()
+            .any(|c| c.path.contains("/jobs/runs/submit"))
+    };
+    assert!(submitted(&stack));
+    stack.clear_all_calls();
+    let (_, report) = verify(&stack, &wd, &["--static"], 0);
+    assert!(report["probes"].as_array().is_some_and(Vec::is_empty));
+    assert!(!submitted(&stack));
+    // Without --bucket: TLS to a name under the endpoint's wildcard.
+    reachable(&stack, &wd, &[], WS);
+
+    let aws = stack.clients().await;
+    let db = stack.databricks();
+    let out = |step: &str, key: &str| wd.output(step, key).expect(key);
+
+    // 1. Targets deregistered: the NLB has nothing healthy behind it.
+    let tg = out("target_group", "target_group_arn");
+    let ips: Vec<String> =
+        serde_json::from_value(wd.state_required()["steps"]["endpoint"]["outputs"]["ips"].clone())
+            .unwrap();
+    aws.deregister_ip_targets(&tg, &ips, 443).await.unwrap();
+    let report = broken(&stack, &wd, &bucket, "targets");
+    assert_eq!(lines(&report, WS)[0]["error"], "timeout", "{report:#}");
+    repair(&stack, &wd, &[]);
+    reachable(&stack, &wd, &bucket, WS);
+
+    // 2. The security group's rule for a NLB subnet removed.
+    let sg = wd.state_required()["steps"]["security_group"]["outputs"]["security_group_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subnets = wd.state_required()["steps"]["network"]["outputs"]["subnets"].clone();
+    let cidr = subnets[0]["cidr"].as_str().unwrap().to_owned();
+    aws.ec2
+        .revoke_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(&cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    broken(&stack, &wd, &["--static"], "security_group");
+    repair(&stack, &wd, &[]);
+    reachable(&stack, &wd, &bucket, WS);
+
+    // 3. The rule's connection rejected: Databricks marks the rule REJECTED / DISCONNECTED.
+    let ncc = out("ncc", "ncc_id");
+    let rule = out("rule", "rule_id");
+    let service = out("endpoint_service", "service_id");
+    aws.reject_endpoint_connections(&service, &[out("rule", "vpc_endpoint_id")])
+        .await
+        .unwrap();
+    eventually("the rule to fail", Duration::from_secs(20), || async {
+        let r = db.get_rule(&ncc, &rule).await.ok()?;
+        r.connection_state.filter(ConnectionState::is_failed)
+    })
+    .await;
+    let report = broken(&stack, &wd, &bucket, "rule");
+    assert!(
+        report["links"][0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("plink up")),
+        "{report:#}"
+    );
+    repair(&stack, &wd, &[]);
+    reachable(&stack, &wd, &bucket, WS);
+
+    // 4. The workspace switched to another NCC: as before binding in seed 001, the bucket's
+    //    name resolves (AWS publishes the endpoint's private addresses) but the connection
+    //    times out.
+    let other = db.create_ncc("plink-other-ncc", "us-east-1").await.unwrap();
+    db.update_workspace_ncc(WS, &other.network_connectivity_config_id)
+        .await
+        .unwrap();
+    let report = broken(&stack, &wd, &bucket, "bind");
+    let line = &lines(&report, WS)[0];
+    assert_eq!(line["ok"], false, "{line:#}");
+    assert_eq!(line["error"], "timeout", "{line:#}");
+    assert_eq!(line["line"]["private"], true, "{line:#}");
+    assert!(
+        line["line"]["addresses"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{line:#}"
+    );
+    assert!(
+        report["links"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == "bind"))
+            .and_then(|l| l["fix"].as_str())
+            .is_some_and(|f| f.contains("--replace-ncc-binding")),
+        "{report:#}"
+    );
+    repair(&stack, &wd, &["--replace-ncc-binding"]);
+    reachable(&stack, &wd, &bucket, WS);
+
+    // A workspace that is not the deployment's, and a kind that opens no path: usage errors.
+    let run = stack
+        .plink(&wd)
+        .args(["verify", "--workspace", "42"])
+        .workflow()
+        .code(2)
+        .run();
+    says(&run, "workspace 42 is not one of the deployment's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_native_nlb_service_and_egress_policy_verify_and_name_their_breaks() {
+    let stack = Stack::start();
+
+    // s3-native: both buckets listed through Databricks' S3 endpoint (rule enabled).
+    let native = Workdir::new(WorkflowSpec::of(Kind::S3Native));
+    stack.plink(&native).arg("up").workflow().code(0).run();
+    let report = reachable(&stack, &native, &[], WS2);
+    assert_eq!(lines(&report, WS2).len(), 2, "{report:#}");
+    // --bucket is only for s3-privatelink.
+    stack
+        .plink(&native)
+        .args(["verify", "--bucket", BUCKET])
+        .workflow()
+        .code(2)
+        .run();
+
+    // nlb-service: the database's name and port, through the NLB.
+    let pg = Workdir::new(WorkflowSpec::of(Kind::NlbService));
+    stack.plink(&pg).arg("up").workflow().code(0).run();
+    let report = reachable(&stack, &pg, &[], WS2);
+    assert_eq!(lines(&report, WS2)[0]["name"], "pg.plink-demo.internal:5432");
+    let aws = stack.clients().await;
+    let tg = pg.output("target_group_5432", "target_group_arn").unwrap();
+    aws.deregister_ip_targets(&tg, &["10.20.1.50".into(), "10.20.2.50".into()], 5432)
+        .await
+        .unwrap();
+    let (_, report) = verify(&stack, &pg, &[], 4);
+    assert!(
+        first_broken(&report).starts_with("targets_5432 "),
+        "{report:#}"
+    );
+    assert_eq!(lines(&report, WS2)[0]["error"], "timeout", "{report:#}");
+    assert!(task_files(&stack, WS2).is_empty());
+
+    // network-policy, enforced: the allowlist reached; a destination removed out of band is
+    // named (the policy drifted) and the probe cannot resolve it any more.
+    let egress = Workdir::new(WorkflowSpec::of(Kind::NetworkPolicy));
+    let text = repo_file("workflows/network-policy-egress.toml")
+        .replace("enforcement = \"dry-run\"", "enforcement = \"enforced\"");
+    let wf = egress.write("egress.toml", &text);
+    let wf = wf.to_str().unwrap().to_owned();
+    stack
+        .plink(&egress)
+        .args(["up", "--accept-denials", &wf])
+        .code(0)
+        .run();
+    let run = stack
+        .plink(&egress)
+        .args(["verify", "--json", &wf])
+        .code(0)
+        .run();
+    let report = run.json();
+    assert_eq!(report["reachable"], true, "{report:#}");
+    let names: Vec<Value> = lines(&report, WS).iter().map(|l| l["name"].clone()).collect();
+    assert_eq!(names, [json!("pypi.org:443"), json!("s3://plink-demo-data")]);
+    assert!(
+        report["notes"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n.as_str().unwrap_or_default().contains("*.pythonhosted.org"))),
+        "{report:#}"
+    );
+    let db = stack.databricks();
+    let mut body = db.get_network_policy("plink-egress-demo").await.unwrap();
+    let allowed = body["egress"]["network_access"]["allowed_internet_destinations"]
+        .as_array_mut()
+        .unwrap();
+    allowed.retain(|d| d["destination"] != "pypi.org");
+    db.replace_network_policy("plink-egress-demo", &body)
+        .await
+        .unwrap();
+    let run = stack
+        .plink(&egress)
+        .args(["verify", "--json", &wf])
+        .code(4)
+        .run();
+    no_secret(&stack, &run);
+    let report = run.json();
+    assert!(first_broken(&report).starts_with("policy "), "{report:#}");
+    assert_eq!(link(&report, &format!("egress_policy_{WS}")), "broken");
+    let pypi = &lines(&report, WS)[0];
+    assert_eq!(pypi["ok"], false, "{pypi:#}");
+    assert_eq!(pypi["error"], "dns_failure", "{pypi:#}");
+    assert!(task_files(&stack, WS).is_empty());
+}
