@@ -85,7 +85,8 @@ fn render(r: &VerifyReport) -> String {
         out.push_str(&format!(
             "\nprobe from workspace {} (run {}, {}):\n",
             p.workspace_id,
-            p.run_id.map_or_else(|| "not submitted".to_owned(), |id| id.to_string()),
+            p.run_id
+                .map_or_else(|| "not submitted".to_owned(), |id| id.to_string()),
             p.run_state.as_deref().unwrap_or("no result")
         ));
         for d in &p.destinations {
@@ -100,7 +101,9 @@ fn render(r: &VerifyReport) -> String {
         }
     }
     match &r.first_broken {
-        None if r.reachable => out.push_str("\nreachable: every link ok, every destination reached\n"),
+        None if r.reachable => {
+            out.push_str("\nreachable: every link ok, every destination reached\n")
+        }
         None => out.push_str("\nnot verified: nothing was probed\n"),
         Some(b) => out.push_str(&format!("\nNOT REACHABLE: {b}\n")),
     }

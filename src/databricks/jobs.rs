@@ -133,8 +133,8 @@ impl WorkspaceClient {
     /// # Errors
     /// The server's error.
     pub async fn get_run_output(&self, task_run_id: i64) -> Result<RunOutput, DatabricksError> {
-        let request = ApiRequest::get(format!("{RUNS}/get-output"))
-            .query("run_id", task_run_id.to_string());
+        let request =
+            ApiRequest::get(format!("{RUNS}/get-output")).query("run_id", task_run_id.to_string());
         self.call(request).await
     }
 

@@ -71,7 +71,10 @@ impl WorkspaceClient {
     /// The server's error.
     pub async fn delete_path(&self, path: &str, recursive: bool) -> Result<(), DatabricksError> {
         let body = json!({ "path": path, "recursive": recursive });
-        match self.send(ApiRequest::post_replayable(DELETE.into(), body)).await {
+        match self
+            .send(ApiRequest::post_replayable(DELETE.into(), body))
+            .await
+        {
             Err(e) if e.is_not_found() => Ok(()),
             other => other.map(drop),
         }
@@ -80,8 +83,7 @@ impl WorkspaceClient {
 
 /// Standard base64 with padding (RFC 4648 §4), what `import` takes as `content`.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [

@@ -63,7 +63,10 @@ fn task_files(stack: &Stack, workspace: i64) -> Vec<String> {
 
 /// The report's first broken link or destination.
 fn first_broken(report: &Value) -> String {
-    report["first_broken"].as_str().unwrap_or_default().to_owned()
+    report["first_broken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The verdict of link `name`.
@@ -73,6 +76,16 @@ fn link(report: &Value, name: &str) -> String {
         .and_then(|l| l.iter().find(|l| l["name"] == name))
         .map(|l| l["verdict"].as_str().unwrap_or_default().to_owned())
         .unwrap_or_else(|| panic!("no link {name}: {report:#}"))
+}
+
+/// The fix of link `name` (empty without one).
+fn fix(report: &Value, name: &str) -> String {
+    report["links"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["name"] == name))
+        .and_then(|l| l["fix"].as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The report lines of workspace `ws`'s probe.
@@ -100,10 +113,16 @@ fn reachable(stack: &Stack, wd: &Workdir, extra: &[&str], ws: i64) -> Value {
     assert!(!probed.is_empty(), "{report:#}");
     for line in &probed {
         assert_eq!(line["ok"], true, "{line:#}");
-        assert_eq!(line["line"]["tls"]["ok"], true, "{line:#}");
+        // TLS when the destination asks for it (S3 always; plain TCP to a database: none).
+        let tls = &line["line"]["tls"];
+        assert!(tls.is_null() || tls["ok"] == true, "{line:#}");
         assert!(line["line"].get("emulator").is_none(), "{line:#}");
     }
-    assert!(task_files(stack, ws).is_empty(), "{:?}", task_files(stack, ws));
+    assert!(
+        task_files(stack, ws).is_empty(),
+        "{:?}",
+        task_files(stack, ws)
+    );
     report
 }
 
@@ -141,7 +160,10 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
 
     // Never brought up: nothing to verify yet.
     let (_, report) = verify(&stack, &wd, &bucket, 4);
-    assert!(first_broken(&report).starts_with("deployment "), "{report:#}");
+    assert!(
+        first_broken(&report).starts_with("deployment "),
+        "{report:#}"
+    );
 
     stack.plink(&wd).arg("up").workflow().code(0).run();
 
@@ -151,7 +173,10 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
     let line = &lines(&report, WS)[0];
     assert_eq!(line["name"], format!("s3://{BUCKET}"), "{line:#}");
     assert_eq!(line["line"]["private"], true, "{line:#}");
-    assert_eq!(line["line"]["list_objects_v2"]["http_status"], 200, "{line:#}");
+    assert_eq!(
+        line["line"]["list_objects_v2"]["http_status"], 200,
+        "{line:#}"
+    );
     assert!(
         line["line"]["host"]
             .as_str()
@@ -211,7 +236,11 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
                 .ip_protocol("tcp")
                 .from_port(443)
                 .to_port(443)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(&cidr).build())
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip(&cidr)
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -234,12 +263,7 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
     })
     .await;
     let report = broken(&stack, &wd, &bucket, "rule");
-    assert!(
-        report["links"][0]["fix"]
-            .as_str()
-            .is_some_and(|f| f.contains("plink up")),
-        "{report:#}"
-    );
+    assert!(fix(&report, "rule").contains("plink up"), "{report:#}");
     repair(&stack, &wd, &[]);
     reachable(&stack, &wd, &bucket, WS);
 
@@ -262,11 +286,7 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
         "{line:#}"
     );
     assert!(
-        report["links"]
-            .as_array()
-            .and_then(|l| l.iter().find(|l| l["name"] == "bind"))
-            .and_then(|l| l["fix"].as_str())
-            .is_some_and(|f| f.contains("--replace-ncc-binding")),
+        fix(&report, "bind").contains("--replace-ncc-binding"),
         "{report:#}"
     );
     repair(&stack, &wd, &["--replace-ncc-binding"]);
@@ -282,8 +302,8 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
     says(&run, "workspace 42 is not one of the deployment's");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_native_nlb_service_and_egress_policy_verify_and_name_their_breaks() {
+#[test]
+fn s3_native_verify_lists_each_bucket_through_the_rule() {
     let stack = Stack::start();
 
     // s3-native: both buckets listed through Databricks' S3 endpoint (rule enabled).
@@ -298,12 +318,49 @@ async fn s3_native_nlb_service_and_egress_policy_verify_and_name_their_breaks() 
         .workflow()
         .code(2)
         .run();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nlb_service_verify_connects_to_the_port_and_names_deregistered_targets() {
+    let stack = Stack::start();
 
     // nlb-service: the database's name and port, through the NLB.
     let pg = Workdir::new(WorkflowSpec::of(Kind::NlbService));
     stack.plink(&pg).arg("up").workflow().code(0).run();
+    let aws = stack.clients().await;
+    let tg = pg.output("target_group_5432", "target_group_arn").unwrap();
+    // Nothing answers at the service's addresses yet: the NLB's health checks fail, and the
+    // targets link says so although they are registered as intended.
+    let (_, report) = verify(&stack, &pg, &["--static"], 4);
+    assert!(
+        first_broken(&report).starts_with("targets_5432 ")
+            && first_broken(&report).contains("no healthy target"),
+        "{report:#}"
+    );
+    // The database comes up (its network interfaces hold the addresses): healthy.
+    let fixtures = stack.fixtures(Emu::Aws);
+    for (subnet, ip) in [("private-a", "10.20.1.50"), ("private-b", "10.20.2.50")] {
+        let subnet = fixtures["regions"]["us-east-1"]["subnets"][subnet]["id"]
+            .as_str()
+            .unwrap();
+        aws.ec2
+            .create_network_interface()
+            .subnet_id(subnet)
+            .private_ip_address(ip)
+            .send()
+            .await
+            .unwrap();
+    }
+    eventually("healthy targets", Duration::from_secs(30), || async {
+        let health = aws.target_health(&tg).await.ok()?;
+        health.iter().all(|t| t.state == "healthy").then_some(())
+    })
+    .await;
     let report = reachable(&stack, &pg, &[], WS2);
-    assert_eq!(lines(&report, WS2)[0]["name"], "pg.plink-demo.internal:5432");
+    assert_eq!(
+        lines(&report, WS2)[0]["name"],
+        "pg.plink-demo.internal:5432"
+    );
     let aws = stack.clients().await;
     let tg = pg.output("target_group_5432", "target_group_arn").unwrap();
     aws.deregister_ip_targets(&tg, &["10.20.1.50".into(), "10.20.2.50".into()], 5432)
@@ -316,6 +373,11 @@ async fn s3_native_nlb_service_and_egress_policy_verify_and_name_their_breaks() 
     );
     assert_eq!(lines(&report, WS2)[0]["error"], "timeout", "{report:#}");
     assert!(task_files(&stack, WS2).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_policy_verify_reaches_the_allowlist_and_names_a_removed_destination() {
+    let stack = Stack::start();
 
     // network-policy, enforced: the allowlist reached; a destination removed out of band is
     // named (the policy drifted) and the probe cannot resolve it any more.
@@ -336,12 +398,21 @@ async fn s3_native_nlb_service_and_egress_policy_verify_and_name_their_breaks() 
         .run();
     let report = run.json();
     assert_eq!(report["reachable"], true, "{report:#}");
-    let names: Vec<Value> = lines(&report, WS).iter().map(|l| l["name"].clone()).collect();
-    assert_eq!(names, [json!("pypi.org:443"), json!("s3://plink-demo-data")]);
+    let names: Vec<Value> = lines(&report, WS)
+        .iter()
+        .map(|l| l["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [json!("pypi.org:443"), json!("s3://plink-demo-data")]
+    );
     assert!(
         report["notes"]
             .as_array()
-            .is_some_and(|n| n.iter().any(|n| n.as_str().unwrap_or_default().contains("*.pythonhosted.org"))),
+            .is_some_and(|n| n.iter().any(|n| n
+                .as_str()
+                .unwrap_or_default()
+                .contains("*.pythonhosted.org"))),
         "{report:#}"
     );
     let db = stack.databricks();

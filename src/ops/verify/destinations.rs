@@ -76,9 +76,7 @@ pub fn plan(
     state: Option<&StateFile>,
     buckets: &[String],
 ) -> Result<Plan, DestinationsError> {
-    let rule: RuleRecord = state
-        .and_then(|s| s.outputs("rule"))
-        .unwrap_or_default();
+    let rule: RuleRecord = state.and_then(|s| s.outputs("rule")).unwrap_or_default();
     match file.kind.name.as_str() {
         s3_privatelink::NAME => {
             let c = s3_privatelink::config::parse(&file.path, &file.text)?;
@@ -87,7 +85,12 @@ pub fn plan(
                 DomainNames::FromEndpoint => rule.domain_names,
             };
             let region = c.aws.region.as_str().to_owned();
-            Ok(privatelink_s3(c.databricks.workspace_ids, &names, &region, buckets))
+            Ok(privatelink_s3(
+                c.databricks.workspace_ids,
+                &names,
+                &region,
+                buckets,
+            ))
         }
         nlb_service::NAME => {
             let c = nlb_service::config::parse(&file.path, &file.text)?;

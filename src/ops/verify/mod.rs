@@ -95,9 +95,11 @@ pub async fn run(
     let mut probes = Vec::new();
     if !options.static_only && !plan.destinations.is_empty() {
         let nonce = uuid::Uuid::new_v4().to_string();
-        probes = futures::future::join_all(workspaces.iter().map(|&ws| {
-            probe::workspace(&env, ws, &plan.destinations, &nonce, interrupt)
-        }))
+        probes = futures::future::join_all(
+            workspaces
+                .iter()
+                .map(|&ws| probe::workspace(&env, ws, &plan.destinations, &nonce, interrupt)),
+        )
         .await;
     }
     let first_broken = first_broken(&links, &probes);

@@ -59,7 +59,10 @@ fn rank(step: &str) -> (u8, &'static str) {
         _ if base == "listener" => (9, "the listener"),
         _ if step.starts_with("target_group") => (10, "the target group"),
         _ if base == "targets" => (11, "the targets, equal to the intended IPs"),
-        "security_group" => (12, "the security group allows the port from the NLB subnets"),
+        "security_group" => (
+            12,
+            "the security group allows the port from the NLB subnets",
+        ),
         "endpoint" => (13, "the S3 interface endpoint and its addresses"),
         "network" => (14, "the VPC, subnets and service addresses"),
         "bind" => (15, "the workspaces bound and RUNNING"),
@@ -88,7 +91,7 @@ pub async fn links(
     };
     let store = Arc::new(StateStore::read_only(
         deployment.paths.clone(),
-        state,
+        state.clone(),
         "verify",
     ));
     let engine = match Engine::new(deployment.graph().up_steps(&env)) {
@@ -109,7 +112,51 @@ pub async fn links(
     let mut steps = engine.plan(store).await.steps;
     // A stable sort: the display order breaks ties.
     steps.sort_by_key(|s| rank(s.step).0);
-    steps.iter().map(|s| link(s, file)).collect()
+    let mut links: Vec<Link> = steps.iter().map(|s| link(s, file)).collect();
+    for l in &mut links {
+        if l.verdict == Verdict::Ok && l.name.split('_').next() == Some("targets") {
+            let seen = deployment.graph().observe_node(&l.name, &env, &state).await;
+            health(l, seen.as_ref().and_then(|o| o.fields.get("targets")));
+        }
+    }
+    links
+}
+
+/// The targets' health (the `targets` node's own observation, as `status` shows it): registered
+/// as intended is not enough, the NLB sends traffic only to `healthy` targets. None healthy:
+/// broken; some: ok, naming the others.
+fn health(link: &mut Link, targets: Option<&Value>) {
+    let Some(targets) = targets.and_then(Value::as_array) else {
+        return;
+    };
+    let field = |t: &Value, k: &str| {
+        t.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let unhealthy: Vec<String> = targets
+        .iter()
+        .filter(|t| field(t, "state") != "healthy")
+        .map(|t| match field(t, "reason") {
+            r if r.is_empty() => format!("{} {}", field(t, "ip"), field(t, "state")),
+            r => format!("{} {} ({r})", field(t, "ip"), field(t, "state")),
+        })
+        .collect();
+    if unhealthy.is_empty() {
+        link.detail.push_str(", healthy");
+    } else if unhealthy.len() == targets.len() {
+        link.verdict = Verdict::Broken;
+        link.detail = format!("no healthy target: {}", unhealthy.join(", "));
+        link.fix = Some(
+            "a new registration takes minutes (Elb.RegistrationInProgress): verify again; else \
+             check that the service listens on the port and allows the NLB's health checks"
+                .to_owned(),
+        );
+    } else {
+        link.detail
+            .push_str(&format!("; not healthy: {}", unhealthy.join(", ")));
+    }
 }
 
 /// One planned step as a link: "no change" is a working link; anything `up` would still do is a
@@ -120,6 +167,9 @@ fn link(step: &StepPlan, file: &str) -> Link {
     let (verdict, detail, fix) = match &step.outcome {
         PlanOutcome::Planned(p) => match &p.action {
             PlanAction::NoChange => (Verdict::Ok, p.detail.clone(), None),
+            PlanAction::Later { after } if p.detail.is_empty() => {
+                (Verdict::Unknown, format!("after {after}"), None)
+            }
             PlanAction::Later { after } => (
                 Verdict::Unknown,
                 format!("after {after}: {}", p.detail),

@@ -53,9 +53,12 @@ impl Reached {
             parts.push(format!("connect {ms} ms"));
         }
         match &l["tls"] {
-            Value::Object(t) if t.get("ok").and_then(Value::as_bool) == Some(true) => parts.push(
-                format!("TLS {}", t.get("version").and_then(Value::as_str).unwrap_or("ok")),
-            ),
+            Value::Object(t) if t.get("ok").and_then(Value::as_bool) == Some(true) => {
+                parts.push(format!(
+                    "TLS {}",
+                    t.get("version").and_then(Value::as_str).unwrap_or("ok")
+                ))
+            }
             Value::Object(_) => parts.push("TLS failed".into()),
             _ => {}
         }
@@ -337,7 +340,13 @@ mod tests {
 
     #[test]
     fn the_task_takes_no_secret() {
-        for word in ["Authorization", "Bearer", "AWS_SECRET", "DATABRICKS_", "client_secret"] {
+        for word in [
+            "Authorization",
+            "Bearer",
+            "AWS_SECRET",
+            "DATABRICKS_",
+            "client_secret",
+        ] {
             assert!(!TASK.contains(word), "{word} in task.py");
         }
     }
