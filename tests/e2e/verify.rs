@@ -438,3 +438,71 @@ async fn egress_policy_verify_reaches_the_allowlist_and_names_a_removed_destinat
     assert_eq!(pypi["error"], "dns_failure", "{pypi:#}");
     assert!(task_files(&stack, WS).is_empty());
 }
+
+#[test]
+fn before_binding_the_probe_times_out_as_in_seed_001_and_ctrl_c_cancels_the_run() {
+    let stack = Stack::start();
+    let wd = Workdir::demo();
+    let bucket = ["--bucket", BUCKET];
+
+    // `up` stopped before the binding: every workspace update refused, `up` killed once the rule
+    // is ESTABLISHED.
+    stack.set_faults(
+        Emu::Databricks,
+        json!({"rules": [{"kind": "http_503", "rate": 1.0,
+                          "match": {"method": "PATCH", "path_regex": "/workspaces/"}}]}),
+    );
+    let mut up = stack.plink(&wd).arg("up").workflow().spawn();
+    let killed = up.kill_when("the rule ESTABLISHED", Duration::from_secs(60), || {
+        wd.output("established", "connection_state").as_deref() == Some("ESTABLISHED")
+    });
+    assert!(killed, "up ended before the binding");
+    let _ = up.wait();
+    stack.clear_faults(Emu::Databricks);
+
+    // The bucket's name resolves to the endpoint's private addresses, and the connection times
+    // out: the workspace's serverless compute has no rule for it yet.
+    let report = broken(&stack, &wd, &bucket, "bind");
+    let line = &lines(&report, WS)[0];
+    assert_eq!(line["error"], "timeout", "{line:#}");
+    assert_eq!(line["line"]["private"], true, "{line:#}");
+    assert!(line["line"]["connect_ms"].is_null(), "{line:#}");
+    assert!(fix(&report, "bind").contains("plink up"), "{report:#}");
+
+    // Bound: the bucket is listed.
+    repair(&stack, &wd, &[]);
+    reachable(&stack, &wd, &bucket, WS);
+
+    // Ctrl-C while the run is going: the run is cancelled, the task file deleted, exit 130.
+    stack.set_delays(json!({"job_run": 60000.0}));
+    stack.clear_all_calls();
+    let mut verifying = stack
+        .plink(&wd)
+        .args(["verify", "--bucket", BUCKET])
+        .workflow()
+        .spawn();
+    let submitted = |stack: &Stack| {
+        stack
+            .calls(Emu::Databricks)
+            .iter()
+            .any(|c| c.path.contains("/jobs/runs/submit") && c.status == Some(200))
+    };
+    let started = std::time::Instant::now();
+    while !submitted(&stack) {
+        assert!(started.elapsed() < Duration::from_secs(60), "no run submitted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    verifying.interrupt();
+    let run = verifying.expect_code(Some(130)).wait();
+    no_secret(&stack, &run);
+    assert!(
+        stack
+            .calls(Emu::Databricks)
+            .iter()
+            .any(|c| c.path.contains("/jobs/runs/cancel") && c.status == Some(200)),
+        "{}",
+        run.transcript()
+    );
+    assert!(task_files(&stack, WS).is_empty(), "{:?}", task_files(&stack, WS));
+}
