@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::workdir::repo_file;
-use crate::common::{Emu, Kind, Run, Stack, Workdir, WorkflowSpec, eventually, says};
+use crate::common::{
+    Emu, Kind, Run, Stack, Workdir, WorkflowSpec, cloud::revoke_tcp_ingress, eventually, says,
+};
 use plink::databricks::ConnectionState;
 
 const WS: i64 = 1111111111111111;
@@ -228,24 +230,7 @@ async fn s3_privatelink_verify_lists_the_bucket_and_names_each_break() {
         .to_owned();
     let subnets = wd.state_required()["steps"]["network"]["outputs"]["subnets"].clone();
     let cidr = subnets[0]["cidr"].as_str().unwrap().to_owned();
-    aws.ec2
-        .revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(443)
-                .to_port(443)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip(&cidr)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    revoke_tcp_ingress(&aws, &sg, &cidr, 443).await;
     broken(&stack, &wd, &["--static"], "security_group");
     repair(&stack, &wd, &[]);
     reachable(&stack, &wd, &bucket, WS);
@@ -384,20 +369,14 @@ async fn egress_policy_verify_reaches_the_allowlist_and_names_a_removed_destinat
     let egress = Workdir::new(WorkflowSpec::of(Kind::NetworkPolicy));
     let text = repo_file("workflows/network-policy-egress.toml")
         .replace("enforcement = \"dry-run\"", "enforcement = \"enforced\"");
-    let wf = egress.write("egress.toml", &text);
-    let wf = wf.to_str().unwrap().to_owned();
+    std::fs::write(&egress.workflow, &text).unwrap();
     stack
         .plink(&egress)
-        .args(["up", "--accept-denials", &wf])
+        .args(["up", "--accept-denials"])
+        .workflow()
         .code(0)
         .run();
-    let run = stack
-        .plink(&egress)
-        .args(["verify", "--json", &wf])
-        .code(0)
-        .run();
-    let report = run.json();
-    assert_eq!(report["reachable"], true, "{report:#}");
+    let report = reachable(&stack, &egress, &[], WS);
     let names: Vec<Value> = lines(&report, WS)
         .iter()
         .map(|l| l["name"].clone())
@@ -424,14 +403,7 @@ async fn egress_policy_verify_reaches_the_allowlist_and_names_a_removed_destinat
     db.replace_network_policy("plink-egress-demo", &body)
         .await
         .unwrap();
-    let run = stack
-        .plink(&egress)
-        .args(["verify", "--json", &wf])
-        .code(4)
-        .run();
-    no_secret(&stack, &run);
-    let report = run.json();
-    assert!(first_broken(&report).starts_with("policy "), "{report:#}");
+    let report = broken(&stack, &egress, &[], "policy");
     assert_eq!(link(&report, &format!("egress_policy_{WS}")), "broken");
     let pypi = &lines(&report, WS)[0];
     assert_eq!(pypi["ok"], false, "{pypi:#}");
@@ -489,7 +461,10 @@ fn before_binding_the_probe_times_out_as_in_seed_001_and_ctrl_c_cancels_the_run(
     };
     let started = std::time::Instant::now();
     while !submitted(&stack) {
-        assert!(started.elapsed() < Duration::from_secs(60), "no run submitted");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no run submitted"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -504,5 +479,9 @@ fn before_binding_the_probe_times_out_as_in_seed_001_and_ctrl_c_cancels_the_run(
         "{}",
         run.transcript()
     );
-    assert!(task_files(&stack, WS).is_empty(), "{:?}", task_files(&stack, WS));
+    assert!(
+        task_files(&stack, WS).is_empty(),
+        "{:?}",
+        task_files(&stack, WS)
+    );
 }

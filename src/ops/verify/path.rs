@@ -115,12 +115,43 @@ pub async fn links(
     let mut links: Vec<Link> = steps.iter().map(|s| link(s, file)).collect();
     for l in &mut links {
         if l.verdict == Verdict::Ok && l.name.split('_').next() == Some("targets") {
-            let seen = deployment.graph().observe_node(&l.name, &env, &state).await;
-            health(l, seen.as_ref().and_then(|o| o.fields.get("targets")));
+            let targets = settled_targets(&env, deployment, &state, &l.name).await;
+            health(l, targets.as_ref());
         }
     }
     links
 }
+
+/// The `targets` node's targets (its own observation, as `status` shows it) once none is
+/// `initial` any more: a registration `up` just made takes a while to pass the NLB's health
+/// checks (field update §3.6: minutes), and is not a broken link yet. Waits at most
+/// [`REGISTRATION`], with the engine's wait policy (scaled by `PLINK_WAIT_SCALE`).
+async fn settled_targets(
+    env: &Env,
+    deployment: &Deployment,
+    state: &StateFile,
+    node: &str,
+) -> Option<Value> {
+    let policy = env.wait(10, 30, REGISTRATION);
+    let started = std::time::Instant::now();
+    loop {
+        let seen = deployment.graph().observe_node(node, env, state).await?;
+        let targets = seen.fields.get("targets").cloned();
+        let registering = targets
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|t| t["state"] == "initial"));
+        let waited = started.elapsed();
+        if !registering || waited >= policy.timeout {
+            return targets;
+        }
+        tracing::info!(node, "targets registering: waiting for the health checks");
+        tokio::time::sleep(policy.next_delay(waited).min(policy.timeout - waited)).await;
+    }
+}
+
+/// How long `verify` waits for targets still registering.
+const REGISTRATION: Duration = Duration::from_secs(300);
 
 /// The targets' health (the `targets` node's own observation, as `status` shows it): registered
 /// as intended is not enough, the NLB sends traffic only to `healthy` targets. None healthy:
