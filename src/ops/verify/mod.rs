@@ -81,7 +81,12 @@ pub async fn run(
     if !options.buckets.is_empty() && !is_privatelink_s3 {
         return Err(VerifyError::BucketsNotUsed.into());
     }
-    let plan = destinations::plan(&file, state.as_ref(), &options.buckets)?;
+    let plan = match destinations::plan(&file, state.as_ref(), &options.buckets) {
+        Ok(plan) => plan,
+        // The file no longer reads: exit 3, like any invalid workflow file.
+        Err(destinations::DestinationsError::Config(e)) => return Err(e.into()),
+        Err(e) => return Err(VerifyError::from(e).into()),
+    };
     let workspaces = match options.workspace {
         Some(w) if plan.workspaces.contains(&w) => vec![w],
         Some(w) => return Err(VerifyError::NotAWorkspace(w, plan.workspaces).into()),
