@@ -65,7 +65,8 @@ fn rank(step: &str) -> (u8, &'static str) {
         ),
         "endpoint" => (13, "the S3 interface endpoint and its addresses"),
         "network" => (14, "the VPC, subnets and service addresses"),
-        "bind" => (15, "the workspaces bound and RUNNING"),
+        // The NCC's bindings (PrivateLink kinds) or the policy's (network-policy).
+        "bind" => (15, "the workspaces bound"),
         "workspaces" => (15, "the workspaces"),
         "policy" => (16, "the network policy"),
         _ => (17, "a step of the deployment"),
