@@ -162,37 +162,34 @@ pub fn plan(
     }
 }
 
-/// `s3-privatelink`: each bucket through the endpoint's names (the rule's first wildcard name,
+/// `s3-privatelink`: each bucket through the endpoint's wildcard name (the rule's
 /// `*.vpce-….s3.<region>.vpce.amazonaws.com` by default); without buckets, a TLS connection to a
-/// name under that wildcard (it resolves to the endpoint's addresses like a bucket's name).
+/// name under that wildcard (it resolves to the endpoint's addresses like a bucket's name). Rule
+/// names without a wildcard are the hosts serverless code connects to: each is probed with TLS.
 fn privatelink_s3(
     workspaces: Vec<i64>,
     names: &[String],
     region: &str,
     buckets: &[String],
 ) -> Plan {
-    let endpoint = names
+    let wildcard = names
         .iter()
-        .find(|n| n.starts_with("*."))
-        .or_else(|| names.first())
-        .map(|n| n.trim_start_matches("*.").to_owned());
+        .find_map(|n| n.strip_prefix("*."))
+        .map(str::to_owned);
     let mut notes = Vec::new();
-    let destinations = match (&endpoint, buckets.is_empty()) {
-        (None, _) => {
-            notes.push("the rule has no domain names yet: nothing to probe (run plink up)".into());
-            Vec::new()
-        }
-        (Some(e), true) => {
+    let tls = |host: String| Destination::Tcp {
+        host,
+        port: 443,
+        tls: true,
+    };
+    let destinations = match wildcard {
+        Some(e) if buckets.is_empty() => {
             notes.push(format!(
                 "no --bucket given: probing TLS to a name under *.{e} (ListObjectsV2 needs a bucket)"
             ));
-            vec![Destination::Tcp {
-                host: format!("plink-verify.{e}"),
-                port: 443,
-                tls: true,
-            }]
+            vec![tls(format!("plink-verify.{e}"))]
         }
-        (Some(e), false) => buckets
+        Some(e) => buckets
             .iter()
             .map(|bucket| Destination::S3 {
                 bucket: bucket.clone(),
@@ -200,6 +197,19 @@ fn privatelink_s3(
                 endpoint: Some(e.clone()),
             })
             .collect(),
+        None if names.is_empty() => {
+            notes.push("the rule has no domain names yet: nothing to probe (run plink up)".into());
+            Vec::new()
+        }
+        None => {
+            if !buckets.is_empty() {
+                notes.push(
+                    "--bucket needs a `*.` domain name on the rule: probing its names instead"
+                        .into(),
+                );
+            }
+            names.iter().cloned().map(tls).collect()
+        }
     };
     Plan {
         workspaces,
@@ -264,5 +274,17 @@ mod tests {
             plan.destinations[0].label(),
             "plink-verify.vpce-1.s3.us-east-1.vpce.amazonaws.com:443"
         );
+        // Explicit names are hosts: each probed with TLS.
+        let names = vec!["bucket.s3.plink-demo.internal".to_owned()];
+        let plan = privatelink_s3(vec![1], &names, "us-east-1", &["data".into()]);
+        assert_eq!(
+            plan.destinations,
+            [Destination::Tcp {
+                host: "bucket.s3.plink-demo.internal".into(),
+                port: 443,
+                tls: true
+            }]
+        );
+        assert_eq!(plan.notes.len(), 1);
     }
 }

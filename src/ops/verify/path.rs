@@ -329,3 +329,75 @@ fn judge(body: &Value, d: &Destination) -> Option<String> {
     )
     .filter(|why| !why.starts_with("blocked"))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ok_link() -> Link {
+        Link {
+            name: "targets".into(),
+            what: rank("targets").1.into(),
+            verdict: Verdict::Ok,
+            detail: "targets [10.0.1.5, 10.0.2.5] registered".into(),
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn targets_are_broken_only_when_none_is_healthy() {
+        let mut l = ok_link();
+        health(
+            &mut l,
+            Some(
+                &json!([{"ip": "10.0.1.5", "state": "healthy"}, {"ip": "10.0.2.5", "state": "healthy"}]),
+            ),
+        );
+        assert_eq!(
+            (l.verdict, l.detail.ends_with(", healthy")),
+            (Verdict::Ok, true)
+        );
+        let mut l = ok_link();
+        health(
+            &mut l,
+            Some(&json!([{"ip": "10.0.1.5", "state": "healthy"},
+                         {"ip": "10.0.2.5", "state": "unhealthy", "reason": "Target.FailedHealthChecks"}])),
+        );
+        assert_eq!(l.verdict, Verdict::Ok);
+        assert!(
+            l.detail
+                .contains("10.0.2.5 unhealthy (Target.FailedHealthChecks)"),
+            "{}",
+            l.detail
+        );
+        let mut l = ok_link();
+        health(
+            &mut l,
+            Some(&json!([{"ip": "10.0.1.5", "state": "unhealthy"}])),
+        );
+        assert_eq!(l.verdict, Verdict::Broken);
+        assert!(l.fix.is_some());
+    }
+
+    #[test]
+    fn links_follow_the_packet_from_the_workspace() {
+        let order = [
+            "ncc",
+            "rule",
+            "accept",
+            "established",
+            "endpoint_service",
+            "load_balancer",
+            "listener_5432",
+            "target_group_5432",
+            "targets_5432",
+            "security_group",
+            "bind",
+            "policy",
+        ];
+        let ranks: Vec<u8> = order.iter().map(|s| rank(s).0).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
+    }
+}
