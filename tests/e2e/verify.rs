@@ -296,7 +296,19 @@ fn s3_native_verify_lists_each_bucket_through_the_rule() {
     // s3-native: both buckets listed through Databricks' S3 endpoint (rule enabled).
     let native = Workdir::new(WorkflowSpec::of(Kind::S3Native));
     stack.plink(&native).arg("up").workflow().code(0).run();
+    // The first submit is run but its answer lost (504): plink submits again with the same
+    // idempotency token and gets the same run — the stack's first (run ids are sequential).
+    stack.set_faults(
+        Emu::Databricks,
+        json!({"seed": 1, "rules": [
+            {"kind": "commit_then_timeout", "mode": "504", "delay_ms": 20, "max_count": 1,
+             "match": {"method": "POST", "path_regex": "/jobs/runs/submit$"}}
+        ]}),
+    );
     let report = reachable(&stack, &native, &[], WS2);
+    assert_eq!(stack.faults_fired(Emu::Databricks), 1);
+    stack.clear_faults(Emu::Databricks);
+    assert_eq!(report["probes"][0]["run_id"], 700000000000001_i64, "{report:#}");
     assert_eq!(lines(&report, WS2).len(), 2, "{report:#}");
     // --bucket is only for s3-privatelink.
     stack
