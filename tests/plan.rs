@@ -325,20 +325,7 @@ async fn aws_drift_is_planned_flagged_and_repaired() {
         .unwrap()
         .to_owned();
     let cidr = subnets[0]["cidr"].as_str().unwrap();
-    aws.ec2
-        .revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(443)
-                .to_port(443)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::cloud::revoke_tcp_ingress(&aws, &sg, cidr, 443).await;
 
     let plan = planned_drift(
         &d,

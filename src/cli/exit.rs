@@ -46,6 +46,13 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<ConnectError>().is_some() {
             return CANNOT_CONNECT;
         }
+        // `plink verify` on a kind that opens no path, or a workspace not the deployment's.
+        if cause
+            .downcast_ref::<crate::ops::verify::VerifyError>()
+            .is_some()
+        {
+            return USAGE;
+        }
     }
     FAILURE
 }

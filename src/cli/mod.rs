@@ -19,6 +19,7 @@ mod status;
 mod unlock;
 mod up;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +85,15 @@ enum Command {
     State(state::StateArgs),
     /// Print the least-privilege IAM policy for the AWS actions plink calls.
     IamPolicy(iam_policy::IamPolicyArgs),
+    /// Check the path link by link, then probe it from serverless compute in each workspace.
+    ///
+    /// For s3-privatelink, nlb-service, s3-native and network-policy ([egress]) deployments:
+    /// every link of the static path from the live resources (rule ESTABLISHED, connection,
+    /// endpoint service principal, listener, targets, security group, bindings, the bound egress
+    /// policy), then, unless --static, a one-time serverless run in each workspace that resolves,
+    /// connects (TLS with SNI) and, for S3, lists the bucket. Exit 0 when every destination is
+    /// reachable, 4 naming the first broken link.
+    Verify(verify::VerifyArgs),
 }
 
 /// The workflow files and where their state lives; shared by the commands that run deployments.
@@ -149,6 +159,7 @@ pub fn main() -> ExitCode {
             Command::Unlock(args) => unlock::run(args).await,
             Command::State(args) => state::run(args).await,
             Command::IamPolicy(args) => iam_policy::run(args),
+            Command::Verify(args) => verify::run(args).await,
         }
     });
     match result {
@@ -177,6 +188,7 @@ impl Command {
             Self::Unlock(_) => "unlock",
             Self::State(_) => "state",
             Self::IamPolicy(_) => "iam-policy",
+            Self::Verify(_) => "verify",
         }
     }
 }
@@ -204,7 +216,7 @@ mod tests {
             assert_eq!(cli.command.name(), name);
             named += 1;
         }
-        assert_eq!(named, 10);
+        assert_eq!(named, 11);
     }
 
     /// The engine names no command and never exits the process: resume advice and the exit on a

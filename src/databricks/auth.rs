@@ -57,6 +57,15 @@ impl Auth {
         }
     }
 
+    /// The OAuth service principal's application id (`None` with a PAT): its workspace home
+    /// folder is `/Users/<application id>` (issue #15: where `verify` uploads its task).
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Auth::Pat(_) => None,
+            Auth::M2m(source) => Some(&source.client_id),
+        }
+    }
+
     /// The long-lived credential, for redaction.
     pub(crate) fn credential(&self) -> &str {
         match self {

@@ -34,7 +34,8 @@
 //! - [`model`]: wire types; `ncc`, `rules`, `workspaces`, `policies` (network policies as raw
 //!   JSON, workspace bindings): the operations on [`AccountClient`];
 //! - `sql`: [`AccountClient::workspace`] (the workspace host rule) and [`WorkspaceClient`]: SQL
-//!   warehouses and [`WorkspaceClient::execute`] ([`Statement`] → [`StatementResult`]).
+//!   warehouses and [`WorkspaceClient::execute`] ([`Statement`] → [`StatementResult`]);
+//! - `jobs`, `workspace_files`: one-time serverless runs and workspace files (`plink verify`).
 
 mod auth;
 mod client;
@@ -43,6 +44,7 @@ pub mod error;
 mod error_body;
 mod http;
 mod ip_lists;
+mod jobs;
 mod layers;
 pub mod model;
 mod ncc;
@@ -51,6 +53,7 @@ pub mod retry;
 mod rules;
 mod secret;
 mod sql;
+mod workspace_files;
 mod workspaces;
 
 pub use client::AccountClient;
@@ -60,6 +63,7 @@ pub use config::{
 pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
 pub use http::ClientOptions;
 pub use ip_lists::IpAccessList;
+pub use jobs::{Run, RunOutput, RunState, RunTask, SubmitRun};
 pub use model::{
     ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,
     RuleTarget, UpdateRule, Warehouse, Workspace, WorkspaceNetworkOption, WorkspaceStatus,

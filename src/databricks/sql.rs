@@ -415,6 +415,11 @@ impl WorkspaceClient {
         self.session.call(&self.route(request)).await
     }
 
+    /// The OAuth service principal's application id, `None` with a PAT (issue #15).
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        self.session.auth.client_id()
+    }
+
     pub(crate) async fn send(&self, request: ApiRequest) -> Result<Vec<u8>, DatabricksError> {
         self.session.execute(&self.route(request)).await
     }

@@ -12,3 +12,4 @@ pub mod status;
 
 pub use deployment::{Deployment, DeploymentSetError, StateChoice};
 pub mod up;
+pub mod verify;

@@ -454,6 +454,18 @@ impl Graph {
         all
     }
 
+    /// What the clouds say now about node `id` alone (`plink verify` reads one node's facts, e.g.
+    /// each port's target health, issue #15); `None` for an unknown node.
+    pub async fn observe_node(
+        &self,
+        id: &str,
+        env: &Env,
+        state: &StateFile,
+    ) -> Option<Observation> {
+        let node = self.nodes.iter().find(|n| n.id() == id)?;
+        Some(node.observe(env, state).await)
+    }
+
     /// Every live resource of the graph's kinds that carries plink's tags, any deployment:
     /// (noun, id, tags), each kind once.
     ///

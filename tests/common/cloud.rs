@@ -551,6 +551,25 @@ impl Stack {
 }
 
 /// `ESTABLISHED`, `PENDING`, … of a rule.
+/// Removes security group `sg`'s inbound rule for TCP `port` from `cidr`, out of band (a drift
+/// `plan` and `verify` must name).
+pub async fn revoke_tcp_ingress(aws: &AwsClients, sg: &str, cidr: &str, port: i32) {
+    aws.ec2
+        .revoke_security_group_ingress()
+        .group_id(sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("revoke the security group rule");
+}
+
 pub fn rule_state(rule: &PrivateEndpointRule) -> String {
     rule.connection_state
         .as_ref()
