@@ -16,6 +16,7 @@ pub mod ip_access_lists;
 pub mod network_policy;
 pub mod nlb_service;
 mod privatelink;
+pub mod reach;
 pub mod s3_native;
 pub mod s3_privatelink;
 #[cfg(test)]
@@ -61,6 +62,8 @@ pub struct Loaded {
     /// What `plink validate` says of it after `deployment <name>, ` (`region …, 2 workspace(s)`).
     pub summary: String,
     pub graph: Graph,
+    /// What the deployment opens a path to (`plink verify`); `None` for a kind that opens none.
+    pub reach: Option<reach::Reach>,
 }
 
 impl Loaded {
@@ -86,7 +89,14 @@ impl Loaded {
             state: file.state.clone(),
             summary,
             graph: graph.map_err(|e| graph_error(&file.path, e))?,
+            reach: None,
         })
+    }
+
+    /// The same, opening a path to `reach` (`plink verify`).
+    #[must_use]
+    pub(crate) fn reaching(self, reach: Option<reach::Reach>) -> Self {
+        Self { reach, ..self }
     }
 }
 

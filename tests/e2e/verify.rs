@@ -308,7 +308,10 @@ fn s3_native_verify_lists_each_bucket_through_the_rule() {
     let report = reachable(&stack, &native, &[], WS2);
     assert_eq!(stack.faults_fired(Emu::Databricks), 1);
     stack.clear_faults(Emu::Databricks);
-    assert_eq!(report["probes"][0]["run_id"], 700000000000001_i64, "{report:#}");
+    assert_eq!(
+        report["probes"][0]["run_id"], 700000000000001_i64,
+        "{report:#}"
+    );
     assert_eq!(lines(&report, WS2).len(), 2, "{report:#}");
     // --bucket is only for s3-privatelink.
     stack

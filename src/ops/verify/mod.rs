@@ -8,7 +8,6 @@
 //! and every destination was reached; the first broken link (or unreached destination) is what
 //! the exit code 4 names.
 
-pub mod destinations;
 pub mod path;
 pub mod probe;
 
@@ -16,12 +15,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use self::destinations::Destination;
 use self::path::{Link, Verdict};
 use self::probe::WorkspaceProbe;
 use super::Deployment;
 use crate::engine::Interrupt;
 use crate::resources::Options;
+use crate::resources::rule::RuleRecord;
+use crate::workflow::reach::Destination;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +37,10 @@ pub struct VerifyOptions {
 /// Why `verify` cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error(transparent)]
-    Destinations(#[from] destinations::DestinationsError),
+    #[error(
+        "`plink verify` checks the deployments that open a path (s3-privatelink, nlb-service, s3-native, network-policy with [egress]); this {0} deployment opens none"
+    )]
+    OpensNoPath(String),
     #[error("workspace {0} is not one of the deployment's ({1:?})")]
     NotAWorkspace(i64, Vec<i64>),
     #[error("--bucket is for s3-privatelink deployments (the other kinds name their destinations)")]
@@ -75,22 +77,24 @@ pub async fn run(
     options: &VerifyOptions,
     interrupt: &Interrupt,
 ) -> anyhow::Result<VerifyReport> {
-    let file = crate::config::read(&deployment.workflow.source)?;
-    let state = deployment.read_state().await?;
-    let is_privatelink_s3 = file.kind.name == crate::workflow::s3_privatelink::NAME;
-    if !options.buckets.is_empty() && !is_privatelink_s3 {
+    let kind = deployment.kind().name();
+    let Some(reach) = &deployment.workflow.reach else {
+        return Err(VerifyError::OpensNoPath(kind.to_owned()).into());
+    };
+    if !options.buckets.is_empty() && !reach.takes_buckets() {
         return Err(VerifyError::BucketsNotUsed.into());
     }
-    let plan = match destinations::plan(&file, state.as_ref(), &options.buckets) {
-        Ok(plan) => plan,
-        // The file no longer reads: exit 3, like any invalid workflow file.
-        Err(destinations::DestinationsError::Config(e)) => return Err(e.into()),
-        Err(e) => return Err(VerifyError::from(e).into()),
-    };
+    let state = deployment.read_state().await?;
+    // The rule's names as `up` recorded them (the endpoint's, when the file names none).
+    let rule: RuleRecord = state
+        .as_ref()
+        .and_then(|s| s.outputs("rule"))
+        .unwrap_or_default();
+    let plan = reach.resolve(&rule.domain_names, &options.buckets);
     let workspaces = match options.workspace {
-        Some(w) if plan.workspaces.contains(&w) => vec![w],
-        Some(w) => return Err(VerifyError::NotAWorkspace(w, plan.workspaces).into()),
-        None => plan.workspaces.clone(),
+        Some(w) if reach.workspaces.contains(&w) => vec![w],
+        Some(w) => return Err(VerifyError::NotAWorkspace(w, reach.workspaces.clone()).into()),
+        None => reach.workspaces.clone(),
     };
     let env = Arc::new(super::up::connect(deployment, Options::default()).await?);
     let shown = deployment.workflow.source.display().to_string();
@@ -113,7 +117,7 @@ pub async fn run(
         && (options.static_only || !probes.is_empty());
     Ok(VerifyReport {
         deployment: deployment.name().to_owned(),
-        kind: file.kind.name.clone(),
+        kind: kind.to_owned(),
         workspaces,
         destinations: plan.destinations,
         notes: plan.notes,

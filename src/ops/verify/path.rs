@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::destinations::Destination;
 use crate::engine::{Engine, PlanAction, PlanOutcome, RetryPolicy, StepPlan};
 use crate::ops::Deployment;
 use crate::resources::Env;
 use crate::resources::network_policy::denials::{Outbound, egress_handles};
 use crate::state::{StateFile, StateStore};
+use crate::workflow::reach::Destination;
 
 /// A link's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::destinations::{Destination, parameter};
 use crate::databricks::{DatabricksError, Run, SubmitRun, WorkspaceClient};
 use crate::engine::{Interrupt, WaitPolicy};
 use crate::resources::Env;
+use crate::workflow::reach::Destination;
 
 /// The task, as uploaded: stdlib Python, no secret (it gets only the destinations).
 pub const TASK: &str = include_str!("task.py");
@@ -311,6 +311,12 @@ pub fn report(logs: &str) -> Vec<Reached> {
         .collect()
 }
 
+/// The task's parameter: the destinations as one JSON array, as a string.
+pub fn parameter(destinations: &[Destination]) -> String {
+    // Serializing plain enums and strings cannot fail.
+    serde_json::to_string(destinations).unwrap_or_else(|_| "[]".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,5 +355,25 @@ mod tests {
         ] {
             assert!(!TASK.contains(word), "{word} in task.py");
         }
+    }
+
+    #[test]
+    fn the_parameter_follows_the_contract() {
+        let p = parameter(&[
+            Destination::S3 {
+                bucket: "b".into(),
+                region: "us-east-1".into(),
+                endpoint: Some("vpce-1.s3.us-east-1.vpce.amazonaws.com".into()),
+            },
+            Destination::Tcp {
+                host: "pg.internal".into(),
+                port: 5432,
+                tls: false,
+            },
+        ]);
+        assert_eq!(
+            p,
+            r#"[{"kind":"s3","bucket":"b","region":"us-east-1","endpoint":"vpce-1.s3.us-east-1.vpce.amazonaws.com"},{"kind":"tcp","host":"pg.internal","port":5432,"tls":false}]"#
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 
 use serde_json::{Value, json};
 
+use super::reach::{self, Destination, Reach};
 use super::{Clouds, Graph, Loaded, WorkflowKind};
 use crate::config::{ConfigError, WorkflowText};
 use crate::resources::need;
@@ -53,14 +54,25 @@ impl WorkflowKind for NetworkPolicyKind {
             c.databricks.workspace_ids.len()
         );
         let clouds = Clouds::databricks_only(&c.databricks);
-        Loaded::new(
+        // The egress side opens a path: each allowed domain (TLS on 443) and bucket.
+        let reach = c.egress.as_ref().map(|egress| {
+            let domains = egress.allowed_domains.clone().unwrap_or_default();
+            let (hosts, notes) = reach::concrete(&domains);
+            let storage = egress.allowed_storage.clone().unwrap_or_default();
+            let destinations = (hosts.into_iter().map(Destination::https))
+                .chain(storage.into_iter().map(|(b, r)| Destination::bucket(b, &r)))
+                .collect();
+            Reach::fixed(c.databricks.workspace_ids.clone(), destinations, notes)
+        });
+        let loaded = Loaded::new(
             &NetworkPolicyKind,
             file,
             &c.deployment,
             clouds,
             summary,
             Ok(graph(&c)),
-        )
+        )?;
+        Ok(loaded.reaching(reach))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 use config::ServiceTargets;
 
 use super::privatelink::{Path, PortNodes, RuleNames, TargetIps};
+use super::reach::{self, Destination, Reach};
 use super::{Clouds, Graph, Loaded, WorkflowKind, intern};
 use crate::config::{ConfigError, WorkflowText};
 use crate::resources::Res;
@@ -41,14 +42,28 @@ impl WorkflowKind for NlbService {
             c.databricks.workspace_ids.len()
         );
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
-        Loaded::new(
+        // Each domain name serverless code uses, on each port of the service.
+        let (hosts, notes) = reach::concrete(&c.domain_names);
+        let destinations = hosts
+            .iter()
+            .flat_map(|host| {
+                c.service.ports.iter().map(|&port| Destination::Tcp {
+                    host: host.clone(),
+                    port,
+                    tls: false,
+                })
+            })
+            .collect();
+        let reach = Reach::fixed(c.databricks.workspace_ids.clone(), destinations, notes);
+        let loaded = Loaded::new(
             &NlbService,
             file,
             &c.deployment,
             clouds,
             summary,
             Self::graph(&c),
-        )
+        )?;
+        Ok(loaded.reaching(Some(reach)))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 
 use config::PolicyMode;
 
+use super::reach::{Destination, Reach};
 use super::{Clouds, Graph, Loaded, WorkflowKind, databricks_side};
 use crate::config::{ConfigError, WorkflowText};
 use crate::resources::bucket_policy::{self, BucketPolicies, BucketPolicyInputs};
@@ -49,14 +50,20 @@ impl WorkflowKind for S3Native {
             databricks_profile: c.databricks.profile.clone(),
             databricks_account_id: c.databricks.account_id.clone(),
         };
-        Loaded::new(
+        // Each bucket by its regional name, straight to S3 through the rule.
+        let region = c.aws.region.as_str();
+        let buckets = c.s3.buckets.iter().cloned();
+        let destinations = buckets.map(|b| Destination::bucket(b, region)).collect();
+        let reach = Reach::fixed(c.databricks.workspace_ids.clone(), destinations, Vec::new());
+        let loaded = Loaded::new(
             &S3Native,
             file,
             &c.deployment,
             clouds,
             summary,
             Ok(Self::graph(&c)),
-        )
+        )?;
+        Ok(loaded.reaching(Some(reach)))
     }
 }
 

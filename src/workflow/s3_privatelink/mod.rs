@@ -9,6 +9,7 @@
 pub mod config;
 
 use super::privatelink::{Path, PortNodes, RuleNames, TargetIps};
+use super::reach::{Reach, Targets};
 use super::{Clouds, Graph, Loaded, WorkflowKind};
 use crate::config::{self as toolkit, ConfigError, DomainNames, SecurityGroups, WorkflowText};
 use crate::resources::Res;
@@ -38,14 +39,23 @@ impl WorkflowKind for S3PrivateLink {
             c.databricks.workspace_ids.len()
         );
         let clouds = Clouds::new(&c.aws, Some(&c.databricks));
-        Loaded::new(
+        // Buckets through the endpoint, under the rule's names (the endpoint's, by default).
+        let reach = Reach {
+            workspaces: c.databricks.workspace_ids.clone(),
+            to: Targets::S3ThroughRule {
+                names: c.databricks.domain_names.clone(),
+                region: c.aws.region.as_str().to_owned(),
+            },
+        };
+        let loaded = Loaded::new(
             &S3PrivateLink,
             file,
             &c.deployment,
             clouds,
             summary,
             Self::graph(&c),
-        )
+        )?;
+        Ok(loaded.reaching(Some(reach)))
     }
 }
 
