@@ -323,7 +323,7 @@ fn s3_native_verify_lists_each_bucket_through_the_rule() {
     // A kind that opens no path: a usage error, before any call.
     let lists = Workdir::new(WorkflowSpec::of(Kind::IpAccessLists));
     let run = stack.plink(&lists).arg("verify").workflow().code(2).run();
-    says(&run, "ip-access-lists opens none");
+    says(&run, "this ip-access-lists deployment opens none");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
