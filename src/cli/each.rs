@@ -24,7 +24,7 @@ where
     let deployments = target.load()?;
     let many = deployments.len() > 1;
     let interrupt = Interrupt::new();
-    signals::install(&interrupt, command);
+    signals::install(&interrupt, signals::resumable(command));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(progress::render(rx));
     let sink = EventSink::new(tx);

@@ -1,14 +1,15 @@
-//! Ctrl-C and SIGTERM for the commands that change things (`up`, `down`).
+//! Ctrl-C and SIGTERM for the commands that change things (`up`, `down`, `verify`).
 //!
 //! The first signal triggers the engine's [`Interrupt`]: steps finish the calls in flight, save
-//! their results and stop. A second one exits at once with code 130; the state file is always
-//! consistent (every write is atomic), so the same command resumes.
+//! their results and stop. A second one exits at once with code 130, saying what that leaves:
+//! for `up` and `down` nothing to fear (every state write is atomic, the same command resumes).
 
 use super::exit;
 use crate::engine::Interrupt;
 
-/// Wires Ctrl-C and SIGTERM to `interrupt` (must be called inside a tokio runtime).
-pub fn install(interrupt: &Interrupt, command: &'static str) {
+/// Wires Ctrl-C and SIGTERM to `interrupt` (must be called inside a tokio runtime); `left` says
+/// what exiting at once on a second signal leaves behind.
+pub fn install(interrupt: &Interrupt, left: String) {
     let interrupt = interrupt.clone();
     tokio::spawn(async move {
         let mut term =
@@ -27,10 +28,7 @@ pub fn install(interrupt: &Interrupt, command: &'static str) {
                 _ = sigterm => {}
             }
             if interrupt.is_triggered() {
-                eprintln!(
-                    "plink: interrupted again; exiting now (state is consistent: run `plink \
-                     {command}` again to resume)"
-                );
+                eprintln!("plink: interrupted again; exiting now ({left})");
                 std::process::exit(i32::from(exit::INTERRUPTED));
             }
             eprintln!(
@@ -40,4 +38,9 @@ pub fn install(interrupt: &Interrupt, command: &'static str) {
             interrupt.trigger();
         }
     });
+}
+
+/// What a second signal leaves for a command whose state writes are atomic.
+pub fn resumable(command: &str) -> String {
+    format!("state is consistent: run `plink {command}` again to resume")
 }

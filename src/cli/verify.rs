@@ -38,7 +38,10 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     };
     // Ctrl-C: the runs in flight are cancelled and the task files deleted before plink exits.
     let interrupt = &Interrupt::new();
-    signals::install(interrupt, "verify");
+    // Exiting at once skips the cleanup that the first signal lets run.
+    let left = "the task file may be left under .plink/ in the workspaces' home folder, and \
+                a submitted run may still finish";
+    signals::install(interrupt, left.to_owned());
     each::report(
         "verify",
         &args.target,
