@@ -13,6 +13,7 @@
 //! mutating cloud call, results right after; every write is "temporary file, fsync, rename, fsync
 //! the directory", so a reader sees either the old or the new file, never a mix.
 
+mod codec;
 mod error;
 mod lock;
 mod model;

@@ -18,8 +18,8 @@
 
 use std::path::PathBuf;
 
+use super::codec::{parse_state, to_json};
 use super::lock::UnlockOutcome;
-use super::store::{parse_state, to_json};
 use super::{LockInfo, Moved, StateError, StateFile};
 use crate::aws::AwsClients;
 use crate::aws::objects::{Encryption, Expect, Refused};

@@ -6,9 +6,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::codec::{parse_state, to_json};
 use super::model::{now_rfc3339, writer};
 use super::remote::{RemoteLock, RemoteState, S3Location};
-use super::{SCHEMA_VERSION, StateError, StateFile, StateLock, StatePaths};
+use super::{StateError, StateFile, StateLock, StatePaths};
 
 /// Called before every write; an error refuses the write (and every later one is refused too).
 /// Tests use it to stop a run at an exact point, the way `kill -9` would.
@@ -369,46 +370,6 @@ pub fn read_state(paths: &StatePaths) -> Result<Option<StateFile>, StateError> {
     parse_state(&text, path, backup).map(Some)
 }
 
-/// The state in `text`, read from `path` (a file, or an S3 object's URL), whose previous
-/// version is at `backup`, if any.
-///
-/// # Errors
-/// [`StateError::Unreadable`] (empty, truncated or corrupt), [`StateError::NewerSchema`].
-pub(super) fn parse_state(
-    text: &[u8],
-    path: &Path,
-    backup: Option<std::path::PathBuf>,
-) -> Result<StateFile, StateError> {
-    let unreadable = |what, e: &serde_json::Error| StateError::Unreadable {
-        path: path.to_owned(),
-        what,
-        line: e.line(),
-        column: e.column(),
-        detail: e.to_string(),
-        backup: backup.clone(),
-    };
-    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
-        let what = if e.is_eof() {
-            "truncated or empty"
-        } else {
-            "not valid JSON"
-        };
-        unreadable(what, &e)
-    })?;
-    let found = value
-        .get("schema_version")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    if found > u64::from(SCHEMA_VERSION) {
-        return Err(StateError::NewerSchema {
-            path: path.to_owned(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    serde_json::from_value(value).map_err(|e| unreadable("not a plink state file", &e))
-}
-
 fn ensure_dir(dir: &Path) -> Result<(), StateError> {
     DirBuilder::new()
         .recursive(true)
@@ -450,13 +411,6 @@ fn write_file(path: &Path, dir: &Path, body: &[u8]) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir).and_then(|d| d.sync_all())
-}
-
-/// `value` as the state files are written: pretty JSON and a final newline.
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let mut body = serde_json::to_vec_pretty(value).expect("state serializes");
-    body.push(b'\n');
-    body
 }
 
 /// Where `plink state migrate` moved the state at `paths`, if it did.
