@@ -54,3 +54,6 @@ mod ip_access;
 
 #[path = "e2e/waits.rs"]
 mod waits;
+
+#[path = "e2e/preflight.rs"]
+mod preflight;

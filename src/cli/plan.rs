@@ -46,6 +46,15 @@ async fn one(
     let plan = ops::plan::run(deployment, options).await?;
     let view = PlanView::new(deployment, &plan);
     let mut code = exit::OK;
+    if !view.preflight.is_empty() {
+        if !json {
+            eprintln!(
+                "plink: {}",
+                ops::preflight::render(deployment.name(), &view.preflight)
+            );
+        }
+        code = exit::STEP_FAILED;
+    }
     for (step, error) in plan.report.failures() {
         if !json {
             eprintln!(

@@ -66,6 +66,12 @@ impl StepContext {
         }
     }
 
+    /// A context for a preflight (issue #16): a plan's, over `store` (read only), with nothing
+    /// planned yet.
+    pub(crate) fn for_preflight(step: StepId, store: Arc<StateStore>) -> Self {
+        Self::for_plan(step, store, PlanOverlay::default())
+    }
+
     /// Whether this context belongs to a plan (nothing may be changed).
     pub fn is_plan(&self) -> bool {
         self.planned.is_some()

@@ -17,6 +17,8 @@ pub struct Plan {
     pub report: PlanReport,
     /// False when the deployment never ran (no state file): everything is planned from scratch.
     pub state_exists: bool,
+    /// What the preflight found (`up` would stop there, exit 4).
+    pub preflight: super::preflight::Preflight,
 }
 
 /// Plans the deployment: what `plink up` with `options` would do now.
@@ -33,11 +35,14 @@ pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result
     let store = Arc::new(deployment.open_state("plan", true).await?);
     // A state that was never written is the new one the store starts from (serial 0).
     let state_exists = store.snapshot().serial > 0;
-    let env = connect(deployment, options.resources()).await?;
-    let engine = Engine::new(graph.up_steps(&Arc::new(env)))?;
+    let env = Arc::new(connect(deployment, options.resources()).await?);
+    // Issue #16: the findings `up` would stop with, then what it would do.
+    let preflight = super::preflight::run(deployment, &env, &store).await;
+    let engine = Engine::new(graph.up_steps(&env))?;
     Ok(Plan {
         report: engine.plan(store).await,
         state_exists,
+        preflight,
     })
 }
 

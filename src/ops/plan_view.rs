@@ -18,6 +18,9 @@ pub struct PlanView {
     pub changes: bool,
     pub summary: PlanSummary,
     pub steps: Vec<StepPlanView>,
+    /// What the preflight found (issue #16): `up` would stop before changing anything, and
+    /// the plan exits 4.
+    pub preflight: Vec<super::preflight::PlacedFinding>,
 }
 
 /// How many steps got each action.
@@ -105,6 +108,7 @@ impl PlanView {
             changes: plan.report.has_changes(),
             summary,
             steps,
+            preflight: plan.preflight.findings.clone(),
         }
     }
 }

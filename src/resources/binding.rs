@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::generic::plan_lines;
+use super::preflight::Finding;
+use crate::config::NccSelector;
 use super::{Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{Planned, Poll, StepError};
@@ -22,6 +24,9 @@ use crate::state::Intent;
 pub struct Binding {
     pub workspace_ids: Vec<i64>,
     pub timeout: Duration,
+    /// The file's NCC, for the preflight (before the `ncc` node recorded its id): is a
+    /// workspace's current NCC this one?
+    pub ncc: NccSelector,
 }
 
 /// What upstream decides: the NCC to bind.
@@ -145,6 +150,48 @@ impl Binding {
         Ok(replaced)
     }
 
+    /// The id of the deployment's NCC if it exists: recorded, named by id, or found by name in
+    /// the region (the list the NCC's own lookup made just before).
+    async fn ncc_id(env: &Env, inputs: Option<&BindingInputs>, ncc: &NccSelector) -> Res<Option<String>> {
+        if let Some(i) = inputs.filter(|i| !i.ncc_id.is_empty()) {
+            return Ok(Some(i.ncc_id.clone()));
+        }
+        Ok(match ncc {
+            NccSelector::Id(id) => Some(id.clone()),
+            NccSelector::Name(name) => env
+                .nccs_for_limits()
+                .await?
+                .into_iter()
+                .find(|n| n.name == name.as_str())
+                .map(|n| n.network_connectivity_config_id),
+        })
+    }
+
+    /// Workspace `id` of the file (at `key`) can be bound to `ncc_id`: it exists, is in the
+    /// region, is not failed, and is bound to no other NCC unless `--replace-ncc-binding`.
+    async fn preflight_one(&self, env: &Env, id: i64, ncc_id: &str, key: &str) -> Option<Finding> {
+        let what = format!("workspace {id}");
+        let ws = match Self::workspace(env, id).await {
+            Ok(ws) => ws,
+            Err(e) => return Some(Finding::from_error(key, what, &e)),
+        };
+        match Self::bound(env, &ws, ncc_id) {
+            Err(e) => Some(Finding::from_error(key, what, &e)),
+            Ok(Bound::Elsewhere(other)) if !env.options.replace_ncc_binding => Some(Finding::new(
+                key,
+                what,
+                format!(
+                    "workspace {id} is bound to another NCC ({other}); binding this one would replace it"
+                ),
+                REPLACE_HINT,
+            )),
+            Ok(_) => match running_on(id, &ws, "") {
+                Err(e) => Some(Finding::from_error(key, what, &e)),
+                Ok(_) => None,
+            },
+        }
+    }
+
     /// What `bind_one` would do to workspace `id`, in one plan line.
     async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Res<Planned> {
         let ws = Self::workspace(env, id).await?;
@@ -185,6 +232,31 @@ impl Resource for Binding {
 
     fn label(&self, _: &Self::Live) -> String {
         format!("{:?}", self.workspace_ids)
+    }
+
+    /// Each workspace not yet recorded as bound to the deployment's NCC (issue #16).
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        let env = cx.env;
+        let ncc_id = match Self::ncc_id(env, inputs, &self.ncc).await {
+            Ok(id) => id.unwrap_or_default(),
+            Err(e) => return vec![Finding::from_error("databricks.ncc", "the NCC", &e)],
+        };
+        let recorded: BindingRecord = cx.recorded();
+        let mut findings = Vec::new();
+        for (i, &id) in self.workspace_ids.iter().enumerate() {
+            // Bound by a run of this deployment: proven, and read again by `up` itself.
+            let proven = !ncc_id.is_empty()
+                && recorded
+                    .workspaces
+                    .iter()
+                    .any(|w| w.workspace_id == id && w.ncc_id == ncc_id);
+            if proven {
+                continue;
+            }
+            let key = format!("databricks.workspace_ids[{i}]");
+            findings.extend(self.preflight_one(env, id, &ncc_id, &key).await);
+        }
+        findings
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {

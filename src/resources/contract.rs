@@ -220,6 +220,24 @@ pub trait Resource: Send + Sync + 'static {
         )))
     }
 
+    // --- preflight ---------------------------------------------------------------------------
+
+    /// What would stop `up` for this resource, found with read-only calls before `up` or `plan`
+    /// makes any mutating call (issue #16): references of the file that do not resolve, limits
+    /// a create would meet, permissions a create needs (EC2 `DryRun`). Every problem, not just
+    /// the first. Built from the kind's own lookups (`find`, `check_create`), never a second
+    /// copy of them; a resource the state already records was proven by the run that made it,
+    /// so its preflight may read nothing (a converged `up` stays cheap). `inputs` is `None`
+    /// when the records upstream do not exist yet (a fresh deployment): the preflight works
+    /// from the workflow file alone. The default: nothing to check.
+    async fn preflight(
+        &self,
+        _cx: &Cx<'_>,
+        _inputs: Option<&Self::Inputs>,
+    ) -> Vec<super::preflight::Finding> {
+        Vec::new()
+    }
+
     // --- comparison --------------------------------------------------------------------------
 
     /// Where the live resource differs from what the workflow wants (drift, or a changed file).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
 };
+use super::preflight::{AWS_CREDENTIALS, Finding, PLACEHOLDER_VPC, ec2_permission};
 use crate::aws::{CreateInterfaceEndpoint, TagQuery, Tags, VpcEndpoint};
 use crate::engine::StepError;
 use crate::state::Intent;
@@ -100,6 +101,24 @@ impl Resource for Endpoint {
 
     /// The recorded endpoint if it still lives, else one tagged for this deployment and node.
     /// A dead one is reported gone (`up` forgets it: the next create gets a new token).
+    /// Whether the credentials may create the endpoint (EC2 `DryRun`), unless it exists.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let (vpc, subnets) = inputs.map_or((PLACEHOLDER_VPC, &[][..]), |i| {
+            (i.vpc_id.as_str(), i.subnet_ids.as_slice())
+        });
+        let answer = cx
+            .env
+            .aws
+            .dry_run_create_vpc_endpoint(vpc, &self.service_name, subnets, &cx.tags())
+            .await;
+        ec2_permission(AWS_CREDENTIALS, "CreateVpcEndpoint", answer)
+            .into_iter()
+            .collect()
+    }
+
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: EndpointRecord = cx.recorded();
         let mut gone = None;

@@ -46,6 +46,7 @@ pub mod ncc;
 pub mod network;
 pub mod network_policy;
 pub mod policy_binding;
+pub mod preflight;
 pub mod rule;
 pub mod security_group;
 pub mod target_group;

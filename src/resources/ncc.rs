@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::binding::wait_running;
+use super::preflight::Finding;
 use super::{Cx, Env, Found, Res, Resource, errors};
 use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, StepError};
@@ -103,6 +104,14 @@ pub struct NccDown {
 }
 
 impl Ncc {
+    /// The workflow file's key that names the NCC.
+    fn key(&self) -> &'static str {
+        match self.choice {
+            NccChoice::Named(_) => "databricks.ncc.name",
+            NccChoice::Id(_) => "databricks.ncc.id",
+        }
+    }
+
     /// The NCC named by id; else the recorded one, else the one named so in the region.
     async fn lookup(&self, cx: &Cx<'_>) -> Res<Found<NetworkConnectivityConfig>> {
         let db = &cx.env.databricks;
@@ -265,6 +274,22 @@ impl Resource for Ncc {
     }
 
     /// The regional limit, checked before a create (a refused create would say less).
+    /// The NCC named by id exists in the region; one named by name exists, or there is room
+    /// for it (at most 10 per region): its own lookup and limit check, unless recorded.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if !cx.recorded::<NccRecord>().ncc_id.is_empty() {
+            return Vec::new();
+        }
+        let key = self.key();
+        let none = NccInputs::default();
+        let inputs = inputs.unwrap_or(&none);
+        let result = match self.find(cx, inputs).await {
+            Ok(Found::Missing { .. }) => self.check_create(cx, inputs).await,
+            other => other.map(|_| ()),
+        };
+        Finding::of(key, "the NCC", &result)
+    }
+
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let in_region = cx.env.nccs_for_limits().await?.len();
         check_limit(in_region, cx.env.databricks.account_id(), cx.env.region())

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::{AWS_CREDENTIALS, Finding, PLACEHOLDER_VPC, ec2_permission};
 use super::{Change, Cx, Deleted, Env, Found, Res, Resource, errors};
 use crate::aws::{CreateSecurityGroup, ErrorKind, SecurityGroup as AwsGroup, TagQuery, Tags};
 use crate::engine::{Poll, StepError};
@@ -112,6 +113,23 @@ impl Resource for SecurityGroup {
             Some(_) => "(yours: plink never changes them)",
             None => "found by name",
         }
+    }
+
+    /// Whether the credentials may create plink's group (EC2 `DryRun`), unless the file names
+    /// its own groups or plink's exists.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if self.existing.is_some() || cx.has_record() {
+            return Vec::new();
+        }
+        let vpc = inputs.map_or(PLACEHOLDER_VPC, |i| i.vpc_id.as_str());
+        let answer = cx
+            .env
+            .aws
+            .dry_run_create_security_group(vpc, &cx.tags())
+            .await;
+        ec2_permission(AWS_CREDENTIALS, "CreateSecurityGroup", answer)
+            .into_iter()
+            .collect()
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {

@@ -71,6 +71,7 @@ pub(super) fn bind(
         Binding {
             workspace_ids: databricks.workspace_ids.clone(),
             timeout: timeouts.workspace,
+            ncc: databricks.ncc.clone(),
         },
         |up| {
             let ncc: NccRecord = up.record("ncc");

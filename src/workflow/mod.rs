@@ -61,6 +61,9 @@ pub struct Loaded {
     /// What `plink validate` says of it after `deployment <name>, ` (`region …, 2 workspace(s)`).
     pub summary: String,
     pub graph: Graph,
+    /// The file's text as it was read: where each key is written, for findings the clouds
+    /// reveal later ([`Loaded::place`]).
+    pub text: std::sync::Arc<str>,
 }
 
 impl Loaded {
@@ -86,7 +89,13 @@ impl Loaded {
             state: file.state.clone(),
             summary,
             graph: graph.map_err(|e| graph_error(&file.path, e))?,
+            text: file.text.as_str().into(),
         })
+    }
+
+    /// `file:line:column: key`: where `key` is written (or the table that would hold it).
+    pub fn place(&self, key: &str) -> String {
+        config::place_of(&self.source, &self.text, key)
     }
 }
 
