@@ -76,6 +76,53 @@ pub fn without_nulls(mut value: Value) -> Value {
     value
 }
 
+/// What `down` would do to one live resource (`plink plan --destroy`, issue #16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeardownAction {
+    /// plink made it (or `--delete-adopted`): deleted.
+    Delete,
+    /// plink adopted it, or it is the user's: forgotten by the state, left in place.
+    Release,
+    /// plink made it but cannot delete it yet (an NCC workspaces are still bound to): kept, and
+    /// `down` exits 11.
+    Keep,
+    /// A connection to plink's endpoint service: rejected.
+    Reject,
+}
+
+impl TeardownAction {
+    /// How `plan --destroy` names it (`--json`'s `action`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Release => "release",
+            Self::Keep => "keep",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// One thing `down` would do (`plink plan --destroy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Teardown {
+    pub action: TeardownAction,
+    /// The id `down` records for it (what [`Deleted`] lists for a deleted one).
+    pub id: String,
+    /// What it is and why, in words (`load balancer plink-demo`, `bound to workspace(s) [1]`).
+    pub detail: String,
+}
+
+impl Teardown {
+    pub fn new(action: TeardownAction, id: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            action,
+            id: id.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// What a teardown of the common kind records (under `down_<node>`): the ids or ARNs deleted.
 ///
 /// Every field is always written, so a record replaces the one an earlier teardown left.
@@ -363,6 +410,21 @@ pub trait Resource: Send + Sync + 'static {
     /// A delete or read that failed.
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         super::teardown_deleting(self, cx, inputs).await
+    }
+
+    /// What [`teardown`](Resource::teardown) would do now, without doing it (`plink plan
+    /// --destroy`, issue #16): from the same lookups. The default derives it from
+    /// [`locate`](Resource::locate) and [`ownership`](Resource::ownership), as the default
+    /// teardown decides; a kind whose teardown is its own says it with its own lookups.
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        super::generic::teardown_plan_deleting(self, cx, inputs).await
     }
 
     /// Everything of this kind plink may have made for this deployment and that still exists.

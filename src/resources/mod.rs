@@ -70,7 +70,9 @@ pub fn need(value: &str, what: &str) -> Res<String> {
 }
 
 pub use crate::engine::Readiness;
-pub use contract::{Change, Deleted, Observation, Ownership, Resource, without_nulls};
+pub use contract::{
+    Change, Deleted, Observation, Ownership, Resource, Teardown, TeardownAction, without_nulls,
+};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix, with_tagged};
-pub use generic::{converge, plan, teardown_deleting};
+pub use generic::{converge, plan, teardown_deleting, teardown_plan_deleting};

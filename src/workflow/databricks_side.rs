@@ -34,7 +34,9 @@ pub(super) fn ncc(
         |up| {
             // For teardown: the NCCs `up --replace-ncc-binding` switched away from.
             let bind: BindingRecord = up.record("bind");
+            let rule: RuleRecord = up.record("rule");
             Ok(NccInputs {
+                own_rule_ids: Some(rule.rule_id).into_iter().filter(|r| !r.is_empty()).collect(),
                 replaced_ncc_ids: bind
                     .workspaces
                     .into_iter()

@@ -14,7 +14,7 @@ use crate::aws::Tags;
 use crate::engine::{Planned, Step, StepContext, StepId};
 use crate::resources::Res;
 use crate::resources::preflight::Finding;
-use crate::resources::{Cx, Env, Observation, Resource};
+use crate::resources::{Cx, Env, Observation, Resource, Teardown};
 use crate::state::{StateFile, StateStore};
 
 /// Where a node's inputs are read from: a running step (`up`, `plan`, teardown), or a state file
@@ -91,6 +91,7 @@ trait AnyNode: Send + Sync {
     ) -> Res<Option<Map<String, Value>>>;
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation;
     async fn preflight(&self, env: &Env, cx: &StepContext) -> Vec<Finding>;
+    async fn teardown_plan(&self, env: &Env, cx: &StepContext) -> Res<Vec<Teardown>>;
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>>;
 }
 
@@ -180,6 +181,14 @@ impl<R: Resource> AnyNode for Node<R> {
         let inputs = self.inputs(cx, None).ok();
         self.resource
             .preflight(&Cx::new(env, cx, self.id), inputs.as_ref())
+            .await
+    }
+
+    async fn teardown_plan(&self, env: &Env, cx: &StepContext) -> Res<Vec<Teardown>> {
+        // As the teardown derives them (upstream records may be missing).
+        let inputs = self.inputs(cx, None).ok();
+        self.resource
+            .teardown_plan(&Cx::new(env, cx, self.id), inputs.as_ref())
             .await
     }
 
@@ -363,6 +372,23 @@ impl Graph {
             all.extend(findings.into_iter().map(|f| (id, f)));
         }
         all
+    }
+
+    /// What `down` would do (`plink plan --destroy`, issue #16): per node that tears something
+    /// down, in teardown order, its teardown step, what it is, and what its teardown would do
+    /// now (or why that could not be read). `store` is read only.
+    pub async fn teardown_plan(
+        &self,
+        env: &Arc<Env>,
+        store: &Arc<StateStore>,
+    ) -> Vec<(StepId, String, Res<Vec<Teardown>>)> {
+        let mut out = Vec::new();
+        for node in self.torn_down() {
+            let cx = StepContext::for_preflight(node.id(), store.clone());
+            let plan = node.teardown_plan(env, &cx).await;
+            out.push((node.teardown_id(), node.describe(), plan));
+        }
+        out
     }
 
     /// The `up` graph: one engine step per node.

@@ -643,7 +643,7 @@ fn cases() -> Vec<Case> {
             prepare: None,
             code: 4,
             says: says(&["workspace 3333333333333333 is in us-west-2, the NCC in us-east-1"]),
-            leaves: Leaves::Anything,
+            leaves: Leaves::NoMutation,
         },
         Case {
             name: "workspace does not exist",
@@ -658,7 +658,7 @@ fn cases() -> Vec<Case> {
                 "workspace 4444444444444444 does not exist",
                 "databricks.workspace_ids",
             ]),
-            leaves: Leaves::Anything,
+            leaves: Leaves::NoMutation,
         },
         // --- credentials: exit 8, nothing created, no state file ---
         Case {
