@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::binding::wait_running;
-use super::preflight::Finding;
+use super::preflight::{Finding, lookups};
 use super::{Cx, Env, Found, Res, Resource, Teardown, TeardownAction, errors};
 use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, StepError};
@@ -283,14 +283,8 @@ impl Resource for Ncc {
         if !cx.recorded::<NccRecord>().ncc_id.is_empty() {
             return Vec::new();
         }
-        let key = self.key();
         let none = NccInputs::default();
-        let inputs = inputs.unwrap_or(&none);
-        let result = match self.find(cx, inputs).await {
-            Ok(Found::Missing { .. }) => self.check_create(cx, inputs).await,
-            other => other.map(|_| ()),
-        };
-        Finding::of(key, "the NCC", &result)
+        lookups(self, cx, inputs.unwrap_or(&none), false, self.key(), "the NCC").await
     }
 
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::{Finding, lookups};
 use super::generic::plan_lines;
 use super::network_policy::denials::{WarehouseRef, find_warehouse};
 use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
@@ -92,6 +93,14 @@ impl Resource for PolicyWorkspaces {
 
     fn creates(&self) -> bool {
         false
+    }
+
+    /// The workspaces exist and are bound to no one else's policy; the warehouse is theirs.
+    async fn preflight(&self, cx: &Cx<'_>, _: Option<&()>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        lookups(self, cx, &(), true, "databricks.workspace_ids", "the workspaces").await
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {

@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::{Cx, Found, Resource};
 use crate::aws::{AwsError, ErrorKind};
 use crate::engine::{ErrorClass, StepError};
 
@@ -86,6 +87,31 @@ impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}\n    fix: {}", self.place, self.why, self.fix)
     }
+}
+
+/// A kind's own lookups as its preflight: [`find`](Resource::find), then for what is missing
+/// [`check_create`](Resource::check_create) (its limits), and for what exists, when `compare`,
+/// [`compare`](Resource::compare) (its checks that the resource is usable); the error `up`
+/// would stop with becomes a finding about `key`.
+pub async fn lookups<R: Resource + ?Sized>(
+    r: &R,
+    cx: &Cx<'_>,
+    inputs: &R::Inputs,
+    compare: bool,
+    key: &str,
+    what: &str,
+) -> Vec<Finding> {
+    let result = match r.find(cx, inputs).await {
+        Ok(Found::Missing { .. }) => r.check_create(cx, inputs).await,
+        Ok(
+            Found::Recorded(live)
+            | Found::Unrecorded { resource: live, .. }
+            | Found::Replace { resource: live, .. },
+        ) if compare => r.compare(cx, inputs, &live).await.map(|_| ()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    Finding::of(key, what, &result)
 }
 
 /// The VPC a dry run names before the `network` node recorded the real one (a fresh

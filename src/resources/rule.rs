@@ -24,6 +24,7 @@ use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
 use crate::engine::{Condition, StepError};
+use super::preflight::Finding;
 use crate::state::Intent;
 
 /// Databricks limit: private endpoints per region per account (reference §8.1).
@@ -369,6 +370,21 @@ impl Resource for Rule {
     /// Counts the live rules of every NCC of the region against the regional limit: from the
     /// rules each NCC carries (reference §2.1), else from its list of rules (one list of NCCs
     /// instead of one list per NCC, issue #13).
+    /// The region's rule limit, unless the rule exists (a recorded one is `up`'s to check).
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let none = RuleInputs {
+            ncc_id: String::new(),
+            service_name: String::new(),
+            domain_names: Vec::new(),
+            resource_names: Vec::new(),
+        };
+        let result = self.check_create(cx, inputs.unwrap_or(&none)).await;
+        Finding::of("databricks.ncc", "private endpoint rules", &result)
+    }
+
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let (db, region) = (&cx.env.databricks, cx.env.region());
         let mut count = 0;
