@@ -100,5 +100,8 @@ mod tests {
         let at = place_of(f, FILE, "databricks.profile");
         assert!(at.starts_with("w.toml:") && at.ends_with(": databricks.profile"), "{at}");
         assert_eq!(place_of(f, "not = [toml", "aws"), "w.toml: aws");
+        // A table written as a header: its header's place.
+        let aws = place_of(f, "kind = \"x\"\n[aws]\nregion = \"us-east-1\"\n", "aws");
+        assert_eq!(aws, "w.toml:2:1: aws");
     }
 }

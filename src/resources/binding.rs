@@ -150,13 +150,20 @@ impl Binding {
         Ok(replaced)
     }
 
-    /// The id of the deployment's NCC if it exists: recorded, named by id, or found by name in
-    /// the region (the list the NCC's own lookup made just before).
-    async fn ncc_id(env: &Env, inputs: Option<&BindingInputs>, ncc: &NccSelector) -> Res<Option<String>> {
-        if let Some(i) = inputs.filter(|i| !i.ncc_id.is_empty()) {
-            return Ok(Some(i.ncc_id.clone()));
-        }
-        Ok(match ncc {
+    /// The ids the deployment's NCC may have once `up` reached the binding: the recorded one,
+    /// and the one its lookup would find — named by id, or by name in the region (the list the
+    /// NCC's own preflight made just before; a recorded NCC that vanished is replaced by it).
+    async fn ncc_ids(
+        env: &Env,
+        inputs: Option<&BindingInputs>,
+        ncc: &NccSelector,
+    ) -> Res<Vec<String>> {
+        let mut ids: Vec<String> = inputs
+            .map(|i| i.ncc_id.clone())
+            .filter(|i| !i.is_empty())
+            .into_iter()
+            .collect();
+        ids.extend(match ncc {
             NccSelector::Id(id) => Some(id.clone()),
             NccSelector::Name(name) => env
                 .nccs_for_limits()
@@ -164,18 +171,33 @@ impl Binding {
                 .into_iter()
                 .find(|n| n.name == name.as_str())
                 .map(|n| n.network_connectivity_config_id),
-        })
+        });
+        Ok(ids)
     }
 
-    /// Workspace `id` of the file (at `key`) can be bound to `ncc_id`: it exists, is in the
-    /// region, is not failed, and is bound to no other NCC unless `--replace-ncc-binding`.
-    async fn preflight_one(&self, env: &Env, id: i64, ncc_id: &str, key: &str) -> Option<Finding> {
+    /// Workspace `id` of the file (at `key`) can be bound to the deployment's NCC (one of
+    /// `ncc_ids`): it exists, is in the region, is not failed, and is bound to no other NCC
+    /// unless `--replace-ncc-binding`.
+    async fn preflight_one(
+        &self,
+        env: &Env,
+        id: i64,
+        ncc_ids: &[String],
+        key: &str,
+    ) -> Option<Finding> {
         let what = format!("workspace {id}");
         let ws = match Self::workspace(env, id).await {
             Ok(ws) => ws,
             Err(e) => return Some(Finding::from_error(key, what, &e)),
         };
-        match Self::bound(env, &ws, ncc_id) {
+        let ncc_id = ws
+            .network_connectivity_config_id
+            .as_ref()
+            .filter(|c| ncc_ids.contains(c))
+            .or(ncc_ids.first())
+            .cloned()
+            .unwrap_or_default();
+        match Self::bound(env, &ws, &ncc_id) {
             Err(e) => Some(Finding::from_error(key, what, &e)),
             Ok(Bound::Elsewhere(other)) if !env.options.replace_ncc_binding => Some(Finding::new(
                 key,
@@ -237,24 +259,33 @@ impl Resource for Binding {
     /// Each workspace not yet recorded as bound to the deployment's NCC (issue #16).
     async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
         let env = cx.env;
-        let ncc_id = match Self::ncc_id(env, inputs, &self.ncc).await {
-            Ok(id) => id.unwrap_or_default(),
+        let recorded: BindingRecord = cx.recorded();
+        let recorded_ncc = inputs.map_or("", |i| i.ncc_id.as_str());
+        // Bound by a run of this deployment: proven, and read again by `up` itself.
+        let unproven: Vec<(usize, i64)> = self
+            .workspace_ids
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, id)| {
+                recorded_ncc.is_empty()
+                    || !recorded
+                        .workspaces
+                        .iter()
+                        .any(|w| w.workspace_id == id && w.ncc_id == recorded_ncc)
+            })
+            .collect();
+        if unproven.is_empty() {
+            return Vec::new();
+        }
+        let ncc_ids = match Self::ncc_ids(env, inputs, &self.ncc).await {
+            Ok(ids) => ids,
             Err(e) => return vec![Finding::from_error("databricks.ncc", "the NCC", &e)],
         };
-        let recorded: BindingRecord = cx.recorded();
         let mut findings = Vec::new();
-        for (i, &id) in self.workspace_ids.iter().enumerate() {
-            // Bound by a run of this deployment: proven, and read again by `up` itself.
-            let proven = !ncc_id.is_empty()
-                && recorded
-                    .workspaces
-                    .iter()
-                    .any(|w| w.workspace_id == id && w.ncc_id == ncc_id);
-            if proven {
-                continue;
-            }
+        for (i, id) in unproven {
             let key = format!("databricks.workspace_ids[{i}]");
-            findings.extend(self.preflight_one(env, id, &ncc_id, &key).await);
+            findings.extend(self.preflight_one(env, id, &ncc_ids, &key).await);
         }
         findings
     }
