@@ -2,6 +2,7 @@ use clap::Args;
 
 use super::{Target, each, exit, logging, render};
 use crate::ops::{self, plan_view::PlanView};
+use crate::engine::StepError;
 use crate::resources::DownOptions;
 
 // The command's help text is on `Command::Plan` in `cli/mod.rs`.
@@ -85,20 +86,37 @@ async fn one(
         }
         code = exit::STEP_FAILED;
     }
-    for (step, error) in plan.report.failures() {
+    let failures = plan
+        .report
+        .failures()
+        .map(|(step, e)| (format!("step `{step}`"), e));
+    Ok((code.max(exit_code(deployment, "plan", failures, view.changes, json)), view))
+}
+
+/// A plan's exit code: the highest of its steps that could not be planned (each said on stderr
+/// unless `json`), else 10 when something would change, else 0.
+fn exit_code<'a>(
+    deployment: &ops::Deployment,
+    command: &str,
+    failures: impl Iterator<Item = (String, &'a StepError)>,
+    changes: bool,
+    json: bool,
+) -> u8 {
+    let mut code = exit::OK;
+    for (step, error) in failures {
         if !json {
             eprintln!(
-                "plink: {}: step `{step}` cannot be planned: {}",
+                "plink: {}: {step} cannot be planned: {}",
                 deployment.name(),
-                render::step_error(error, "plan", logging::verbosity())
+                render::step_error(error, command, logging::verbosity())
             );
         }
         code = code.max(exit::step_code(error));
     }
-    if code == exit::OK && view.changes {
+    if code == exit::OK && changes {
         code = exit::PLAN_HAS_CHANGES;
     }
-    Ok((code, view))
+    code
 }
 
 /// The teardown plan of one deployment and its exit code: as a plan's (4 when a step could not
@@ -110,22 +128,13 @@ async fn destroy(
 ) -> anyhow::Result<(u8, PlanView)> {
     let plan = ops::plan::destroy(deployment, options).await?;
     let view = PlanView::destroy(deployment, &plan);
-    let mut code = exit::OK;
-    for (step, _, result) in &plan.steps {
-        if let Err(error) = result {
-            if !json {
-                eprintln!(
-                    "plink: {}: teardown step `{step}` cannot be planned: {}",
-                    deployment.name(),
-                    render::step_error(error, "plan --destroy", logging::verbosity())
-                );
-            }
-            code = code.max(exit::step_code(error));
-        }
-    }
-    if code == exit::OK && view.changes {
-        code = exit::PLAN_HAS_CHANGES;
-    }
+    let failures = plan.steps.iter().filter_map(|(step, _, result)| {
+        result
+            .as_ref()
+            .err()
+            .map(|e| (format!("teardown step `{step}`"), e))
+    });
+    let code = exit_code(deployment, "plan --destroy", failures, view.changes, json);
     Ok((code, view))
 }
 

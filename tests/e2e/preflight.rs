@@ -54,31 +54,26 @@ fn both_stop(stack: &Stack, wd: &Workdir, expected: &[&str]) {
     );
 }
 
-#[test]
-fn a_workspace_of_another_region_stops_in_preflight() {
+/// A deployment in us-east-1 of the one workspace `id` stops in preflight saying `says`.
+fn one_workspace_stops(id: i64, says: &str) {
     let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[WEST]));
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[id]));
     both_stop(
         &stack,
         &wd,
-        &[&format!(
-            ": databricks.workspace_ids[0]: workspace {WEST} is in us-west-2, the NCC in us-east-1"
-        )],
+        &[&format!(": databricks.workspace_ids[0]: workspace {id} {says}")],
     );
     assert!(stack.ncc_named("plink-demo-ncc", "us-east-1").is_none());
 }
 
 #[test]
+fn a_workspace_of_another_region_stops_in_preflight() {
+    one_workspace_stops(WEST, "is in us-west-2, the NCC in us-east-1");
+}
+
+#[test]
 fn a_workspace_that_does_not_exist_stops_in_preflight() {
-    let stack = Stack::start();
-    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[MISSING]));
-    both_stop(
-        &stack,
-        &wd,
-        &[&format!(
-            ": databricks.workspace_ids[0]: workspace {MISSING} does not exist"
-        )],
-    );
+    one_workspace_stops(MISSING, "does not exist");
 }
 
 #[test]
