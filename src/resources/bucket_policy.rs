@@ -456,6 +456,15 @@ impl Resource for BucketPolicies {
         o
     }
 
+    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
+    async fn teardown_plan(
+        &self,
+        _: &Cx<'_>,
+        _: Option<&Self::Inputs>,
+    ) -> Res<Vec<crate::resources::Teardown>> {
+        crate::resources::teardown_not_planned::<Self>()
+    }
+
     /// Removes plink's statement from every bucket it may be in (`print`: says what to remove).
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<()> {
         let mut out = cx.step.recorded::<BucketPolicyDown>().unwrap_or_default();

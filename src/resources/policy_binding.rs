@@ -424,6 +424,15 @@ impl Resource for PolicyBinding {
         o
     }
 
+    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
+    async fn teardown_plan(
+        &self,
+        _: &Cx<'_>,
+        _: Option<&Self::Inputs>,
+    ) -> Res<Vec<crate::resources::Teardown>> {
+        crate::resources::teardown_not_planned::<Self>()
+    }
+
     /// Binds every workspace plink bound back to the policy it had before.
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<()> {
         let rec: PolicyBindingRecord = cx.recorded();

@@ -638,6 +638,15 @@ impl Resource for IpAccess {
         o
     }
 
+    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
+    async fn teardown_plan(
+        &self,
+        _: &Cx<'_>,
+        _: Option<&()>,
+    ) -> Res<Vec<crate::resources::Teardown>> {
+        crate::resources::teardown_not_planned::<Self>()
+    }
+
     /// Deletes the lists plink created and puts the switch back as it was, after the same
     /// lockout check.
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<()> {

@@ -418,6 +418,15 @@ impl Resource for NetworkPolicy {
         o
     }
 
+    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
+    async fn teardown_plan(
+        &self,
+        _: &Cx<'_>,
+        _: Option<&Self::Inputs>,
+    ) -> Res<Vec<crate::resources::Teardown>> {
+        crate::resources::teardown_not_planned::<Self>()
+    }
+
     /// Deletes the policy plink created (its workspaces were bound back first: `bind` tears
     /// down before it); an adopted one is released.
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<()> {
