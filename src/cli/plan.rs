@@ -90,19 +90,21 @@ async fn one(
         .report
         .failures()
         .map(|(step, e)| (format!("step `{step}`"), e));
-    Ok((code.max(exit_code(deployment, "plan", failures, view.changes, json)), view))
+    let code = exit_code(deployment, "plan", code, failures, view.changes, json);
+    Ok((code, view))
 }
 
-/// A plan's exit code: the highest of its steps that could not be planned (each said on stderr
-/// unless `json`), else 10 when something would change, else 0.
+/// A plan's exit code: the highest of `code` (what came before: the preflight's 4) and of its
+/// steps that could not be planned (each said on stderr unless `json`), else 10 when something
+/// would change, else 0.
 fn exit_code<'a>(
     deployment: &ops::Deployment,
     command: &str,
+    mut code: u8,
     failures: impl Iterator<Item = (String, &'a StepError)>,
     changes: bool,
     json: bool,
 ) -> u8 {
-    let mut code = exit::OK;
     for (step, error) in failures {
         if !json {
             eprintln!(
@@ -134,7 +136,7 @@ async fn destroy(
             .err()
             .map(|e| (format!("teardown step `{step}`"), e))
     });
-    let code = exit_code(deployment, "plan --destroy", failures, view.changes, json);
+    let code = exit_code(deployment, "plan --destroy", exit::OK, failures, view.changes, json);
     Ok((code, view))
 }
 
