@@ -26,6 +26,7 @@ mod wait;
 
 pub use condition::{And, Condition, Or, Readiness};
 pub use context::StepContext;
+pub(crate) use context::PlanOverlay;
 pub use error::{Cause, EngineError, ErrorClass, Resume, StepError};
 pub use events::{Event, EventKind, EventSink};
 pub use interrupt::Interrupt;

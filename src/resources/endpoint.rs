@@ -114,9 +114,18 @@ impl Resource for Endpoint {
             .aws
             .dry_run_create_vpc_endpoint(vpc, &self.service_name, subnets, &cx.tags())
             .await;
-        ec2_permission(AWS_CREDENTIALS, "CreateVpcEndpoint", answer)
-            .into_iter()
-            .collect()
+        match answer {
+            // The file's service name is wrong (AWS: `InvalidServiceName`).
+            Err(e) if e.has_code("InvalidServiceName") => vec![Finding::new(
+                "endpoint.service_name",
+                "the endpoint's service",
+                format!("no service {} in {}: {}", self.service_name, cx.env.region(), e.summary()),
+                "name a service of the region (aws ec2 describe-vpc-endpoint-services lists them)",
+            )],
+            answer => ec2_permission(AWS_CREDENTIALS, "CreateVpcEndpoint", answer)
+                .into_iter()
+                .collect(),
+        }
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {

@@ -126,8 +126,13 @@ impl Resource for Network {
         if cx.has_record() {
             return Vec::new();
         }
-        let Err(e) = self.resolve(cx).await else {
-            return Vec::new();
+        let e = match self.resolve(cx).await {
+            Ok(live) => {
+                // The preflights downstream check with this VPC and these subnets.
+                cx.step.learned(&live);
+                return Vec::new();
+            }
+            Err(e) => e,
         };
         // The message names the key when it is one of the service's addresses.
         let text = e.to_string();

@@ -147,8 +147,16 @@ impl Resource for SecurityGroup {
     /// Whether the credentials may create plink's group (EC2 `DryRun`), unless the file names
     /// its own groups or plink's exists.
     async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
-        if self.existing.is_some() || cx.has_record() {
+        if cx.has_record() {
             return Vec::new();
+        }
+        if let Some(ids) = &self.existing {
+            // The VPC is known once `network` resolved it (this run's preflight, or a record).
+            let Some(inputs) = inputs else {
+                return Vec::new();
+            };
+            let result = self.check_existing(cx, ids, &inputs.vpc_id).await;
+            return Finding::of("endpoint.security_group_ids", "the security groups", &result);
         }
         let vpc = inputs.map_or(PLACEHOLDER_VPC, |i| i.vpc_id.as_str());
         let answer = cx

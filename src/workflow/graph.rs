@@ -357,9 +357,10 @@ impl Graph {
         store: &Arc<StateStore>,
     ) -> Vec<(StepId, Finding)> {
         let mut all = Vec::new();
+        let learned = crate::engine::PlanOverlay::default();
         for id in self.display_order() {
             let node = self.get(id);
-            let cx = StepContext::for_preflight(id, store.clone());
+            let cx = StepContext::for_preflight(id, store.clone(), learned.clone());
             let mut attempt = 1;
             let findings = loop {
                 let findings = node.preflight(env, &cx).await;
@@ -384,7 +385,7 @@ impl Graph {
     ) -> Vec<(StepId, String, Res<Vec<Teardown>>)> {
         let mut out = Vec::new();
         for node in self.torn_down() {
-            let cx = StepContext::for_preflight(node.id(), store.clone());
+            let cx = StepContext::for_preflight(node.id(), store.clone(), Default::default());
             let plan = node.teardown_plan(env, &cx).await;
             out.push((node.teardown_id(), node.describe(), plan));
         }

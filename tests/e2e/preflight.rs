@@ -147,3 +147,27 @@ fn a_converged_deployment_passes_the_preflight() {
     plan.assert_code(0);
     assert_eq!(plan.json()["preflight"], serde_json::json!([]));
 }
+
+#[test]
+fn problems_of_several_resources_are_reported_together() {
+    // A security group of the file that does not exist (checked in the VPC `network` resolved
+    // in this same preflight), a denied permission, a workspace of another region: one list.
+    let stack = Stack::start();
+    stack.deny(&["ec2:CreateVpcEndpoint"]);
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[WEST]));
+    let text = std::fs::read_to_string(&wd.workflow).unwrap().replacen(
+        "[endpoint]\n",
+        "[endpoint]\nsecurity_group_ids = [\"sg-0123456789abcdef0\"]\n",
+        1,
+    );
+    std::fs::write(&wd.workflow, text).unwrap();
+    both_stop(
+        &stack,
+        &wd,
+        &[
+            ": endpoint.security_group_ids: security group sg-0123456789abcdef0 does not exist",
+            ": aws: the AWS credentials may not call ec2:CreateVpcEndpoint",
+            &format!(": databricks.workspace_ids[0]: workspace {WEST} is in us-west-2"),
+        ],
+    );
+}
