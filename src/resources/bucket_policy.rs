@@ -323,6 +323,7 @@ impl Resource for BucketPolicies {
     type Fix = ();
 
     const NOUN: &'static str = "bucket policy";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         match self.mode {
@@ -454,15 +455,6 @@ impl Resource for BucketPolicies {
         }
         o.set("bucket_policies", views);
         o
-    }
-
-    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
-    async fn teardown_plan(
-        &self,
-        _: &Cx<'_>,
-        _: Option<&Self::Inputs>,
-    ) -> Res<Vec<crate::resources::Teardown>> {
-        crate::resources::teardown_not_planned::<Self>()
     }
 
     /// Removes plink's statement from every bucket it may be in (`print`: says what to remove).

@@ -178,6 +178,12 @@ pub trait Resource: Send + Sync + 'static {
     /// with another resource, have not; the teardown graph skips them).
     const TEARS_DOWN: bool = true;
 
+    /// Whether [`teardown_plan`](Resource::teardown_plan) describes what the teardown does
+    /// (`plan --destroy`); false for a kind whose own teardown it does not describe yet: its
+    /// plan then fails saying so ([`teardown_not_planned`](super::teardown_not_planned)) rather
+    /// than claim there is nothing to tear down.
+    const PLANS_TEARDOWN: bool = true;
+
     /// One line saying what this resource is (progress view, plan, status).
     fn describe(&self) -> String;
 

@@ -314,6 +314,7 @@ impl Resource for PolicyBinding {
     type Fix = ();
 
     const NOUN: &'static str = "policy binding";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(
@@ -422,15 +423,6 @@ impl Resource for PolicyBinding {
         }
         o.set("workspaces", views);
         o
-    }
-
-    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
-    async fn teardown_plan(
-        &self,
-        _: &Cx<'_>,
-        _: Option<&Self::Inputs>,
-    ) -> Res<Vec<crate::resources::Teardown>> {
-        crate::resources::teardown_not_planned::<Self>()
     }
 
     /// Binds every workspace plink bound back to the policy it had before.

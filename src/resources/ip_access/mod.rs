@@ -465,6 +465,7 @@ impl Resource for IpAccess {
     type Fix = Step;
 
     const NOUN: &'static str = "IP access lists";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(
@@ -636,15 +637,6 @@ impl Resource for IpAccess {
             Err(e) => o.error(&format!("workspace {}", self.workspace_id), e),
         }
         o
-    }
-
-    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
-    async fn teardown_plan(
-        &self,
-        _: &Cx<'_>,
-        _: Option<&()>,
-    ) -> Res<Vec<crate::resources::Teardown>> {
-        crate::resources::teardown_not_planned::<Self>()
     }
 
     /// Deletes the lists plink created and puts the switch back as it was, after the same

@@ -222,6 +222,7 @@ impl Resource for NetworkPolicy {
     type Fix = Option<Value>;
 
     const NOUN: &'static str = "network policy";
+    const PLANS_TEARDOWN: bool = false;
     const FOUND_BY: &'static str =
         "found by id (adopted: plink writes only the fields of the workflow file)";
 
@@ -416,15 +417,6 @@ impl Resource for NetworkPolicy {
             Err(e) => o.error("network policy", e),
         }
         o
-    }
-
-    /// Not described yet: says so (see [`teardown_not_planned`](crate::resources::teardown_not_planned)).
-    async fn teardown_plan(
-        &self,
-        _: &Cx<'_>,
-        _: Option<&Self::Inputs>,
-    ) -> Res<Vec<crate::resources::Teardown>> {
-        crate::resources::teardown_not_planned::<Self>()
     }
 
     /// Deletes the policy plink created (its workspaces were bound back first: `bind` tears
