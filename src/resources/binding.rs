@@ -14,7 +14,8 @@ use serde_json::json;
 
 use super::generic::plan_lines;
 use super::preflight::Finding;
-use crate::config::NccSelector;
+use super::ncc::bound_workspaces;
+use crate::config::{MAX_WORKSPACES_PER_NCC, NccSelector};
 use super::{Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{Planned, Poll, StepError};
@@ -214,6 +215,22 @@ impl Binding {
         }
     }
 
+    /// Room in NCC `ncc_id` for the workspaces of `adding` it does not hold yet (Databricks:
+    /// 50 workspaces per NCC, field update §1.5).
+    async fn check_room(&self, env: &Env, ncc_id: &str, adding: &[(usize, i64)]) -> Res<()> {
+        let bound = bound_workspaces(&env.databricks, ncc_id).await?;
+        let Some(new) = over_limit(&bound, adding.iter().map(|&(_, id)| id)) else {
+            return Ok(());
+        };
+        Err(StepError::needs_user(
+            format!(
+                "NCC {ncc_id} already has {} workspace(s); binding {new} more would pass the limit of {MAX_WORKSPACES_PER_NCC}",
+                bound.len()
+            ),
+            "use another NCC for these workspaces (databricks.ncc), or unbind some from this one",
+        ))
+    }
+
     /// What `bind_one` would do to workspace `id`, in one plan line.
     async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Res<Planned> {
         let ws = Self::workspace(env, id).await?;
@@ -283,9 +300,14 @@ impl Resource for Binding {
             Err(e) => return vec![Finding::from_error("databricks.ncc", "the NCC", &e)],
         };
         let mut findings = Vec::new();
-        for (i, id) in unproven {
+        for &(i, id) in &unproven {
             let key = format!("databricks.workspace_ids[{i}]");
             findings.extend(self.preflight_one(env, id, &ncc_ids, &key).await);
+        }
+        // An NCC that exists (adopted, shared) may already hold workspaces: 50 at most.
+        if let Some(ncc_id) = ncc_ids.last() {
+            let result = self.check_room(env, ncc_id, &unproven).await;
+            findings.extend(Finding::of("databricks.workspace_ids", "the NCC's workspaces", &result));
         }
         findings
     }
@@ -447,5 +469,28 @@ fn running_on(id: i64, ws: &Workspace, ncc_id: &str) -> Res<Poll<()>> {
                 .as_deref()
                 .unwrap_or("none")
         ))),
+    }
+}
+
+/// How many of `adding` an NCC holding `bound` would take in, when that passes the limit of
+/// workspaces per NCC; `None` when they fit.
+fn over_limit(bound: &[i64], adding: impl Iterator<Item = i64>) -> Option<usize> {
+    let new = adding.filter(|id| !bound.contains(id)).count();
+    (bound.len() + new > MAX_WORKSPACES_PER_NCC).then_some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspaces_already_bound_to_the_ncc_take_no_room() {
+        let bound: Vec<i64> = (1..=49).collect();
+        assert_eq!(over_limit(&bound, [50].into_iter()), None);
+        assert_eq!(over_limit(&bound, [1, 2, 50].into_iter()), None);
+        assert_eq!(over_limit(&bound, [50, 51].into_iter()), Some(2));
+        let full: Vec<i64> = (1..=50).collect();
+        assert_eq!(over_limit(&full, [7].into_iter()), None);
+        assert_eq!(over_limit(&full, [51].into_iter()), Some(1));
     }
 }

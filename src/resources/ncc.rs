@@ -593,7 +593,7 @@ async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Res<()> {
 }
 
 /// The workspaces bound to `ncc_id`, sorted.
-async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
+pub(super) async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
     let mut ids: Vec<i64> = db
         .list_workspaces()
         .await
