@@ -649,3 +649,130 @@ fn regression_an_ncc_found_by_name_after_the_recorded_one_vanished_is_adopted_no
     assert_eq!(ncc["ncc_id"], existing.as_str(), "{ncc:#}");
     assert_eq!(ncc["created_by_plink"], false, "{ncc:#}");
 }
+
+/// What `plan --destroy --json` says `down` would do: (teardown step, action, id), sorted.
+fn planned_teardown(case: &Case, args: &[&str]) -> Vec<(String, String, String)> {
+    let mut argv = vec!["plan", "--destroy", "--json"];
+    argv.extend_from_slice(args);
+    let run = case.plink(&argv).code(10).run();
+    let view = run.json();
+    let mut out: Vec<(String, String, String)> = view["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["action"] != "no_change")
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_owned(),
+                s["action"].as_str().unwrap().to_owned(),
+                s["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What `down` did, from the records its teardown steps left: (teardown step, action, id).
+fn done_teardown(case: &Case) -> Vec<(String, String, String)> {
+    let state = case.state();
+    let mut out = Vec::new();
+    for (step, record) in state["steps"].as_object().expect("steps") {
+        if !step.starts_with("down_") {
+            continue;
+        }
+        let outputs = &record["outputs"];
+        let ids = |key: &str| -> Vec<String> {
+            outputs[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for id in ids("deleted").into_iter().chain(ids("deleted_rule_ids")) {
+            out.push((step.clone(), "delete".to_owned(), id));
+        }
+        for id in ids("rejected_vpc_endpoint_ids") {
+            out.push((step.clone(), "reject".to_owned(), id));
+        }
+        if let Some(outcome) = outputs["outcome"].as_str() {
+            let action = match outcome {
+                "deleted" => "delete",
+                "released" => "release",
+                "kept" => "keep",
+                other => other,
+            };
+            let id = outputs["ncc_id"].as_str().unwrap_or_default().to_owned();
+            out.push((step.clone(), action.to_owned(), id));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn plan_destroy_lists_exactly_what_down_then_deletes_rejects_and_keeps() {
+    let case = Case::new();
+    case.up();
+    case.clear_calls();
+    let planned = planned_teardown(&case, &[]);
+    assert!(
+        case.mutating_calls().is_empty(),
+        "{:?}",
+        case.mutating_calls()
+    );
+    // The workspace stays bound: the NCC is kept, named with it.
+    let ncc = case.nccs_named(NCC_NAME).pop().unwrap();
+    assert!(
+        planned.contains(&("down_ncc".into(), "keep".into(), ncc.clone())),
+        "{planned:#?}"
+    );
+    let human = case.plink(&["plan", "--destroy"]).code(10).run();
+    assert!(
+        human.stdout.contains("1111111111111111") && human.stdout.contains("--rebind-to"),
+        "{}",
+        human.stdout
+    );
+    case.plink(&["down"]).code(11).run();
+    assert_eq!(planned, done_teardown(&case));
+    // Nothing left but the kept NCC: planned as kept again.
+    assert_eq!(
+        planned_teardown(&case, &[]),
+        vec![("down_ncc".to_owned(), "keep".to_owned(), ncc)]
+    );
+}
+
+#[test]
+fn plan_destroy_of_an_adopted_ncc_releases_it_as_down_does() {
+    let case = Case::new();
+    let adopted = case.create_ncc(NCC_NAME);
+    case.up();
+    let planned = planned_teardown(&case, &[]);
+    assert!(
+        planned.contains(&("down_ncc".into(), "release".into(), adopted)),
+        "{planned:#?}"
+    );
+    case.plink(&["down"]).code(0).run();
+    assert_eq!(planned, done_teardown(&case));
+}
+
+#[test]
+fn plan_destroy_with_rebind_to_plans_the_ncc_delete() {
+    let case = Case::new();
+    case.up();
+    let parking = case.create_ncc("parking-ncc");
+    let planned = planned_teardown(&case, &["--rebind-to", &parking]);
+    case.plink(&["down", "--rebind-to", &parking]).code(0).run();
+    assert_eq!(planned, done_teardown(&case));
+}
+
+#[test]
+fn plan_destroy_before_any_up_has_nothing_to_do() {
+    let case = Case::new();
+    let run = case.plink(&["plan", "--destroy", "--json"]).code(0).run();
+    assert_eq!(run.json()["steps"], json!([]));
+    assert!(case.wd.state().is_none());
+}

@@ -57,3 +57,6 @@ mod waits;
 
 #[path = "e2e/verify.rs"]
 mod verify;
+
+#[path = "e2e/preflight.rs"]
+mod preflight;

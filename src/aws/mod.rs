@@ -34,6 +34,7 @@ macro_rules! all_items {
 
 pub mod budget;
 mod connect;
+mod dry_run;
 pub mod endpoint;
 pub mod endpoint_connection;
 pub mod endpoint_service;

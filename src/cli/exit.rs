@@ -6,6 +6,7 @@
 use crate::config::ConfigError;
 use crate::engine::{EngineError, ErrorClass, StepError};
 use crate::ops::DeploymentSetError;
+use crate::ops::preflight::PreflightFailed;
 use crate::ops::up::ConnectError;
 use crate::state::StateError;
 
@@ -42,6 +43,9 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<StepError>() {
             return step_code(e);
+        }
+        if cause.downcast_ref::<PreflightFailed>().is_some() {
+            return STEP_FAILED;
         }
         if cause.downcast_ref::<ConnectError>().is_some() {
             return CANNOT_CONNECT;

@@ -66,6 +66,30 @@ impl StepContext {
         }
     }
 
+    /// A context for a preflight (issue #16): a plan's, over `store` (read only), sharing
+    /// `learned` with the other nodes' preflights ([`learned`](Self::learned)).
+    pub(crate) fn for_preflight(
+        step: StepId,
+        store: Arc<StateStore>,
+        learned: PlanOverlay,
+    ) -> Self {
+        Self::for_plan(step, store, learned)
+    }
+
+    /// During a preflight or plan: what a read-only lookup found of this step's resource, as
+    /// its record would be, so that the preflights downstream check with real values (the VPC
+    /// `network` resolved) before anything is recorded. Never written to the state.
+    pub fn learned<T: Serialize>(&self, outputs: &T) {
+        if let (Some(planned), Ok(Value::Object(map))) =
+            (&self.planned, serde_json::to_value(outputs))
+        {
+            planned
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.step, map);
+        }
+    }
+
     /// Whether this context belongs to a plan (nothing may be changed).
     pub fn is_plan(&self) -> bool {
         self.planned.is_some()

@@ -25,6 +25,7 @@ mod token;
 mod wait;
 
 pub use condition::{And, Condition, Or, Readiness};
+pub(crate) use context::PlanOverlay;
 pub use context::StepContext;
 pub use error::{Cause, EngineError, ErrorClass, Resume, StepError};
 pub use events::{Event, EventKind, EventSink};

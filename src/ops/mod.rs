@@ -7,6 +7,7 @@ pub mod ip_check;
 pub mod orphans;
 pub mod plan;
 pub mod plan_view;
+pub mod preflight;
 pub mod state_copy;
 pub mod status;
 

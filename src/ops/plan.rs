@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::Deployment;
 use super::up::{UpOptions, connect};
+use crate::engine::StepError;
 use crate::engine::{Engine, PlanAction, PlanOutcome, PlanReport, RetryPolicy};
-use crate::resources::Env;
+use crate::resources::{DownOptions, Env, Options, Teardown};
 use crate::state::{StateFile, StateStore};
 use crate::workflow::Graph;
 
@@ -17,6 +18,8 @@ pub struct Plan {
     pub report: PlanReport,
     /// False when the deployment never ran (no state file): everything is planned from scratch.
     pub state_exists: bool,
+    /// What the preflight found (`up` would stop there, exit 4).
+    pub preflight: super::preflight::Preflight,
 }
 
 /// Plans the deployment: what `plink up` with `options` would do now.
@@ -33,11 +36,60 @@ pub async fn run(deployment: &Deployment, options: &UpOptions) -> anyhow::Result
     let store = Arc::new(deployment.open_state("plan", true).await?);
     // A state that was never written is the new one the store starts from (serial 0).
     let state_exists = store.snapshot().serial > 0;
-    let env = connect(deployment, options.resources()).await?;
-    let engine = Engine::new(graph.up_steps(&Arc::new(env)))?;
+    let env = Arc::new(connect(deployment, options.resources()).await?);
+    // Issue #16: the findings `up` would stop with, then what it would do.
+    let preflight = super::preflight::run(deployment, &env, &store).await;
+    let engine = Engine::new(graph.up_steps(&env))?;
     Ok(Plan {
         report: engine.plan(store).await,
         state_exists,
+        preflight,
+    })
+}
+
+/// What `plink down` would do now (`plan --destroy`, issue #16), per teardown step.
+#[derive(Debug)]
+pub struct DestroyPlan {
+    /// False when the deployment never ran: `down` has nothing to do.
+    pub state_exists: bool,
+    /// Per node that tears something down, in teardown order: its teardown step, what it is,
+    /// and what `down` would do to it (or why that could not be read).
+    pub steps: Vec<(String, String, Result<Vec<Teardown>, StepError>)>,
+}
+
+/// Plans the teardown: what `plink down` with `options` would delete, release, keep and
+/// reject now, from each kind's own teardown lookups. Locks and reads like [`run`]; writes and
+/// changes nothing.
+///
+/// # Errors
+/// Failures to start: the state is locked or unreadable, credentials are missing.
+pub async fn destroy(
+    deployment: &Deployment,
+    options: &DownOptions,
+) -> anyhow::Result<DestroyPlan> {
+    // As `down`: without a state file, `up` never ran and nothing was created.
+    if deployment.read_state().await?.is_none() {
+        return Ok(DestroyPlan {
+            state_exists: false,
+            steps: Vec::new(),
+        });
+    }
+    let store = Arc::new(deployment.open_state("plan", true).await?);
+    let resources = Options {
+        down: options.clone(),
+        ..Options::default()
+    };
+    let env = Arc::new(connect(deployment, resources).await?);
+    let steps = deployment
+        .graph()
+        .teardown_plan(&env, &store)
+        .await
+        .into_iter()
+        .map(|(step, what, plan)| (step.to_owned(), what, plan))
+        .collect();
+    Ok(DestroyPlan {
+        state_exists: true,
+        steps,
     })
 }
 

@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use super::Deployment;
-use super::plan::Plan;
+use super::plan::{DestroyPlan, Plan};
 use crate::engine::{PlanAction, PlanOutcome};
+use crate::resources::TeardownAction;
 
 /// A plan, ready to print.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +19,9 @@ pub struct PlanView {
     pub changes: bool,
     pub summary: PlanSummary,
     pub steps: Vec<StepPlanView>,
+    /// What the preflight found (issue #16): `up` would stop before changing anything, and
+    /// the plan exits 4.
+    pub preflight: Vec<super::preflight::PlacedFinding>,
 }
 
 /// How many steps got each action.
@@ -34,6 +38,12 @@ pub struct PlanSummary {
     pub failed: usize,
     /// Steps not planned because a dependency's plan failed.
     pub blocked: usize,
+    /// `plan --destroy`: what `down` would delete, release (adopted: left in place), keep (an
+    /// NCC still bound) and reject (connections). Zero in a plan of `up`.
+    pub delete: usize,
+    pub release: usize,
+    pub keep: usize,
+    pub reject: usize,
 }
 
 /// One step of the plan.
@@ -55,6 +65,9 @@ pub struct StepPlanView {
     /// For `failed`: the error (with its hint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `plan --destroy`: the id `down` records for what it deletes, releases, keeps or rejects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl PlanView {
@@ -74,6 +87,7 @@ impl PlanView {
                     after: None,
                     blocked_by: None,
                     error: None,
+                    id: None,
                 };
                 match &s.outcome {
                     PlanOutcome::Planned(p) => {
@@ -105,6 +119,69 @@ impl PlanView {
             changes: plan.report.has_changes(),
             summary,
             steps,
+            preflight: plan.preflight.findings.clone(),
+        }
+    }
+}
+
+impl PlanView {
+    /// The view of what `plink down` would do (`plan --destroy`), in the shape of a plan: one
+    /// step entry per thing `down` would delete, release, keep or reject (`no_change` for a
+    /// node with nothing left to tear down).
+    pub fn destroy(deployment: &Deployment, plan: &DestroyPlan) -> Self {
+        let mut summary = PlanSummary::default();
+        let mut steps = Vec::new();
+        for (step, resource, result) in &plan.steps {
+            let entry = |action: &str| StepPlanView {
+                step: step.clone(),
+                resource: resource.clone(),
+                action: action.to_owned(),
+                detail: String::new(),
+                after: None,
+                blocked_by: None,
+                error: None,
+                id: None,
+            };
+            match result {
+                Err(e) => {
+                    summary.failed += 1;
+                    steps.push(StepPlanView {
+                        error: Some(e.to_string()),
+                        ..entry("failed")
+                    });
+                }
+                Ok(items) if items.is_empty() => {
+                    summary.no_change += 1;
+                    steps.push(StepPlanView {
+                        detail: "nothing to tear down".into(),
+                        ..entry("no_change")
+                    });
+                }
+                Ok(items) => {
+                    for t in items {
+                        *match t.action {
+                            TeardownAction::Delete => &mut summary.delete,
+                            TeardownAction::Release => &mut summary.release,
+                            TeardownAction::Keep => &mut summary.keep,
+                            TeardownAction::Reject => &mut summary.reject,
+                        } += 1;
+                        steps.push(StepPlanView {
+                            detail: t.detail.clone(),
+                            id: Some(t.id.clone()),
+                            ..entry(t.action.name())
+                        });
+                    }
+                }
+            }
+        }
+        Self {
+            deployment: deployment.name().to_owned(),
+            state_file: deployment.paths.state.display().to_string(),
+            state_exists: plan.state_exists,
+            changes: summary.delete + summary.release + summary.keep + summary.reject > 0,
+            summary,
+            steps,
+            preflight: Vec::new(),
         }
     }
 }
@@ -132,6 +209,20 @@ impl PlanSummary {
             (self.replace, "to replace"),
             (self.wait, "to wait on"),
         ];
+        if self.delete + self.release + self.keep + self.reject > 0 {
+            return format!(
+                "down would delete {}, release {}, keep {}, reject {} connection(s){}",
+                self.delete,
+                self.release,
+                self.keep,
+                self.reject,
+                if self.failed > 0 {
+                    format!(", {} failed", self.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
         let if_any = [
             (self.later, "later (after their dependencies)"),
             (self.failed, "failed"),

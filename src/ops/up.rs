@@ -61,8 +61,13 @@ pub async fn run(
 ) -> anyhow::Result<RunReport> {
     let graph = deployment.graph();
     let store = Arc::new(deployment.open_state("up", false).await?);
-    let env = connect_interruptible(deployment, options.resources(), &interrupt, "up").await?;
-    let engine = Engine::new(graph.up_steps(&Arc::new(env)))?
+    let env =
+        Arc::new(connect_interruptible(deployment, options.resources(), &interrupt, "up").await?);
+    // Issue #16: every check first, all problems at once, before the first mutating call.
+    super::preflight::run(deployment, &env, &store)
+        .await
+        .into_result(deployment)?;
+    let engine = Engine::new(graph.up_steps(&env))?
         .with_events(events)
         .with_interrupt(interrupt);
     Ok(engine.run(store).await)

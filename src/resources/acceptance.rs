@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
+use super::{
+    Change, Cx, Env, Found, Observation, Readiness, Res, Resource, Teardown, TeardownAction, errors,
+};
 use crate::aws::{EndpointConnection, EndpointService};
 use crate::databricks::ConnectionState;
 use crate::engine::{Condition, Poll, StepError};
@@ -346,11 +348,51 @@ impl Resource for ConnectionAcceptance {
         o
     }
 
+    /// The connections `down` would reject ([`ConnectionAcceptance::doomed`]).
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        let Some((service, only, _)) = Self::doomed(cx, inputs).await? else {
+            return Ok(Vec::new());
+        };
+        let mut live = live_connections(cx.env, &service.id).await?;
+        live.retain(|c| only.as_deref().is_none_or(|v| v == c.vpce_id));
+        Ok(live
+            .into_iter()
+            .map(|c| {
+                let detail = format!(
+                    "connection {} of account {} ({}) to endpoint service {}",
+                    c.vpce_id, c.owner, c.state, service.id
+                );
+                Teardown::new(TeardownAction::Reject, c.vpce_id, detail)
+            })
+            .collect())
+    }
+
     /// Rejects every remaining connection of plink's endpoint service — on a service plink did
     /// not create (and without `--delete-adopted`), only the connection of plink's rule.
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
+        match Self::doomed(cx, inputs).await? {
+            Some((service, only, rule)) => {
+                reject_live(cx, &service, only.as_deref(), rule.as_deref(), self.timeout).await
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl ConnectionAcceptance {
+    /// Which connections `down` rejects: the live endpoint service, the one connection to
+    /// reject on a service plink did not create (`None`: all of them), and the rule's endpoint.
+    /// `None`: nothing to reject (no service, or someone else's without plink's rule).
+    async fn doomed(
+        cx: &Cx<'_>,
+        inputs: Option<&AcceptanceInputs>,
+    ) -> Res<Option<(EndpointService, Option<String>, Option<String>)>> {
         let Some(inputs) = inputs.filter(|i| !i.service_id.is_empty()) else {
-            return Ok(());
+            return Ok(None);
         };
         let service = match cx
             .env
@@ -359,20 +401,20 @@ impl Resource for ConnectionAcceptance {
             .await
         {
             Ok(Some(s)) if !s.state.eq_ignore_ascii_case("Deleted") => s,
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_not_found() => return Ok(()),
+            Ok(_) => return Ok(None),
+            Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(errors::aws("reading the endpoint service", e)),
         };
-        let rule = inputs.rule_vpc_endpoint_id.as_deref();
+        let rule = inputs.rule_vpc_endpoint_id.clone();
         let ours =
             crate::aws::TagQuery::deployment(cx.env.deployment.as_str()).matches(&service.tags);
         if ours || cx.env.delete_adopted() {
-            reject_live(cx, &service, None, rule, self.timeout).await
-        } else if let Some(vpce) = rule {
+            Ok(Some((service, None, rule)))
+        } else if let Some(vpce) = rule.clone() {
             // Someone else's service: only the connection plink's rule opened is plink's.
-            reject_live(cx, &service, Some(vpce), rule, self.timeout).await
+            Ok(Some((service, Some(vpce), rule)))
         } else {
-            Ok(())
+            Ok(None)
         }
     }
 }

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::generic::plan_lines;
+use super::ncc::bound_workspaces;
+use super::preflight::Finding;
 use super::{Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
+use crate::config::{MAX_WORKSPACES_PER_NCC, NccSelector};
 use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{Planned, Poll, StepError};
 use crate::state::Intent;
@@ -22,6 +25,9 @@ use crate::state::Intent;
 pub struct Binding {
     pub workspace_ids: Vec<i64>,
     pub timeout: Duration,
+    /// The file's NCC, for the preflight (before the `ncc` node recorded its id): is a
+    /// workspace's current NCC this one?
+    pub ncc: NccSelector,
 }
 
 /// What upstream decides: the NCC to bind.
@@ -145,6 +151,86 @@ impl Binding {
         Ok(replaced)
     }
 
+    /// The ids the deployment's NCC may have once `up` reached the binding: the recorded one,
+    /// and the one its lookup would find — named by id, or by name in the region (the list the
+    /// NCC's own preflight made just before; a recorded NCC that vanished is replaced by it).
+    async fn ncc_ids(
+        env: &Env,
+        inputs: Option<&BindingInputs>,
+        ncc: &NccSelector,
+    ) -> Res<Vec<String>> {
+        let mut ids: Vec<String> = inputs
+            .map(|i| i.ncc_id.clone())
+            .filter(|i| !i.is_empty())
+            .into_iter()
+            .collect();
+        ids.extend(match ncc {
+            NccSelector::Id(id) => Some(id.clone()),
+            NccSelector::Name(name) => env
+                .nccs_for_limits()
+                .await?
+                .into_iter()
+                .find(|n| n.name == name.as_str())
+                .map(|n| n.network_connectivity_config_id),
+        });
+        Ok(ids)
+    }
+
+    /// Workspace `id` of the file (at `key`) can be bound to the deployment's NCC (one of
+    /// `ncc_ids`): it exists, is in the region, is not failed, and is bound to no other NCC
+    /// unless `--replace-ncc-binding`.
+    async fn preflight_one(
+        &self,
+        env: &Env,
+        id: i64,
+        ncc_ids: &[String],
+        key: &str,
+    ) -> Option<Finding> {
+        let what = format!("workspace {id}");
+        let ws = match Self::workspace(env, id).await {
+            Ok(ws) => ws,
+            Err(e) => return Some(Finding::from_error(key, what, &e)),
+        };
+        let ncc_id = ws
+            .network_connectivity_config_id
+            .as_ref()
+            .filter(|c| ncc_ids.contains(c))
+            .or(ncc_ids.first())
+            .cloned()
+            .unwrap_or_default();
+        match Self::bound(env, &ws, &ncc_id) {
+            Err(e) => Some(Finding::from_error(key, what, &e)),
+            Ok(Bound::Elsewhere(other)) if !env.options.replace_ncc_binding => Some(Finding::new(
+                key,
+                what,
+                format!(
+                    "workspace {id} is bound to another NCC ({other}); binding this one would replace it"
+                ),
+                REPLACE_HINT,
+            )),
+            Ok(_) => match running_on(id, &ws, "") {
+                Err(e) => Some(Finding::from_error(key, what, &e)),
+                Ok(_) => None,
+            },
+        }
+    }
+
+    /// Room in NCC `ncc_id` for the workspaces of `adding` it does not hold yet (Databricks:
+    /// 50 workspaces per NCC, field update §1.5).
+    async fn check_room(&self, env: &Env, ncc_id: &str, adding: &[(usize, i64)]) -> Res<()> {
+        let bound = bound_workspaces(&env.databricks, ncc_id).await?;
+        let Some(new) = over_limit(&bound, adding.iter().map(|&(_, id)| id)) else {
+            return Ok(());
+        };
+        Err(StepError::needs_user(
+            format!(
+                "NCC {ncc_id} already has {} workspace(s); binding {new} more would pass the limit of {MAX_WORKSPACES_PER_NCC}",
+                bound.len()
+            ),
+            "use another NCC for these workspaces (databricks.ncc), or unbind some from this one",
+        ))
+    }
+
     /// What `bind_one` would do to workspace `id`, in one plan line.
     async fn plan_one(&self, env: &Env, id: i64, ncc_id: &str) -> Res<Planned> {
         let ws = Self::workspace(env, id).await?;
@@ -185,6 +271,49 @@ impl Resource for Binding {
 
     fn label(&self, _: &Self::Live) -> String {
         format!("{:?}", self.workspace_ids)
+    }
+
+    /// Each workspace not yet recorded as bound to the deployment's NCC (issue #16).
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        let env = cx.env;
+        let recorded: BindingRecord = cx.recorded();
+        let recorded_ncc = inputs.map_or("", |i| i.ncc_id.as_str());
+        // Bound by a run of this deployment: proven, and read again by `up` itself.
+        let unproven: Vec<(usize, i64)> = self
+            .workspace_ids
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, id)| {
+                recorded_ncc.is_empty()
+                    || !recorded
+                        .workspaces
+                        .iter()
+                        .any(|w| w.workspace_id == id && w.ncc_id == recorded_ncc)
+            })
+            .collect();
+        if unproven.is_empty() {
+            return Vec::new();
+        }
+        let ncc_ids = match Self::ncc_ids(env, inputs, &self.ncc).await {
+            Ok(ids) => ids,
+            Err(e) => return vec![Finding::from_error("databricks.ncc", "the NCC", &e)],
+        };
+        let mut findings = Vec::new();
+        for &(i, id) in &unproven {
+            let key = format!("databricks.workspace_ids[{i}]");
+            findings.extend(self.preflight_one(env, id, &ncc_ids, &key).await);
+        }
+        // An NCC that exists (adopted, shared) may already hold workspaces: 50 at most.
+        if let Some(ncc_id) = ncc_ids.last() {
+            let result = self.check_room(env, ncc_id, &unproven).await;
+            findings.extend(Finding::of(
+                "databricks.workspace_ids",
+                "the NCC's workspaces",
+                &result,
+            ));
+        }
+        findings
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
@@ -344,5 +473,28 @@ fn running_on(id: i64, ws: &Workspace, ncc_id: &str) -> Res<Poll<()>> {
                 .as_deref()
                 .unwrap_or("none")
         ))),
+    }
+}
+
+/// How many of `adding` an NCC holding `bound` would take in, when that passes the limit of
+/// workspaces per NCC; `None` when they fit.
+fn over_limit(bound: &[i64], adding: impl Iterator<Item = i64>) -> Option<usize> {
+    let new = adding.filter(|id| !bound.contains(id)).count();
+    (bound.len() + new > MAX_WORKSPACES_PER_NCC).then_some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspaces_already_bound_to_the_ncc_take_no_room() {
+        let bound: Vec<i64> = (1..=49).collect();
+        assert_eq!(over_limit(&bound, [50].into_iter()), None);
+        assert_eq!(over_limit(&bound, [1, 2, 50].into_iter()), None);
+        assert_eq!(over_limit(&bound, [50, 51].into_iter()), Some(2));
+        let full: Vec<i64> = (1..=50).collect();
+        assert_eq!(over_limit(&full, [7].into_iter()), None);
+        assert_eq!(over_limit(&full, [51].into_iter()), Some(1));
     }
 }

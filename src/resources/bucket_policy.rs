@@ -323,6 +323,7 @@ impl Resource for BucketPolicies {
     type Fix = ();
 
     const NOUN: &'static str = "bucket policy";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         match self.mode {

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::Finding;
 use super::{Change, Cx, Found, Res, Resource, errors};
 use crate::aws::ErrorKind;
 use crate::engine::StepError;
@@ -40,6 +41,20 @@ impl Resource for Buckets {
 
     fn label(&self, live: &Self::Live) -> String {
         live.buckets.join(", ")
+    }
+
+    /// Every bucket, each its own finding (issue #16: all problems at once), unless a run
+    /// checked them already.
+    async fn preflight(&self, cx: &Cx<'_>, _: Option<&()>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let mut findings = Vec::new();
+        for (i, bucket) in self.names.iter().enumerate() {
+            let result = Self::check_one(cx, bucket, "").await;
+            findings.extend(Finding::of(&format!("s3.buckets[{i}]"), bucket, &result));
+        }
+        findings
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
@@ -86,27 +101,33 @@ impl Resource for Buckets {
 impl Buckets {
     /// Checks every bucket: it exists (for this account) and is in the deployment's region.
     async fn check(&self, cx: &Cx<'_>) -> Res<BucketsRecord> {
-        let region = cx.env.region();
         for (bucket, at) in self.names.iter().zip(&self.written_at) {
-            let found = match cx.env.aws.bucket_region(bucket).await {
-                Ok(found) => found,
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    return Err(StepError::needs_user(
-                        format!("{at}: bucket {bucket} does not exist"),
-                        "check the bucket name in s3.buckets",
-                    ));
-                }
-                Err(e) => return Err(errors::aws(&format!("reading bucket {bucket}"), e)),
-            };
-            if found != region {
-                return Err(StepError::needs_user(
-                    format!("{at}: bucket {bucket} is in {found}, the deployment in {region}"),
-                    "an S3 rule reaches buckets of its NCC's region only: list buckets of aws.region, or deploy once more in the bucket's region",
-                ));
-            }
+            Self::check_one(cx, bucket, &format!("{at}: ")).await?;
         }
         Ok(BucketsRecord {
             buckets: self.names.clone(),
         })
+    }
+
+    /// Checks `bucket`; its errors start with `at` (where the file names it, or nothing).
+    async fn check_one(cx: &Cx<'_>, bucket: &str, at: &str) -> Res<()> {
+        let region = cx.env.region();
+        let found = match cx.env.aws.bucket_region(bucket).await {
+            Ok(found) => found,
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                return Err(StepError::needs_user(
+                    format!("{at}bucket {bucket} does not exist"),
+                    "check the bucket name in s3.buckets",
+                ));
+            }
+            Err(e) => return Err(errors::aws(&format!("reading bucket {bucket}"), e)),
+        };
+        if found != region {
+            return Err(StepError::needs_user(
+                format!("{at}bucket {bucket} is in {found}, the deployment in {region}"),
+                "an S3 rule reaches buckets of its NCC's region only: list buckets of aws.region, or deploy once more in the bucket's region",
+            ));
+        }
+        Ok(())
     }
 }

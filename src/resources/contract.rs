@@ -76,6 +76,53 @@ pub fn without_nulls(mut value: Value) -> Value {
     value
 }
 
+/// What `down` would do to one live resource (`plink plan --destroy`, issue #16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeardownAction {
+    /// plink made it (or `--delete-adopted`): deleted.
+    Delete,
+    /// plink adopted it, or it is the user's: forgotten by the state, left in place.
+    Release,
+    /// plink made it but cannot delete it yet (an NCC workspaces are still bound to): kept, and
+    /// `down` exits 11.
+    Keep,
+    /// A connection to plink's endpoint service: rejected.
+    Reject,
+}
+
+impl TeardownAction {
+    /// How `plan --destroy` names it (`--json`'s `action`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Release => "release",
+            Self::Keep => "keep",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// One thing `down` would do (`plink plan --destroy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Teardown {
+    pub action: TeardownAction,
+    /// The id `down` records for it (what [`Deleted`] lists for a deleted one).
+    pub id: String,
+    /// What it is and why, in words (`load balancer plink-demo`, `bound to workspace(s) [1]`).
+    pub detail: String,
+}
+
+impl Teardown {
+    pub fn new(action: TeardownAction, id: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            action,
+            id: id.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// What a teardown of the common kind records (under `down_<node>`): the ids or ARNs deleted.
 ///
 /// Every field is always written, so a record replaces the one an earlier teardown left.
@@ -130,6 +177,12 @@ pub trait Resource: Send + Sync + 'static {
     /// Whether `down` has anything to do for this kind (read-only kinds, and kinds that go
     /// with another resource, have not; the teardown graph skips them).
     const TEARS_DOWN: bool = true;
+
+    /// Whether [`teardown_plan`](Resource::teardown_plan) describes what the teardown does
+    /// (`plan --destroy`); false for a kind whose own teardown it does not describe yet: its
+    /// plan then fails saying so ([`teardown_not_planned`](super::teardown_not_planned)) rather
+    /// than claim there is nothing to tear down.
+    const PLANS_TEARDOWN: bool = true;
 
     /// One line saying what this resource is (progress view, plan, status).
     fn describe(&self) -> String;
@@ -218,6 +271,24 @@ pub trait Resource: Send + Sync + 'static {
             "a {} cannot be replaced by plink",
             Self::NOUN
         )))
+    }
+
+    // --- preflight ---------------------------------------------------------------------------
+
+    /// What would stop `up` for this resource, found with read-only calls before `up` or `plan`
+    /// makes any mutating call (issue #16): references of the file that do not resolve, limits
+    /// a create would meet, permissions a create needs (EC2 `DryRun`). Every problem, not just
+    /// the first. Built from the kind's own lookups (`find`, `check_create`), never a second
+    /// copy of them; a resource the state already records was proven by the run that made it,
+    /// so its preflight may read nothing (a converged `up` stays cheap). `inputs` is `None`
+    /// when the records upstream do not exist yet (a fresh deployment): the preflight works
+    /// from the workflow file alone. The default: nothing to check.
+    async fn preflight(
+        &self,
+        _cx: &Cx<'_>,
+        _inputs: Option<&Self::Inputs>,
+    ) -> Vec<super::preflight::Finding> {
+        Vec::new()
     }
 
     // --- comparison --------------------------------------------------------------------------
@@ -345,6 +416,21 @@ pub trait Resource: Send + Sync + 'static {
     /// A delete or read that failed.
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         super::teardown_deleting(self, cx, inputs).await
+    }
+
+    /// What [`teardown`](Resource::teardown) would do now, without doing it (`plink plan
+    /// --destroy`, issue #16): from the same lookups. The default derives it from
+    /// [`locate`](Resource::locate) and [`ownership`](Resource::ownership), as the default
+    /// teardown decides; a kind whose teardown is its own says it with its own lookups.
+    ///
+    /// # Errors
+    /// A read that failed.
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        super::generic::teardown_plan_deleting(self, cx, inputs).await
     }
 
     /// Everything of this kind plink may have made for this deployment and that still exists.

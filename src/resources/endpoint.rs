@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::{AWS_CREDENTIALS, Finding, PLACEHOLDER_VPC, ec2_permission};
 use super::{
     Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
 };
@@ -100,6 +101,38 @@ impl Resource for Endpoint {
 
     /// The recorded endpoint if it still lives, else one tagged for this deployment and node.
     /// A dead one is reported gone (`up` forgets it: the next create gets a new token).
+    /// Whether the credentials may create the endpoint (EC2 `DryRun`), unless it exists.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let (vpc, subnets) = inputs.map_or((PLACEHOLDER_VPC, &[][..]), |i| {
+            (i.vpc_id.as_str(), i.subnet_ids.as_slice())
+        });
+        let answer = cx
+            .env
+            .aws
+            .dry_run_create_vpc_endpoint(vpc, &self.service_name, subnets, &cx.tags())
+            .await;
+        match answer {
+            // The file's service name is wrong (AWS: `InvalidServiceName`).
+            Err(e) if e.has_code("InvalidServiceName") => vec![Finding::new(
+                "endpoint.service_name",
+                "the endpoint's service",
+                format!(
+                    "no service {} in {}: {}",
+                    self.service_name,
+                    cx.env.region(),
+                    e.summary()
+                ),
+                "name a service of the region (aws ec2 describe-vpc-endpoint-services lists them)",
+            )],
+            answer => ec2_permission(AWS_CREDENTIALS, "CreateVpcEndpoint", answer)
+                .into_iter()
+                .collect(),
+        }
+    }
+
     async fn find(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: EndpointRecord = cx.recorded();
         let mut gone = None;

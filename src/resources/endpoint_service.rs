@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::acceptance::reject_live;
+use super::preflight::{AWS_CREDENTIALS, Finding, ec2_permission, placeholder_nlb_arn};
 use super::{
     Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
 };
@@ -109,6 +110,26 @@ impl Resource for EndpointService {
     }
 
     /// Recorded id, else the service on the NLB, else one tagged for this deployment.
+    /// Whether the credentials may create the service (EC2 `DryRun`), unless it exists.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let aws = &cx.env.aws;
+        let nlb = inputs.map_or_else(
+            || placeholder_nlb_arn(&aws.region, &aws.account_id),
+            |i| i.load_balancer_arn.clone(),
+        );
+        let answer = aws.dry_run_create_endpoint_service(&nlb, &cx.tags()).await;
+        ec2_permission(
+            AWS_CREDENTIALS,
+            "CreateVpcEndpointServiceConfiguration",
+            answer,
+        )
+        .into_iter()
+        .collect()
+    }
+
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
         let rec: EndpointServiceRecord = cx.recorded();
         let mut gone = None;

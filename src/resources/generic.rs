@@ -1,6 +1,7 @@
 //! The algorithms every command derives from a [`Resource`]: converge (`up`), plan (`plan`,
 //! drift in `status`), and the common teardown (`down`).
 
+use super::contract::{Teardown, TeardownAction};
 use super::{Cx, Deleted, Found, Ownership, Readiness, Res, Resource, gone_prefix};
 use crate::engine::{PlanAction, Planned, Poll, StepError};
 
@@ -196,6 +197,47 @@ pub(super) fn plan_lines(lines: Vec<Planned>) -> Planned {
         .unwrap_or(PlanAction::NoChange);
     let detail: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
     Planned::new(action, detail.join("; "))
+}
+
+/// What [`teardown_deleting`] would do now (`plan --destroy`): the same lookups and the same
+/// ownership decision, without deleting.
+///
+/// # Errors
+/// A read that failed.
+pub async fn teardown_plan_deleting<R: Resource + ?Sized>(
+    r: &R,
+    cx: &Cx<'_>,
+    inputs: Option<&R::Inputs>,
+) -> Res<Vec<Teardown>> {
+    let mut out = Vec::new();
+    for live in r.locate(cx, inputs).await? {
+        let action = match r.ownership(cx, &live).await? {
+            Ownership::Ours => TeardownAction::Delete,
+            Ownership::Adopted if cx.env.delete_adopted() => TeardownAction::Delete,
+            Ownership::Adopted => TeardownAction::Release,
+        };
+        out.push(Teardown::new(
+            action,
+            r.deleted_id(&live),
+            r.teardown_label(&live),
+        ));
+    }
+    Ok(out)
+}
+
+/// The teardown plan of a kind whose own teardown `plan --destroy` cannot describe yet: says so
+/// (a failed step of the plan, exit 4) rather than "nothing to tear down".
+///
+/// # Errors
+/// Always: [`StepError::Terminal`] naming the kind.
+pub fn teardown_not_planned<R: Resource + ?Sized>() -> Res<Vec<Teardown>> {
+    Err(StepError::terminal_with_hint(
+        format!(
+            "plan --destroy cannot describe yet what down does to the {}",
+            R::NOUN
+        ),
+        "`plink down` says what it does as it goes (issue #16 covers the PrivateLink and S3 resources first)",
+    ))
 }
 
 /// The common teardown: everything [`locate`](Resource::locate) finds that plink owns (or all of

@@ -46,6 +46,7 @@ pub mod ncc;
 pub mod network;
 pub mod network_policy;
 pub mod policy_binding;
+pub mod preflight;
 pub mod rule;
 pub mod security_group;
 pub mod target_group;
@@ -69,7 +70,11 @@ pub fn need(value: &str, what: &str) -> Res<String> {
 }
 
 pub use crate::engine::Readiness;
-pub use contract::{Change, Deleted, Observation, Ownership, Resource, without_nulls};
+pub use contract::{
+    Change, Deleted, Observation, Ownership, Resource, Teardown, TeardownAction, without_nulls,
+};
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix, with_tagged};
-pub use generic::{converge, plan, teardown_deleting};
+pub use generic::{
+    converge, plan, teardown_deleting, teardown_not_planned, teardown_plan_deleting,
+};

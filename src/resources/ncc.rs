@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::binding::wait_running;
-use super::{Cx, Env, Found, Res, Resource, errors};
+use super::preflight::{Finding, lookups};
+use super::{Cx, Env, Found, Res, Resource, Teardown, TeardownAction, errors};
 use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, StepError};
 use crate::state::Intent;
@@ -48,6 +49,9 @@ pub enum NccChoice {
 #[derive(Default)]
 pub struct NccInputs {
     pub replaced_ncc_ids: Vec<(i64, String)>,
+    /// The deployment's own rule(s) in it, which `down` deletes before the NCC: not "other
+    /// live rules" for `plan --destroy`, made while they still live.
+    pub own_rule_ids: Vec<String>,
 }
 
 /// What the state keeps.
@@ -103,6 +107,14 @@ pub struct NccDown {
 }
 
 impl Ncc {
+    /// The workflow file's key that names the NCC.
+    fn key(&self) -> &'static str {
+        match self.choice {
+            NccChoice::Named(_) => "databricks.ncc.name",
+            NccChoice::Id(_) => "databricks.ncc.id",
+        }
+    }
+
     /// The NCC named by id; else the recorded one, else the one named so in the region.
     async fn lookup(&self, cx: &Cx<'_>) -> Res<Found<NetworkConnectivityConfig>> {
         let db = &cx.env.databricks;
@@ -265,6 +277,24 @@ impl Resource for Ncc {
     }
 
     /// The regional limit, checked before a create (a refused create would say less).
+    /// The NCC named by id exists in the region; one named by name exists, or there is room
+    /// for it (at most 10 per region): its own lookup and limit check, unless recorded.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if !cx.recorded::<NccRecord>().ncc_id.is_empty() {
+            return Vec::new();
+        }
+        let none = NccInputs::default();
+        lookups(
+            self,
+            cx,
+            inputs.unwrap_or(&none),
+            false,
+            self.key(),
+            "the NCC",
+        )
+        .await
+    }
+
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let in_region = cx.env.nccs_for_limits().await?.len();
         check_limit(in_region, cx.env.databricks.account_id(), cx.env.region())
@@ -308,6 +338,71 @@ impl Resource for Ncc {
     /// The NCC a create intent whose answer was lost made (by name and region).
     async fn recover(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Option<Self::Record>> {
         Self::ours(cx).await
+    }
+
+    /// What the teardown would decide now: release an adopted NCC, keep one with other live
+    /// rules or bound workspaces (without `--rebind-to`), else delete it.
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        let db = &cx.env.databricks;
+        let Some(ncc) = Self::ours(cx).await? else {
+            return Ok(Vec::new());
+        };
+        let live = db
+            .get_ncc(&ncc.ncc_id)
+            .await
+            .optional()
+            .map_err(|e| errors::databricks("reading the NCC", e))?;
+        if live.is_none() {
+            return Ok(Vec::new());
+        }
+        let what = format!("NCC {} ({})", ncc.name, ncc.ncc_id);
+        let one = |action, why: String| Ok(vec![Teardown::new(action, &ncc.ncc_id, why)]);
+        if !ncc.created_by_plink && !cx.env.delete_adopted() {
+            return one(
+                TeardownAction::Release,
+                format!("{what}: plink adopted it, so it stays (--delete-adopted deletes it)"),
+            );
+        }
+        let own = inputs
+            .map(|i| i.own_rule_ids.as_slice())
+            .unwrap_or_default();
+        let others: Vec<String> = db
+            .list_rules(&ncc.ncc_id)
+            .await
+            .map_err(|e| errors::databricks("listing the NCC's rules", e))?
+            .into_iter()
+            .filter(|r| !r.deactivated && !own.contains(&r.rule_id))
+            .map(|r| r.rule_id)
+            .collect();
+        if !others.is_empty() {
+            return one(
+                TeardownAction::Keep,
+                format!(
+                    "{what}: it has {} other live private endpoint rule(s) ({})",
+                    others.len(),
+                    others.join(", ")
+                ),
+            );
+        }
+        let bound = bound_workspaces(db, &ncc.ncc_id).await?;
+        match (&cx.env.options.down.rebind_to, bound.is_empty()) {
+            (_, true) => one(TeardownAction::Delete, what),
+            (None, false) => one(
+                TeardownAction::Keep,
+                format!(
+                    "{what}: workspace(s) {bound:?} are still bound to it; a binding cannot be \
+                     removed, only switched (down --rebind-to <ncc-id>), so down keeps it and exits 11"
+                ),
+            ),
+            (Some(to), false) => one(
+                TeardownAction::Delete,
+                format!("{what}, after switching workspace(s) {bound:?} to NCC {to} (--rebind-to)"),
+            ),
+        }
     }
 
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
@@ -508,7 +603,7 @@ async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Res<()> {
 }
 
 /// The workspaces bound to `ncc_id`, sorted.
-async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
+pub(super) async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
     let mut ids: Vec<i64> = db
         .list_workspaces()
         .await

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::Finding;
 use super::{Change, Cx, Found, Res, Resource, errors};
 use crate::aws::{AwsClients, ErrorKind, SubnetSelector, Vpc, VpcSelector};
 use crate::engine::StepError;
@@ -117,6 +118,30 @@ impl Resource for Network {
 
     fn summary(&self, live: &Self::Live) -> String {
         self.label(live)
+    }
+
+    /// The VPC and subnets (and the service's addresses) resolve and can carry the workflow,
+    /// unless a run resolved them already (a change since is `plan`'s and `up`'s to say).
+    async fn preflight(&self, cx: &Cx<'_>, _: Option<&()>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let e = match self.resolve(cx).await {
+            Ok(live) => {
+                // The preflights downstream check with this VPC and these subnets.
+                cx.step.learned(&live);
+                return Vec::new();
+            }
+            Err(e) => e,
+        };
+        // The message names the key when it is one of the service's addresses.
+        let text = e.to_string();
+        let key = if text.contains("subnet") {
+            "aws.subnets"
+        } else {
+            "aws.vpc"
+        };
+        vec![Finding::from_error(key, "the VPC and subnets", &e)]
     }
 
     /// Resolves the VPC and subnets: recorded when they match the record, else unrecorded

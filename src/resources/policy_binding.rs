@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generic::plan_lines;
 use super::network_policy::denials::{WarehouseRef, find_warehouse};
+use super::preflight::{Finding, lookups};
 use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::databricks::ErrorKind;
 use crate::engine::{Planned, StepError};
@@ -92,6 +93,22 @@ impl Resource for PolicyWorkspaces {
 
     fn creates(&self) -> bool {
         false
+    }
+
+    /// The workspaces exist and are bound to no one else's policy; the warehouse is theirs.
+    async fn preflight(&self, cx: &Cx<'_>, _: Option<&()>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        lookups(
+            self,
+            cx,
+            &(),
+            true,
+            "databricks.workspace_ids",
+            "the workspaces",
+        )
+        .await
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
@@ -305,6 +322,7 @@ impl Resource for PolicyBinding {
     type Fix = ();
 
     const NOUN: &'static str = "policy binding";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(

@@ -17,7 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Env, Found, Observation, Readiness, Res, Resource, errors};
+use super::preflight::Finding;
+use super::{
+    Change, Cx, Env, Found, Observation, Readiness, Res, Resource, Teardown, TeardownAction, errors,
+};
 use crate::databricks::{
     ConnectionState, CreateRule, ErrorKind, PrivateEndpointRule, RuleField, UpdateRule,
 };
@@ -367,6 +370,21 @@ impl Resource for Rule {
     /// Counts the live rules of every NCC of the region against the regional limit: from the
     /// rules each NCC carries (reference §2.1), else from its list of rules (one list of NCCs
     /// instead of one list per NCC, issue #13).
+    /// The region's rule limit, unless the rule exists (a recorded one is `up`'s to check).
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let none = RuleInputs {
+            ncc_id: String::new(),
+            service_name: String::new(),
+            domain_names: Vec::new(),
+            resource_names: Vec::new(),
+        };
+        let result = self.check_create(cx, inputs.unwrap_or(&none)).await;
+        Finding::of("databricks.ncc", "private endpoint rules", &result)
+    }
+
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let (db, region) = (&cx.env.databricks, cx.env.region());
         let mut count = 0;
@@ -586,46 +604,37 @@ impl Resource for Rule {
         o
     }
 
+    /// What `down` would delete: the rules [`Rule::doomed`] finds.
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        Ok(self
+            .doomed(cx, inputs)
+            .await?
+            .map(|(_, rules)| {
+                rules
+                    .into_iter()
+                    .map(|r| {
+                        Teardown::new(
+                            TeardownAction::Delete,
+                            r.rule_id.clone(),
+                            format!("private endpoint rule {}", r.rule_id),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// Deletes the deployment's rules: the recorded one, and any rule of the NCC for plink's
     /// endpoint service (recorded, or named by a create intent whose answer was lost).
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let db = &cx.env.databricks;
-        let rec: RuleRecord = cx.recorded();
-        let Some(ncc_id) = inputs.map(|i| i.ncc_id.clone()).filter(|i| !i.is_empty()) else {
+        let Some((ncc_id, ours)) = self.doomed(cx, inputs).await? else {
             return Ok(());
         };
-        let rules = match db.list_rules(&ncc_id).await {
-            Ok(rules) => rules,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(errors::databricks("listing the NCC's rules", e)),
-        };
-        // The natural keys plink's rule may have: recorded, wanted, or named by a create intent
-        // whose answer was lost (an S3 rule's with its buckets).
-        let mut keys: Vec<(String, Vec<String>)> =
-            vec![(rec.endpoint_service.clone(), rec.resource_names.clone())];
-        keys.extend(inputs.map(|i| (i.service_name.clone(), i.resource_names.clone())));
-        keys.extend(cx.pending_intent().and_then(|i| {
-            let service = i.natural_key.get("endpoint_service")?.clone();
-            let buckets = i
-                .natural_key
-                .get("resource_names")
-                .map_or_else(Vec::new, |b| {
-                    b.split(',')
-                        .filter(|b| !b.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                });
-            Some((service, buckets))
-        }));
-        keys.retain(|(s, _)| !s.is_empty());
-        let ours: Vec<_> = rules
-            .iter()
-            .filter(|r| !r.deactivated)
-            .filter(|r| {
-                r.rule_id == rec.rule_id
-                    || keys.iter().any(|(s, buckets)| same_target(r, s, buckets))
-            })
-            .collect();
         if ours.is_empty() {
             return Ok(());
         }
@@ -649,6 +658,56 @@ impl Resource for Rule {
         }
         cx.note(DEACTIVATION_NOTE);
         Ok(())
+    }
+}
+
+impl Rule {
+    /// The NCC and the deployment's live rules in it, which `down` deletes: the recorded one,
+    /// and any rule for plink's endpoint service (recorded, wanted, or named by a create intent
+    /// whose answer was lost). `None`: no NCC known, or it is gone.
+    async fn doomed(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&RuleInputs>,
+    ) -> Res<Option<(String, Vec<PrivateEndpointRule>)>> {
+        let db = &cx.env.databricks;
+        let rec: RuleRecord = cx.recorded();
+        let Some(ncc_id) = inputs.map(|i| i.ncc_id.clone()).filter(|i| !i.is_empty()) else {
+            return Ok(None);
+        };
+        let rules = match db.list_rules(&ncc_id).await {
+            Ok(rules) => rules,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(errors::databricks("listing the NCC's rules", e)),
+        };
+        // The natural keys plink's rule may have: recorded, wanted, or named by a create intent
+        // whose answer was lost (an S3 rule's with its buckets).
+        let mut keys: Vec<(String, Vec<String>)> =
+            vec![(rec.endpoint_service.clone(), rec.resource_names.clone())];
+        keys.extend(inputs.map(|i| (i.service_name.clone(), i.resource_names.clone())));
+        keys.extend(cx.pending_intent().and_then(|i| {
+            let service = i.natural_key.get("endpoint_service")?.clone();
+            let buckets = i
+                .natural_key
+                .get("resource_names")
+                .map_or_else(Vec::new, |b| {
+                    b.split(',')
+                        .filter(|b| !b.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                });
+            Some((service, buckets))
+        }));
+        keys.retain(|(s, _)| !s.is_empty());
+        let ours: Vec<_> = rules
+            .into_iter()
+            .filter(|r| !r.deactivated)
+            .filter(|r| {
+                r.rule_id == rec.rule_id
+                    || keys.iter().any(|(s, buckets)| same_target(r, s, buckets))
+            })
+            .collect();
+        Ok(Some((ncc_id, ours)))
     }
 }
 

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Cx, Deleted, Env, Found, Res, Resource, errors};
+use super::preflight::{AWS_CREDENTIALS, Finding, PLACEHOLDER_VPC, ec2_permission};
+use super::{Change, Cx, Deleted, Env, Found, Res, Resource, Teardown, TeardownAction, errors};
 use crate::aws::{CreateSecurityGroup, ErrorKind, SecurityGroup as AwsGroup, TagQuery, Tags};
 use crate::engine::{Poll, StepError};
 use crate::state::Intent;
@@ -77,6 +78,35 @@ impl SecurityGroup {
     }
 }
 
+impl SecurityGroup {
+    /// Whether the groups are plink's (deleted on `down`) or the user's (left alone), and their
+    /// ids: recorded, or plink's found by name and tags (a create whose answer was lost).
+    async fn doomed(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&SecurityGroupInputs>,
+    ) -> Res<(bool, Vec<String>)> {
+        let aws = &cx.env.aws;
+        let rec: SecurityGroupRecord = cx.recorded();
+        if rec.created_by_plink == Some(false) || self.existing.is_some() {
+            return Ok((false, rec.security_group_ids));
+        }
+        let mut ids = rec.security_group_ids.clone();
+        if ids.is_empty()
+            && let Some(inputs) = inputs
+            && let Some(g) = aws
+                .find_security_group(&inputs.vpc_id, &self.name)
+                .await
+                .map_err(|e| errors::aws("looking up the security group", e))?
+            && cx.is_ours(&g.tags)
+        {
+            // Not recorded (a create whose answer was lost): plink's name, plink's tags.
+            ids.push(g.id);
+        }
+        Ok((true, ids))
+    }
+}
+
 #[async_trait]
 impl Resource for SecurityGroup {
     type Inputs = SecurityGroupInputs;
@@ -112,6 +142,35 @@ impl Resource for SecurityGroup {
             Some(_) => "(yours: plink never changes them)",
             None => "found by name",
         }
+    }
+
+    /// Whether the credentials may create plink's group (EC2 `DryRun`), unless the file names
+    /// its own groups or plink's exists.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        if let Some(ids) = &self.existing {
+            // The VPC is known once `network` resolved it (this run's preflight, or a record).
+            let Some(inputs) = inputs else {
+                return Vec::new();
+            };
+            let result = self.check_existing(cx, ids, &inputs.vpc_id).await;
+            return Finding::of(
+                "endpoint.security_group_ids",
+                "the security groups",
+                &result,
+            );
+        }
+        let vpc = inputs.map_or(PLACEHOLDER_VPC, |i| i.vpc_id.as_str());
+        let answer = cx
+            .env
+            .aws
+            .dry_run_create_security_group(vpc, &cx.tags())
+            .await;
+        ec2_permission(AWS_CREDENTIALS, "CreateSecurityGroup", answer)
+            .into_iter()
+            .collect()
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {
@@ -262,31 +321,53 @@ impl Resource for SecurityGroup {
         })
     }
 
+    /// The groups `down` would delete (plink's, still there), or release (the user's).
+    async fn teardown_plan(
+        &self,
+        cx: &Cx<'_>,
+        inputs: Option<&Self::Inputs>,
+    ) -> Res<Vec<Teardown>> {
+        let (mine, ids) = self.doomed(cx, inputs).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let live = cx
+                .env
+                .aws
+                .describe_security_group(&id)
+                .await
+                .map_err(|e| errors::aws("reading the security group", e))?;
+            if live.is_some() {
+                let (action, whose) = if mine {
+                    (TeardownAction::Delete, "plink's")
+                } else {
+                    (
+                        TeardownAction::Release,
+                        "yours (endpoint.security_group_ids)",
+                    )
+                };
+                out.push(Teardown::new(
+                    action,
+                    id.clone(),
+                    format!("security group {id}, {whose}"),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// Only the group plink created is deleted, never one the user named; it is deleted as soon
     /// as the endpoint's ENIs release it (some time after the endpoint is gone).
     async fn teardown(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Res<()> {
         let aws = &cx.env.aws;
-        let rec: SecurityGroupRecord = cx.recorded();
-        if rec.created_by_plink == Some(false) || self.existing.is_some() {
-            if !rec.security_group_ids.is_empty() {
+        let (mine, ids) = self.doomed(cx, inputs).await?;
+        if !mine {
+            if !ids.is_empty() {
                 cx.note(format!(
                     "leaving your security group(s) {} alone (endpoint.security_group_ids)",
-                    rec.security_group_ids.join(", ")
+                    ids.join(", ")
                 ));
             }
             return Ok(());
-        }
-        let mut ids = rec.security_group_ids.clone();
-        if ids.is_empty()
-            && let Some(inputs) = inputs
-            && let Some(g) = aws
-                .find_security_group(&inputs.vpc_id, &self.name)
-                .await
-                .map_err(|e| errors::aws("looking up the security group", e))?
-            && cx.is_ours(&g.tags)
-        {
-            // Not recorded (a create whose answer was lost): plink's name, plink's tags.
-            ids.push(g.id);
         }
         let mut out = Deleted::default();
         for id in ids {

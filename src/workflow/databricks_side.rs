@@ -34,7 +34,12 @@ pub(super) fn ncc(
         |up| {
             // For teardown: the NCCs `up --replace-ncc-binding` switched away from.
             let bind: BindingRecord = up.record("bind");
+            let rule: RuleRecord = up.record("rule");
             Ok(NccInputs {
+                own_rule_ids: Some(rule.rule_id)
+                    .into_iter()
+                    .filter(|r| !r.is_empty())
+                    .collect(),
                 replaced_ncc_ids: bind
                     .workspaces
                     .into_iter()
@@ -71,6 +76,7 @@ pub(super) fn bind(
         Binding {
             workspace_ids: databricks.workspace_ids.clone(),
             timeout: timeouts.workspace,
+            ncc: databricks.ncc.clone(),
         },
         |up| {
             let ncc: NccRecord = up.record("ncc");

@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 use crate::aws::Tags;
 use crate::engine::{Planned, Step, StepContext, StepId};
 use crate::resources::Res;
-use crate::resources::{Cx, Env, Observation, Resource};
-use crate::state::StateFile;
+use crate::resources::preflight::Finding;
+use crate::resources::{Cx, Env, Observation, Resource, Teardown};
+use crate::state::{StateFile, StateStore};
 
 /// Where a node's inputs are read from: a running step (`up`, `plan`, teardown), or a state file
 /// (`status`).
@@ -89,6 +90,8 @@ trait AnyNode: Send + Sync {
         recovered: &Recovered,
     ) -> Res<Option<Map<String, Value>>>;
     async fn observe(&self, env: &Env, state: &StateFile) -> Observation;
+    async fn preflight(&self, env: &Env, cx: &StepContext) -> Vec<Finding>;
+    async fn teardown_plan(&self, env: &Env, cx: &StepContext) -> Res<Vec<Teardown>>;
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>>;
 }
 
@@ -172,10 +175,33 @@ impl<R: Resource> AnyNode for Node<R> {
         self.resource.observe(env, &record, inputs.as_ref()).await
     }
 
+    async fn preflight(&self, env: &Env, cx: &StepContext) -> Vec<Finding> {
+        // Upstream records exist only on a deployment that ran: without them, the resource
+        // checks what the workflow file alone says.
+        let inputs = self.inputs(cx, None).ok();
+        self.resource
+            .preflight(&Cx::new(env, cx, self.id), inputs.as_ref())
+            .await
+    }
+
+    async fn teardown_plan(&self, env: &Env, cx: &StepContext) -> Res<Vec<Teardown>> {
+        if !R::PLANS_TEARDOWN {
+            return crate::resources::teardown_not_planned::<R>();
+        }
+        // As the teardown derives them (upstream records may be missing).
+        let inputs = self.inputs(cx, None).ok();
+        self.resource
+            .teardown_plan(&Cx::new(env, cx, self.id), inputs.as_ref())
+            .await
+    }
+
     async fn inventory(&self, env: &Env) -> Res<Vec<(String, Tags)>> {
         self.resource.inventory(env).await
     }
 }
+
+/// How many times a preflight check failing transiently is made (1 s, 2 s, 4 s apart).
+const PREFLIGHT_ATTEMPTS: u32 = 4;
 
 /// A workflow kind's graph.
 #[derive(Clone, Default)]
@@ -321,6 +347,52 @@ impl Graph {
             .filter(|n| n.deps().contains(&id))
             .map(|n| n.id())
             .collect()
+    }
+
+    /// Every node's preflight (issue #16), in display order, each node's findings with its id.
+    /// `store` is read only: nothing can be written. One node at a time, so that lookups the
+    /// nodes share (the region's NCCs) are made once. A node whose check could not be made for
+    /// a transient reason (throttled, 5xx) is asked again, [`PREFLIGHT_ATTEMPTS`] times at
+    /// most, as a step would be retried.
+    pub async fn preflight(
+        &self,
+        env: &Arc<Env>,
+        store: &Arc<StateStore>,
+    ) -> Vec<(StepId, Finding)> {
+        let mut all = Vec::new();
+        let learned = crate::engine::PlanOverlay::default();
+        for id in self.display_order() {
+            let node = self.get(id);
+            let cx = StepContext::for_preflight(id, store.clone(), learned.clone());
+            let mut attempt = 1;
+            let findings = loop {
+                let findings = node.preflight(env, &cx).await;
+                if attempt >= PREFLIGHT_ATTEMPTS || !findings.iter().any(|f| f.retryable) {
+                    break findings;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await;
+                attempt += 1;
+            };
+            all.extend(findings.into_iter().map(|f| (id, f)));
+        }
+        all
+    }
+
+    /// What `down` would do (`plink plan --destroy`, issue #16): per node that tears something
+    /// down, in teardown order, its teardown step, what it is, and what its teardown would do
+    /// now (or why that could not be read). `store` is read only.
+    pub async fn teardown_plan(
+        &self,
+        env: &Arc<Env>,
+        store: &Arc<StateStore>,
+    ) -> Vec<(StepId, String, Res<Vec<Teardown>>)> {
+        let mut out = Vec::new();
+        for node in self.torn_down() {
+            let cx = StepContext::for_preflight(node.id(), store.clone(), Default::default());
+            let plan = node.teardown_plan(env, &cx).await;
+            out.push((node.teardown_id(), node.describe(), plan));
+        }
+        out
     }
 
     /// The `up` graph: one engine step per node.

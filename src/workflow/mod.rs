@@ -64,6 +64,9 @@ pub struct Loaded {
     pub graph: Graph,
     /// What the deployment opens a path to (`plink verify`); `None` for a kind that opens none.
     pub reach: Option<reach::Reach>,
+    /// The file's text as it was read: where each key is written, for findings the clouds
+    /// reveal later ([`Loaded::place`]).
+    pub text: std::sync::Arc<str>,
 }
 
 impl Loaded {
@@ -90,6 +93,7 @@ impl Loaded {
             summary,
             graph: graph.map_err(|e| graph_error(&file.path, e))?,
             reach: None,
+            text: file.text.as_str().into(),
         })
     }
 
@@ -97,6 +101,11 @@ impl Loaded {
     #[must_use]
     pub(crate) fn reaching(self, reach: Option<reach::Reach>) -> Self {
         Self { reach, ..self }
+    }
+
+    /// `file:line:column: key`: where `key` is written (or the table that would hold it).
+    pub fn place(&self, key: &str) -> String {
+        config::place_of(&self.source, &self.text, key)
     }
 }
 

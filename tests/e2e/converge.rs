@@ -200,7 +200,7 @@ fn up_in_another_region_allows_that_regions_principal_and_binds_its_workspace() 
 }
 
 #[test]
-fn workspace_of_another_region_stops_up_at_bind_with_exit_4_and_says_why() {
+fn workspace_of_another_region_stops_up_in_preflight_with_exit_4_and_says_why() {
     let stack = Stack::start();
     // 3333333333333333 is in us-west-2; the deployment in us-east-1.
     let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[3333333333333333]));
@@ -212,18 +212,15 @@ fn workspace_of_another_region_stops_up_at_bind_with_exit_4_and_says_why() {
         "{}",
         run.transcript()
     );
+    assert!(run.stderr.contains("fix:"), "no fix\n{}", run.transcript());
+    // Issue #16: stopped before anything was created (it used to stop at `bind`, after the
+    // whole PrivateLink path was up and billed).
     assert!(
-        run.stderr.contains("hint:"),
-        "no hint\n{}",
-        run.transcript()
+        stack.mutating_calls().is_empty(),
+        "{:#?}",
+        stack.mutating_calls()
     );
-    assert_eq!(
-        wd.status_of("bind").as_deref(),
-        Some("failed"),
-        "{:#}",
-        wd.state_required()
-    );
-    assert_eq!(wd.status_of("established").as_deref(), Some("done"));
+    assert_eq!(wd.status_of("established"), None);
     assert_eq!(
         stack
             .workspace(3333333333333333)

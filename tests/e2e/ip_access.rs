@@ -592,7 +592,8 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
 
     // A block list made in the console on A, written with host bits ("203.0.113.130/30" is the
     // block 203.0.113.128/30 to Databricks), covers part of the operator network 203.0.113.0/24:
-    // switching A's lists on would block it. Refused; A stays off (B has no such list: done).
+    // switching A's lists on would block it. Refused in the preflight (issue #16: nothing is
+    // changed while any check fails), so B, which has no such list, is not touched either.
     let quarantine = create_list(
         &stack,
         WS_A,
@@ -600,6 +601,7 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
         "BLOCK",
         &strings(&["203.0.113.130/30"]),
     );
+    stack.clear_all_calls();
     let refused = stack.plink(&wd).args(["up", &wf]).code(4).run();
     says(
         &refused,
@@ -614,7 +616,8 @@ fn a_change_that_would_block_an_operator_network_is_refused_before_any_call_and_
         ["audit-quarantine"],
         "nothing written on A"
     );
-    assert!(switched_on(&stack, WS_B));
+    assert!(!switched_on(&stack, WS_B));
+    assert!(stack.mutating_calls().is_empty());
     let l = list(&stack, WS_A, "audit-quarantine");
     assert_eq!(l.list_id, quarantine);
     delete_list(&stack, WS_A, &l);

@@ -13,6 +13,7 @@ pub mod eval;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::preflight::{Finding, lookups};
 use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::config::Ipv4Net;
 use crate::databricks::{ErrorKind, IpAccessList, WorkspaceClient};
@@ -464,6 +465,7 @@ impl Resource for IpAccess {
     type Fix = Step;
 
     const NOUN: &'static str = "IP access lists";
+    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(
@@ -480,6 +482,16 @@ impl Resource for IpAccess {
 
     fn creates(&self) -> bool {
         false
+    }
+
+    /// The workspace's lists as they are, and what `up` would make of them: the 1000-value
+    /// limit and the lockout guard (issue #16), unless a run already manages them.
+    async fn preflight(&self, cx: &Cx<'_>, _: Option<&()>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let what = format!("the IP access lists of workspace {}", self.workspace_id);
+        lookups(self, cx, &(), true, "lists", &what).await
     }
 
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::preflight::{Finding, lookups};
 use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
 use crate::databricks::ErrorKind;
 use crate::engine::StepError;
@@ -221,6 +222,7 @@ impl Resource for NetworkPolicy {
     type Fix = Option<Value>;
 
     const NOUN: &'static str = "network policy";
+    const PLANS_TEARDOWN: bool = false;
     const FOUND_BY: &'static str =
         "found by id (adopted: plink writes only the fields of the workflow file)";
 
@@ -249,6 +251,21 @@ impl Resource for NetworkPolicy {
                 gone: recorded.then(|| self.id.clone()),
             },
         })
+    }
+
+    /// A new policy's limits (destinations per policy; ingress only in dry run), or an existing
+    /// one's merged body and its dry-run guard when the workspaces' record is there.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let none = PolicyInputs {
+            warehouse: None,
+            workspace_ids: Vec::new(),
+        };
+        let compare = inputs.is_some();
+        let inputs = inputs.unwrap_or(&none);
+        lookups(self, cx, inputs, compare, "policy.id", "the network policy").await
     }
 
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {

@@ -1,0 +1,71 @@
+//! EC2 creates asked with `DryRun=true`: whether the caller may make them, without making them
+//! (issue #16, the preflight's permission checks).
+//!
+//! AWS answers a dry run with the error `DryRunOperation` when the request would have been
+//! allowed and `UnauthorizedOperation` when it would not (EC2 API reference, "Common
+//! parameters": `DryRun`); nothing is created and no request budget is spent (the call changes
+//! nothing, so it is not one of the mutating calls AWS throttles per family). Each request
+//! carries the same `TagSpecifications` as the real create, so a missing `ec2:CreateTags` (which
+//! a create that tags needs too) is found as well. ELBv2, Databricks and S3 have no dry run.
+
+use aws_sdk_ec2::types::ResourceType;
+
+use super::error::{Result, ec2_error};
+use super::{AwsClients, PlinkTags};
+
+/// The answer of a dry run: `Ok(())` only if AWS answered without an error (it never should);
+/// otherwise the error, whose code says it all (`DryRunOperation`: allowed).
+type DryRun = Result<()>;
+
+impl AwsClients {
+    /// `CreateSecurityGroup` in `vpc_id`, tagged with `tags`, as a dry run.
+    pub async fn dry_run_create_security_group(&self, vpc_id: &str, tags: &PlinkTags) -> DryRun {
+        self.ec2
+            .create_security_group()
+            .dry_run(true)
+            .vpc_id(vpc_id)
+            .group_name("plink-preflight")
+            .description("plink preflight (dry run)")
+            .tag_specifications(tags.ec2_spec(ResourceType::SecurityGroup))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("CreateSecurityGroup"))
+    }
+
+    /// `CreateVpcEndpoint` (interface) of `service_name` in `vpc_id`, as a dry run.
+    pub async fn dry_run_create_vpc_endpoint(
+        &self,
+        vpc_id: &str,
+        service_name: &str,
+        subnet_ids: &[String],
+        tags: &PlinkTags,
+    ) -> DryRun {
+        self.ec2
+            .create_vpc_endpoint()
+            .dry_run(true)
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+            .vpc_id(vpc_id)
+            .service_name(service_name)
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpoint))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("CreateVpcEndpoint"))
+    }
+
+    /// `CreateVpcEndpointServiceConfiguration` on `nlb_arn`, as a dry run.
+    pub async fn dry_run_create_endpoint_service(&self, nlb_arn: &str, tags: &PlinkTags) -> DryRun {
+        self.ec2
+            .create_vpc_endpoint_service_configuration()
+            .dry_run(true)
+            .network_load_balancer_arns(nlb_arn)
+            .acceptance_required(true)
+            .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpointService))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("CreateVpcEndpointServiceConfiguration"))
+    }
+}

@@ -1,0 +1,179 @@
+//! The preflight (issue #16): a workflow that cannot converge stops `up` and `plan` before
+//! their first mutating call, with exit 4 and every problem in one list, each naming its place
+//! in the workflow file and the fix; both emulators' call logs then hold no mutating call.
+
+use crate::common::{Stack, Workdir, WorkflowSpec};
+
+/// A workspace of us-west-2 (the stack's seed).
+const WEST: i64 = 3333333333333333;
+/// No workspace of the account has this id.
+const MISSING: i64 = 9999999999999999;
+
+/// `up`, then `plan`, of `wd` both stop in the preflight (exit 4) with every one of `expected`
+/// in their output, and nothing mutating reached either emulator.
+fn both_stop(stack: &Stack, wd: &Workdir, expected: &[&str]) {
+    stack.clear_all_calls();
+    let up = stack.up(wd);
+    up.assert_code(4);
+    assert!(
+        up.stderr.contains("the preflight found"),
+        "{}",
+        up.transcript()
+    );
+    for e in expected {
+        assert!(up.stderr.contains(e), "`{e}` missing:\n{}", up.transcript());
+    }
+    assert_eq!(
+        up.stderr.matches("the preflight found").count(),
+        1,
+        "one list:\n{}",
+        up.transcript()
+    );
+    let plan = stack.plink(wd).arg("plan").workflow().run();
+    plan.assert_code(4);
+    for e in expected {
+        assert!(
+            plan.stderr.contains(e),
+            "`{e}` missing:\n{}",
+            plan.transcript()
+        );
+    }
+    let json = stack.plink(wd).args(["plan", "--json"]).workflow().run();
+    json.assert_code(4);
+    let findings = json.json()["preflight"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        findings.len(),
+        expected.len(),
+        "{:#}",
+        json.json()["preflight"]
+    );
+    let mutating = stack.mutating_calls();
+    assert!(
+        mutating.is_empty(),
+        "the preflight made mutating calls:\n{}",
+        mutating
+            .iter()
+            .map(|c| format!("  {c}\n"))
+            .collect::<String>()
+    );
+}
+
+/// A deployment in us-east-1 of the one workspace `id` stops in preflight saying `says`.
+fn one_workspace_stops(id: i64, says: &str) {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[id]));
+    both_stop(
+        &stack,
+        &wd,
+        &[&format!(
+            ": databricks.workspace_ids[0]: workspace {id} {says}"
+        )],
+    );
+    assert!(stack.ncc_named("plink-demo-ncc", "us-east-1").is_none());
+}
+
+#[test]
+fn a_workspace_of_another_region_stops_in_preflight() {
+    one_workspace_stops(WEST, "is in us-west-2, the NCC in us-east-1");
+}
+
+#[test]
+fn a_workspace_that_does_not_exist_stops_in_preflight() {
+    one_workspace_stops(MISSING, "does not exist");
+}
+
+#[test]
+fn two_problems_are_reported_at_once() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::in_region(
+        "us-east-1",
+        &[1111111111111111, WEST, MISSING],
+    ));
+    both_stop(
+        &stack,
+        &wd,
+        &[
+            &format!(": databricks.workspace_ids[1]: workspace {WEST} is in us-west-2"),
+            &format!(": databricks.workspace_ids[2]: workspace {MISSING} does not exist"),
+        ],
+    );
+}
+
+#[test]
+fn an_eleventh_ncc_in_the_region_stops_in_preflight() {
+    let stack = Stack::start();
+    let db = stack.databricks();
+    for i in 0..10 {
+        stack
+            .block_on(db.create_ncc(&format!("someone-elses-{i}"), "us-east-1"))
+            .expect("create NCC");
+    }
+    let wd = Workdir::new(WorkflowSpec::default());
+    both_stop(&stack, &wd, &[": databricks.ncc.name: account "]);
+    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    assert!(
+        plan.stderr.contains("NCCs in us-east-1 (limit 10)")
+            && plan.stderr.contains("fix: reuse one of them"),
+        "{}",
+        plan.transcript()
+    );
+}
+
+#[test]
+fn a_denied_endpoint_service_permission_stops_in_preflight() {
+    let stack = Stack::start();
+    stack.deny(&["ec2:CreateVpcEndpointServiceConfiguration"]);
+    let wd = Workdir::new(WorkflowSpec::default());
+    both_stop(
+        &stack,
+        &wd,
+        &[": aws: the AWS credentials may not call ec2:CreateVpcEndpointServiceConfiguration"],
+    );
+    let up = stack.up(&wd);
+    assert!(
+        up.stderr
+            .contains("fix: allow ec2:CreateVpcEndpointServiceConfiguration"),
+        "{}",
+        up.transcript()
+    );
+}
+
+#[test]
+fn a_converged_deployment_passes_the_preflight() {
+    let stack = Stack::start();
+    let wd = Workdir::new(WorkflowSpec::default());
+    stack.up(&wd).assert_code(0);
+    // Denied now, but the endpoint service exists: nothing in this run needs the permission.
+    stack.deny(&["ec2:CreateVpcEndpointServiceConfiguration"]);
+    stack.up(&wd).assert_code(0);
+    let plan = stack.plink(&wd).args(["plan", "--json"]).workflow().run();
+    plan.assert_code(0);
+    assert_eq!(plan.json()["preflight"], serde_json::json!([]));
+}
+
+#[test]
+fn problems_of_several_resources_are_reported_together() {
+    // A security group of the file that does not exist (checked in the VPC `network` resolved
+    // in this same preflight), a denied permission, a workspace of another region: one list.
+    let stack = Stack::start();
+    stack.deny(&["ec2:CreateVpcEndpoint"]);
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[WEST]));
+    let text = std::fs::read_to_string(&wd.workflow).unwrap().replacen(
+        "[endpoint]\n",
+        "[endpoint]\nsecurity_group_ids = [\"sg-0123456789abcdef0\"]\n",
+        1,
+    );
+    std::fs::write(&wd.workflow, text).unwrap();
+    both_stop(
+        &stack,
+        &wd,
+        &[
+            ": endpoint.security_group_ids: security group sg-0123456789abcdef0 does not exist",
+            ": aws: the AWS credentials may not call ec2:CreateVpcEndpoint",
+            &format!(": databricks.workspace_ids[0]: workspace {WEST} is in us-west-2"),
+        ],
+    );
+}
