@@ -1,5 +1,5 @@
-//! EC2 creates asked with `DryRun=true`: whether the caller may make them, without making them
-//! (issue #16, the preflight's permission checks).
+//! EC2 creates and modifications asked with `DryRun=true`: whether the caller may make them,
+//! without making them (issue #16, the preflight's permission checks).
 //!
 //! AWS answers a dry run with the error `DryRunOperation` when the request would have been
 //! allowed and `UnauthorizedOperation` when it would not (EC2 API reference, "Common
@@ -67,5 +67,54 @@ impl AwsClients {
             .await
             .map(|_| ())
             .map_err(ec2_error("CreateVpcEndpointServiceConfiguration"))
+    }
+
+    /// `AuthorizeSecurityGroupIngress` of TCP 443 on `group_id`, as a dry run.
+    pub async fn dry_run_authorize_https(&self, group_id: &str) -> DryRun {
+        let permission = aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("10.0.0.0/8")
+                    .build(),
+            )
+            .build();
+        self.ec2
+            .authorize_security_group_ingress()
+            .dry_run(true)
+            .group_id(group_id)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("AuthorizeSecurityGroupIngress"))
+    }
+
+    /// `ModifyVpcEndpointServicePermissions` adding `principal` to `service_id`, as a dry run.
+    pub async fn dry_run_allow_principal(&self, service_id: &str, principal: &str) -> DryRun {
+        self.ec2
+            .modify_vpc_endpoint_service_permissions()
+            .dry_run(true)
+            .service_id(service_id)
+            .add_allowed_principals(principal)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"))
+    }
+
+    /// `AcceptVpcEndpointConnections` of `vpce_id` on `service_id`, as a dry run.
+    pub async fn dry_run_accept_connection(&self, service_id: &str, vpce_id: &str) -> DryRun {
+        self.ec2
+            .accept_vpc_endpoint_connections()
+            .dry_run(true)
+            .service_id(service_id)
+            .vpc_endpoint_ids(vpce_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ec2_error("AcceptVpcEndpointConnections"))
     }
 }

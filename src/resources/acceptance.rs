@@ -16,6 +16,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::preflight::{
+    AWS_CREDENTIALS, Finding, PLACEHOLDER_ENDPOINT, PLACEHOLDER_SERVICE, ec2_permission,
+};
 use super::{
     Change, Cx, Env, Found, Observation, Readiness, Res, Resource, Teardown, TeardownAction, errors,
 };
@@ -166,6 +169,23 @@ impl Resource for ConnectionAcceptance {
 
     fn creates(&self) -> bool {
         false
+    }
+
+    /// Whether the credentials may accept the rule's connection (EC2 `DryRun`), unless plink
+    /// accepted it already: found otherwise only once the rule asks, at the end of a fresh `up`.
+    async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
+        if cx.has_record() {
+            return Vec::new();
+        }
+        let service = inputs.map_or(PLACEHOLDER_SERVICE, |i| i.service_id.as_str());
+        let answer = cx
+            .env
+            .aws
+            .dry_run_accept_connection(service, PLACEHOLDER_ENDPOINT)
+            .await;
+        ec2_permission(AWS_CREDENTIALS, "AcceptVpcEndpointConnections", answer)
+            .into_iter()
+            .collect()
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {

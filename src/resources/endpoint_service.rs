@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::acceptance::reject_live;
-use super::preflight::{AWS_CREDENTIALS, Finding, ec2_permission, placeholder_nlb_arn};
+use super::preflight::{
+    AWS_CREDENTIALS, Finding, PLACEHOLDER_SERVICE, ec2_permission, placeholder_nlb_arn,
+};
 use super::{
     Change, Cx, Env, Found, Observation, Ownership, Readiness, Res, Resource, errors, with_tagged,
 };
@@ -110,7 +112,8 @@ impl Resource for EndpointService {
     }
 
     /// Recorded id, else the service on the NLB, else one tagged for this deployment.
-    /// Whether the credentials may create the service (EC2 `DryRun`), unless it exists.
+    /// Whether the credentials may create the service and allow the principal (EC2 `DryRun`),
+    /// unless it exists.
     async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
         if cx.has_record() {
             return Vec::new();
@@ -120,13 +123,25 @@ impl Resource for EndpointService {
             || placeholder_nlb_arn(&aws.region, &aws.account_id),
             |i| i.load_balancer_arn.clone(),
         );
-        let answer = aws.dry_run_create_endpoint_service(&nlb, &cx.tags()).await;
-        ec2_permission(
-            AWS_CREDENTIALS,
-            "CreateVpcEndpointServiceConfiguration",
-            answer,
-        )
+        let create = aws.dry_run_create_endpoint_service(&nlb, &cx.tags()).await;
+        // The service plink makes then allows the Databricks principal, and only it.
+        let allow = aws
+            .dry_run_allow_principal(PLACEHOLDER_SERVICE, &self.principal)
+            .await;
+        [
+            ec2_permission(
+                AWS_CREDENTIALS,
+                "CreateVpcEndpointServiceConfiguration",
+                create,
+            ),
+            ec2_permission(
+                AWS_CREDENTIALS,
+                "ModifyVpcEndpointServicePermissions",
+                allow,
+            ),
+        ]
         .into_iter()
+        .flatten()
         .collect()
     }
 

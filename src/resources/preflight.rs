@@ -118,6 +118,12 @@ pub async fn lookups<R: Resource + ?Sized>(
 /// deployment): AWS checks the permission before it looks the VPC up.
 pub const PLACEHOLDER_VPC: &str = "vpc-00000000000000000";
 
+/// The security group, endpoint service and endpoint a modification's dry run names before they
+/// exist (same reason as [`PLACEHOLDER_VPC`]).
+pub const PLACEHOLDER_SECURITY_GROUP: &str = "sg-00000000000000000";
+pub const PLACEHOLDER_SERVICE: &str = "vpce-svc-00000000000000000";
+pub const PLACEHOLDER_ENDPOINT: &str = "vpce-00000000000000000";
+
 /// The NLB a dry run names before the NLB exists (same reason as [`PLACEHOLDER_VPC`]).
 pub fn placeholder_nlb_arn(region: &str, account: &str) -> String {
     format!(

@@ -6,7 +6,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::preflight::{AWS_CREDENTIALS, Finding, PLACEHOLDER_VPC, ec2_permission};
+use super::preflight::{
+    AWS_CREDENTIALS, Finding, PLACEHOLDER_SECURITY_GROUP, PLACEHOLDER_VPC, ec2_permission,
+};
 use super::{Change, Cx, Deleted, Env, Found, Res, Resource, Teardown, TeardownAction, errors};
 use crate::aws::{CreateSecurityGroup, ErrorKind, SecurityGroup as AwsGroup, TagQuery, Tags};
 use crate::engine::{Poll, StepError};
@@ -163,14 +165,19 @@ impl Resource for SecurityGroup {
             );
         }
         let vpc = inputs.map_or(PLACEHOLDER_VPC, |i| i.vpc_id.as_str());
-        let answer = cx
-            .env
-            .aws
-            .dry_run_create_security_group(vpc, &cx.tags())
+        let aws = &cx.env.aws;
+        let create = aws.dry_run_create_security_group(vpc, &cx.tags()).await;
+        // The group plink makes is then opened to the NLB subnets.
+        let open = aws
+            .dry_run_authorize_https(PLACEHOLDER_SECURITY_GROUP)
             .await;
-        ec2_permission(AWS_CREDENTIALS, "CreateSecurityGroup", answer)
-            .into_iter()
-            .collect()
+        [
+            ec2_permission(AWS_CREDENTIALS, "CreateSecurityGroup", create),
+            ec2_permission(AWS_CREDENTIALS, "AuthorizeSecurityGroupIngress", open),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     async fn find(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<Found<Self::Live>> {

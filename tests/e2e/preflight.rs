@@ -177,3 +177,23 @@ fn problems_of_several_resources_are_reported_together() {
         ],
     );
 }
+
+/// The modifications a fresh `up` makes after its creates are asked with `DryRun` too: each
+/// denied one is found before anything exists, not at the end of the run.
+#[test]
+fn denied_modifications_of_a_fresh_up_stop_in_preflight_together() {
+    let stack = Stack::start();
+    let denied = [
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:ModifyVpcEndpointServicePermissions",
+        "ec2:AcceptVpcEndpointConnections",
+    ];
+    stack.deny(&denied);
+    let wd = Workdir::new(WorkflowSpec::default());
+    let expected: Vec<String> = denied
+        .iter()
+        .map(|action| format!(": aws: the AWS credentials may not call {action}"))
+        .collect();
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    both_stop(&stack, &wd, &expected);
+}
