@@ -53,17 +53,19 @@ enum Command {
     Status(status::StatusArgs),
     /// Show what `up` would create, adopt or change, without changing anything.
     ///
-    /// Compares the workflow file, the state and the live resources, step by step, and prints
-    /// one line per step: its action (no change, create, adopt, update, replace, wait, later),
-    /// the step, and what `up` would do and why. Only read calls are made and the state is
+    /// First the preflight `up` runs: every read-only check of every step, all problems in one
+    /// list (exit 4). Then compares the workflow file, the state and the live resources, step by
+    /// step, and prints one line per step: its action (no change, create, adopt, update,
+    /// replace, wait, later), the step, and what `up` would do and why. With --destroy: what
+    /// `down` would delete, release, keep and reject. Only read calls are made and the state is
     /// never written (a deployment that never ran gets no state file); the lock is taken, so a
     /// plan while `up` runs is refused. Out-of-band changes (drift: a deleted NLB, deregistered
     /// targets, a removed principal, a rejected rule, a workspace switched to another NCC...)
     /// show up as the changes `up` would make to repair them.
     ///
-    /// Exit code 0: nothing would change. 10: `up` would change or wait on something. Other
-    /// codes as for every command (4 when a step cannot be planned and needs you, 6 when
-    /// another command holds the lock, ...).
+    /// Exit code 0: nothing would change. 10: `up` (or `down`) would change or wait on
+    /// something. Other codes as for every command (4 when the preflight found problems or a
+    /// step cannot be planned, 6 when another command holds the lock, ...).
     Plan(plan::PlanArgs),
     /// Tear the deployment down in reverse order (only what plink created).
     Down(down::DownArgs),
@@ -105,7 +107,8 @@ struct Target {
     workflows: Vec<PathBuf>,
 
     /// State file to use instead of .plink/<deployment>/state.json (one workflow only), or an
-    /// S3 prefix shared by a team, s3://bucket/prefix/ (each deployment's state under it)
+    /// S3 prefix shared by a team, s3://bucket/prefix/ (each deployment's state under it);
+    /// replaces the workflow files' [state]
     #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX/")]
     state: Option<crate::ops::StateChoice>,
 
