@@ -13,8 +13,9 @@ list of rules; for each API request the rules are tried in order and the first t
 | `slow` | sleep `delay_ms`, then serve |
 | `commit_then_timeout` | serve the request (its state change is committed), hold the answer `delay_ms`, then drop the connection (`mode: "drop"`, default) or answer 504 (`mode: "504"`; AWS: `GatewayTimeout` error shape; Databricks: `TEMPORARILY_UNAVAILABLE` "... is taking too long to process your request ...") |
 
-Rule fields: `kind`, `rate` (0..1, default 1), `match` (`action`, `method`, `path_regex`, `service`;
-all given must match; `action` may be a list), `max_count` (cap on firings), `retry_after` (seconds;
+Rule fields: `kind`, `rate` (0..1, default 1), `match` (`action`, `method`, `path_regex`, `service`,
+`dry_run` (true/false: only EC2 requests with / without `DryRun=true`); all given must match;
+`action` may be a list), `max_count` (cap on firings), `retry_after` (seconds;
 429 answers default to 1, others send none unless given), `delay_ms` (default 1000), `code`, `status`, `mode`, `message`,
 `bucket` (`{"burst": n, "refill": per real-world second}`: the rule fires only when its token
 bucket is empty, each request it matches taking a token, like AWS's request throttling; the refill
@@ -57,7 +58,7 @@ from .aws import s3 as aws_s3
 
 KINDS = ("http_429", "http_503", "aws_throttle", "slow", "commit_then_timeout")
 ERROR_KINDS = ("http_429", "http_503", "aws_throttle")
-MATCH_KEYS = ("action", "method", "path_regex", "service")
+MATCH_KEYS = ("action", "method", "path_regex", "service", "dry_run")
 RULE_KEYS = ("kind", "rate", "match", "max_count", "retry_after", "delay_ms", "code", "status",
              "mode", "message", "bucket")
 MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Register", "Deregister", "Accept", "Reject", "Set",
@@ -172,6 +173,10 @@ class Rule:
         if "service" in m and m["service"] not in (info.service, info.signing_service):
             return False
         if "path_regex" in m and not re.search(m["path_regex"], info.path):
+            return False
+        # A test that holds the real call must not spend its rule on plink's preflight dry run
+        # of the same action.
+        if "dry_run" in m and bool(m["dry_run"]) != info.dry_run:
             return False
         return True
 

@@ -195,3 +195,20 @@ def test_databricks_faults_use_the_databricks_shape(aws):
     # the AWS port has its own (empty) plan and log
     assert aws.control("GET", "faults")[1]["rules"] == []
     assert aws.control("GET", "calls")[1] == []
+
+
+def test_a_rule_can_match_only_real_calls_or_only_dry_runs(aws):
+    # plink's preflight dry-runs the calls a test may want to hold: `"dry_run": false` keeps the
+    # rule for the real call.
+    plan(aws, {"kind": "aws_throttle", "max_count": 1,
+               "match": {"action": "CreateSecurityGroup", "dry_run": False}})
+    ec2 = aws.client("ec2", config=NO_RETRY)
+    vpc = demo_vpc(aws)
+    with pytest.raises(ClientError) as exc:
+        ec2.create_security_group(GroupName="dry", Description="d", VpcId=vpc, DryRun=True)
+    assert exc.value.response["Error"]["Code"] == "DryRunOperation"
+    with pytest.raises(ClientError) as exc:
+        ec2.create_security_group(GroupName="real", Description="d", VpcId=vpc)
+    assert exc.value.response["Error"]["Code"] == "RequestLimitExceeded"
+    rule = aws.control("GET", "faults")[1]["rules"][0]
+    assert (rule["matched"], rule["fired"]) == (1, 1)

@@ -110,11 +110,12 @@ fn regression_connection_rejected_before_the_accept_lands_is_reported_as_rejecte
     // hint, instead of the rule's REJECTED diagnosis and what to do.
     let stack = Stack::start();
     // plink's accept is held 2 s at the door; meanwhile the connection is rejected out of band.
+    // Not its preflight's dry run of the same action, which comes first.
     stack.set_faults(
         Emu::Aws,
         json!({"seed": 1, "rules": [{
             "kind": "slow", "rate": 1.0, "max_count": 1, "delay_ms": 2000,
-            "match": {"action": "AcceptVpcEndpointConnections"}
+            "match": {"action": "AcceptVpcEndpointConnections", "dry_run": false}
         }]}),
     );
     let wd = Workdir::new(WorkflowSpec::default());
