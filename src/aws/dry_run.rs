@@ -8,6 +8,8 @@
 //! carries the same `TagSpecifications` as the real create, so a missing `ec2:CreateTags` (which
 //! a create that tags needs too) is found as well. ELBv2, Databricks and S3 have no dry run.
 
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
 use aws_sdk_ec2::types::ResourceType;
 
 use super::error::{Result, ec2_error};
@@ -17,20 +19,29 @@ use super::{AwsClients, PlinkTags};
 /// otherwise the error, whose code says it all (`DryRunOperation`: allowed).
 type DryRun = Result<()>;
 
+/// What AWS answered `operation`'s dry run (`sent`), as a [`DryRun`].
+fn answer<O, E>(sent: std::result::Result<O, SdkError<E>>, operation: &'static str) -> DryRun
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    sent.map(|_| ()).map_err(ec2_error(operation))
+}
+
 impl AwsClients {
     /// `CreateSecurityGroup` in `vpc_id`, tagged with `tags`, as a dry run.
     pub async fn dry_run_create_security_group(&self, vpc_id: &str, tags: &PlinkTags) -> DryRun {
-        self.ec2
-            .create_security_group()
-            .dry_run(true)
-            .vpc_id(vpc_id)
-            .group_name("plink-preflight")
-            .description("plink preflight (dry run)")
-            .tag_specifications(tags.ec2_spec(ResourceType::SecurityGroup))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("CreateSecurityGroup"))
+        answer(
+            self.ec2
+                .create_security_group()
+                .dry_run(true)
+                .vpc_id(vpc_id)
+                .group_name("plink-preflight")
+                .description("plink preflight (dry run)")
+                .tag_specifications(tags.ec2_spec(ResourceType::SecurityGroup))
+                .send()
+                .await,
+            "CreateSecurityGroup",
+        )
     }
 
     /// `CreateVpcEndpoint` (interface) of `service_name` in `vpc_id`, as a dry run.
@@ -41,32 +52,34 @@ impl AwsClients {
         subnet_ids: &[String],
         tags: &PlinkTags,
     ) -> DryRun {
-        self.ec2
-            .create_vpc_endpoint()
-            .dry_run(true)
-            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
-            .vpc_id(vpc_id)
-            .service_name(service_name)
-            .set_subnet_ids(Some(subnet_ids.to_vec()))
-            .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpoint))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("CreateVpcEndpoint"))
+        answer(
+            self.ec2
+                .create_vpc_endpoint()
+                .dry_run(true)
+                .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+                .vpc_id(vpc_id)
+                .service_name(service_name)
+                .set_subnet_ids(Some(subnet_ids.to_vec()))
+                .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpoint))
+                .send()
+                .await,
+            "CreateVpcEndpoint",
+        )
     }
 
     /// `CreateVpcEndpointServiceConfiguration` on `nlb_arn`, as a dry run.
     pub async fn dry_run_create_endpoint_service(&self, nlb_arn: &str, tags: &PlinkTags) -> DryRun {
-        self.ec2
-            .create_vpc_endpoint_service_configuration()
-            .dry_run(true)
-            .network_load_balancer_arns(nlb_arn)
-            .acceptance_required(true)
-            .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpointService))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("CreateVpcEndpointServiceConfiguration"))
+        answer(
+            self.ec2
+                .create_vpc_endpoint_service_configuration()
+                .dry_run(true)
+                .network_load_balancer_arns(nlb_arn)
+                .acceptance_required(true)
+                .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpointService))
+                .send()
+                .await,
+            "CreateVpcEndpointServiceConfiguration",
+        )
     }
 
     /// `AuthorizeSecurityGroupIngress` of TCP 443 on `group_id`, as a dry run.
@@ -81,40 +94,43 @@ impl AwsClients {
                     .build(),
             )
             .build();
-        self.ec2
-            .authorize_security_group_ingress()
-            .dry_run(true)
-            .group_id(group_id)
-            .ip_permissions(permission)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("AuthorizeSecurityGroupIngress"))
+        answer(
+            self.ec2
+                .authorize_security_group_ingress()
+                .dry_run(true)
+                .group_id(group_id)
+                .ip_permissions(permission)
+                .send()
+                .await,
+            "AuthorizeSecurityGroupIngress",
+        )
     }
 
     /// `ModifyVpcEndpointServicePermissions` adding `principal` to `service_id`, as a dry run.
     pub async fn dry_run_allow_principal(&self, service_id: &str, principal: &str) -> DryRun {
-        self.ec2
-            .modify_vpc_endpoint_service_permissions()
-            .dry_run(true)
-            .service_id(service_id)
-            .add_allowed_principals(principal)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("ModifyVpcEndpointServicePermissions"))
+        answer(
+            self.ec2
+                .modify_vpc_endpoint_service_permissions()
+                .dry_run(true)
+                .service_id(service_id)
+                .add_allowed_principals(principal)
+                .send()
+                .await,
+            "ModifyVpcEndpointServicePermissions",
+        )
     }
 
     /// `AcceptVpcEndpointConnections` of `vpce_id` on `service_id`, as a dry run.
     pub async fn dry_run_accept_connection(&self, service_id: &str, vpce_id: &str) -> DryRun {
-        self.ec2
-            .accept_vpc_endpoint_connections()
-            .dry_run(true)
-            .service_id(service_id)
-            .vpc_endpoint_ids(vpce_id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ec2_error("AcceptVpcEndpointConnections"))
+        answer(
+            self.ec2
+                .accept_vpc_endpoint_connections()
+                .dry_run(true)
+                .service_id(service_id)
+                .vpc_endpoint_ids(vpce_id)
+                .send()
+                .await,
+            "AcceptVpcEndpointConnections",
+        )
     }
 }

@@ -82,9 +82,7 @@ pub async fn run(args: StateArgs) -> anyhow::Result<u8> {
     };
     let here = Deployment::load(&source.workflow, source.state.as_ref())?;
     let local = |path: &Option<PathBuf>| {
-        let default =
-            crate::state::StatePaths::for_deployment(std::path::Path::new("."), here.name());
-        StateChoice::File(path.clone().unwrap_or(default.state))
+        StateChoice::File(path.clone().unwrap_or_else(|| here.local_default()))
     };
     let (from, to, transfer) = match &args.command {
         StateCommand::Pull(a) => (here.clone(), here.with_state(&local(&a.to)), Transfer::Copy),

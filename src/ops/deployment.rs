@@ -52,6 +52,12 @@ impl std::fmt::Display for StateChoice {
     }
 }
 
+/// Where a deployment's state is when nothing says otherwise: `.plink/<deployment>/state.json`
+/// under the current directory.
+fn local_default(deployment: &str) -> StatePaths {
+    StatePaths::for_deployment(Path::new("."), deployment)
+}
+
 impl StateChoice {
     /// `deployment`'s state file (for S3: how messages name the object) and S3 location.
     fn locate(&self, deployment: &str) -> (StatePaths, Option<S3Location>) {
@@ -102,7 +108,7 @@ impl Deployment {
         });
         let (paths, remote) = match &choice {
             Some(choice) => choice.locate(name),
-            None => (StatePaths::for_deployment(Path::new("."), name), None),
+            None => (local_default(name), None),
         };
         Ok(Self {
             workflow,
@@ -200,6 +206,11 @@ impl Deployment {
             paths,
             remote,
         }
+    }
+
+    /// The local file the state would be in without `--state` or `[state]`.
+    pub fn local_default(&self) -> PathBuf {
+        local_default(self.name()).state
     }
 
     /// Where the state is, as `--state` would say it.

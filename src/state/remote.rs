@@ -175,12 +175,7 @@ impl RemoteState {
         state: &StateFile,
         previous: Option<&StateFile>,
     ) -> Result<(), StateError> {
-        let (bucket, url) = (&self.location.bucket, self.url());
-        let remote = |action, source| StateError::Remote {
-            path: url.clone(),
-            action,
-            source,
-        };
+        let bucket = &self.location.bucket;
         let expect = match &self.etag {
             Some(etag) => Expect::Etag(etag.clone()),
             None => Expect::Absent,
@@ -193,8 +188,8 @@ impl RemoteState {
             .await;
         let etag = match sent {
             Ok(etag) => etag,
-            Err(Refused::Precondition) => return Err(StateError::Stale { path: url }),
-            Err(Refused::Failed(e)) => return Err(remote("write the state", e)),
+            Err(Refused::Precondition) => return Err(StateError::Stale { path: self.url() }),
+            Err(Refused::Failed(e)) => return Err(self.remote("write the state", e)),
         };
         let replaced = self.etag.replace(etag).is_some();
         let Some(previous) = previous.filter(|_| replaced) else {
@@ -202,19 +197,18 @@ impl RemoteState {
         };
         let versioned = match self.versioned {
             Some(v) => v,
-            None => *self.versioned.insert(
-                self.aws
-                    .bucket_versioned(bucket)
-                    .await
-                    .map_err(|e| remote("read the bucket's versioning", e))?,
-            ),
+            None => {
+                let asked = self.aws.bucket_versioned(bucket).await;
+                let v = asked.map_err(|e| self.remote("read the bucket's versioning", e))?;
+                *self.versioned.insert(v)
+            }
         };
         if !versioned {
             let key = self.location.key(&self.deployment, BACKUP);
             self.aws
                 .put_object(bucket, &key, to_json(previous), &self.location.encryption)
                 .await
-                .map_err(|e| remote("keep the previous state as .bak", e))?;
+                .map_err(|e| self.remote("keep the previous state as .bak", e))?;
         }
         Ok(())
     }
