@@ -171,26 +171,8 @@ impl AwsClients {
     /// # Errors
     /// [`ErrorKind::Invalid`] (`InvalidTarget`) for an IP outside the VPC; [`ErrorKind::Quota`]
     /// (`TooManyTargets`); any other [`AwsError`] of `RegisterTargets`.
-    pub async fn register_ip_targets(
-        &self,
-        target_group_arn: &str,
-        ips: &[String],
-        port: i32,
-    ) -> Result<()> {
-        let operation = "RegisterTargets";
-        if ips.is_empty() {
-            return Ok(());
-        }
-        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
-        self.spend("elbv2", operation).await;
-        self.elb
-            .register_targets()
-            .target_group_arn(target_group_arn)
-            .set_targets(Some(ip_targets(ips, port)))
-            .send()
-            .await
-            .map_err(elb_error(operation))?;
-        Ok(())
+    pub async fn register_ip_targets(&self, tg_arn: &str, ips: &[String], port: i32) -> Result<()> {
+        self.change_ip_targets(true, tg_arn, ips, port).await
     }
 
     /// Deregisters IP targets (e.g. stale ENI IPs). Unknown targets are a no-op.
@@ -199,23 +181,45 @@ impl AwsClients {
     /// Any [`AwsError`] of `DeregisterTargets`.
     pub async fn deregister_ip_targets(
         &self,
-        target_group_arn: &str,
+        tg_arn: &str,
         ips: &[String],
         port: i32,
     ) -> Result<()> {
-        let operation = "DeregisterTargets";
+        self.change_ip_targets(false, tg_arn, ips, port).await
+    }
+
+    /// `RegisterTargets` or `DeregisterTargets` of `ips` on `port`; nothing for no IPs.
+    async fn change_ip_targets(
+        &self,
+        register: bool,
+        tg_arn: &str,
+        ips: &[String],
+        port: i32,
+    ) -> Result<()> {
+        let operation = if register {
+            "RegisterTargets"
+        } else {
+            "DeregisterTargets"
+        };
         if ips.is_empty() {
             return Ok(());
         }
-        tracing::debug!(target_group = %target_group_arn, ?ips, port, operation);
+        tracing::debug!(target_group = %tg_arn, ?ips, port, operation);
         self.spend("elbv2", operation).await;
-        self.elb
-            .deregister_targets()
-            .target_group_arn(target_group_arn)
-            .set_targets(Some(ip_targets(ips, port)))
-            .send()
-            .await
-            .map_err(elb_error(operation))?;
+        let targets = Some(ip_targets(ips, port));
+        if register {
+            let req = self.elb.register_targets().target_group_arn(tg_arn);
+            req.set_targets(targets)
+                .send()
+                .await
+                .map_err(elb_error(operation))?;
+        } else {
+            let req = self.elb.deregister_targets().target_group_arn(tg_arn);
+            req.set_targets(targets)
+                .send()
+                .await
+                .map_err(elb_error(operation))?;
+        }
         Ok(())
     }
 

@@ -232,10 +232,12 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Notes that this run created `id` (see [`on_made_now`](Self::on_made_now)).
-    pub fn made(&self, id: &str) {
+    /// `created`, noted as made by this run under its `id` (see
+    /// [`on_made_now`](Self::on_made_now)): what a create returns.
+    pub fn made_now<T>(&self, created: T, id: impl FnOnce(&T) -> &String) -> T {
         let mut made = self.env.made.lock().unwrap_or_else(|p| p.into_inner());
-        made.insert(id.to_owned());
+        made.insert(id(&created).clone());
+        created
     }
 
     /// Whether this node looks at what hangs on `parent`, which this very run created, with no

@@ -197,10 +197,7 @@ impl Resource for EndpointService {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(|service| {
-                cx.made(&service.id);
-                Some(service)
-            })
+            .map(|service| Some(cx.made_now(service, |x| &x.id)))
             .map_err(|e| errors::aws("creating the endpoint service", e))
     }
 

@@ -123,10 +123,7 @@ impl Resource for LoadBalancer {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(|lb| {
-                cx.made(&lb.arn);
-                Some(lb)
-            })
+            .map(|lb| Some(cx.made_now(lb, |x| &x.arn)))
             .map_err(|e| errors::aws("creating the NLB", e))
     }
 

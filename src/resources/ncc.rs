@@ -313,10 +313,9 @@ impl Resource for Ncc {
                 .key("region", region),
         )?;
         match db.create_ncc(name, region).await {
-            Ok(ncc) => {
-                cx.made(&ncc.network_connectivity_config_id);
-                Ok(Some(ncc))
-            }
+            Ok(ncc) => Ok(Some(
+                cx.made_now(ncc, |n| &n.network_connectivity_config_id),
+            )),
             // Another writer won the race, or our earlier create landed: adopt on the next try.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StepError::retryable(format!(
                 "NCC {name} appeared meanwhile: {e}"

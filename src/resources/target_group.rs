@@ -97,10 +97,7 @@ impl Resource for TargetGroup {
                 tags: cx.tags().with_name(&self.name),
             })
             .await
-            .map(|tg| {
-                cx.made(&tg.arn);
-                Some(tg)
-            })
+            .map(|tg| Some(cx.made_now(tg, |x| &x.arn)))
             .map_err(|e| errors::aws("creating the target group", e))
     }
 
