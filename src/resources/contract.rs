@@ -430,7 +430,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: &Cx<'_>,
         inputs: Option<&Self::Inputs>,
     ) -> Res<Vec<Teardown>> {
-        super::generic::teardown_plan_deleting(self, cx, inputs).await
+        super::teardown_plan_deleting(self, cx, inputs).await
     }
 
     /// Everything of this kind plink may have made for this deployment and that still exists.
