@@ -58,8 +58,8 @@ pub struct DestroyPlan {
 }
 
 /// Plans the teardown: what `plink down` with `options` would do now (the
-/// [`Teardown`](crate::resources::Teardown)s of each node), from each kind's own teardown lookups. Locks and reads like [`run`]; writes and
-/// changes nothing.
+/// [`Teardown`](crate::resources::Teardown)s of each node), from each kind's own teardown
+/// lookups. Locks and reads like [`run`]; writes and changes nothing.
 ///
 /// # Errors
 /// Failures to start: the state is locked or unreadable, credentials are missing.
