@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::preflight::{Finding, lookups};
 use super::{Change, Cx, Env, Found, Observation, Res, Resource, Teardown, TeardownAction, errors};
 use crate::config::Ipv4Net;
-use crate::databricks::{ErrorKind, IpAccessList, WorkspaceClient};
+use crate::databricks::{ENABLE_KEY, ErrorKind, IpAccessList, WorkspaceClient};
 use crate::engine::StepError;
 use crate::state::Intent;
 use eval::{Acl, AclList};
@@ -657,12 +657,12 @@ impl Resource for IpAccess {
         let mut out: Vec<Teardown> = steps
             .iter()
             .filter_map(|step| match step {
+                // The step (`down_ip_<workspace>`) names the workspace; the id, its switch.
                 Step::Switch(on) => Some(Teardown::new(
                     TeardownAction::Restore,
-                    ws.to_string(),
+                    ENABLE_KEY,
                     format!(
-                        "workspace {ws}: down switches IP access lists {} again, as they were before plink",
-                        if *on { "on" } else { "off" }
+                        "workspace {ws}: down sets {ENABLE_KEY} back to {on}, as it was before plink"
                     ),
                 )),
                 Step::Delete { list_id, label } => Some(Teardown::new(
