@@ -138,10 +138,7 @@ impl Case {
     }
 
     fn create_ncc(&self, name: &str) -> String {
-        self.stack
-            .block_on(self.db().create_ncc(name, REGION))
-            .expect("create NCC")
-            .network_connectivity_config_id
+        self.stack.create_ncc(name, REGION)
     }
 
     /// Another team's network policy `id` (egress open).
