@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{Plink, Stack, Workdir};
+use common::{Emu, Kind, Plink, Stack, Workdir, WorkflowSpec};
 use plink::aws::{AwsClients, TagQuery};
 use plink::databricks::AccountClient;
 use serde_json::{Value, json};
@@ -50,6 +50,14 @@ impl Case {
         Self {
             stack: Stack::start(),
             wd: Workdir::demo(),
+        }
+    }
+
+    /// The example workflow of `kind` (`workflows/<kind>.toml`), as it is.
+    fn of(kind: Kind) -> Self {
+        Self {
+            stack: Stack::start(),
+            wd: Workdir::new(WorkflowSpec::of(kind)),
         }
     }
 
@@ -130,10 +138,37 @@ impl Case {
     }
 
     fn create_ncc(&self, name: &str) -> String {
+        self.stack.create_ncc(name, REGION)
+    }
+
+    /// Another team's network policy `id` (egress open).
+    fn create_policy(&self, id: &str) {
+        let body = json!({"network_policy_id": id,
+            "egress": {"network_access": {"restriction_mode": "FULL_ACCESS"}}});
         self.stack
-            .block_on(self.db().create_ncc(name, REGION))
-            .expect("create NCC")
-            .network_connectivity_config_id
+            .block_on(self.db().create_network_policy(&body))
+            .expect("create the network policy");
+    }
+
+    fn bind_policy(&self, ws: i64, policy: &str) {
+        self.stack
+            .block_on(self.db().set_workspace_network_policy(ws, policy))
+            .expect("bind the network policy");
+    }
+
+    /// An IP access list made in workspace `ws`'s console; its id.
+    fn create_ip_list(&self, ws: i64, label: &str, list_type: &str, values: &[&str]) -> String {
+        let db = self.db();
+        let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+        self.stack.block_on(async {
+            let w = db.get_workspace(ws).await.expect("read the workspace");
+            db.workspace(&w)
+                .expect("the workspace's client")
+                .create_ip_access_list(label, list_type, &values)
+                .await
+                .expect("create the list")
+                .list_id
+        })
     }
 
     /// NCCs named `name` in the region.
@@ -651,10 +686,17 @@ fn regression_an_ncc_found_by_name_after_the_recorded_one_vanished_is_adopted_no
 }
 
 /// What `plan --destroy --json` says `down` would do: (teardown step, action, id), sorted.
+/// Makes no mutating call in either emulator.
 fn planned_teardown(case: &Case, args: &[&str]) -> Vec<(String, String, String)> {
     let mut argv = vec!["plan", "--destroy", "--json"];
     argv.extend_from_slice(args);
+    case.clear_calls();
     let run = case.plink(&argv).code(10).run();
+    assert!(
+        case.mutating_calls().is_empty(),
+        "plan --destroy changed something: {:?}",
+        case.mutating_calls()
+    );
     let view = run.json();
     let mut out: Vec<(String, String, String)> = view["steps"]
         .as_array()
@@ -692,11 +734,27 @@ fn done_teardown(case: &Case) -> Vec<(String, String, String)> {
                 })
                 .unwrap_or_default()
         };
-        for id in ids("deleted").into_iter().chain(ids("deleted_rule_ids")) {
-            out.push((step.clone(), "delete".to_owned(), id));
+        let mut push = |action: &str, id: String| out.push((step.clone(), action.to_owned(), id));
+        let deleted = ids("deleted");
+        for id in deleted.iter().cloned().chain(ids("deleted_rule_ids")) {
+            push("delete", id);
         }
         for id in ids("rejected_vpc_endpoint_ids") {
-            out.push((step.clone(), "reject".to_owned(), id));
+            push("reject", id);
+        }
+        // A bucket policy plink's statement was taken out of, and written back.
+        for bucket in ids("cleaned").into_iter().filter(|b| !deleted.contains(b)) {
+            push("update", bucket);
+        }
+        // Workspaces bound back to their previous network policy: [[workspace, policy]] (the
+        // NCC's `rebound`, workspaces switched by --rebind-to, are part of its delete).
+        for pair in outputs["rebound"].as_array().into_iter().flatten() {
+            if let Some(ws) = pair.as_array().and_then(|p| p.first()) {
+                push("restore", ws.to_string());
+            }
+        }
+        if outputs["enabled_restored"].is_boolean() {
+            push("restore", plink::databricks::ENABLE_KEY.to_owned());
         }
         if let Some(outcome) = outputs["outcome"].as_str() {
             let action = match outcome {
@@ -706,24 +764,97 @@ fn done_teardown(case: &Case) -> Vec<(String, String, String)> {
                 other => other,
             };
             let id = outputs["ncc_id"].as_str().unwrap_or_default().to_owned();
-            out.push((step.clone(), action.to_owned(), id));
+            push(action, id);
         }
     }
     out.sort();
     out
 }
 
+/// What the emulators' call logs (since the last clear) say was written to the user's things:
+/// (action, id) of bucket policies rewritten (`update`) or deleted, network policies deleted,
+/// workspaces bound to a network policy again (`restore`), IP access lists deleted and IP access
+/// switches set (`restore`, `enableIpAccessLists`: the call does not name the workspace).
+fn written(case: &Case) -> Vec<(String, String)> {
+    let last = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
+    let mut out: Vec<(String, String)> = case
+        .stack
+        .calls(Emu::Aws)
+        .into_iter()
+        .chain(case.stack.calls(Emu::Databricks))
+        .filter(|c| c.mutating && c.status.is_some_and(|s| (200..300).contains(&s)))
+        .filter_map(|c| {
+            let bucket = || c.path.trim_matches('/').to_owned();
+            let done = match (c.action.as_str(), c.method.as_str()) {
+                ("PutBucketPolicy", _) => ("update", bucket()),
+                ("DeleteBucketPolicy", _) => ("delete", bucket()),
+                (_, "DELETE") if c.path.contains("/network-policies/") => ("delete", last(&c.path)),
+                (_, "PUT") if c.path.ends_with("/network") => {
+                    let ws = c.path.trim_end_matches("/network");
+                    ("restore", last(ws))
+                }
+                (_, "DELETE") if c.path.starts_with("/api/2.0/ip-access-lists/") => {
+                    ("delete", last(&c.path))
+                }
+                (_, "PATCH") if c.path == "/api/2.0/workspace-conf" => {
+                    ("restore", plink::databricks::ENABLE_KEY.to_owned())
+                }
+                _ => return None,
+            };
+            Some((done.0.to_owned(), done.1))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs `plink down ARGS` (exit `code`) and checks that it did exactly what `planned` (from
+/// [`planned_teardown`]) listed: its records say so ([`done_teardown`]), except for what it
+/// releases without a record, which its output names; and for the user's things plink writes
+/// to (bucket policies, network policies and bindings, IP access lists), the call logs say so
+/// ([`written`]).
+fn down_as_planned(case: &Case, planned: &[(String, String, String)], args: &[&str], code: i32) {
+    let mut argv = vec!["down"];
+    argv.extend_from_slice(args);
+    case.clear_calls();
+    let down = case.plink(&argv).code(code).run();
+    let done = done_teardown(case);
+    let (unrecorded, recorded): (Vec<_>, Vec<_>) = planned
+        .iter()
+        .cloned()
+        .partition(|t| t.1 == "release" && !done.contains(t));
+    assert_eq!(
+        recorded,
+        done,
+        "planned vs recorded:\n{}",
+        down.transcript()
+    );
+    for (step, _, id) in &unrecorded {
+        assert!(
+            down.stderr.contains(id.as_str()),
+            "{step}: down does not say it leaves {id}:\n{}",
+            down.transcript()
+        );
+    }
+    let mut writes: Vec<(String, String)> = planned
+        .iter()
+        .filter(|(step, action, _)| {
+            ["down_bucket_policy", "down_policy", "down_bind", "down_ip_"]
+                .iter()
+                .any(|s| step.starts_with(s))
+                && action != "release"
+        })
+        .map(|(_, action, id)| (action.clone(), id.clone()))
+        .collect();
+    writes.sort();
+    assert_eq!(writes, written(case), "planned vs the call logs");
+}
+
 #[test]
 fn plan_destroy_lists_exactly_what_down_then_deletes_rejects_and_keeps() {
     let case = Case::new();
     case.up();
-    case.clear_calls();
     let planned = planned_teardown(&case, &[]);
-    assert!(
-        case.mutating_calls().is_empty(),
-        "{:?}",
-        case.mutating_calls()
-    );
     // The workspace stays bound: the NCC is kept, named with it.
     let ncc = case.nccs_named(NCC_NAME).pop().unwrap();
     assert!(
@@ -736,8 +867,7 @@ fn plan_destroy_lists_exactly_what_down_then_deletes_rejects_and_keeps() {
         "{}",
         human.stdout
     );
-    case.plink(&["down"]).code(11).run();
-    assert_eq!(planned, done_teardown(&case));
+    down_as_planned(&case, &planned, &[], 11);
     // Nothing left but the kept NCC: planned as kept again.
     assert_eq!(
         planned_teardown(&case, &[]),
@@ -755,8 +885,7 @@ fn plan_destroy_of_an_adopted_ncc_releases_it_as_down_does() {
         planned.contains(&("down_ncc".into(), "release".into(), adopted)),
         "{planned:#?}"
     );
-    case.plink(&["down"]).code(0).run();
-    assert_eq!(planned, done_teardown(&case));
+    down_as_planned(&case, &planned, &[], 0);
 }
 
 #[test]
@@ -765,8 +894,7 @@ fn plan_destroy_with_rebind_to_plans_the_ncc_delete() {
     case.up();
     let parking = case.create_ncc("parking-ncc");
     let planned = planned_teardown(&case, &["--rebind-to", &parking]);
-    case.plink(&["down", "--rebind-to", &parking]).code(0).run();
-    assert_eq!(planned, done_teardown(&case));
+    down_as_planned(&case, &planned, &["--rebind-to", &parking], 0);
 }
 
 #[test]
@@ -775,4 +903,118 @@ fn plan_destroy_before_any_up_has_nothing_to_do() {
     let run = case.plink(&["plan", "--destroy", "--json"]).code(0).run();
     assert_eq!(run.json()["steps"], json!([]));
     assert!(case.wd.state().is_none());
+}
+
+/// Whether `planned` holds (step, action, id).
+fn plans(planned: &[(String, String, String)], step: &str, action: &str, id: &str) -> bool {
+    planned.contains(&(step.to_owned(), action.to_owned(), id.to_owned()))
+}
+
+#[test]
+fn plan_destroy_of_s3_native_lists_the_bucket_policies_down_rewrites_and_deletes() {
+    // plink-demo-logs has another team's statement (the stack's seed), plink-demo-data no
+    // policy: down takes plink's statement out of the first and deletes the second's policy.
+    let case = Case::of(Kind::S3Native);
+    case.up();
+    let planned = planned_teardown(&case, &[]);
+    assert!(
+        plans(&planned, "down_bucket_policy", "update", "plink-demo-logs")
+            && plans(&planned, "down_bucket_policy", "delete", "plink-demo-data"),
+        "{planned:#?}"
+    );
+    // The workspace stays bound: the NCC is kept.
+    let ncc = case.nccs_named("plink-demo-s3n-ncc").pop().unwrap();
+    assert!(plans(&planned, "down_ncc", "keep", &ncc), "{planned:#?}");
+    let human = case.plink(&["plan", "--destroy"]).code(10).run();
+    assert!(
+        human.stdout.contains(
+            "down removes statement PlinkDemoS3n and writes back its 1 other statement(s)"
+        ) && human.stdout.contains("update 1"),
+        "{}",
+        human.stdout
+    );
+    down_as_planned(&case, &planned, &[], 11);
+}
+
+#[test]
+fn plan_destroy_of_nlb_service_lists_exactly_what_down_then_does() {
+    let case = Case::of(Kind::NlbService);
+    case.up();
+    let parking = case.create_ncc("parking-ncc");
+    let planned = planned_teardown(&case, &["--rebind-to", &parking]);
+    for step in ["down_load_balancer", "down_target_group_5432", "down_ncc"] {
+        assert!(
+            planned.iter().any(|(s, a, _)| s == step && a == "delete"),
+            "{step}: {planned:#?}"
+        );
+    }
+    down_as_planned(&case, &planned, &["--rebind-to", &parking], 0);
+}
+
+#[test]
+fn plan_destroy_of_a_network_policy_binds_back_and_deletes_as_down_does() {
+    let case = Case::of(Kind::NetworkPolicy);
+    case.up();
+    let planned = planned_teardown(&case, &[]);
+    assert_eq!(
+        planned,
+        [
+            ("down_bind", "restore", WORKSPACE.to_string().as_str()),
+            ("down_policy", "delete", "plink-egress-demo"),
+        ]
+        .map(|(s, a, i)| (s.to_owned(), a.to_owned(), i.to_owned()))
+    );
+    down_as_planned(&case, &planned, &[], 0);
+}
+
+#[test]
+fn plan_destroy_of_an_adopted_network_policy_releases_it_and_restores_the_teams_binding() {
+    let case = Case::of(Kind::NetworkPolicy);
+    case.create_policy("team-policy");
+    case.bind_policy(WORKSPACE, "team-policy");
+    case.create_policy("plink-egress-demo");
+    case.plink(&["up", "--replace-policy-binding"])
+        .code(0)
+        .run();
+    let planned = planned_teardown(&case, &[]);
+    assert_eq!(
+        planned,
+        [
+            ("down_bind", "restore", WORKSPACE.to_string().as_str()),
+            ("down_policy", "release", "plink-egress-demo"),
+        ]
+        .map(|(s, a, i)| (s.to_owned(), a.to_owned(), i.to_owned()))
+    );
+    let human = case.plink(&["plan", "--destroy"]).code(10).run();
+    assert!(
+        human
+            .stdout
+            .contains("down binds back network policy team-policy, the one it had before plink"),
+        "{}",
+        human.stdout
+    );
+    down_as_planned(&case, &planned, &[], 0);
+}
+
+#[test]
+fn plan_destroy_of_ip_access_lists_restores_the_switch_deletes_plinks_lists_and_leaves_the_rest() {
+    // A list with one of the file's labels existed in workspace A before plink: plink manages
+    // it but did not create it, so down leaves it.
+    let case = Case::of(Kind::IpAccessLists);
+    let theirs = case.create_ip_list(WORKSPACE, "known-bad", "BLOCK", &["198.51.100.66"]);
+    case.up();
+    let planned = planned_teardown(&case, &[]);
+    let a = format!("down_ip_{WORKSPACE}");
+    assert!(
+        plans(&planned, &a, "release", &theirs)
+            && plans(&planned, &a, "restore", "enableIpAccessLists"),
+        "{planned:#?}"
+    );
+    // A: corp-vpn; B: corp-vpn, known-bad, analytics-office.
+    assert_eq!(
+        planned.iter().filter(|t| t.1 == "delete").count(),
+        4,
+        "{planned:#?}"
+    );
+    down_as_planned(&case, &planned, &[], 0);
 }

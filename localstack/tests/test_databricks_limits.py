@@ -65,3 +65,35 @@ def test_ncc_delete_takes_deactivated_rules_and_their_endpoints(client):
     assert c.delete(f"{ACC}/network-connectivity-configs/{nid}", headers=h).status_code == 200
     assert rid not in MODEL.rules
     assert [d.vpc_endpoint_id for d in MODEL.endpoint_deletions] == ["vpce-0123456789abcdef0"]
+
+
+def test_extra_workspaces_reach_the_ncc_limit_over_http(client):
+    """``POST /_plink/workspaces`` (CONTRACT.md): 50 workspaces bound to one NCC, so that a client's
+    check of the limit can be tested against the running stack; checked as PATCH checks a binding."""
+    c, h = client
+    nid = c.post(f"{ACC}/network-connectivity-configs", json={"name": "full", "region": "us-east-1"},
+                 headers=h).json["network_connectivity_config_id"]
+    extra = [{"workspace_id": 6000000000000000 + i, "aws_region": "us-east-1",
+              "network_connectivity_config_id": nid} for i in range(50)]
+    r = c.post("/_plink/workspaces", json={"workspaces": extra})
+    assert r.status_code == 200 and len(r.json["workspaces"]) == 50, r.json
+    listed = c.get(f"{ACC}/workspaces", headers=h).json
+    assert sum(w.get("network_connectivity_config_id") == nid for w in listed) == 50
+    assert all(w["workspace_status"] == "RUNNING" for w in listed)
+    # the NCC is full: a 51st binding is refused, over the API and here (nothing added: all or nothing)
+    r = c.patch(f"{ACC}/workspaces/1111111111111111?update_mask=network_connectivity_config_id",
+                json={"network_connectivity_config_id": nid}, headers=h)
+    assert r.status_code == 400 and r.json["error_code"] == "QUOTA_EXCEEDED"
+    more = [{"workspace_id": 6100000000000000, "aws_region": "us-east-1"},
+            {"workspace_id": 6100000000000001, "aws_region": "us-east-1", "network_connectivity_config_id": nid}]
+    r = c.post("/_plink/workspaces", json={"workspaces": more})
+    assert r.status_code == 400 and "workspaces[1]" in r.json["error"]
+    for bad in ([{"workspace_id": 1111111111111111, "aws_region": "us-east-1"}],  # taken
+                [{"workspace_id": 6200000000000000, "aws_region": "us-west-2",
+                  "network_connectivity_config_id": nid}],  # NCC of another region
+                []):
+        assert c.post("/_plink/workspaces", json={"workspaces": bad}).status_code == 400
+    assert len(c.get(f"{ACC}/workspaces", headers=h).json) == len(listed)
+    # gone on reset
+    app.reset()
+    assert len(MODEL.workspaces) == len(fixtures.WORKSPACES)

@@ -57,11 +57,11 @@ enum Command {
     /// list (exit 4). Then compares the workflow file, the state and the live resources, step by
     /// step, and prints one line per step: its action (no change, create, adopt, update,
     /// replace, wait, later), the step, and what `up` would do and why. With --destroy: what
-    /// `down` would delete, release, keep and reject. Only read calls are made and the state is
-    /// never written (a deployment that never ran gets no state file); the lock is taken, so a
-    /// plan while `up` runs is refused. Out-of-band changes (drift: a deleted NLB, deregistered
-    /// targets, a removed principal, a rejected rule, a workspace switched to another NCC...)
-    /// show up as the changes `up` would make to repair them.
+    /// `down` would delete, update, restore, release, keep and reject. Only read calls are made
+    /// and the state is never written (a deployment that never ran gets no state file); the lock
+    /// is taken, so a plan while `up` runs is refused. Out-of-band changes (drift: a deleted
+    /// NLB, deregistered targets, a removed principal, a rejected rule, a workspace switched to
+    /// another NCC...) show up as the changes `up` would make to repair them.
     ///
     /// Exit code 0: nothing would change. 10: `up` (or `down`) would change or wait on
     /// something. Other codes as for every command (4 when the preflight found problems or a

@@ -11,7 +11,7 @@ use super::sql::WorkspaceClient;
 const LISTS: &str = "/api/2.0/ip-access-lists";
 const CONF: &str = "/api/2.0/workspace-conf";
 /// The workspace-conf key of the switch; its values are the strings `"true"` / `"false"`.
-const ENABLE_KEY: &str = "enableIpAccessLists";
+pub const ENABLE_KEY: &str = "enableIpAccessLists";
 
 /// One IP access list (`IpAccessListInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

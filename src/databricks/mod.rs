@@ -62,7 +62,7 @@ pub use config::{
 };
 pub use error::{DatabricksError, ErrorClass, ErrorKind, ResultExt};
 pub use http::ClientOptions;
-pub use ip_lists::IpAccessList;
+pub use ip_lists::{ENABLE_KEY, IpAccessList};
 pub use jobs::{Run, RunOutput, RunState, RunTask, SubmitRun};
 pub use model::{
     ConnectionState, CreateRule, NetworkConnectivityConfig, PrivateEndpointRule, RuleField,

@@ -57,9 +57,9 @@ pub struct DestroyPlan {
     pub steps: Vec<(String, String, Result<Vec<Teardown>, StepError>)>,
 }
 
-/// Plans the teardown: what `plink down` with `options` would delete, release, keep and
-/// reject now, from each kind's own teardown lookups. Locks and reads like [`run`]; writes and
-/// changes nothing.
+/// Plans the teardown: what `plink down` with `options` would do now (the
+/// [`Teardown`](crate::resources::Teardown)s of each node), from each kind's own teardown
+/// lookups. Locks and reads like [`run`]; writes and changes nothing.
 ///
 /// # Errors
 /// Failures to start: the state is locked or unreadable, credentials are missing.

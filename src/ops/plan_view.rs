@@ -29,6 +29,8 @@ pub struct PlanView {
 pub struct PlanSummary {
     pub create: usize,
     pub adopt: usize,
+    /// Changed in place: by `up`; with `--destroy`, by `down` (plink's part taken out of what
+    /// is the user's, e.g. its statement out of a bucket policy).
     pub update: usize,
     pub replace: usize,
     pub wait: usize,
@@ -38,12 +40,17 @@ pub struct PlanSummary {
     pub failed: usize,
     /// Steps not planned because a dependency's plan failed.
     pub blocked: usize,
-    /// `plan --destroy`: what `down` would delete, release (adopted: left in place), keep (an
-    /// NCC still bound) and reject (connections). Zero in a plan of `up`.
+    /// `plan --destroy`: what `down` would delete, restore (put back as before plink), release
+    /// (adopted: left in place), keep (an NCC still bound) and reject (connections). Zero in a
+    /// plan of `up`.
     pub delete: usize,
+    pub restore: usize,
     pub release: usize,
     pub keep: usize,
     pub reject: usize,
+    /// Whether this counts a plan of `down` (`plan --destroy`): how [`line`](Self::line) words it.
+    #[serde(skip)]
+    pub destroy: bool,
 }
 
 /// One step of the plan.
@@ -65,7 +72,8 @@ pub struct StepPlanView {
     /// For `failed`: the error (with its hint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// `plan --destroy`: the id `down` records for what it deletes, releases, keeps or rejects.
+    /// `plan --destroy`: the id `down` records for what it deletes, updates, restores, releases,
+    /// keeps or rejects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -126,10 +134,13 @@ impl PlanView {
 
 impl PlanView {
     /// The view of what `plink down` would do (`plan --destroy`), in the shape of a plan: one
-    /// step entry per thing `down` would delete, release, keep or reject (`no_change` for a
-    /// node with nothing left to tear down).
+    /// step entry per thing `down` would delete, update, restore, release, keep or reject
+    /// (`no_change` for a node with nothing left to tear down).
     pub fn destroy(deployment: &Deployment, plan: &DestroyPlan) -> Self {
-        let mut summary = PlanSummary::default();
+        let mut summary = PlanSummary {
+            destroy: true,
+            ..PlanSummary::default()
+        };
         let mut steps = Vec::new();
         for (step, resource, result) in &plan.steps {
             let entry = |action: &str| StepPlanView {
@@ -164,6 +175,8 @@ impl PlanView {
                             TeardownAction::Release => &mut summary.release,
                             TeardownAction::Keep => &mut summary.keep,
                             TeardownAction::Reject => &mut summary.reject,
+                            TeardownAction::Update => &mut summary.update,
+                            TeardownAction::Restore => &mut summary.restore,
                         } += 1;
                         steps.push(StepPlanView {
                             detail: t.detail.clone(),
@@ -178,7 +191,7 @@ impl PlanView {
             deployment: deployment.name().to_owned(),
             state_file: deployment.paths.state.display().to_string(),
             state_exists: plan.state_exists,
-            changes: summary.delete + summary.release + summary.keep + summary.reject > 0,
+            changes: summary.tears_down() > 0,
             summary,
             steps,
             preflight: Vec::new(),
@@ -187,6 +200,14 @@ impl PlanView {
 }
 
 impl PlanSummary {
+    /// How many things `down` would do (0 in a plan of `up`).
+    fn tears_down(&self) -> usize {
+        if !self.destroy {
+            return 0;
+        }
+        self.delete + self.update + self.restore + self.release + self.keep + self.reject
+    }
+
     fn count(&mut self, action: &PlanAction) -> &mut usize {
         match action {
             PlanAction::NoChange => &mut self.no_change,
@@ -209,18 +230,24 @@ impl PlanSummary {
             (self.replace, "to replace"),
             (self.wait, "to wait on"),
         ];
-        if self.delete + self.release + self.keep + self.reject > 0 {
+        if self.destroy {
+            let failed = if self.failed > 0 {
+                format!(", {} failed", self.failed)
+            } else {
+                String::new()
+            };
+            if self.tears_down() == 0 {
+                return format!("down would do nothing: nothing left to tear down{failed}");
+            }
+            // What only some kinds' teardowns do is said when it happens.
+            let some = [(self.update, "update"), (self.restore, "restore")]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!(", {what} {n}"))
+                .collect::<String>();
             return format!(
-                "down would delete {}, release {}, keep {}, reject {} connection(s){}",
-                self.delete,
-                self.release,
-                self.keep,
-                self.reject,
-                if self.failed > 0 {
-                    format!(", {} failed", self.failed)
-                } else {
-                    String::new()
-                }
+                "down would delete {}{some}, release {}, keep {}, reject {} connection(s){failed}",
+                self.delete, self.release, self.keep, self.reject,
             );
         }
         let if_any = [

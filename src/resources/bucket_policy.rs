@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::generic::plan_lines;
 use super::rule::pending_text;
-use super::{Cx, Env, Found, Observation, Res, Resource, errors};
+use super::{Cx, Env, Found, Observation, Res, Resource, Teardown, TeardownAction, errors};
 use crate::aws::ErrorKind;
 use crate::engine::{Planned, Poll, StepError};
 use crate::state::Intent;
@@ -74,10 +74,12 @@ pub struct BucketPolicyRecord {
 }
 
 /// What teardown records (under `down_bucket_policy`): the buckets plink's statement was
-/// removed from.
+/// removed from, and among them those whose policy was deleted (the statement was all it held).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BucketPolicyDown {
     pub cleaned: Vec<String>,
+    pub deleted: Vec<String>,
 }
 
 /// Where plink's statement stands in one bucket's policy.
@@ -133,6 +135,11 @@ impl Policy {
         self.statements()
             .iter()
             .position(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
+    }
+
+    /// How many statements it holds (none: `down` deletes the policy rather than write it).
+    fn len(&self) -> usize {
+        self.0["Statement"].as_array().map_or(0, Vec::len)
     }
 
     fn text(&self) -> String {
@@ -231,13 +238,13 @@ impl BucketPolicies {
             .map_err(|e| errors::aws(&format!("writing the policy of bucket {bucket}"), e))
     }
 
-    /// Removes plink's statement (the policy itself when nothing else is left). Says whether
-    /// there was one.
-    async fn remove(&self, cx: &Cx<'_>, bucket: &str) -> Res<bool> {
-        let text = match cx.env.aws.bucket_policy(bucket).await {
+    /// `bucket`'s policy without plink's statement, read now (`None`: no statement of plink's,
+    /// or no bucket any more). The one lookup of `down` and of its plan.
+    async fn removal(&self, env: &Env, bucket: &str) -> Res<Option<Policy>> {
+        let text = match env.aws.bucket_policy(bucket).await {
             Ok(text) => text,
             // The bucket itself is gone: so is the statement.
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(errors::aws(
                     &format!("reading the policy of bucket {bucket}"),
@@ -247,22 +254,32 @@ impl BucketPolicies {
         };
         let mut policy = Policy::parse(bucket, text.as_deref())?;
         let Some(i) = policy.find(&self.sid) else {
-            return Ok(false);
+            return Ok(None);
         };
         policy.statements().remove(i);
+        Ok(Some(policy))
+    }
+
+    /// Removes plink's statement (the policy itself when nothing else is left). Says what it
+    /// did: `None` when there was no statement, else whether it deleted the policy.
+    async fn remove(&self, cx: &Cx<'_>, bucket: &str) -> Res<Option<bool>> {
+        let Some(policy) = self.removal(cx.env, bucket).await? else {
+            return Ok(None);
+        };
         cx.begin(
             Intent::new("remove_bucket_policy_statement")
                 .key("bucket", bucket)
                 .key("sid", &self.sid),
         )?;
         let aws = &cx.env.aws;
-        let result = if policy.statements().is_empty() {
+        let deletes = policy.len() == 0;
+        let result = if deletes {
             aws.delete_bucket_policy(bucket).await
         } else {
             aws.put_bucket_policy(bucket, &policy.text()).await
         };
         result
-            .map(|()| true)
+            .map(|()| Some(deletes))
             .map_err(|e| errors::aws(&format!("writing the policy of bucket {bucket}"), e))
     }
 
@@ -323,7 +340,6 @@ impl Resource for BucketPolicies {
     type Fix = ();
 
     const NOUN: &'static str = "bucket policy";
-    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         match self.mode {
@@ -374,7 +390,7 @@ impl Resource for BucketPolicies {
         for gone in rec.buckets.iter().filter(|b| !self.buckets.contains(b)) {
             match self.mode {
                 PolicyMode::Manage => {
-                    if self.remove(cx, gone).await? {
+                    if self.remove(cx, gone).await?.is_some() {
                         cx.note(format!(
                             "bucket {gone} is no longer listed: removed plink's statement {}",
                             self.sid
@@ -457,6 +473,49 @@ impl Resource for BucketPolicies {
         o
     }
 
+    /// What `down` would do to each bucket's policy ([`removal`](Self::removal)): delete it
+    /// when plink's statement is all it holds, else take the statement out (`update`); with
+    /// `print`, leave it for its owners to remove (`release`).
+    async fn teardown_plan(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Teardown>> {
+        let mut out = Vec::new();
+        for bucket in self.candidates(cx) {
+            let sid = &self.sid;
+            if self.mode == PolicyMode::Print {
+                out.push(Teardown::new(
+                    TeardownAction::Release,
+                    &bucket,
+                    format!(
+                        "the policy of bucket {bucket}: bucket_policy = \"print\", so down leaves \
+                         statement {sid} for its owners to remove"
+                    ),
+                ));
+                continue;
+            }
+            let Some(policy) = self.removal(cx.env, &bucket).await? else {
+                continue;
+            };
+            out.push(if policy.len() == 0 {
+                Teardown::new(
+                    TeardownAction::Delete,
+                    &bucket,
+                    format!(
+                        "the policy of bucket {bucket}: statement {sid} is all it holds, so down deletes the policy"
+                    ),
+                )
+            } else {
+                Teardown::new(
+                    TeardownAction::Update,
+                    &bucket,
+                    format!(
+                        "the policy of bucket {bucket}: down removes statement {sid} and writes back its {} other statement(s) as they are",
+                        policy.len()
+                    ),
+                )
+            });
+        }
+        Ok(out)
+    }
+
     /// Removes plink's statement from every bucket it may be in (`print`: says what to remove).
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<()> {
         let mut out = cx.step.recorded::<BucketPolicyDown>().unwrap_or_default();
@@ -468,10 +527,16 @@ impl Resource for BucketPolicies {
                 ));
                 continue;
             }
-            if self.remove(cx, &bucket).await? && !out.cleaned.contains(&bucket) {
-                out.cleaned.push(bucket);
-                cx.step.record(&out)?;
+            let Some(deleted) = self.remove(cx, &bucket).await? else {
+                continue;
+            };
+            if !out.cleaned.contains(&bucket) {
+                out.cleaned.push(bucket.clone());
             }
+            if deleted && !out.deleted.contains(&bucket) {
+                out.deleted.push(bucket);
+            }
+            cx.step.record(&out)?;
         }
         Ok(())
     }

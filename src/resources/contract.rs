@@ -89,6 +89,12 @@ pub enum TeardownAction {
     Keep,
     /// A connection to plink's endpoint service: rejected.
     Reject,
+    /// The user's, changed in place: plink's part taken out, the rest written back as it is (a
+    /// bucket policy keeping its other statements).
+    Update,
+    /// Put back as it was before plink changed it (a workspace bound back to its previous
+    /// network policy, an IP access switch set back to its recorded value).
+    Restore,
 }
 
 impl TeardownAction {
@@ -99,6 +105,8 @@ impl TeardownAction {
             Self::Release => "release",
             Self::Keep => "keep",
             Self::Reject => "reject",
+            Self::Update => "update",
+            Self::Restore => "restore",
         }
     }
 }
@@ -177,12 +185,6 @@ pub trait Resource: Send + Sync + 'static {
     /// Whether `down` has anything to do for this kind (read-only kinds, and kinds that go
     /// with another resource, have not; the teardown graph skips them).
     const TEARS_DOWN: bool = true;
-
-    /// Whether [`teardown_plan`](Resource::teardown_plan) describes what the teardown does
-    /// (`plan --destroy`); false for a kind whose own teardown it does not describe yet: its
-    /// plan then fails saying so ([`teardown_not_planned`](super::teardown_not_planned)) rather
-    /// than claim there is nothing to tear down.
-    const PLANS_TEARDOWN: bool = true;
 
     /// One line saying what this resource is (progress view, plan, status).
     fn describe(&self) -> String;

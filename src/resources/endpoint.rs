@@ -17,8 +17,12 @@ use crate::state::Intent;
 
 /// The interface endpoint the workflow wants.
 pub struct Endpoint {
-    /// `endpoint.service_name`, e.g. `com.amazonaws.us-east-1.s3`.
+    /// The service, e.g. `com.amazonaws.us-east-1.s3`.
     pub service_name: String,
+    /// The workflow file's key naming it (`endpoint.service_name`, or
+    /// `service.targets.aws_service` for an AWS service behind the NLB of `nlb-service`): where
+    /// the preflight says a service that does not exist is named.
+    pub service_key: &'static str,
     /// The endpoint policy (JSON); `None` = full access.
     pub policy: Option<String>,
     /// Its `Name` tag.
@@ -117,7 +121,7 @@ impl Resource for Endpoint {
         match answer {
             // The file's service name is wrong (AWS: `InvalidServiceName`).
             Err(e) if e.has_code("InvalidServiceName") => vec![Finding::new(
-                "endpoint.service_name",
+                self.service_key,
                 "the endpoint's service",
                 format!(
                     "no service {} in {}: {}",

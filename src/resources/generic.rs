@@ -225,21 +225,6 @@ pub async fn teardown_plan_deleting<R: Resource + ?Sized>(
     Ok(out)
 }
 
-/// The teardown plan of a kind whose own teardown `plan --destroy` cannot describe yet: says so
-/// (a failed step of the plan, exit 4) rather than "nothing to tear down".
-///
-/// # Errors
-/// Always: [`StepError::Terminal`] naming the kind.
-pub fn teardown_not_planned<R: Resource + ?Sized>() -> Res<Vec<Teardown>> {
-    Err(StepError::terminal_with_hint(
-        format!(
-            "plan --destroy cannot describe yet what down does to the {}",
-            R::NOUN
-        ),
-        "`plink down` says what it does as it goes (issue #16 covers the PrivateLink and S3 resources first)",
-    ))
-}
-
 /// The common teardown: everything [`locate`](Resource::locate) finds that plink owns (or all of
 /// it with `--delete-adopted`) is deleted and waited gone; the rest is released, with a note.
 /// Records [`Deleted`].

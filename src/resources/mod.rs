@@ -75,6 +75,4 @@ pub use contract::{
 };
 pub use cx::{Cx, DownOptions, Env, Options, wait_scale_from_env};
 pub use found::{Found, gone_prefix, with_tagged};
-pub use generic::{
-    converge, plan, teardown_deleting, teardown_not_planned, teardown_plan_deleting,
-};
+pub use generic::{converge, plan, teardown_deleting, teardown_plan_deleting};

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::generic::plan_lines;
 use super::network_policy::denials::{WarehouseRef, find_warehouse};
 use super::preflight::{Finding, lookups};
-use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, Teardown, TeardownAction, errors};
 use crate::databricks::ErrorKind;
 use crate::engine::{Planned, StepError};
 use crate::state::Intent;
@@ -255,63 +255,97 @@ impl PolicyBinding {
         cx.step.record(&*rec)
     }
 
-    /// Binds workspace `w` back to its previous policy (if it still exists), else to the
-    /// default one.
-    async fn unbind_one(&self, cx: &Cx<'_>, w: &BoundWorkspace) -> Res<Option<String>> {
-        let db = &cx.env.databricks;
+    /// Where `down` binds workspace `w` back to: the one lookup of its teardown
+    /// ([`unbind_one`](Self::unbind_one)) and of its plan.
+    async fn back(&self, cx: &Cx<'_>, w: &BoundWorkspace) -> Res<Back> {
         let Some(current) = lookup(cx.env, w.workspace_id).await? else {
-            cx.note(format!(
-                "workspace {} no longer exists: nothing to bind back",
-                w.workspace_id
-            ));
-            return Ok(None);
+            return Ok(Back::Gone);
         };
         if current != w.network_policy_id {
-            cx.note(format!(
-                "workspace {} is on network policy {current} now (not plink's {}): left as it is",
-                w.workspace_id, w.network_policy_id
-            ));
-            return Ok(None);
+            return Ok(Back::Moved(current));
         }
-        let mut back = w
+        let previous = w
             .previous_policy_id
             .clone()
-            .filter(|p| p != &w.network_policy_id)
-            .unwrap_or_else(|| DEFAULT_POLICY.to_owned());
-        if back != DEFAULT_POLICY {
-            match db.get_network_policy(&back).await {
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    cx.note(format!(
-                        "workspace {}: its previous network policy {back} no longer exists; binding {DEFAULT_POLICY}",
-                        w.workspace_id
-                    ));
-                    back = DEFAULT_POLICY.to_owned();
-                }
-                Err(e) => {
-                    return Err(errors::databricks(
-                        &format!("reading network policy {back}"),
-                        e,
-                    ));
-                }
-            }
+            .filter(|p| p != &w.network_policy_id && p != DEFAULT_POLICY);
+        let Some(previous) = previous else {
+            return Ok(Back::To {
+                policy: DEFAULT_POLICY.to_owned(),
+                instead_of: None,
+            });
+        };
+        match cx.env.databricks.get_network_policy(&previous).await {
+            Ok(_) => Ok(Back::To {
+                policy: previous,
+                instead_of: None,
+            }),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Back::To {
+                policy: DEFAULT_POLICY.to_owned(),
+                instead_of: Some(previous),
+            }),
+            Err(e) => Err(errors::databricks(
+                &format!("reading network policy {previous}"),
+                e,
+            )),
         }
+    }
+
+    /// Binds workspace `w` back to its previous policy (if it still exists), else to the
+    /// default one ([`back`](Self::back)). Says which policy it bound.
+    async fn unbind_one(&self, cx: &Cx<'_>, w: &BoundWorkspace) -> Res<Option<String>> {
+        let id = w.workspace_id;
+        let back = match self.back(cx, w).await? {
+            Back::Gone => {
+                cx.note(format!(
+                    "workspace {id} no longer exists: nothing to bind back"
+                ));
+                return Ok(None);
+            }
+            Back::Moved(current) => {
+                cx.note(format!(
+                    "workspace {id} is on network policy {current} now (not plink's {}): left as it is",
+                    w.network_policy_id
+                ));
+                return Ok(None);
+            }
+            Back::To { policy, instead_of } => {
+                if let Some(gone) = instead_of {
+                    cx.note(format!(
+                        "workspace {id}: its previous network policy {gone} no longer exists; binding {DEFAULT_POLICY}"
+                    ));
+                }
+                policy
+            }
+        };
         cx.note(format!(
-            "workspace {}: binding back network policy {back}",
-            w.workspace_id
+            "workspace {id}: binding back network policy {back}"
         ));
         cx.begin(
             Intent::new("unbind_network_policy")
-                .key("workspace_id", w.workspace_id.to_string())
+                .key("workspace_id", id.to_string())
                 .key("network_policy_id", &back),
         )?;
-        db.set_workspace_network_policy(w.workspace_id, &back)
+        cx.env
+            .databricks
+            .set_workspace_network_policy(id, &back)
             .await
-            .map_err(|e| {
-                errors::databricks(&format!("binding back workspace {}", w.workspace_id), e)
-            })?;
+            .map_err(|e| errors::databricks(&format!("binding back workspace {id}"), e))?;
         Ok(Some(back))
     }
+}
+
+/// Where `down` binds a workspace back to.
+enum Back {
+    /// The workspace no longer exists: nothing to bind back.
+    Gone,
+    /// It is on another policy than plink's now (this one): left as it is.
+    Moved(String),
+    /// Bound back to `policy`: the one it had before plink, else `default-policy` — instead of
+    /// the previous one when that no longer exists (`instead_of`).
+    To {
+        policy: String,
+        instead_of: Option<String>,
+    },
 }
 
 #[async_trait]
@@ -322,7 +356,6 @@ impl Resource for PolicyBinding {
     type Fix = ();
 
     const NOUN: &'static str = "policy binding";
-    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(
@@ -431,6 +464,40 @@ impl Resource for PolicyBinding {
         }
         o.set("workspaces", views);
         o
+    }
+
+    /// What `down` would do to each workspace plink bound ([`back`](PolicyBinding::back)): bind
+    /// it back (`restore`), or leave one that moved to another policy since (`release`).
+    async fn teardown_plan(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Teardown>> {
+        let rec: PolicyBindingRecord = cx.recorded();
+        let mut out = Vec::new();
+        for w in &rec.workspaces {
+            let id = w.workspace_id;
+            let (action, detail) = match self.back(cx, w).await? {
+                Back::Gone => continue,
+                Back::Moved(current) => (
+                    TeardownAction::Release,
+                    format!(
+                        "workspace {id} is on network policy {current} now, not plink's {}: down leaves it as it is",
+                        w.network_policy_id
+                    ),
+                ),
+                Back::To { policy, instead_of } => (
+                    TeardownAction::Restore,
+                    match (instead_of, &w.previous_policy_id) {
+                        (Some(gone), _) => format!(
+                            "workspace {id}: down binds {policy} (its previous network policy {gone} no longer exists)"
+                        ),
+                        (None, Some(previous)) if previous == &policy => format!(
+                            "workspace {id}: down binds back network policy {policy}, the one it had before plink"
+                        ),
+                        (None, _) => format!("workspace {id}: down binds {policy}"),
+                    },
+                ),
+            };
+            out.push(Teardown::new(action, id.to_string(), detail));
+        }
+        Ok(out)
     }
 
     /// Binds every workspace plink bound back to the policy it had before.

@@ -387,7 +387,10 @@ impl Resource for Rule {
 
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let (db, region) = (&cx.env.databricks, cx.env.region());
-        let mut count = 0;
+        // The live rules of each NCC: the limit is the region's, shared by its NCCs (reference
+        // §8.1: "30 private endpoints per region, distributed across 1–10 NCCs"), so the
+        // refusal says where they are.
+        let mut per_ncc = Vec::new();
         for ncc in cx.env.nccs_in_region().await? {
             let id = &ncc.network_connectivity_config_id;
             let carried = ncc.egress_config.and_then(|e| e.target_rules);
@@ -399,14 +402,25 @@ impl Resource for Rule {
                     .await
                     .map_err(|e| errors::databricks("listing rules", e))?,
             };
-            count += rules.iter().filter(|r| !r.deactivated).count();
+            let live = rules.iter().filter(|r| !r.deactivated).count();
+            if live > 0 {
+                per_ncc.push((live, ncc.name));
+            }
         }
+        let count: usize = per_ncc.iter().map(|(n, _)| n).sum();
         if count >= MAX_RULES_PER_REGION {
+            per_ncc.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let where_: Vec<String> = per_ncc
+                .iter()
+                .map(|(n, name)| format!("{n} in NCC {name}"))
+                .collect();
             return Err(StepError::needs_user(
                 format!(
-                    "the account already has {count} private endpoint rules in {region} (limit {MAX_RULES_PER_REGION})"
+                    "the account already has {count} private endpoint rules in {region} (limit {MAX_RULES_PER_REGION}, \
+                     shared by the region's NCCs: {})",
+                    where_.join(", ")
                 ),
-                "delete unused rules (deleted rules are purged a day later), or ask Databricks for a higher limit",
+                "delete unused rules of those NCCs (deleted rules are purged a day later), or ask Databricks for a higher limit",
             ));
         }
         Ok(())

@@ -185,9 +185,6 @@ impl<R: Resource> AnyNode for Node<R> {
     }
 
     async fn teardown_plan(&self, env: &Env, cx: &StepContext) -> Res<Vec<Teardown>> {
-        if !R::PLANS_TEARDOWN {
-            return crate::resources::teardown_not_planned::<R>();
-        }
         // As the teardown derives them (upstream records may be missing).
         let inputs = self.inputs(cx, None).ok();
         self.resource

@@ -90,12 +90,14 @@ impl Path<'_> {
         graph.node("network", &[], network, |_| Ok(()))
     }
 
-    /// `security_group` and `endpoint`: the interface endpoint of `service_name` in the subnets,
-    /// with the user's security groups (`existing`) or plink's, allowing TCP 443 from them.
+    /// `security_group` and `endpoint`: the interface endpoint of `service_name` (named by the
+    /// file's `service_key`) in the subnets, with the user's security groups (`existing`) or
+    /// plink's, allowing TCP 443 from them.
     pub fn interface_endpoint(
         &self,
         graph: Graph,
         service_name: &str,
+        service_key: &'static str,
         policy: Option<String>,
         existing: Option<Vec<String>>,
     ) -> Graph {
@@ -122,6 +124,7 @@ impl Path<'_> {
                 &["network", "security_group"],
                 Endpoint {
                     service_name: service_name.to_owned(),
+                    service_key,
                     policy,
                     name: format!("plink-{deployment}"),
                     timeout: self.timeouts.endpoint,

@@ -365,6 +365,48 @@ impl Stack {
         self.block_on(db.get_workspace(id)).expect("get workspace")
     }
 
+    /// A new NCC `name` in `region` (someone else's, or the one a workflow names); its id.
+    pub fn create_ncc(&self, name: &str, region: &str) -> String {
+        let db = self.databricks();
+        self.block_on(db.create_ncc(name, region))
+            .expect("create NCC")
+            .network_connectivity_config_id
+    }
+
+    /// `count` private endpoint rules in NCC `ncc_id` (each to its own made-up endpoint service
+    /// of `region`), as another team's deployments would have made them.
+    pub fn fill_rules(&self, ncc_id: &str, region: &str, count: usize) {
+        let db = self.databricks();
+        for i in 0..count {
+            let rule = plink::databricks::CreateRule::domain_names(
+                format!("com.amazonaws.vpce.{region}.vpce-svc-{i:017x}"),
+                [format!("filler{i}.example.com")],
+            );
+            self.block_on(db.create_rule(ncc_id, &rule))
+                .expect("create a filler rule");
+        }
+    }
+
+    /// `count` workspaces beyond the stack's seed, in `region`, bound to NCC `ncc_id` (the
+    /// Databricks emulator's `POST /_plink/workspaces`: the seed's three cannot fill an NCC).
+    pub fn bind_extra_workspaces(&self, ncc_id: &str, region: &str, count: usize) {
+        let workspaces: Vec<serde_json::Value> = (0..count)
+            .map(|i| {
+                serde_json::json!({
+                    "workspace_id": 7_000_000_000_000_000_i64 + i as i64,
+                    "aws_region": region,
+                    "network_connectivity_config_id": ncc_id,
+                })
+            })
+            .collect();
+        self.control(
+            super::Emu::Databricks,
+            "POST",
+            "/_plink/workspaces",
+            Some(serde_json::json!({ "workspaces": workspaces })),
+        );
+    }
+
     /// The NCC named `name` in `region`, if exactly one.
     pub fn ncc_named(&self, name: &str, region: &str) -> Option<NetworkConnectivityConfig> {
         let found: Vec<_> = self

@@ -483,7 +483,22 @@ fn s3_native_print_mode_waits_for_the_printed_statement_and_touches_no_policy() 
     );
     let state = wd.state_required();
     assert_eq!(state["steps"]["enabled"]["outputs"]["enabled"], true);
-    // `down` leaves the other team's policy alone and says what to remove.
+    // `down` leaves the other team's policy alone and says what to remove; `plan --destroy`
+    // says so first (a release: left in place).
+    let plan = stack
+        .plink(&wd)
+        .args(["plan", "--destroy", "--json", &wf])
+        .code(10)
+        .run()
+        .json();
+    assert!(
+        plan["steps"].as_array().into_iter().flatten().any(|s| {
+            s["step"] == "down_bucket_policy"
+                && s["action"] == "release"
+                && s["id"] == "plink-demo-data"
+        }),
+        "{plan:#}"
+    );
     let down = down_to_parking(&stack, &wd, &wf);
     assert!(
         down.stderr

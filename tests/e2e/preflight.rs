@@ -2,7 +2,7 @@
 //! their first mutating call, with exit 4 and every problem in one list, each naming its place
 //! in the workflow file and the fix; both emulators' call logs then hold no mutating call.
 
-use crate::common::{Stack, Workdir, WorkflowSpec};
+use crate::common::{Kind, Stack, Workdir, WorkflowSpec, repo_file};
 
 /// A workspace of us-west-2 (the stack's seed).
 const WEST: i64 = 3333333333333333;
@@ -119,6 +119,101 @@ fn an_eleventh_ncc_in_the_region_stops_in_preflight() {
             && plan.stderr.contains("fix: reuse one of them"),
         "{}",
         plan.transcript()
+    );
+}
+
+/// The only rule quota the references give is the region's (30 private endpoints, shared by
+/// its NCCs: reference §8.1, field update §1.5); here the file's own NCC, adopted by name,
+/// holds all 30. Counted from the rules each NCC of the region carries, the same count the
+/// create checks again (and the server enforces).
+#[test]
+fn a_rule_more_than_the_ncc_and_its_region_hold_stops_in_preflight() {
+    let stack = Stack::start();
+    let ncc = stack.create_ncc("plink-demo-ncc", "us-east-1");
+    stack.fill_rules(&ncc, "us-east-1", 30);
+    let wd = Workdir::new(WorkflowSpec::default());
+    both_stop(
+        &stack,
+        &wd,
+        &[
+            ": databricks.ncc: the account already has 30 private endpoint rules in us-east-1 \
+           (limit 30, shared by the region's NCCs: 30 in NCC plink-demo-ncc)",
+        ],
+    );
+    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    assert!(
+        plan.stderr
+            .contains("fix: delete unused rules of those NCCs"),
+        "{}",
+        plan.transcript()
+    );
+}
+
+/// An NCC holds at most 50 workspaces (reference §8.1): the file's NCC exists, already bound to
+/// 50 (workspaces beyond the stack's seed), and the file's workspace would be the 51st.
+#[test]
+fn a_workspace_more_than_the_ncc_holds_stops_in_preflight() {
+    let stack = Stack::start();
+    let ncc = stack.create_ncc("plink-demo-ncc", "us-east-1");
+    stack.bind_extra_workspaces(&ncc, "us-east-1", 50);
+    let wd = Workdir::new(WorkflowSpec::default());
+    both_stop(
+        &stack,
+        &wd,
+        &[&format!(
+            ": databricks.workspace_ids: NCC {ncc} already has 50 workspace(s); binding 1 more \
+             would pass the limit of 50"
+        )],
+    );
+    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    assert!(
+        plan.stderr
+            .contains("fix: use another NCC for these workspaces (databricks.ncc)"),
+        "{}",
+        plan.transcript()
+    );
+}
+
+/// A service name the file gives that no endpoint service has (EC2's `InvalidServiceName`, to
+/// the dry run of the endpoint's create): for `s3-privatelink` at `endpoint.service_name`, for
+/// `nlb-service` in front of an AWS service at `service.targets.aws_service`.
+#[test]
+fn an_endpoint_service_name_that_does_not_exist_stops_in_preflight_at_its_key() {
+    let stack = Stack::start();
+    let s3 = Workdir::new(WorkflowSpec::default());
+    let text = std::fs::read_to_string(&s3.workflow).unwrap().replacen(
+        "[endpoint]\n",
+        "[endpoint]\nservice_name = \"com.amazonaws.us-east-1.s4\"\n",
+        1,
+    );
+    std::fs::write(&s3.workflow, text).unwrap();
+    both_stop(
+        &stack,
+        &s3,
+        &[": endpoint.service_name: no service com.amazonaws.us-east-1.s4 in us-east-1"],
+    );
+
+    let nlb = Workdir::new(WorkflowSpec::of(Kind::NlbService));
+    let text = repo_file("workflows/nlb-service.toml")
+        .replace("ports = [5432]", "ports = [443]")
+        .replace(
+            "targets = { ips = [\"10.20.1.50\", \"10.20.2.50\"] }",
+            "targets = { aws_service = \"com.amazonaws.us-east-1.no-such-service\" }",
+        );
+    assert!(text.contains("no-such-service"));
+    std::fs::write(&nlb.workflow, text).unwrap();
+    both_stop(
+        &stack,
+        &nlb,
+        &[": service.targets.aws_service: no service com.amazonaws.us-east-1.no-such-service"],
+    );
+    let up = stack.up(&nlb);
+    assert!(
+        up.stderr.contains(
+            "fix: name a service of the region (aws ec2 describe-vpc-endpoint-services lists them)"
+        ),
+        "{}",
+        up.transcript()
     );
 }
 

@@ -15,7 +15,6 @@
 use std::any::Any;
 use std::path::Path;
 
-use plink::databricks::CreateRule;
 use plink::state::{StatePaths, StateStore};
 
 use crate::common::{Emu, Stack};
@@ -192,19 +191,8 @@ fn fill_nccs(n: usize) -> Prepare {
 /// 30 rules (the per-region limit) on another NCC of us-east-1.
 fn fill_rules() -> Prepare {
     Box::new(|stack, _| {
-        let db = stack.databricks();
-        let ncc = stack
-            .block_on(db.create_ncc("filler-rules", "us-east-1"))
-            .expect("create the filler NCC");
-        for i in 0..30 {
-            let rule = CreateRule::domain_names(
-                format!("com.amazonaws.vpce.us-east-1.vpce-svc-{i:017x}"),
-                [format!("filler{i}.example.com")],
-            );
-            stack
-                .block_on(db.create_rule(&ncc.network_connectivity_config_id, &rule))
-                .expect("create a filler rule");
-        }
+        let ncc = stack.create_ncc("filler-rules", "us-east-1");
+        stack.fill_rules(&ncc, "us-east-1", 30);
         Prepared::default()
     })
 }
@@ -626,7 +614,9 @@ fn cases() -> Vec<Case> {
             workflow: unchanged(),
             prepare: Some(fill_rules()),
             code: 4,
-            says: says(&["already has 30 private endpoint rules in us-east-1 (limit 30)"]),
+            says: says(&[
+                "already has 30 private endpoint rules in us-east-1 (limit 30, shared by the region's NCCs: 30 in NCC filler-rules)",
+            ]),
             leaves: Leaves::NoMutation,
         },
         Case {

@@ -87,6 +87,12 @@ def _control(request: Request, base_url: str) -> Response:
             if wid is not None and (not wid.isdigit() or int(wid) not in MODEL.workspaces):
                 return _json(404, {"error": f"unknown workspace {wid}"})
             return _json(200, workspace_files.snapshot(MODEL, int(wid) if wid else None))
+    if path == "/_plink/workspaces" and method == "POST":
+        with MODEL.lock:
+            try:
+                return _json(200, {"workspaces": workspaces.add_extra(MODEL, request.get_json(silent=True))})
+            except ValueError as exc:
+                return _json(400, {"error": str(exc)})
     if path == "/_plink/traffic" and method == "POST":
         try:
             data = json.loads(request.get_data() or b"{}")

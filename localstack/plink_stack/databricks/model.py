@@ -164,26 +164,30 @@ class Model:
             self.generation += 1
             self._wipe()
             for w in fixtures.WORKSPACES:
-                ws = Workspace(
-                    workspace_id=w["workspace_id"],
-                    workspace_name=w["workspace_name"],
-                    deployment_name=w["deployment_name"],
-                    aws_region=w["aws_region"],
-                    account_id=fixtures.ACCOUNT_ID,
-                    creation_time=fixtures.SEED_TIME_MS,
-                    credentials_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"plink-creds-{w['workspace_id']}")),
-                    storage_configuration_id=str(
-                        uuid.uuid5(uuid.NAMESPACE_URL, f"plink-storage-{w['workspace_id']}")
-                    ),
-                )
-                self.workspaces[ws.workspace_id] = ws
-                self.workspace_conf[ws.workspace_id] = {}
+                self.add_workspace(w["workspace_id"], w["workspace_name"], w["deployment_name"], w["aws_region"])
             self.policies[fixtures.DEFAULT_NETWORK_POLICY_ID] = NetworkPolicy(
                 id=fixtures.DEFAULT_NETWORK_POLICY_ID,
                 account_id=fixtures.ACCOUNT_ID,
                 body={"egress": {"network_access": {"restriction_mode": "FULL_ACCESS"}}},
                 seq=self.next_seq(),
             )
+
+    def add_workspace(self, workspace_id: int, name: str, deployment_name: str, region: str) -> Workspace:
+        """A workspace of the seeded account, RUNNING, bound to no NCC (the seed's, and the extra
+        ones of ``POST /_plink/workspaces``)."""
+        ws = Workspace(
+            workspace_id=workspace_id,
+            workspace_name=name,
+            deployment_name=deployment_name,
+            aws_region=region,
+            account_id=fixtures.ACCOUNT_ID,
+            creation_time=fixtures.SEED_TIME_MS,
+            credentials_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"plink-creds-{workspace_id}")),
+            storage_configuration_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"plink-storage-{workspace_id}")),
+        )
+        self.workspaces[workspace_id] = ws
+        self.workspace_conf[workspace_id] = {}
+        return ws
 
     # --- small queries shared by several modules ----------------------------------------------------
 

@@ -122,6 +122,44 @@ def update(ctx: Ctx, account_id: str, workspace_id: str):
     return render(ws)
 
 
+def add_extra(model, body) -> list[dict]:
+    """``POST /_plink/workspaces`` (control route, Databricks port): workspaces beyond the seed, to
+    reach limits the three seeded ones cannot over HTTP (50 workspaces per NCC, §8.1). Body
+    ``{"workspaces": [{"workspace_id": int, "aws_region": str, "network_connectivity_config_id": str?}]}``.
+    Each is a RUNNING workspace of the seeded account, reached through the account host (no listener
+    of its own), bound to the NCC when one is given, as ``PATCH`` would bind it: the NCC exists, is in
+    its region and has room. All or nothing; ``ValueError`` (400) names the first bad entry. Gone on
+    reset. Returns the workspaces added, rendered."""
+    entries = body.get("workspaces") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError('expected {"workspaces": [{"workspace_id": ..., "aws_region": ...}, ...]}')
+    ids, room = set(), {}
+    for i, e in enumerate(entries):
+        wid, region, ncc_id = (e.get("workspace_id"), e.get("aws_region"),
+                               e.get("network_connectivity_config_id")) if isinstance(e, dict) else (None,) * 3
+        if not isinstance(wid, int) or wid <= 0 or wid in model.workspaces or wid in ids:
+            raise ValueError(f"workspaces[{i}].workspace_id: expected a new positive integer, found {wid!r}")
+        if not isinstance(region, str) or not region:
+            raise ValueError(f"workspaces[{i}].aws_region: expected a region, found {region!r}")
+        if ncc_id is not None:
+            ncc = model.nccs.get(ncc_id)
+            if ncc is None or ncc.region != region:
+                raise ValueError(f"workspaces[{i}].network_connectivity_config_id: no NCC {ncc_id!r} in {region}")
+            room.setdefault(ncc_id, MAX_WORKSPACES_PER_NCC - len(model.workspaces_bound_to(ncc_id)))
+            room[ncc_id] -= 1
+            if room[ncc_id] < 0:
+                raise ValueError(f"workspaces[{i}]: NCC {ncc_id} would hold more than {MAX_WORKSPACES_PER_NCC} "
+                                 "workspaces")
+        ids.add(wid)
+    out = []
+    for e in entries:
+        wid = e["workspace_id"]
+        ws = model.add_workspace(wid, f"extra-{wid}", f"dbc-extra-{wid}", e["aws_region"])
+        ws.network_connectivity_config_id = e.get("network_connectivity_config_id")
+        out.append(render(ws))
+    return out
+
+
 def _bind_ncc(ctx: Ctx, ws: Workspace, ncc_id) -> bool:
     """Validate and apply an NCC binding change; returns True if the binding changed."""
     if ncc_id is not None and not isinstance(ncc_id, str):

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::preflight::{Finding, lookups};
-use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, Teardown, TeardownAction, errors};
 use crate::config::Ipv4Net;
-use crate::databricks::{ErrorKind, IpAccessList, WorkspaceClient};
+use crate::databricks::{ENABLE_KEY, ErrorKind, IpAccessList, WorkspaceClient};
 use crate::engine::StepError;
 use crate::state::Intent;
 use eval::{Acl, AclList};
@@ -72,6 +72,17 @@ pub struct IpAccessRecord {
     /// The switch before plink changed it (what `down` restores).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled_before: Option<bool>,
+}
+
+/// What teardown records (under `down_ip_<workspace id>`): the lists deleted, and the switch
+/// put back as it was before plink (absent: left as it was).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpAccessDown {
+    pub workspace_id: i64,
+    pub deleted: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_restored: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -465,7 +476,6 @@ impl Resource for IpAccess {
     type Fix = Step;
 
     const NOUN: &'static str = "IP access lists";
-    const PLANS_TEARDOWN: bool = false;
 
     fn describe(&self) -> String {
         format!(
@@ -639,12 +649,78 @@ impl Resource for IpAccess {
         o
     }
 
+    /// What `down` would do ([`doomed`](IpAccess::doomed)): delete plink's lists, put the
+    /// switch back (`restore`), leave the lists plink manages but did not create (`release`).
+    async fn teardown_plan(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<Vec<Teardown>> {
+        let ws = self.workspace_id;
+        let (_, steps, left) = self.doomed(cx).await?;
+        let mut out: Vec<Teardown> = steps
+            .iter()
+            .filter_map(|step| match step {
+                // The step (`down_ip_<workspace>`) names the workspace; the id, its switch.
+                Step::Switch(on) => Some(Teardown::new(
+                    TeardownAction::Restore,
+                    ENABLE_KEY,
+                    format!(
+                        "workspace {ws}: down sets {ENABLE_KEY} back to {on}, as it was before plink"
+                    ),
+                )),
+                Step::Delete { list_id, label } => Some(Teardown::new(
+                    TeardownAction::Delete,
+                    list_id,
+                    format!("IP access list {label:?} of workspace {ws}"),
+                )),
+                // A teardown creates and rewrites nothing (`doomed` makes neither).
+                Step::Create(_) | Step::Update { .. } => None,
+            })
+            .collect();
+        out.extend(left.into_iter().map(|l| {
+            let detail = format!(
+                "IP access list {:?} of workspace {ws}: plink did not create it, so it stays",
+                l.label
+            );
+            Teardown::new(TeardownAction::Release, l.list_id, detail)
+        }));
+        Ok(out)
+    }
+
     /// Deletes the lists plink created and puts the switch back as it was, after the same
-    /// lockout check.
+    /// lockout check ([`doomed`](IpAccess::doomed)).
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<()> {
+        let (live, steps, left) = self.doomed(cx).await?;
+        for l in left {
+            cx.note(format!(
+                "workspace {}: leaving list {:?} ({}): plink did not create it",
+                self.workspace_id, l.label, l.list_id
+            ));
+        }
+        let mut out = IpAccessDown {
+            workspace_id: self.workspace_id,
+            ..IpAccessDown::default()
+        };
+        for step in &steps {
+            self.update(cx, &(), &live, step).await?;
+            match step {
+                Step::Delete { list_id, .. } => out.deleted.push(list_id.clone()),
+                Step::Switch(on) => out.enabled_restored = Some(*on),
+                Step::Create(_) | Step::Update { .. } => {}
+            }
+        }
+        cx.step.record(&out)?;
+        Ok(())
+    }
+}
+
+impl IpAccess {
+    /// What `down` does to the workspace, the one lookup of its teardown and of its plan: the
+    /// workspace as read now; the steps, in order — the switch put back as it was before plink
+    /// (off first, on last) and the lists plink created deleted — refused by the lockout guard
+    /// as `up`'s are; and the lists plink manages without having created them (left).
+    async fn doomed(&self, cx: &Cx<'_>) -> Res<(Snapshot, Vec<Step>, Vec<IpAccessList>)> {
         let rec: IpAccessRecord = cx.recorded();
         let live = self.read(cx.env).await?;
         let mut steps = Vec::new();
+        let mut left = Vec::new();
         let restore = rec.enabled_before.filter(|&b| b != live.enabled);
         if restore == Some(false) {
             steps.push(Step::Switch(false));
@@ -665,29 +741,14 @@ impl Resource for IpAccess {
                     label: l.label.clone(),
                 });
             } else if self.managed(&rec, l) {
-                cx.note(format!(
-                    "workspace {}: leaving list {:?}: plink did not create it",
-                    self.workspace_id, l.label
-                ));
+                left.push(l.clone());
             }
         }
         if restore == Some(true) {
             steps.push(Step::Switch(true));
         }
         self.guard(cx.env, &live, &steps)?;
-        for step in &steps {
-            self.update(cx, &(), &live, step).await?;
-        }
-        cx.step.record(&super::Deleted {
-            deleted: steps
-                .iter()
-                .filter_map(|s| match s {
-                    Step::Delete { list_id, .. } => Some(list_id.clone()),
-                    _ => None,
-                })
-                .collect(),
-        })?;
-        Ok(())
+        Ok((live, steps, left))
     }
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::preflight::{Finding, lookups};
-use super::{Change, Cx, Env, Found, Observation, Res, Resource, errors};
+use super::{Change, Cx, Env, Found, Observation, Res, Resource, Teardown, TeardownAction, errors};
 use crate::databricks::ErrorKind;
 use crate::engine::StepError;
 use crate::state::Intent;
@@ -84,6 +84,22 @@ impl NetworkPolicy {
         cx.pending_intent().is_some_and(|i| {
             i.action == "create_network_policy" && i.natural_key.get("id") == Some(&self.id)
         })
+    }
+
+    /// What `down` does to the policy, the one lookup of its teardown and of its plan: nothing
+    /// (`None`) when there is none; delete it when plink created it (or `--delete-adopted`),
+    /// else release it.
+    async fn doomed(&self, cx: &Cx<'_>) -> Res<Option<TeardownAction>> {
+        if self.get(cx.env).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            if self.created_by_plink(cx) || cx.env.delete_adopted() {
+                TeardownAction::Delete
+            } else {
+                TeardownAction::Release
+            },
+        ))
     }
 
     async fn get(&self, env: &Env) -> Res<Option<Value>> {
@@ -222,7 +238,6 @@ impl Resource for NetworkPolicy {
     type Fix = Option<Value>;
 
     const NOUN: &'static str = "network policy";
-    const PLANS_TEARDOWN: bool = false;
     const FOUND_BY: &'static str =
         "found by id (adopted: plink writes only the fields of the workflow file)";
 
@@ -419,18 +434,38 @@ impl Resource for NetworkPolicy {
         o
     }
 
+    /// What `down` would do to the policy ([`doomed`](Self::doomed)).
+    async fn teardown_plan(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<Vec<Teardown>> {
+        Ok(self
+            .doomed(cx)
+            .await?
+            .map(|action| {
+                let detail = match action {
+                    TeardownAction::Release => format!(
+                        "network policy {}: plink did not create it, so it stays, with the fields plink wrote (--delete-adopted deletes it)",
+                        self.id
+                    ),
+                    _ => format!("network policy {}", self.id),
+                };
+                Teardown::new(action, &self.id, detail)
+            })
+            .into_iter()
+            .collect())
+    }
+
     /// Deletes the policy plink created (its workspaces were bound back first: `bind` tears
     /// down before it); an adopted one is released.
     async fn teardown(&self, cx: &Cx<'_>, _: Option<&Self::Inputs>) -> Res<()> {
-        let Some(_) = self.get(cx.env).await? else {
-            return Ok(());
-        };
-        if !self.created_by_plink(cx) && !cx.env.delete_adopted() {
-            cx.note(format!(
-                "releasing network policy {}: plink did not create it, so it stays (with the fields plink wrote)",
-                self.id
-            ));
-            return Ok(());
+        match self.doomed(cx).await? {
+            None => return Ok(()),
+            Some(TeardownAction::Delete) => {}
+            Some(_) => {
+                cx.note(format!(
+                    "releasing network policy {}: plink did not create it, so it stays (with the fields plink wrote)",
+                    self.id
+                ));
+                return Ok(());
+            }
         }
         cx.begin(Intent::new("delete_network_policy").key("id", &self.id))?;
         match cx.env.databricks.delete_network_policy(&self.id).await {

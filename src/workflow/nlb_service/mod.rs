@@ -98,7 +98,8 @@ impl NlbService {
         let mut graph = path.network(Graph::new(), service);
         let endpoint: &[&str] = match &w.service.targets {
             ServiceTargets::AwsService(name) => {
-                graph = path.interface_endpoint(graph, name, None, None);
+                graph =
+                    path.interface_endpoint(graph, name, "service.targets.aws_service", None, None);
                 &["endpoint"]
             }
             _ => &[],

@@ -82,6 +82,7 @@ impl S3PrivateLink {
         let graph = path.interface_endpoint(
             graph,
             &w.endpoint.service_name,
+            "endpoint.service_name",
             w.endpoint.policy.as_ref().map(|p| p.json.clone()),
             existing,
         );
