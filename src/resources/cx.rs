@@ -59,6 +59,8 @@ pub struct Env {
     pub workspaces: tokio::sync::Mutex<HashMap<i64, WorkspaceClient>>,
     /// The region's NCCs as this run last listed them (see [`Env::nccs_for_limits`]).
     pub nccs_listed: std::sync::Mutex<Option<Vec<NetworkConnectivityConfig>>>,
+    /// What lookups of the preflight answered, for the steps' own lookups (issue #13).
+    pub memo: super::memo::Memo,
     /// What this run created (ids, ARNs), see [`Cx::on_made_now`].
     pub made: std::sync::Mutex<HashSet<String>>,
     /// The last read of each private endpoint rule, left by the node that made it for the next
