@@ -367,9 +367,6 @@ impl Resource for Rule {
         env.turn("rules")
     }
 
-    /// Counts the live rules of every NCC of the region against the regional limit: from the
-    /// rules each NCC carries (reference §2.1), else from its list of rules (one list of NCCs
-    /// instead of one list per NCC, issue #13).
     /// The region's rule limit, unless the rule exists (a recorded one is `up`'s to check).
     async fn preflight(&self, cx: &Cx<'_>, inputs: Option<&Self::Inputs>) -> Vec<Finding> {
         if cx.has_record() {
@@ -385,10 +382,15 @@ impl Resource for Rule {
         Finding::of("databricks.ncc", "private endpoint rules", &result)
     }
 
+    /// Counts the live rules of every NCC of the region against the regional limit: from the
+    /// rules each NCC carries (reference §2.1), else from its list of rules (one list of NCCs
+    /// instead of one list per NCC, issue #13). The NCCs as this run listed them while nothing
+    /// of this process changed the account since (the preflight's list, the NCC's lookup and
+    /// its create), else listed now: the rules other deployments of the same `up` made count.
     async fn check_create(&self, cx: &Cx<'_>, _: &Self::Inputs) -> Res<()> {
         let (db, region) = (&cx.env.databricks, cx.env.region());
         let mut count = 0;
-        for ncc in cx.env.nccs_in_region().await? {
+        for ncc in cx.env.nccs_for_limits().await? {
             let id = &ncc.network_connectivity_config_id;
             let carried = ncc.egress_config.and_then(|e| e.target_rules);
             let rules = match carried {
