@@ -13,13 +13,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import limits
+from . import limits, time_model
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The Databricks side applies its transitions on a tick (localstack/README.md, "Time"): 20 ms
-# instead of 100 so that the stack's own lag stays a small part of what is measured.
-DATABRICKS_TICK_S = "0.02"
+# The Databricks side applies its transitions on a tick (localstack/README.md, "Time"): 2 ms instead
+# of 100 so that the stack's own lag stays out of what is measured, as in tests/e2e/waits.rs. It
+# matters because plink's priors for the rule (90 s) and the workspace (60 s) equal the time
+# model's delays: at 20 ms, the look at the prior came before the state showed about half the
+# time, and cost a second look 10 % of the wait later (0.3 s of wall time and one request each).
+DATABRICKS_TICK_S = "0.002"
 
 
 def clean_env() -> dict[str, str]:
@@ -38,7 +41,8 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = clean_env() | {"PLINK_STACK_DIR": str(self.run_dir),
                              "PLINK_STACK_TIME_SCALE": repr(self.time_scale),
-                             "PLINK_STACK_TICK": DATABRICKS_TICK_S}
+                             "PLINK_STACK_TICK": DATABRICKS_TICK_S,
+                             "PLINK_STACK_DELAYS": time_model.stack_delays()}
         out = subprocess.run([str(REPO / "localstack" / "up")], env=env, capture_output=True,
                              text=True, timeout=600)
         if out.returncode != 0:
@@ -70,13 +74,18 @@ class Stack:
     def reset(self) -> dict:
         """Wipes both emulators and re-seeds the fixtures, then sets AWS's request limits again
         (`limits.py`; a reset clears fault plans). A reset also restores the delays and the time
-        scale the stack was started with, which the benchmark never changes: checked here."""
+        scale the stack was started with (the time model, `time_model.py`), which the benchmark
+        never changes: checked here."""
         self._control("aws", "POST", "reset")
         self._control("aws", "POST", "faults", limits.plan())
         config = self.config()
         if config["time_scale"] != self.time_scale:
             raise RuntimeError(f"after a reset the stack runs at time scale {config['time_scale']}, "
                                f"not {self.time_scale}")
+        wrong = {k: v for k, v in time_model.DELAYS.items() if config["delays"].get(k) != v}
+        if wrong:
+            raise RuntimeError(f"after a reset the stack's delays differ from the time model: "
+                               f"{ {k: config['delays'].get(k) for k in wrong} }, not {wrong}")
         return config
 
     def config(self) -> dict:

@@ -4,7 +4,8 @@
 //! meeting `RequestLimitExceeded`. A call takes a token before it is sent; an empty bucket
 //! queues the call until its token has refilled (reservations, so callers are served in order).
 //!
-//! Every mutating EC2 and ELBv2 call of `src/aws/` takes a token (`AwsClients::spend`): those are
+//! Every mutating EC2 and ELBv2 call of `src/aws/` takes a token (`AwsClients::spend`), and so
+//! does the preflight's dry run of one (`dry_run.rs`: it counts against the same bucket): those are
 //! the tight buckets (`CreateVpcEndpoint` refills 0.3/s). `Describe*` calls are not budgeted:
 //! plink's polling stays far below their 20/s (EC2) and 10/s (ELBv2) refill. The SDK's own
 //! retries are not budgeted either (they back off on throttling by themselves).

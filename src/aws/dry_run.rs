@@ -3,8 +3,11 @@
 //!
 //! AWS answers a dry run with the error `DryRunOperation` when the request would have been
 //! allowed and `UnauthorizedOperation` when it would not (EC2 API reference, "Common
-//! parameters": `DryRun`); nothing is created and no request budget is spent (the call changes
-//! nothing, so it is not one of the mutating calls AWS throttles per family). Each request
+//! parameters": `DryRun`); nothing is created. A dry run still counts against its action's
+//! request bucket ("Each request that you make removes one token from the API's bucket", EC2 API
+//! throttling), so it takes a token of the request budget like the real call: ten deployments'
+//! preflights would otherwise empty `CreateVpcEndpoint`'s bucket (4, then 0.3/s) before their
+//! creates (`make bench`, 10 deployments: 24 `RequestLimitExceeded`). Each request
 //! carries the same `TagSpecifications` as the real create, so a missing `ec2:CreateTags` (which
 //! a create that tags needs too) is found as well. ELBv2, Databricks and S3 have no dry run.
 
@@ -30,6 +33,7 @@ where
 impl AwsClients {
     /// `CreateSecurityGroup` in `vpc_id`, tagged with `tags`, as a dry run.
     pub async fn dry_run_create_security_group(&self, vpc_id: &str, tags: &PlinkTags) -> DryRun {
+        self.spend("ec2", "CreateSecurityGroup").await;
         answer(
             self.ec2
                 .create_security_group()
@@ -52,6 +56,7 @@ impl AwsClients {
         subnet_ids: &[String],
         tags: &PlinkTags,
     ) -> DryRun {
+        self.spend("ec2", "CreateVpcEndpoint").await;
         answer(
             self.ec2
                 .create_vpc_endpoint()
@@ -69,6 +74,8 @@ impl AwsClients {
 
     /// `CreateVpcEndpointServiceConfiguration` on `nlb_arn`, as a dry run.
     pub async fn dry_run_create_endpoint_service(&self, nlb_arn: &str, tags: &PlinkTags) -> DryRun {
+        self.spend("ec2", "CreateVpcEndpointServiceConfiguration")
+            .await;
         answer(
             self.ec2
                 .create_vpc_endpoint_service_configuration()
@@ -94,6 +101,7 @@ impl AwsClients {
                     .build(),
             )
             .build();
+        self.spend("ec2", "AuthorizeSecurityGroupIngress").await;
         answer(
             self.ec2
                 .authorize_security_group_ingress()
@@ -108,6 +116,8 @@ impl AwsClients {
 
     /// `ModifyVpcEndpointServicePermissions` adding `principal` to `service_id`, as a dry run.
     pub async fn dry_run_allow_principal(&self, service_id: &str, principal: &str) -> DryRun {
+        self.spend("ec2", "ModifyVpcEndpointServicePermissions")
+            .await;
         answer(
             self.ec2
                 .modify_vpc_endpoint_service_permissions()
@@ -122,6 +132,7 @@ impl AwsClients {
 
     /// `AcceptVpcEndpointConnections` of `vpce_id` on `service_id`, as a dry run.
     pub async fn dry_run_accept_connection(&self, service_id: &str, vpce_id: &str) -> DryRun {
+        self.spend("ec2", "AcceptVpcEndpointConnections").await;
         answer(
             self.ec2
                 .accept_vpc_endpoint_connections()

@@ -3,7 +3,8 @@
 //! [`WorkspaceClient`](super::WorkspaceClient) of a workspace from it. Both send their requests
 //! through a [`Session`] (one host's transport and credentials).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -19,6 +20,10 @@ use super::retry::Replay;
 /// Upper bound on the pages of one list call (a server that keeps answering with a token must
 /// not hold the client forever).
 const MAX_PAGES: usize = 1000;
+
+/// Per account, how many requests other than `GET` every client of this process has sent to it
+/// (see [`AccountClient::mutations`]).
+static MUTATIONS: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Mutex::default);
 
 /// A client of the Databricks account API of one account.
 ///
@@ -128,7 +133,28 @@ impl AccountClient {
         &self,
         request: &ApiRequest,
     ) -> Result<T, DatabricksError> {
-        self.session.call(request).await
+        let answer = self.session.call(request).await;
+        self.count(request);
+        answer
+    }
+
+    /// How many requests that may change something (every method but `GET`) the clients of this
+    /// process have sent to this account so far, each counted once its answer (or error) is in.
+    /// An answer read when this count was `n` is still the latest if the count is still `n`:
+    /// nothing of this process changed the account in between (issue #13: the memo of lookups,
+    /// `resources::memo`).
+    pub fn mutations(&self) -> u64 {
+        let counts = MUTATIONS.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(&*self.account_id).copied().unwrap_or(0)
+    }
+
+    /// Counts `request` in [`mutations`](Self::mutations) unless it is a `GET`. After the answer,
+    /// and also after an error (a failed request may still have changed something).
+    fn count(&self, request: &ApiRequest) {
+        if request.method != Method::GET {
+            let mut counts = MUTATIONS.lock().unwrap_or_else(|p| p.into_inner());
+            *counts.entry(self.account_id.to_string()).or_default() += 1;
+        }
     }
 
     /// GETs every page of a `{"items", "next_page_token"}` list.
@@ -166,7 +192,9 @@ impl AccountClient {
 
     /// Sends `request` and returns the answer's body.
     pub(crate) async fn execute(&self, request: &ApiRequest) -> Result<Vec<u8>, DatabricksError> {
-        self.session.execute(request).await
+        let answer = self.session.execute(request).await;
+        self.count(request);
+        answer
     }
 }
 

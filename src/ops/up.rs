@@ -150,5 +150,6 @@ pub async fn connect(deployment: &Deployment, options: Options) -> anyhow::Resul
         nccs_listed: Default::default(),
         made: Default::default(),
         rules_read: Default::default(),
+        memo: Default::default(),
     })
 }

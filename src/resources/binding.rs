@@ -413,6 +413,12 @@ impl Resource for Binding {
     }
 }
 
+/// How a wait for a workspace to be `RUNNING` again after an update polls (the prior and the cap
+/// of [`Env::wait`]). The only figure for an NCC binding is issue #13's "workspace update ~1 min"
+/// (field update §5.1 and reference §4.4: UNCONFIRMED, likely stays `RUNNING`, and then the
+/// PATCH's answer says so and nothing is waited for): nothing to see before that minute.
+pub(super) const WORKSPACE_POLL_SECS: (u64, u64) = (60, 30);
+
 /// Waits until workspace `id` is `RUNNING` on `ncc_id` (the SDK waiter's semantics: `FAILED` and
 /// `BANNED` stop; any other status keeps waiting, reference §4.4), starting from `seen`, the
 /// workspace as just read or as the PATCH answered (no look that could only see the same).
@@ -431,7 +437,8 @@ pub(super) async fn wait_running(
         Poll::Pending(seen) => seen,
     };
     let db = &cx.env.databricks;
-    let policy = cx.env.wait(5, 30, timeout);
+    let (prior, cap) = WORKSPACE_POLL_SECS;
+    let policy = cx.env.wait(prior, cap, timeout);
     cx.step
         .wait_after(
             &format!("workspace {id} to be RUNNING on NCC {ncc_id}"),

@@ -57,8 +57,11 @@ pub struct Env {
     /// The clients of the workspaces' own APIs, made once per run: each keeps its host and its
     /// workspace token, so that a run reads each workspace record once.
     pub workspaces: tokio::sync::Mutex<HashMap<i64, WorkspaceClient>>,
-    /// The region's NCCs as this run last listed them (see [`Env::nccs_for_limits`]).
-    pub nccs_listed: std::sync::Mutex<Option<Vec<NetworkConnectivityConfig>>>,
+    /// The region's NCCs as this run last listed them, and the epoch of the list
+    /// ([`AccountClient::mutations`] before it; see [`Env::nccs_for_limits`]).
+    pub nccs_listed: std::sync::Mutex<Option<(u64, Vec<NetworkConnectivityConfig>)>>,
+    /// What lookups of the preflight answered, for the steps' own lookups (issue #13).
+    pub memo: super::memo::Memo,
     /// What this run created (ids, ARNs), see [`Cx::on_made_now`].
     pub made: std::sync::Mutex<HashSet<String>>,
     /// The last read of each private endpoint rule, left by the node that made it for the next
@@ -114,11 +117,13 @@ impl Env {
         ))
     }
 
-    /// The account's NCCs in the deployment's region.
+    /// The account's NCCs in the deployment's region, listed now.
     ///
     /// # Errors
     /// Listing them failed.
     pub async fn nccs_in_region(&self) -> super::Res<Vec<NetworkConnectivityConfig>> {
+        // Read before the list: a change made while it is answered makes it stale.
+        let epoch = self.databricks.mutations();
         let mut nccs = self
             .databricks
             .list_nccs()
@@ -126,14 +131,15 @@ impl Env {
             .map_err(|e| super::errors::databricks("listing NCCs", e))?;
         nccs.retain(|n| n.region == self.region);
         let mut listed = self.nccs_listed.lock().unwrap_or_else(|p| p.into_inner());
-        *listed = Some(nccs.clone());
+        *listed = Some((epoch, nccs.clone()));
         Ok(nccs)
     }
 
     /// The region's NCCs, with their rules, for a limit check: as this run last listed them
-    /// (the NCC's lookup did, just before), else listed now. A limit check only words the
-    /// refusal the server would give anyway, so a list of this run is recent enough, and it
-    /// spares a list per check (issue #13).
+    /// when no request of this process changed the account since (another deployment of the
+    /// same `up` may have added an NCC or a rule), else listed now. The NCC's lookup lists them
+    /// just before its limit check, and the preflight's list serves the checks of the
+    /// preflight and of a fresh `up` (issue #13).
     ///
     /// # Errors
     /// Listing them failed.
@@ -144,8 +150,23 @@ impl Env {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match listed {
-            Some(nccs) => Ok(nccs),
-            None => self.nccs_in_region().await,
+            Some((epoch, nccs)) if epoch == self.databricks.mutations() => Ok(nccs),
+            _ => self.nccs_in_region().await,
+        }
+    }
+
+    /// Adds `ncc`, which this run just created, to the run's last list when that list was
+    /// current until the create (`before`: [`AccountClient::mutations`] just before it) and the
+    /// create was the only change since: the list is then current again, without a request.
+    pub fn ncc_created(&self, ncc: &NetworkConnectivityConfig, before: u64) {
+        let now = self.databricks.mutations();
+        let mut listed = self.nccs_listed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((epoch, nccs)) = listed.as_mut()
+            && *epoch == before
+            && now == before + 1
+        {
+            nccs.push(ncc.clone());
+            *epoch = now;
         }
     }
 

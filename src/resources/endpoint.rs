@@ -88,8 +88,9 @@ impl Resource for Endpoint {
     const NOUN: &'static str = "endpoint";
     const KIND: &'static str = "interface endpoint";
     const WAITS_FOR: &'static str = "the interface endpoint to be available";
-    // `pending` → `available` takes ~1.5–2.5 min (field update §5.1).
-    const POLL_SECS: (u64, u64) = (60, 15);
+    // `pending` → `available` takes ~1.5–2.5 min (field update §5.1; the field README's "90s
+    // wait for AWS to provision the VPC endpoint"): nothing to see before 90 s, the lower end.
+    const POLL_SECS: (u64, u64) = (90, 15);
 
     fn describe(&self) -> String {
         format!("interface endpoint {}", self.service_name)

@@ -42,6 +42,7 @@ pub mod endpoint_service;
 pub mod ip_access;
 pub mod listener;
 pub mod load_balancer;
+pub mod memo;
 pub mod ncc;
 pub mod network;
 pub mod network_policy;

@@ -135,12 +135,7 @@ impl Ncc {
                 Err(e) => return Err(errors::databricks("reading the recorded NCC", e)),
             }
         }
-        let by_name = cx
-            .env
-            .nccs_in_region()
-            .await?
-            .into_iter()
-            .find(|n| &n.name == name);
+        let by_name = Self::nccs(cx).await?.into_iter().find(|n| &n.name == name);
         if let Some(ncc) = &by_name
             && !Self::created_by_plink(cx, ncc)
             && !cx.step.is_plan()
@@ -151,6 +146,23 @@ impl Ncc {
             ));
         }
         Ok(Found::by_key(by_name, gone))
+    }
+
+    /// The region's NCCs for the lookup by name: in `up`, the list the preflight's lookup made
+    /// moments before, once, if no request of this process changed the account since
+    /// ([`memo`](super::memo)); else listed now (and kept, by a preflight or plan, for the
+    /// lookup that follows it).
+    async fn nccs(cx: &Cx<'_>) -> Res<Vec<NetworkConnectivityConfig>> {
+        let (env, key) = (cx.env, format!("{}:nccs", cx.node));
+        let epoch = env.databricks.mutations();
+        if let Some(nccs) = env.memo.take(&key, epoch) {
+            return Ok(nccs);
+        }
+        let nccs = env.nccs_in_region().await?;
+        if cx.step.is_plan() {
+            env.memo.keep(&key, epoch, nccs.clone());
+        }
+        Ok(nccs)
     }
 
     /// The NCC named by id, in the deployment's region.
@@ -312,10 +324,15 @@ impl Resource for Ncc {
                 .key("name", name)
                 .key("region", region),
         )?;
+        let before = db.mutations();
         match db.create_ncc(name, region).await {
-            Ok(ncc) => Ok(Some(
-                cx.made_now(ncc, |n| &n.network_connectivity_config_id),
-            )),
+            Ok(ncc) => {
+                // The region's NCCs as listed by the lookup, plus this one: still current.
+                cx.env.ncc_created(&ncc, before);
+                Ok(Some(
+                    cx.made_now(ncc, |n| &n.network_connectivity_config_id),
+                ))
+            }
             // Another writer won the race, or our earlier create landed: adopt on the next try.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StepError::retryable(format!(
                 "NCC {name} appeared meanwhile: {e}"

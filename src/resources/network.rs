@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::memo::NEVER_CHANGED;
 use super::preflight::Finding;
 use super::{Change, Cx, Found, Res, Resource, errors};
 use crate::aws::{AwsClients, ErrorKind, SubnetSelector, Vpc, VpcSelector};
@@ -128,8 +129,10 @@ impl Resource for Network {
         }
         let e = match self.resolve(cx).await {
             Ok(live) => {
-                // The preflights downstream check with this VPC and these subnets.
+                // The preflights downstream check with this VPC and these subnets, and the
+                // step's own lookup starts from them.
                 cx.step.learned(&live);
+                cx.env.memo.keep(&memo_key(cx), NEVER_CHANGED, live);
                 return Vec::new();
             }
             Err(e) => e,
@@ -145,9 +148,14 @@ impl Resource for Network {
     }
 
     /// Resolves the VPC and subnets: recorded when they match the record, else unrecorded
-    /// (the plan then says they are adopted, or changed since the last run).
+    /// (the plan then says they are adopted, or changed since the last run). The first lookup
+    /// after the preflight takes what the preflight resolved moments before (issue #13: plink
+    /// never changes them, so nothing of this run can have).
     async fn find(&self, cx: &Cx<'_>, _: &()) -> Res<Found<Self::Live>> {
-        let live = self.resolve(cx).await?;
+        let live = match cx.env.memo.take(&memo_key(cx), NEVER_CHANGED) {
+            Some(live) => live,
+            None => self.resolve(cx).await?,
+        };
         Ok(Found::of(live, cx.has_record()))
     }
 
@@ -185,6 +193,11 @@ impl Resource for Network {
     async fn recover(&self, cx: &Cx<'_>, _: Option<&()>) -> Res<Option<Self::Live>> {
         self.resolve(cx).await.map(Some)
     }
+}
+
+/// Where the preflight leaves what it resolved for the step's lookup.
+fn memo_key(cx: &Cx<'_>) -> String {
+    format!("{}:resolved", cx.node)
 }
 
 impl Network {
