@@ -114,7 +114,7 @@ impl M2mTokenSource {
     ) -> Self {
         let token_path = format!(
             "/oidc/accounts/{}/v1/token",
-            super::client::segment(account_id)
+            super::http::segment(account_id)
         );
         Self::with_path(transport, account_id, token_path, client_id, client_secret)
     }

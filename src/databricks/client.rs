@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::auth::{Auth, M2mTokenSource};
 use super::config::{ConfigError, Credentials, ResolvedConfig};
 use super::error::DatabricksError;
-use super::http::{ClientOptions, Transport};
+use super::http::{ClientOptions, Transport, segment};
 use super::model::Page;
 use super::retry::Replay;
 
@@ -315,17 +315,4 @@ impl ApiRequest {
             replay,
         }
     }
-}
-
-/// Percent-encodes one path segment (ids come from callers and state files).
-pub(crate) fn segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

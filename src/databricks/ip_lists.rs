@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::{ApiRequest, segment};
+use super::client::ApiRequest;
 use super::error::DatabricksError;
+use super::http::segment;
 use super::sql::WorkspaceClient;
 
 const LISTS: &str = "/api/2.0/ip-access-lists";

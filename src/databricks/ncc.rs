@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
-use super::client::{AccountClient, ApiRequest, segment};
+use super::client::{AccountClient, ApiRequest};
 use super::error::DatabricksError;
+use super::http::segment;
 use super::model::NetworkConnectivityConfig;
 
 const BASE: &str = "/network-connectivity-configs";

@@ -10,8 +10,9 @@
 
 use serde_json::{Value, json};
 
-use super::client::{AccountClient, ApiRequest, segment};
+use super::client::{AccountClient, ApiRequest};
 use super::error::DatabricksError;
+use super::http::segment;
 use super::model::WorkspaceNetworkOption;
 
 const BASE: &str = "/network-policies";

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::client::{AccountClient, ApiRequest, segment};
+use super::client::{AccountClient, ApiRequest};
 use super::error::{DatabricksError, ResultExt};
+use super::http::segment;
 use super::model::{CreateRule, PrivateEndpointRule, RuleField, RuleTarget, UpdateRule};
 
 impl AccountClient {

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{AccountClient, ApiRequest, Session, segment};
+use super::client::{AccountClient, ApiRequest, Session};
 use super::error::{self, DatabricksError, ErrorKind};
+use super::http::segment;
 use super::model::{Warehouse, Workspace};
 
 /// How long [`WorkspaceClient::execute`] waits for a statement by default, polling included.

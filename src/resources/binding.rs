@@ -13,11 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::generic::plan_lines;
-use super::ncc::bound_workspaces;
 use super::preflight::Finding;
 use super::{Cx, Env, Found, Observation, Res, Resource, errors, without_nulls};
 use crate::config::{MAX_WORKSPACES_PER_NCC, NccSelector};
-use crate::databricks::{ErrorKind, Workspace, WorkspaceStatus};
+use crate::databricks::{AccountClient, ErrorKind, Workspace, WorkspaceStatus};
 use crate::engine::{Planned, Poll, StepError};
 use crate::state::Intent;
 
@@ -418,6 +417,20 @@ impl Resource for Binding {
 /// (field update §5.1 and reference §4.4: UNCONFIRMED, likely stays `RUNNING`, and then the
 /// PATCH's answer says so and nothing is waited for): nothing to see before that minute.
 pub(super) const WORKSPACE_POLL_SECS: (u64, u64) = (60, 30);
+
+/// The workspaces bound to `ncc_id`, sorted.
+pub(super) async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
+    let mut ids: Vec<i64> = db
+        .list_workspaces()
+        .await
+        .map_err(|e| errors::databricks("listing workspaces", e))?
+        .into_iter()
+        .filter(|w| w.network_connectivity_config_id.as_deref() == Some(ncc_id))
+        .map(|w| w.workspace_id)
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
 
 /// Waits until workspace `id` is `RUNNING` on `ncc_id` (the SDK waiter's semantics: `FAILED` and
 /// `BANNED` stop; any other status keeps waiting, reference §4.4), starting from `seen`, the

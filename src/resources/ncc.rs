@@ -15,10 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::binding::wait_running;
+use super::binding::{bound_workspaces, wait_running};
 use super::preflight::{Finding, lookups};
 use super::{Cx, Env, Found, Res, Resource, Teardown, TeardownAction, errors};
-use crate::databricks::{AccountClient, ErrorKind, NetworkConnectivityConfig, ResultExt};
+use crate::databricks::{ErrorKind, NetworkConnectivityConfig, ResultExt};
 use crate::engine::{Poll, StepError};
 use crate::state::Intent;
 
@@ -616,18 +616,4 @@ async fn delete(cx: &Cx<'_>, ncc: &NetworkConnectivityConfig) -> Res<()> {
             },
         )
         .await
-}
-
-/// The workspaces bound to `ncc_id`, sorted.
-pub(super) async fn bound_workspaces(db: &AccountClient, ncc_id: &str) -> Res<Vec<i64>> {
-    let mut ids: Vec<i64> = db
-        .list_workspaces()
-        .await
-        .map_err(|e| errors::databricks("listing workspaces", e))?
-        .into_iter()
-        .filter(|w| w.network_connectivity_config_id.as_deref() == Some(ncc_id))
-        .map(|w| w.workspace_id)
-        .collect();
-    ids.sort_unstable();
-    Ok(ids)
 }
