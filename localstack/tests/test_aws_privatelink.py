@@ -395,6 +395,10 @@ def test_reject_and_unknown_ids(aws):
 
 def test_service_without_acceptance_connects_directly(aws):
     ec2 = aws.client("ec2")
+    # `pending` must outlast the next request: at the suite's time scale the default 60 s is
+    # 120 ms, which a loaded CI machine overran (flaky). 2500 s is 5 s here; a reset restores it.
+    status, _ = aws.control("POST", "config", {"delays": {"endpoint_pending": 2500}})
+    assert status == 200
     svc = build_service(aws, principals=["*"], acceptance=False)
     dbx, vpce = consumer_endpoint(aws, svc["name"], account=DATABRICKS)
     assert endpoint_state(dbx, vpce) == "pending"
