@@ -22,19 +22,26 @@ use super::{AwsClients, PlinkTags};
 /// otherwise the error, whose code says it all (`DryRunOperation`: allowed).
 type DryRun = Result<()>;
 
-/// What AWS answered `operation`'s dry run (`sent`), as a [`DryRun`].
-fn answer<O, E>(sent: std::result::Result<O, SdkError<E>>, operation: &'static str) -> DryRun
+/// A dry run of `operation`: its token of the request budget first, then `request` (not sent
+/// before it is awaited) and what AWS answered, as a [`DryRun`].
+async fn dry_run<O, E>(
+    clients: &AwsClients,
+    operation: &'static str,
+    request: impl Future<Output = std::result::Result<O, SdkError<E>>>,
+) -> DryRun
 where
     E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
 {
-    sent.map(|_| ()).map_err(ec2_error(operation))
+    clients.spend("ec2", operation).await;
+    request.await.map(|_| ()).map_err(ec2_error(operation))
 }
 
 impl AwsClients {
     /// `CreateSecurityGroup` in `vpc_id`, tagged with `tags`, as a dry run.
     pub async fn dry_run_create_security_group(&self, vpc_id: &str, tags: &PlinkTags) -> DryRun {
-        self.spend("ec2", "CreateSecurityGroup").await;
-        answer(
+        dry_run(
+            self,
+            "CreateSecurityGroup",
             self.ec2
                 .create_security_group()
                 .dry_run(true)
@@ -42,10 +49,9 @@ impl AwsClients {
                 .group_name("plink-preflight")
                 .description("plink preflight (dry run)")
                 .tag_specifications(tags.ec2_spec(ResourceType::SecurityGroup))
-                .send()
-                .await,
-            "CreateSecurityGroup",
+                .send(),
         )
+        .await
     }
 
     /// `CreateVpcEndpoint` (interface) of `service_name` in `vpc_id`, as a dry run.
@@ -56,8 +62,9 @@ impl AwsClients {
         subnet_ids: &[String],
         tags: &PlinkTags,
     ) -> DryRun {
-        self.spend("ec2", "CreateVpcEndpoint").await;
-        answer(
+        dry_run(
+            self,
+            "CreateVpcEndpoint",
             self.ec2
                 .create_vpc_endpoint()
                 .dry_run(true)
@@ -66,27 +73,25 @@ impl AwsClients {
                 .service_name(service_name)
                 .set_subnet_ids(Some(subnet_ids.to_vec()))
                 .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpoint))
-                .send()
-                .await,
-            "CreateVpcEndpoint",
+                .send(),
         )
+        .await
     }
 
     /// `CreateVpcEndpointServiceConfiguration` on `nlb_arn`, as a dry run.
     pub async fn dry_run_create_endpoint_service(&self, nlb_arn: &str, tags: &PlinkTags) -> DryRun {
-        self.spend("ec2", "CreateVpcEndpointServiceConfiguration")
-            .await;
-        answer(
+        dry_run(
+            self,
+            "CreateVpcEndpointServiceConfiguration",
             self.ec2
                 .create_vpc_endpoint_service_configuration()
                 .dry_run(true)
                 .network_load_balancer_arns(nlb_arn)
                 .acceptance_required(true)
                 .tag_specifications(tags.ec2_spec(ResourceType::VpcEndpointService))
-                .send()
-                .await,
-            "CreateVpcEndpointServiceConfiguration",
+                .send(),
         )
+        .await
     }
 
     /// `AuthorizeSecurityGroupIngress` of TCP 443 on `group_id`, as a dry run.
@@ -101,47 +106,46 @@ impl AwsClients {
                     .build(),
             )
             .build();
-        self.spend("ec2", "AuthorizeSecurityGroupIngress").await;
-        answer(
+        dry_run(
+            self,
+            "AuthorizeSecurityGroupIngress",
             self.ec2
                 .authorize_security_group_ingress()
                 .dry_run(true)
                 .group_id(group_id)
                 .ip_permissions(permission)
-                .send()
-                .await,
-            "AuthorizeSecurityGroupIngress",
+                .send(),
         )
+        .await
     }
 
     /// `ModifyVpcEndpointServicePermissions` adding `principal` to `service_id`, as a dry run.
     pub async fn dry_run_allow_principal(&self, service_id: &str, principal: &str) -> DryRun {
-        self.spend("ec2", "ModifyVpcEndpointServicePermissions")
-            .await;
-        answer(
+        dry_run(
+            self,
+            "ModifyVpcEndpointServicePermissions",
             self.ec2
                 .modify_vpc_endpoint_service_permissions()
                 .dry_run(true)
                 .service_id(service_id)
                 .add_allowed_principals(principal)
-                .send()
-                .await,
-            "ModifyVpcEndpointServicePermissions",
+                .send(),
         )
+        .await
     }
 
     /// `AcceptVpcEndpointConnections` of `vpce_id` on `service_id`, as a dry run.
     pub async fn dry_run_accept_connection(&self, service_id: &str, vpce_id: &str) -> DryRun {
-        self.spend("ec2", "AcceptVpcEndpointConnections").await;
-        answer(
+        dry_run(
+            self,
+            "AcceptVpcEndpointConnections",
             self.ec2
                 .accept_vpc_endpoint_connections()
                 .dry_run(true)
                 .service_id(service_id)
                 .vpc_endpoint_ids(vpce_id)
-                .send()
-                .await,
-            "AcceptVpcEndpointConnections",
+                .send(),
         )
+        .await
     }
 }

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use backoff::backoff::Backoff;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::aws::Tags;
-use crate::engine::{Planned, Step, StepContext, StepId};
+use crate::engine::{Planned, RetryPolicy, Step, StepContext, StepId};
 use crate::resources::Res;
 use crate::resources::preflight::Finding;
 use crate::resources::{Cx, Env, Observation, Resource, Teardown};
@@ -197,7 +198,8 @@ impl<R: Resource> AnyNode for Node<R> {
     }
 }
 
-/// How many times a preflight check failing transiently is made (1 s, 2 s, 4 s apart).
+/// How many times a preflight check failing transiently is made, apart as a step's retries
+/// ([`RetryPolicy::step_default`]: about 1 s, 2 s, 4 s).
 const PREFLIGHT_ATTEMPTS: u32 = 4;
 
 /// A workflow kind's graph.
@@ -361,14 +363,18 @@ impl Graph {
         for id in self.display_order() {
             let node = self.get(id);
             let cx = StepContext::for_preflight(id, store.clone(), learned.clone());
+            let mut backoff = RetryPolicy::step_default().backoff();
             let mut attempt = 1;
             let findings = loop {
                 let findings = node.preflight(env, &cx).await;
-                if attempt >= PREFLIGHT_ATTEMPTS || !findings.iter().any(|f| f.retryable) {
-                    break findings;
+                let transient = findings.iter().any(|f| f.retryable);
+                match backoff.next_backoff() {
+                    Some(delay) if transient && attempt < PREFLIGHT_ATTEMPTS => {
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    _ => break findings,
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await;
-                attempt += 1;
             };
             all.extend(findings.into_iter().map(|f| (id, f)));
         }

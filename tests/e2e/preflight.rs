@@ -2,7 +2,9 @@
 //! their first mutating call, with exit 4 and every problem in one list, each naming its place
 //! in the workflow file and the fix; both emulators' call logs then hold no mutating call.
 
-use crate::common::{Kind, Stack, Workdir, WorkflowSpec, repo_file};
+use serde_json::json;
+
+use crate::common::{Emu, Kind, Stack, Workdir, WorkflowSpec, repo_file};
 
 /// A workspace of us-west-2 (the stack's seed).
 const WEST: i64 = 3333333333333333;
@@ -291,4 +293,27 @@ fn denied_modifications_of_a_fresh_up_stop_in_preflight_together() {
         .collect();
     let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
     both_stop(&stack, &wd, &expected);
+}
+
+/// A check that could not be made for a transient reason (throttled past the SDK's own 5
+/// attempts) is made again, as a step would be retried, rather than reported: `up` goes on.
+#[test]
+fn a_throttled_preflight_check_is_asked_again_not_reported() {
+    let stack = Stack::start();
+    stack.set_faults(
+        Emu::Aws,
+        json!({"seed": 1, "rules": [{
+            "kind": "aws_throttle", "rate": 1.0, "max_count": 5, "code": "RequestLimitExceeded",
+            "match": {"action": "CreateVpcEndpointServiceConfiguration", "dry_run": true}
+        }]}),
+    );
+    let wd = Workdir::new(WorkflowSpec::default());
+    let up = stack.up(&wd);
+    up.assert_code(0);
+    assert!(
+        !up.stderr.contains("the preflight found"),
+        "{}",
+        up.transcript()
+    );
+    assert_eq!(stack.faults_fired(Emu::Aws), 5, "{}", up.transcript());
 }
