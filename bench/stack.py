@@ -18,10 +18,12 @@ from . import limits, time_model
 REPO = Path(__file__).resolve().parents[1]
 
 # The Databricks side applies its transitions on a tick (localstack/README.md, "Time"): 2 ms instead
-# of 100 so that the stack's own lag stays out of what is measured, as in tests/e2e/waits.rs. It
-# matters because plink's priors for the rule (90 s) and the workspace (60 s) equal the time
-# model's delays: at 20 ms, the look at the prior came before the state showed about half the
-# time, and cost a second look 10 % of the wait later (0.3 s of wall time and one request each).
+# of 100 so that the stack's own lag stays out of what is measured, as in tests/e2e/waits.rs.
+# plink's priors for the rule (90 s) and the workspace (60 s) equal the time model's delays, so a
+# look at the prior that came before the state showed cost a second look 10 % of the wait later
+# (0.3 s of wall time and one request each): at 20 ms about half the time. Those two time-driven
+# transitions are now applied when a request comes (`Ticker.catch_up`); the tick still paces what
+# waits on the AWS side (the rule's ESTABLISHED after the connection is available).
 DATABRICKS_TICK_S = "0.002"
 
 

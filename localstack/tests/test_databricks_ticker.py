@@ -90,6 +90,30 @@ def test_creating_calls_bridge_as_databricks_principal(env):
     assert tags["databricks-rule-id"] == r.id and r.updated_time > 0
 
 
+def test_catch_up_applies_only_what_is_due(env):
+    """A read must see a state the moment its delay runs out (make bench once saw a rule still
+    CREATING a few milliseconds after it was due: the tick and the bridge had not run yet)."""
+    model, ticker, fake = env
+    settings.update({"rule_creating": 3600})
+    r = add_rule(model)
+    ticker.catch_up()
+    assert r.connection_state == "CREATING" and fake.created == []  # not due: no bridge call
+    settings.update({"rule_creating": 0})
+    ticker.catch_up()
+    assert r.connection_state == "PENDING" and len(fake.created) == 1
+    ticker.catch_up()
+    assert len(fake.created) == 1  # nothing due any more
+
+
+def test_catch_up_finishes_a_due_workspace_update(env):
+    model, ticker, _ = env
+    ws = next(iter(model.workspaces.values()))
+    settings.update({"workspace_update": 0})
+    ws.workspace_status, ws.provisioning_since = "PROVISIONING", clock.now()
+    ticker.catch_up()
+    assert ws.workspace_status == "RUNNING" and ws.provisioning_since is None
+
+
 def test_bridge_errors(env):
     model, ticker, fake = env
     fake.fail_with = PrincipalNotAllowed("nope")

@@ -190,6 +190,7 @@ def _app(environ, start_response):
         else:
             if environ.get("plink.workspace_id") is None:
                 _remember_account_url(base_url)
+            TICKER.catch_up()
             response = _handle(request, environ, base_url)
     except errors.ApiError as e:
         response = _json(e.status, e.body(request_id), headers=e.headers)

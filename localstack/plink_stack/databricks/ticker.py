@@ -38,9 +38,10 @@ from .principals import owner_account_for, principal_arn_for
 
 log = logging.getLogger("plink_stack.databricks")
 
-# How often (real seconds) the Databricks side applies its transitions: a state is visible up to
-# one tick after it is due. `PLINK_STACK_TICK` shortens it where that latency would be measured
-# (`make bench`: the stack's own lag stays out of the critical-path ratio).
+# How often (real seconds) the Databricks side applies its transitions on its own. A request first
+# applies what is due (`Ticker.catch_up`), so a time-driven state is visible the moment it is due;
+# what depends on the AWS side (a connection accepted, a bucket policy) is seen up to one tick late.
+# `PLINK_STACK_TICK` shortens it where that latency would be measured (`make bench`).
 TICK_SECONDS = float(os.environ.get("PLINK_STACK_TICK", "0.1"))
 BRIDGE_RETRY_SECONDS = 2.0
 
@@ -88,6 +89,25 @@ class Ticker:
                 log.exception("databricks ticker failed")
 
     # --- one step -------------------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Apply what is due before a request is answered: a real API computes a state when it is
+        read, so a rule or workspace whose delay has run out must not look unchanged for another
+        tick (or for the bridge's few milliseconds). Only time-driven transitions count as due
+        (``rule_creating``, ``workspace_update``); what depends on the AWS side keeps its ticks."""
+        if self._due():
+            self.tick()
+
+    def _due(self) -> bool:
+        m = self.model
+        d = settings.delays()
+        with m.lock:
+            for r in m.rules.values():
+                if r.connection_state == "CREATING" and not r.deactivated and \
+                        _elapsed(r.state_since, d.rule_creating) and clock.now() >= r.retry_at:
+                    return True
+            return any(ws.workspace_status == "PROVISIONING" and ws.provisioning_since is not None and
+                       _elapsed(ws.provisioning_since, d.workspace_update) for ws in m.workspaces.values())
 
     def tick(self) -> None:
         with self._tick_lock:
