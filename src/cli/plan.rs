@@ -157,6 +157,8 @@ fn render(view: &PlanView) -> String {
             format!("never run: no state at {}", view.state_file)
         }
     );
+    // The step column is as wide as its longest name (`down_target_group_5432`, …).
+    let w = view.steps.iter().map(|s| s.step.len()).max().unwrap_or(0);
     for s in &view.steps {
         let detail = match (s.action.as_str(), &s.after, &s.blocked_by, &s.error) {
             (_, Some(after), _, _) => format!("after {after}: {}", s.resource),
@@ -165,7 +167,7 @@ fn render(view: &PlanView) -> String {
             _ => s.detail.clone(),
         };
         out.push_str(&format!(
-            "  {:<10} {:<17} {detail}\n",
+            "  {:<10} {:<w$} {detail}\n",
             s.action.replace('_', " "),
             s.step
         ));

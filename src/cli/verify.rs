@@ -67,6 +67,8 @@ fn render(r: &VerifyReport) -> String {
         "verify {} ({}), workspace(s) {:?}\n\nstatic path:\n",
         r.deployment, r.kind, r.workspaces
     );
+    // The link column is as wide as its longest name (`egress_policy_<workspace id>`, …).
+    let w = r.links.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for l in &r.links {
         let verdict = match l.verdict {
             Verdict::Ok => "ok",
@@ -74,11 +76,11 @@ fn render(r: &VerifyReport) -> String {
             Verdict::Unknown => "?",
         };
         out.push_str(&format!(
-            "  {verdict:<7} {:<18} {}: {}\n",
+            "  {verdict:<7} {:<w$} {}: {}\n",
             l.name, l.what, l.detail
         ));
         if let Some(fix) = &l.fix {
-            out.push_str(&format!("  {:<7} {:<18} fix: {fix}\n", "", ""));
+            out.push_str(&format!("  {:<7} {:<w$} fix: {fix}\n", "", ""));
         }
     }
     for note in &r.notes {

@@ -1,6 +1,7 @@
-//! The target group's registrations: exactly the wanted IPs (the endpoint's ENI IPs; field notes
-//! B.2 #9: keep the NLB's targets in sync with the endpoint's ENIs). Registering is idempotent;
-//! registrations go with the target group, so teardown has nothing of its own to do.
+//! The target group's registrations: exactly the wanted IPs (an interface endpoint's ENI IPs,
+//! field notes B.2 #9: keep the NLB's targets in sync with the endpoint's ENIs; or the service's
+//! addresses, `nlb-service`). Registering is idempotent; registrations go with the target group,
+//! so teardown has nothing of its own to do.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,8 @@ use crate::state::Intent;
 /// The registrations the workflow wants.
 pub struct Targets {
     pub port: i32,
+    /// Where the IPs come from, as `plan` and `status` say it ("the endpoint's ENI IPs").
+    pub from: &'static str,
 }
 
 /// What upstream decides: the target group and the IPs to register.
@@ -60,7 +63,7 @@ impl Resource for Targets {
     const TEARS_DOWN: bool = false;
 
     fn describe(&self) -> String {
-        "register the endpoint's ENI IPs as targets".into()
+        format!("register {} as targets", self.from)
     }
 
     fn label(&self, live: &Self::Live) -> String {
@@ -113,14 +116,11 @@ impl Resource for Targets {
                 Registration::Register(missing),
             ));
         }
-        // IPs of ENIs the endpoint no longer has (it was replaced): they would only fail health
-        // checks.
+        // IPs of ENIs the endpoint no longer has (it was replaced), or a service's old address:
+        // they would only fail health checks.
         if !stale.is_empty() {
             changes.push(Change::new(
-                format!(
-                    "deregister {} (no ENI IP of the endpoint)",
-                    stale.join(", ")
-                ),
+                format!("deregister {} (not among {})", stale.join(", "), self.from),
                 format!("deregistering stale targets {}", stale.join(", ")),
                 Registration::Deregister(stale),
             ));

@@ -173,9 +173,9 @@ impl Path<'_> {
     ) -> Graph {
         let port = i32::from(port);
         let (tg, targets) = (nodes.target_group, nodes.targets);
-        let targets_deps: Vec<StepId> = match &ips {
-            TargetIps::EndpointEnis(endpoint) => vec![endpoint, tg],
-            TargetIps::Service => vec!["network", tg],
+        let (targets_deps, from): (Vec<StepId>, _) = match &ips {
+            TargetIps::EndpointEnis(endpoint) => (vec![endpoint, tg], "the endpoint's ENI IPs"),
+            TargetIps::Service => (vec!["network", tg], "the service's addresses"),
         };
         graph
             .node(
@@ -190,7 +190,7 @@ impl Path<'_> {
                     Ok(TargetGroupInputs { vpc_id: net.vpc()? })
                 },
             )
-            .node(targets, &targets_deps, Targets { port }, move |up| {
+            .node(targets, &targets_deps, Targets { port, from }, move |up| {
                 let rec: TargetGroupRecord = up.record(tg);
                 Ok(TargetsInputs {
                     target_group_arn: need(&rec.target_group_arn, "the target group")?,

@@ -213,6 +213,15 @@ fn nlb_service_targets_ec2_instances_and_follows_a_replaced_one() {
     };
     let wf = wd.write("api.toml", &with(&[&a, &b]));
     let wf = wf.to_str().unwrap();
+    // Regression: the plan said "register the endpoint's ENI IPs" for a service's addresses.
+    let plan = stack.plink(&wd).args(["plan", wf]).code(10).run();
+    assert!(
+        plan.stdout
+            .contains("register the service's addresses as targets")
+            && !plan.stdout.contains("ENI"),
+        "{}",
+        plan.transcript()
+    );
     stack.plink(&wd).args(["up", wf]).code(0).run();
     let registered = |wd: &Workdir| {
         let state = wd.state_required();
