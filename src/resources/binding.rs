@@ -107,8 +107,18 @@ impl Binding {
         })
     }
 
-    /// Binds one workspace; returns the NCC it replaced, if any.
-    async fn bind_one(&self, cx: &Cx<'_>, id: i64, ncc_id: &str) -> Res<Option<String>> {
+    /// Binds one workspace and records it in `done` (with the NCC it replaced, else
+    /// `replaced_before`), then waits for it to run. Recorded before the wait, so that a run
+    /// stopped while the workspace updates leaves no PATCH in flight and keeps the NCC it
+    /// replaced (`down --rebind-to`'s natural target).
+    async fn bind_one(
+        &self,
+        cx: &Cx<'_>,
+        id: i64,
+        ncc_id: &str,
+        replaced_before: Option<String>,
+        done: &mut Vec<BoundWorkspace>,
+    ) -> Res<()> {
         let env = cx.env;
         let ws = Self::workspace(env, id).await?;
         let bound = Self::bound(env, &ws, ncc_id)?;
@@ -144,10 +154,18 @@ impl Binding {
                 .await
                 .map_err(|e| errors::databricks(&format!("binding workspace {id}"), e))?
         };
+        done.push(BoundWorkspace {
+            workspace_id: id,
+            ncc_id: ncc_id.to_owned(),
+            replaced_ncc_id: replaced.or(replaced_before),
+        });
+        cx.step.record(&BindingRecord {
+            workspaces: done.clone(),
+        })?;
         if !matches!(bound, Bound::Ours { running: true }) {
             wait_running(cx, id, &seen, ncc_id, self.timeout).await?;
         }
-        Ok(replaced)
+        Ok(())
     }
 
     /// The ids the deployment's NCC may have once `up` reached the binding: the recorded one,
@@ -323,25 +341,18 @@ impl Resource for Binding {
         Ok(Found::Recorded(found))
     }
 
-    /// Binds each workspace in turn, recording each at once.
+    /// Binds each workspace in turn, recording each as soon as its PATCH is answered.
     async fn converge(&self, cx: &Cx<'_>, inputs: &Self::Inputs) -> Res<()> {
         let previous: BindingRecord = cx.recorded();
-        let mut bound = Vec::new();
+        let mut done = Vec::new();
         for &id in &self.workspace_ids {
             let replaced = previous
                 .workspaces
                 .iter()
                 .find(|w| w.workspace_id == id)
                 .and_then(|w| w.replaced_ncc_id.clone());
-            let replaced = self.bind_one(cx, id, &inputs.ncc_id).await?.or(replaced);
-            bound.push(BoundWorkspace {
-                workspace_id: id,
-                ncc_id: inputs.ncc_id.clone(),
-                replaced_ncc_id: replaced,
-            });
-            cx.step.record(&BindingRecord {
-                workspaces: bound.clone(),
-            })?;
+            self.bind_one(cx, id, &inputs.ncc_id, replaced, &mut done)
+                .await?;
         }
         Ok(())
     }

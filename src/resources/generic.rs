@@ -67,9 +67,15 @@ pub async fn converge<R: Resource + ?Sized>(
     if reread {
         live = r.refresh(cx, &live).await?.unwrap_or(live);
     }
+    // The fixes are made: resolve their intent before a wait, so that a run stopped while
+    // waiting does not leave them looking in flight (`status` would say their result was never
+    // recorded, and the next run would look for what they may have made).
+    if !changes.is_empty() {
+        cx.step.record(&r.record(cx, inputs, &live).await?)?;
+    }
     let (live, waited) = wait_ready(r, cx, live).await?;
     // Recorded again only if it moved since (a converged run reads each resource once).
-    if waited || !changes.is_empty() {
+    if waited {
         cx.step.record(&r.record(cx, inputs, &live).await?)?;
     }
     Ok(live)

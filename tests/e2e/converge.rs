@@ -282,6 +282,67 @@ fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
 }
 
 #[test]
+fn a_run_stopped_while_a_switched_workspace_updates_keeps_the_ncc_it_replaced() {
+    // Regression: the binding was recorded only once the workspace ran again, so a run stopped
+    // during that update left its PATCH "in flight" and lost the NCC the workspace had before
+    // (`down --rebind-to`'s natural target).
+    let stack = Stack::start();
+    let db = stack.databricks();
+    let other = stack
+        .block_on(db.create_ncc("someone-elses-ncc", "us-east-1"))
+        .expect("create NCC");
+    let other_id = other.network_connectivity_config_id.clone();
+    stack
+        .block_on(db.update_workspace_ncc(2222222222222222, &other_id))
+        .expect("bind");
+    // The workspace takes 600 s real (3 s scaled) to update: plink is inside that wait.
+    stack.set_delays(serde_json::json!({"workspace_update": 600.0}));
+    let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[2222222222222222]));
+    let wf = wd.workflow.to_str().unwrap().to_owned();
+    let mut bg = stack
+        .plink(&wd)
+        .args(["up", "--replace-ncc-binding", &wf])
+        .code(130)
+        .spawn();
+    let started = std::time::Instant::now();
+    while stack
+        .workspace(2222222222222222)
+        .network_connectivity_config_id
+        .as_deref()
+        == Some(other_id.as_str())
+    {
+        assert!(!bg.exited(), "plink ended before switching the workspace");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never switched"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    bg.interrupt();
+    bg.wait();
+    let bind = wd.step("bind").expect("bind recorded");
+    assert!(bind["intent"].is_null(), "{bind:#}");
+    assert_eq!(
+        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
+        other_id.as_str(),
+        "{bind:#}"
+    );
+    stack.set_delays(serde_json::json!({"workspace_update": 5.0}));
+    stack
+        .plink(&wd)
+        .args(["up", "--replace-ncc-binding", &wf])
+        .code(0)
+        .run();
+    let bind = wd.step("bind").expect("bind recorded");
+    assert_eq!(
+        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
+        other_id.as_str(),
+        "{bind:#}"
+    );
+}
+
+#[test]
 fn a_state_file_of_plink_0_1_0_is_read_and_resumed() {
     // Written by plink 0.1.0 after a full `up` on another stack: every resource it records is
     // gone here, so `up` must read it, find each one gone, and converge in the same lineage.

@@ -230,6 +230,14 @@ fn first_ctrl_c_stops_after_saving_exits_130_and_up_resumes() {
         wd.state_required()
     );
     assert_ne!(wd.status_of("load_balancer").as_deref(), Some("done"));
+    // Regression: the cross-zone setting, made before the wait, was left as an intent in flight
+    // (`status`: "its result was not recorded").
+    let state = wd.state_required();
+    assert!(
+        state["steps"]["load_balancer"]["intent"].is_null(),
+        "{:#}",
+        state["steps"]["load_balancer"]
+    );
     assert!(
         run.elapsed < Duration::from_secs(10),
         "Ctrl-C must not wait for the NLB: {:?}",
