@@ -28,12 +28,16 @@ use clap::{Args, Parser, Subcommand};
 
 pub use exit::{HELP as EXIT_CODES_HELP, code_for};
 
-/// Private connectivity from Databricks serverless compute to your AWS VPC, end to end.
+/// Network security of Databricks serverless compute on AWS, end to end: private connectivity,
+/// network policies, IP access lists.
 ///
-/// plink creates an S3 interface endpoint, an internal NLB, a VPC endpoint service, a Databricks
-/// NCC and private endpoint rule, accepts exactly the connection Databricks opens, waits until the
-/// rule is ESTABLISHED, and binds the NCC to your workspaces. Every run can be interrupted; the
-/// next `plink up` finishes the job.
+/// A workflow file's `kind` says what `up` sets up: `s3-privatelink` (the default: an S3
+/// interface endpoint behind an internal NLB and a VPC endpoint service, a Databricks NCC and
+/// private endpoint rule, exactly the connection Databricks opens accepted, the rule ESTABLISHED,
+/// the NCC bound to your workspaces), `nlb-service` (the same path to any TCP service in your
+/// VPC), `s3-native` (a rule straight to S3 naming your buckets), `network-policy` (serverless
+/// egress and ingress policies) or `ip-access-lists` (workspace IP access lists). Every run can
+/// be interrupted; the next `plink up` finishes the job.
 #[derive(Debug, Parser)]
 #[command(name = "plink", version, after_help = exit::HELP, propagate_version = true)]
 pub struct Cli {
@@ -47,7 +51,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create or repair everything the workflow describes, until the rule is ESTABLISHED and bound.
+    /// Create or repair everything the workflow describes, until it is in force (a rule
+    /// ESTABLISHED and bound, a policy bound, lists enabled).
     Up(up::UpArgs),
     /// Show the deployment: each step, its resources, and their live state.
     Status(status::StatusArgs),
