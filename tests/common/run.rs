@@ -153,17 +153,38 @@ impl Background {
 
     /// Polls `cond` every 5 ms; when it holds, `kill -9` the process and return true. Returns
     /// false if the process exited by itself first; panics after `timeout`.
-    pub fn kill_when(
+    pub fn kill_when(&mut self, what: &str, timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+        if !self.until(what, timeout, cond) {
+            return false;
+        }
+        self.kill9();
+        self.killed
+    }
+
+    /// Polls `cond` every 5 ms; once it holds, lets the process go on for `then` and sends it
+    /// SIGINT (Ctrl-C). Panics if the process exits first or after `timeout`.
+    pub fn interrupt_when(
         &mut self,
         what: &str,
         timeout: Duration,
-        mut cond: impl FnMut() -> bool,
-    ) -> bool {
+        then: Duration,
+        cond: impl FnMut() -> bool,
+    ) {
+        assert!(
+            self.until(what, timeout, cond),
+            "the process ended before {what}"
+        );
+        std::thread::sleep(then);
+        self.interrupt();
+    }
+
+    /// Polls `cond` every 5 ms until it holds (true) or the process exits (false); kills it and
+    /// panics with its transcript after `timeout`.
+    fn until(&mut self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         let started = Instant::now();
         loop {
             if cond() {
-                self.kill9();
-                return self.killed;
+                return true;
             }
             if self.exited() {
                 return false;

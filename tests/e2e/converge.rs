@@ -1,5 +1,7 @@
 //! A fresh `plink up` builds the whole path; a second one changes nothing.
 
+use std::time::Duration;
+
 use crate::common::Stack;
 use crate::common::checks::{assert_converged, assert_one_rule_ever};
 use crate::common::{Workdir, WorkflowSpec, status_outputs};
@@ -229,10 +231,8 @@ fn workspace_of_another_region_stops_up_in_preflight_with_exit_4_and_says_why() 
     );
 }
 
-#[test]
-fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
-    let stack = Stack::start();
-    // Out of band: another NCC, bound to workspace 2222222222222222.
+/// Out of band: another NCC, bound to workspace 2222222222222222; its id.
+fn someone_elses_ncc_on_workspace_2(stack: &Stack) -> String {
     let db = stack.databricks();
     let other = stack
         .block_on(db.create_ncc("someone-elses-ncc", "us-east-1"))
@@ -241,6 +241,22 @@ fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
     stack
         .block_on(db.update_workspace_ncc(2222222222222222, &other_id))
         .expect("bind");
+    other_id
+}
+
+/// The binding records `other_id` as the NCC it replaced.
+fn assert_replaced(wd: &Workdir, other_id: &str) {
+    let bind = wd.step("bind").expect("bind recorded");
+    assert_eq!(
+        bind["outputs"]["workspaces"][0]["replaced_ncc_id"], other_id,
+        "{bind:#}"
+    );
+}
+
+#[test]
+fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
+    let stack = Stack::start();
+    let other_id = someone_elses_ncc_on_workspace_2(&stack);
 
     let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[2222222222222222]));
     let run = stack.up(&wd);
@@ -273,12 +289,7 @@ fn workspace_bound_to_another_ncc_needs_the_replace_flag_then_is_switched() {
             .as_deref(),
         Some(ours.network_connectivity_config_id.as_str())
     );
-    let bind = wd.step("bind").expect("bind recorded");
-    assert_eq!(
-        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
-        other_id.as_str(),
-        "{bind:#}"
-    );
+    assert_replaced(&wd, &other_id);
 }
 
 #[test]
@@ -287,14 +298,7 @@ fn a_run_stopped_while_a_switched_workspace_updates_keeps_the_ncc_it_replaced() 
     // during that update left its PATCH "in flight" and lost the NCC the workspace had before
     // (`down --rebind-to`'s natural target).
     let stack = Stack::start();
-    let db = stack.databricks();
-    let other = stack
-        .block_on(db.create_ncc("someone-elses-ncc", "us-east-1"))
-        .expect("create NCC");
-    let other_id = other.network_connectivity_config_id.clone();
-    stack
-        .block_on(db.update_workspace_ncc(2222222222222222, &other_id))
-        .expect("bind");
+    let other_id = someone_elses_ncc_on_workspace_2(&stack);
     // The workspace takes 600 s real (3 s scaled) to update: plink is inside that wait.
     stack.set_delays(serde_json::json!({"workspace_update": 600.0}));
     let wd = Workdir::new(WorkflowSpec::in_region("us-east-1", &[2222222222222222]));
@@ -304,42 +308,29 @@ fn a_run_stopped_while_a_switched_workspace_updates_keeps_the_ncc_it_replaced() 
         .args(["up", "--replace-ncc-binding", &wf])
         .code(130)
         .spawn();
-    let started = std::time::Instant::now();
-    while stack
-        .workspace(2222222222222222)
-        .network_connectivity_config_id
-        .as_deref()
-        == Some(other_id.as_str())
-    {
-        assert!(!bg.exited(), "plink ended before switching the workspace");
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "never switched"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    bg.interrupt();
+    bg.interrupt_when(
+        "the workspace switched",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || {
+            stack
+                .workspace(2222222222222222)
+                .network_connectivity_config_id
+                .as_deref()
+                != Some(other_id.as_str())
+        },
+    );
     bg.wait();
     let bind = wd.step("bind").expect("bind recorded");
     assert!(bind["intent"].is_null(), "{bind:#}");
-    assert_eq!(
-        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
-        other_id.as_str(),
-        "{bind:#}"
-    );
+    assert_replaced(&wd, &other_id);
     stack.set_delays(serde_json::json!({"workspace_update": 5.0}));
     stack
         .plink(&wd)
         .args(["up", "--replace-ncc-binding", &wf])
         .code(0)
         .run();
-    let bind = wd.step("bind").expect("bind recorded");
-    assert_eq!(
-        bind["outputs"]["workspaces"][0]["replaced_ncc_id"],
-        other_id.as_str(),
-        "{bind:#}"
-    );
+    assert_replaced(&wd, &other_id);
 }
 
 #[test]

@@ -480,16 +480,12 @@ fn before_binding_the_probe_times_out_as_in_seed_001_and_ctrl_c_cancels_the_run(
             .iter()
             .any(|c| c.path.contains("/jobs/runs/submit") && c.status == Some(200))
     };
-    let started = std::time::Instant::now();
-    while !submitted(&stack) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no run submitted"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    verifying.interrupt();
+    verifying.interrupt_when(
+        "a run submitted",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || submitted(&stack),
+    );
     let run = verifying.expect_code(Some(130)).wait();
     no_secret(&stack, &run);
     assert!(
