@@ -83,7 +83,11 @@ fn render(r: &DenialsReport) -> String {
         });
         out.push_str(&table(&header, rows));
     }
-    if !r.inbound.is_empty() {
+    if r.inbound.is_empty() {
+        if r.ingress_read {
+            out.push_str("\ningress: no denials\n");
+        }
+    } else {
         out.push_str(&format!("\ningress denials ({}):\n", r.inbound.len()));
         let header = [
             "SOURCE",
@@ -142,4 +146,38 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
             format!("  {}\n", cells.join("  ").trim_end())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use crate::ops::denials::DenialsReport;
+    use crate::resources::network_policy::denials::WarehouseRef;
+
+    fn report(ingress_read: bool) -> DenialsReport {
+        DenialsReport {
+            deployment: "d".into(),
+            workflow: "w.toml".into(),
+            network_policy_id: "p".into(),
+            warehouse: WarehouseRef {
+                warehouse_id: "wh".into(),
+                workspace_id: 1,
+            },
+            workspace_ids: vec![1],
+            since: "2026-12-01T00:00:00Z".into(),
+            outbound: Vec::new(),
+            inbound: Vec::new(),
+            ingress_read,
+            add: Vec::new(),
+            cannot_allow: Vec::new(),
+        }
+    }
+
+    /// Regression: an ingress policy without denials said "egress: no denials" and nothing of
+    /// ingress, as if its log had not been read.
+    #[test]
+    fn an_ingress_log_read_empty_says_so_and_one_not_read_says_nothing() {
+        assert!(render(&report(true)).contains("\ningress: no denials\n"));
+        assert!(!render(&report(false)).contains("ingress"));
+    }
 }

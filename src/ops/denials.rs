@@ -46,8 +46,11 @@ pub struct DenialsReport {
     /// The start of the window (RFC 3339).
     pub since: String,
     pub outbound: Vec<Judged<Outbound>>,
-    /// Read only when the file has an `[ingress]` table.
+    /// Read only when the file has an `[ingress]` table (`ingress_read`).
     pub inbound: Vec<Judged<Inbound>>,
+    /// Whether `system.access.inbound_network` was read: an empty `inbound` then means no
+    /// ingress denial, not "not looked at".
+    pub ingress_read: bool,
     /// The workflow file's lines that would handle every unhandled denial (empty: none needed).
     pub add: Vec<String>,
     /// Denials no line of the file can handle (an IP address: only DNS names are allowed).
@@ -138,6 +141,7 @@ pub async fn run(
         since,
         outbound,
         inbound,
+        ingress_read: c.ingress.is_some(),
         add,
         cannot_allow,
     })

@@ -254,6 +254,7 @@ fn egress_dry_run_lists_the_denials_and_enforces_only_once_the_file_allows_them(
         "{attempts:?}"
     );
     let report = denials(&stack, &wd, &wf);
+    assert_eq!(report["ingress_read"], false, "{report:#}");
     let dry = |d: &str| (d.to_owned(), "DRY_RUN_DENIAL".to_owned(), 3, None);
     assert_eq!(
         outbound(&report),
@@ -527,6 +528,7 @@ fn ingress_rules_locking_plink_out_are_refused_enforced_only_when_accepted_and_r
     assert!(dry["ingress"].get("public_access").is_none(), "{dry:#}");
     assert_eq!(bound(&stack, WS_INGRESS), INGRESS_POLICY);
     let report = denials(&stack, &wd, &wf);
+    assert_eq!(report["ingress_read"], true, "{report:#}");
     let inbound = report["inbound"].as_array().expect("inbound");
     assert!(
         inbound.iter().any(|d| d["source_ip"] == "127.0.0.1"
