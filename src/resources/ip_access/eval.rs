@@ -95,11 +95,12 @@ impl Acl {
         None
     }
 
-    /// The first operator network `self` would block, and why.
-    pub fn lockout(&self, operators: &[Ipv4Net]) -> Option<(Ipv4Net, String)> {
+    /// Every operator network `self` would block, and why (empty: none).
+    pub fn lockout(&self, operators: &[Ipv4Net]) -> Vec<(Ipv4Net, String)> {
         operators
             .iter()
-            .find_map(|&op| self.blocks(op).map(|why| (op, why)))
+            .filter_map(|&op| self.blocks(op).map(|why| (op, why)))
+            .collect()
     }
 }
 
@@ -154,12 +155,19 @@ mod tests {
             lists: vec![list("corp", true, &["203.0.113.0/25"])],
         };
         let op = |s: &str| Ipv4Net::parse(s).unwrap();
-        assert!(acl.lockout(&[op("203.0.113.0/25")]).is_none());
-        assert!(acl.lockout(&[op("203.0.113.0/24")]).is_some());
+        assert!(acl.lockout(&[op("203.0.113.0/25")]).is_empty());
+        assert!(!acl.lockout(&[op("203.0.113.0/24")]).is_empty());
+        // Every blocked operator network is named, not only the first.
+        let both = acl.lockout(&[
+            op("203.0.113.0/24"),
+            op("203.0.113.0/25"),
+            op("192.0.2.1/32"),
+        ]);
+        assert_eq!(both.len(), 2, "{both:?}");
         let mut disabled = acl.clone();
         disabled.lists[0].enabled = false;
         assert!(
-            disabled.lockout(&[op("198.51.100.0/24")]).is_none(),
+            disabled.lockout(&[op("198.51.100.0/24")]).is_empty(),
             "a disabled allow list restricts nothing"
         );
     }

@@ -325,12 +325,18 @@ impl IpAccess {
         let mut acl = acl_of(&live.lists, live.enabled);
         for step in steps {
             Self::apply(&mut acl, step);
-            if let Some((net, why)) = acl.lockout(&self.operators) {
+            let blocked = acl.lockout(&self.operators);
+            if !blocked.is_empty() {
+                let nets: Vec<String> = blocked
+                    .iter()
+                    .map(|(net, why)| format!("operator network {net} would be blocked ({why})"))
+                    .collect();
                 return Err(StepError::needs_user(
                     format!(
-                        "workspace {}: refusing to {}: operator network {net} would be blocked ({why})",
+                        "workspace {}: refusing to {}: {}",
                         self.workspace_id,
-                        describe(step)
+                        describe(step),
+                        nets.join("; ")
                     ),
                     LOCKOUT_HINT,
                 ));
