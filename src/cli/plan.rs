@@ -86,9 +86,19 @@ async fn one(
         }
         code = exit::STEP_FAILED;
     }
-    let failures = plan
-        .report
-        .failures()
+    // A step that cannot be planned for a problem the preflight just reported is not said
+    // twice (issue #16: "says it once"); its exit code still counts.
+    let (said, unsaid): (Vec<_>, Vec<_>) = plan.report.failures().partition(|(_, e)| {
+        let text = e.to_string();
+        view.preflight
+            .iter()
+            .any(|f| text.starts_with(&f.finding.why))
+    });
+    for (_, e) in &said {
+        code = code.max(exit::step_code(e));
+    }
+    let failures = unsaid
+        .into_iter()
         .map(|(step, e)| (format!("step `{step}`"), e));
     let code = exit_code(deployment, "plan", code, failures, view.changes, json);
     Ok((code, view))

@@ -32,6 +32,19 @@ pub fn aws(context: &str, e: AwsError) -> StepError {
     err.with_source(e)
 }
 
+/// An AWS error of a lookup of what the workflow file names: nothing or too much matches
+/// (`NotFound`, `Invalid`) is the file's to fix, with `hint`; anything else as [`aws`]. Without
+/// it, the preflight took a VPC that no tag matches for a read it could not make and told the
+/// user to check the credentials' permissions.
+pub fn aws_lookup(context: &str, hint: &str, e: AwsError) -> StepError {
+    match e.kind {
+        ErrorKind::NotFound | ErrorKind::Invalid => {
+            StepError::needs_user(format!("{context}: {}", e.summary()), hint).with_source(e)
+        }
+        _ => aws(context, e),
+    }
+}
+
 /// An AWS error of a delete: a conflict (something that is going away still uses it) is
 /// retried; anything else as [`aws`].
 pub fn aws_delete(context: &str, e: AwsError) -> StepError {

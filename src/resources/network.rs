@@ -204,14 +204,23 @@ impl Network {
     /// Resolves the VPC and subnets and checks them; reads only.
     async fn resolve(&self, cx: &Cx<'_>) -> Res<NetworkRecord> {
         let aws = &cx.env.aws;
-        let vpc = aws
-            .find_vpc(&self.vpc)
-            .await
-            .map_err(|e| errors::aws("finding the VPC (aws.vpc)", e))?;
+        let vpc = aws.find_vpc(&self.vpc).await.map_err(|e| {
+            errors::aws_lookup(
+                "finding the VPC (aws.vpc)",
+                "check aws.vpc (its id or tags) and aws.region in the workflow file",
+                e,
+            )
+        })?;
         let mut subnets = aws
             .find_subnets(&vpc.id, &self.subnets)
             .await
-            .map_err(|e| errors::aws("finding the subnets (aws.subnets)", e))?;
+            .map_err(|e| {
+                errors::aws_lookup(
+                    "finding the subnets (aws.subnets)",
+                    "check aws.subnets (their ids or tags): they must be subnets of aws.vpc",
+                    e,
+                )
+            })?;
         subnets.sort_by(|a, b| a.id.cmp(&b.id));
 
         // An interface endpoint takes one subnet per AZ; the NLB must span the same AZs.

@@ -317,3 +317,37 @@ fn a_throttled_preflight_check_is_asked_again_not_reported() {
     );
     assert_eq!(stack.faults_fired(Emu::Aws), 5, "{}", up.transcript());
 }
+
+#[test]
+fn a_vpc_or_subnets_no_tag_matches_are_the_files_to_fix_and_said_once() {
+    // Regression: a VPC that no tag matched was reported as a read that could not be made
+    // ("make sure the credentials may read it"), and `plan` said it a second time as a step
+    // that could not be planned.
+    let stack = Stack::start();
+    for (from, to, says) in [
+        (
+            "Name = \"plink-demo-vpc\"",
+            "Name = \"plink-demo-vpx\"",
+            ": aws.vpc: finding the VPC (aws.vpc): ec2 DescribeVpcs: no VPC in us-east-1 matches tags Name=plink-demo-vpx",
+        ),
+        (
+            "plink-demo = \"private\"",
+            "plink-demo = \"privat\"",
+            ": aws.subnets: finding the subnets (aws.subnets): ec2 DescribeSubnets: no subnet of vpc-",
+        ),
+    ] {
+        let wd = Workdir::new(WorkflowSpec::default());
+        let text = std::fs::read_to_string(&wd.workflow).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&wd.workflow, text.replace(from, to)).unwrap();
+        both_stop(&stack, &wd, &[says]);
+        let plan = stack.plink(&wd).arg("plan").workflow().code(4).run();
+        assert!(
+            plan.stderr.contains("fix: check aws.")
+                && !plan.stderr.contains("credentials may read")
+                && !plan.stderr.contains("cannot be planned"),
+            "{}",
+            plan.transcript()
+        );
+    }
+}
