@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::config::{ConfigError, Credentials, Settings, Source};
 use super::secret::Secret;
+use super::settings::{ConfigError, Credentials, Settings, Source};
 
 const DEFAULT_CONFIG_FILE: &str = "~/.databrickscfg";
 const DEFAULT_PROFILE: &str = "DEFAULT";

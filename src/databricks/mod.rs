@@ -52,6 +52,7 @@ mod policies;
 pub mod retry;
 mod rules;
 mod secret;
+mod settings;
 mod sql;
 mod workspace_files;
 mod workspaces;
