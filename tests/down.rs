@@ -910,6 +910,14 @@ fn plans(planned: &[(String, String, String)], step: &str, action: &str, id: &st
     planned.contains(&(step.to_owned(), action.to_owned(), id.to_owned()))
 }
 
+/// `(step, action, id)` triples as [`planned_teardown`] gives them.
+fn owned(triples: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    triples
+        .iter()
+        .map(|(s, a, i)| ((*s).to_owned(), (*a).to_owned(), (*i).to_owned()))
+        .collect()
+}
+
 #[test]
 fn plan_destroy_of_s3_native_lists_the_bucket_policies_down_rewrites_and_deletes() {
     // plink-demo-logs has another team's statement (the stack's seed), plink-demo-data no
@@ -958,11 +966,10 @@ fn plan_destroy_of_a_network_policy_binds_back_and_deletes_as_down_does() {
     let planned = planned_teardown(&case, &[]);
     assert_eq!(
         planned,
-        [
+        owned(&[
             ("down_bind", "restore", WORKSPACE.to_string().as_str()),
             ("down_policy", "delete", "plink-egress-demo"),
-        ]
-        .map(|(s, a, i)| (s.to_owned(), a.to_owned(), i.to_owned()))
+        ])
     );
     down_as_planned(&case, &planned, &[], 0);
 }
@@ -979,11 +986,10 @@ fn plan_destroy_of_an_adopted_network_policy_releases_it_and_restores_the_teams_
     let planned = planned_teardown(&case, &[]);
     assert_eq!(
         planned,
-        [
+        owned(&[
             ("down_bind", "restore", WORKSPACE.to_string().as_str()),
             ("down_policy", "release", "plink-egress-demo"),
-        ]
-        .map(|(s, a, i)| (s.to_owned(), a.to_owned(), i.to_owned()))
+        ])
     );
     let human = case.plink(&["plan", "--destroy"]).code(10).run();
     assert!(

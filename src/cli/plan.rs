@@ -88,11 +88,11 @@ async fn one(
     }
     // A step that cannot be planned for a problem the preflight just reported is not said
     // twice (issue #16: "says it once"); its exit code still counts.
-    let (said, unsaid): (Vec<_>, Vec<_>) = plan.report.failures().partition(|(_, e)| {
+    let (said, unsaid): (Vec<_>, Vec<_>) = plan.report.failures().partition(|(step, e)| {
         let text = e.to_string();
         view.preflight
             .iter()
-            .any(|f| text.starts_with(&f.finding.why))
+            .any(|f| f.step == *step && text.starts_with(&f.finding.why))
     });
     for (_, e) in &said {
         code = code.max(exit::step_code(e));

@@ -203,19 +203,10 @@ fn first_ctrl_c_stops_after_saving_exits_130_and_up_resumes() {
     stack.set_delays(json!({"nlb_provisioning": 750.0}));
     let wd = Workdir::new(WorkflowSpec::default());
     let mut bg = stack.spawn_up(&wd);
-    let mut inside_wait = held_for(Duration::from_millis(150), || {
+    let inside_wait = held_for(Duration::from_millis(150), || {
         wd.output("load_balancer", "load_balancer_arn").is_some()
     });
-    let started = Instant::now();
-    while !inside_wait() {
-        assert!(!bg.exited(), "plink ended before the NLB wait");
-        assert!(
-            started.elapsed() < KILL_TIMEOUT,
-            "never reached the NLB wait"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    bg.interrupt();
+    bg.interrupt_when("the NLB wait", KILL_TIMEOUT, Duration::ZERO, inside_wait);
     let run = bg.wait();
     run.assert_code(130);
     assert!(

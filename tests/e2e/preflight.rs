@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::{Emu, Kind, Stack, Workdir, WorkflowSpec, repo_file};
+use crate::common::{Emu, Kind, Run, Stack, Workdir, WorkflowSpec, repo_file};
 
 /// A workspace of us-west-2 (the stack's seed).
 const WEST: i64 = 3333333333333333;
@@ -12,8 +12,9 @@ const WEST: i64 = 3333333333333333;
 const MISSING: i64 = 9999999999999999;
 
 /// `up`, then `plan`, of `wd` both stop in the preflight (exit 4) with every one of `expected`
-/// in their output, and nothing mutating reached either emulator.
-fn both_stop(stack: &Stack, wd: &Workdir, expected: &[&str]) {
+/// in their output, and nothing mutating reached either emulator. Returns both runs, for the
+/// fixes a test checks.
+fn both_stop(stack: &Stack, wd: &Workdir, expected: &[&str]) -> Stopped {
     stack.clear_all_calls();
     let up = stack.up(wd);
     up.assert_code(4);
@@ -61,6 +62,13 @@ fn both_stop(stack: &Stack, wd: &Workdir, expected: &[&str]) {
             .map(|c| format!("  {c}\n"))
             .collect::<String>()
     );
+    Stopped { up, plan }
+}
+
+/// The runs of [`both_stop`].
+struct Stopped {
+    up: Run,
+    plan: Run,
 }
 
 /// A deployment in us-east-1 of the one workspace `id` stops in preflight saying `says`.
@@ -114,8 +122,7 @@ fn an_eleventh_ncc_in_the_region_stops_in_preflight() {
             .expect("create NCC");
     }
     let wd = Workdir::new(WorkflowSpec::default());
-    both_stop(&stack, &wd, &[": databricks.ncc.name: account "]);
-    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    let plan = both_stop(&stack, &wd, &[": databricks.ncc.name: account "]).plan;
     assert!(
         plan.stderr.contains("NCCs in us-east-1 (limit 10)")
             && plan.stderr.contains("fix: reuse one of them"),
@@ -134,15 +141,15 @@ fn a_rule_more_than_the_ncc_and_its_region_hold_stops_in_preflight() {
     let ncc = stack.create_ncc("plink-demo-ncc", "us-east-1");
     stack.fill_rules(&ncc, "us-east-1", 30);
     let wd = Workdir::new(WorkflowSpec::default());
-    both_stop(
+    let plan = both_stop(
         &stack,
         &wd,
         &[
             ": databricks.ncc: the account already has 30 private endpoint rules in us-east-1 \
            (limit 30, shared by the region's NCCs: 30 in NCC plink-demo-ncc)",
         ],
-    );
-    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    )
+    .plan;
     assert!(
         plan.stderr
             .contains("fix: delete unused rules of those NCCs"),
@@ -159,15 +166,15 @@ fn a_workspace_more_than_the_ncc_holds_stops_in_preflight() {
     let ncc = stack.create_ncc("plink-demo-ncc", "us-east-1");
     stack.bind_extra_workspaces(&ncc, "us-east-1", 50);
     let wd = Workdir::new(WorkflowSpec::default());
-    both_stop(
+    let plan = both_stop(
         &stack,
         &wd,
         &[&format!(
             ": databricks.workspace_ids: NCC {ncc} already has 50 workspace(s); binding 1 more \
              would pass the limit of 50"
         )],
-    );
-    let plan = stack.plink(&wd).arg("plan").workflow().run();
+    )
+    .plan;
     assert!(
         plan.stderr
             .contains("fix: use another NCC for these workspaces (databricks.ncc)"),
@@ -204,12 +211,12 @@ fn an_endpoint_service_name_that_does_not_exist_stops_in_preflight_at_its_key() 
         );
     assert!(text.contains("no-such-service"));
     std::fs::write(&nlb.workflow, text).unwrap();
-    both_stop(
+    let up = both_stop(
         &stack,
         &nlb,
         &[": service.targets.aws_service: no service com.amazonaws.us-east-1.no-such-service"],
-    );
-    let up = stack.up(&nlb);
+    )
+    .up;
     assert!(
         up.stderr.contains(
             "fix: name a service of the region (aws ec2 describe-vpc-endpoint-services lists them)"
@@ -224,12 +231,12 @@ fn a_denied_endpoint_service_permission_stops_in_preflight() {
     let stack = Stack::start();
     stack.deny(&["ec2:CreateVpcEndpointServiceConfiguration"]);
     let wd = Workdir::new(WorkflowSpec::default());
-    both_stop(
+    let up = both_stop(
         &stack,
         &wd,
         &[": aws: the AWS credentials may not call ec2:CreateVpcEndpointServiceConfiguration"],
-    );
-    let up = stack.up(&wd);
+    )
+    .up;
     assert!(
         up.stderr
             .contains("fix: allow ec2:CreateVpcEndpointServiceConfiguration"),
@@ -340,8 +347,7 @@ fn a_vpc_or_subnets_no_tag_matches_are_the_files_to_fix_and_said_once() {
         let text = std::fs::read_to_string(&wd.workflow).unwrap();
         assert!(text.contains(from), "{text}");
         std::fs::write(&wd.workflow, text.replace(from, to)).unwrap();
-        both_stop(&stack, &wd, &[says]);
-        let plan = stack.plink(&wd).arg("plan").workflow().code(4).run();
+        let plan = both_stop(&stack, &wd, &[says]).plan;
         assert!(
             plan.stderr.contains("fix: check aws.")
                 && !plan.stderr.contains("credentials may read")
